@@ -1,0 +1,99 @@
+"""The DuckDB store: one connection helper, the schema, and tables derived after each load."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import duckdb
+
+from .errors import CxDataError, CxStoreLockedError
+from .schema import BOOKKEEPING_DDL, EVENTS_ORDERED_SQL, TABLES, create_table_sql
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DB = PROJECT_DIR / "data" / "cx.duckdb"
+STAGE_MAP = PROJECT_DIR / "data" / "touchpoint_stages.csv"
+
+
+def default_path() -> Path:
+    """`CX_DB` if set, else data/cx.duckdb in the project."""
+    return Path(os.environ.get("CX_DB") or DEFAULT_DB)
+
+
+def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the store. Read-only by default, so reports never block or corrupt a writer.
+
+    The path defaults to the ``CX_DB`` environment variable, else ``data/cx.duckdb``.
+    A read-write connection creates the file and the schema when missing.
+    Raises CxStoreLockedError, naming the file, when another process holds it for writing.
+    """
+    path = Path(path) if path is not None else default_path()
+    if read_only and not path.exists():
+        raise CxDataError(
+            f"no store at {path}: build one with 'cx sample' or load your data with 'cx ingest', "
+            "or point CX_DB at an existing store"
+        )
+    try:
+        con = duckdb.connect(str(path), read_only=read_only, config={"enable_progress_bar": False})
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            holder = re.search(r"PID (\d+)", str(exc))
+            who = f" (process {holder.group(1)})" if holder else ""
+            raise CxStoreLockedError(
+                f"the store {path} is held for writing by another process{who}. "
+                "Wait for that load to finish or close that session (a notebook kernel holding a "
+                "read-write connection), then run again; reports only need read access."
+            ) from None
+        raise CxDataError(f"cannot open the store {path}: {exc}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        init_schema(con)
+    return con
+
+
+def init_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table of the canonical schema that does not exist yet."""
+    for t in TABLES.values():
+        con.execute(create_table_sql(t))
+    for ddl in BOOKKEEPING_DDL:
+        con.execute(ddl)
+    if not _exists(con, "events_ordered"):
+        refresh_derived(con)
+
+
+def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild events_ordered: each customer's events in time order with neighbours and stage."""
+    con.execute(EVENTS_ORDERED_SQL)
+
+
+def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [name]
+        ).fetchone()[0]
+    )
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The real columns of a table, in order."""
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
+        "ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def as_of(con: duckdb.DuckDBPyConnection):
+    """The store's as-of date: the latest timestamp in its data (never the wall clock)."""
+    row = con.execute(
+        """SELECT greatest(
+             (SELECT max(ts) FROM events), (SELECT max(ts) FROM survey_responses),
+             (SELECT max(ts) FROM orders), (SELECT max(opened_at) FROM tickets),
+             (SELECT max(resolved_at) FROM tickets), (SELECT max(started_at) FROM subscriptions),
+             (SELECT max(ended_at) FROM subscriptions))"""
+    ).fetchone()
+    if row[0] is None:
+        raise CxDataError("the store holds no dated rows yet: load data with 'cx ingest' or build 'cx sample'")
+    return row[0]

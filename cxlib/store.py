@@ -35,7 +35,7 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) ->
             "or point CX_DB at an existing store"
         )
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config={"enable_progress_bar": False})
+        con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             holder = re.search(r"PID (\d+)", str(exc))
@@ -47,6 +47,7 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) ->
             ) from None
         raise CxDataError(f"cannot open the store {path}: {exc}") from None
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     if not read_only:
         init_schema(con)
     return con
@@ -58,6 +59,10 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(create_table_sql(t))
     for ddl in BOOKKEEPING_DDL:
         con.execute(ddl)
+    if not con.execute("SELECT count(*) FROM touchpoint_stages").fetchone()[0] and STAGE_MAP.exists():
+        # A new store starts with the shipped, user-editable touchpoint -> stage map.
+        con.execute("INSERT INTO touchpoint_stages SELECT touchpoint, stage FROM read_csv(?, all_varchar = true)",
+                    [str(STAGE_MAP)])
     if not _exists(con, "events_ordered"):
         refresh_derived(con)
 

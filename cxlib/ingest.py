@@ -1,0 +1,345 @@
+"""Ingestion: CSV, Parquet or a DataFrame into the canonical schema, validated inside DuckDB.
+
+Every row read either loads or lands in ``rejects`` with its source, line, column and reason,
+so ``read == loaded + rejected`` always holds. A load is one transaction: a failure, or a
+killed process, leaves the store exactly as it was. Rows whose key is already in the store are
+rejected as duplicates, so loading the same file twice adds nothing the second time.
+
+Line numbers count the header as line 1; a quoted value that spans several lines counts as one.
+
+Timestamps: ISO 8601 values load without a ``date_format``; a value with an offset (``Z``,
+``+02:00``) is converted to UTC, a naive one is read in ``timezone`` (default UTC). A day/month
+value such as ``03/04/2024`` is rejected as ambiguous unless ``date_format`` (strptime codes,
+e.g. ``%d/%m/%Y %H:%M``) says how to read it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone as tz
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import schema
+from .errors import CxDataError, CxInputError
+from .sql import quote_ident
+from .store import connect, refresh_derived, table_columns
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1", "iso-8859-1": "latin-1", "utf-16": "utf-16"}
+
+_ISO_TS = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
+_ISO_TZ = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)"
+_DAY_MONTH = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}([ T].*)?"
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What one load read, loaded and rejected. ``rejects_query`` selects its rejected rows."""
+
+    load_id: int
+    table: str
+    source: str
+    read: int
+    loaded: int
+    rejected: int
+
+    @property
+    def rejects_query(self) -> str:
+        return f"SELECT * FROM rejects WHERE load_id = {self.load_id} ORDER BY line"
+
+    def __str__(self) -> str:
+        text = f"{self.table} <- {self.source}: read {self.read:,}, loaded {self.loaded:,}, rejected {self.rejected:,}"
+        if self.rejected:
+            text += f" (see: {self.rejects_query})"
+        return text
+
+
+def ingest(
+    source: str | os.PathLike | pd.DataFrame,
+    table: str,
+    *,
+    db: str | os.PathLike | duckdb.DuckDBPyConnection | None = None,
+    mapping: dict[str, str | None] | None = None,
+    timezone: str = "UTC",
+    date_format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+) -> LoadReport:
+    """Load `source` into `table` of the store and return a LoadReport.
+
+    `mapping` renames source columns to schema names (``{"cust": "customer_id"}``); mapping a
+    column to None drops it. `db` is a store path, an open read-write connection, or None for
+    the default store. Raises CxDataError, with the store unchanged, when the header does not
+    match the schema.
+    """
+    spec = schema.table(table)
+    if isinstance(db, duckdb.DuckDBPyConnection):
+        return _ingest(db, source, spec, mapping or {}, timezone, date_format, delimiter, encoding)
+    con = connect(db, read_only=False)
+    try:
+        return _ingest(con, source, spec, mapping or {}, timezone, date_format, delimiter, encoding)
+    finally:
+        con.close()
+
+
+def _ingest(con, source, spec: schema.Table, mapping, timezone, date_format, delimiter, encoding) -> LoadReport:
+    _check_timezone(con, timezone)
+    label, relation, csv_args = _open_source(con, source, delimiter, encoding)
+    columns = _map_header(con, relation, csv_args, spec, mapping)
+    started = datetime.now(tz.utc).replace(tzinfo=None)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        structural = _stage(con, relation, csv_args, columns)
+        if spec.extra_columns:
+            _add_attribute_columns(con, spec, [dst for _, dst in columns])
+        _validate(con, spec, [dst for _, dst in columns], timezone, date_format)
+        report = _write(con, spec, label, structural, started, timezone, date_format, [dst for _, dst in columns])
+        if spec.name in ("events", "touchpoint_stages"):
+            refresh_derived(con)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for name in ("_cx_stage", "_cx_typed", "_cx_structural"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+    return report
+
+
+def _check_timezone(con, timezone: str) -> None:
+    if not con.execute("SELECT count(*) FROM pg_timezone_names() WHERE name = ?", [timezone]).fetchone()[0]:
+        raise CxInputError(f"unknown time zone {timezone!r}: use an IANA name such as 'UTC' or 'Europe/Berlin'")
+
+
+def _open_source(con, source, delimiter, encoding):
+    """A label for the load log, a relation expression, and its bound arguments."""
+    if isinstance(source, pd.DataFrame):
+        name = f"_cx_df_{id(source)}"
+        con.register(name, source)
+        return "DataFrame", name, {}
+    path = Path(source)
+    if not path.exists():
+        raise CxInputError(f"no such file: {path}")
+    lower = path.name.lower()
+    if lower.endswith(PARQUET_SUFFIXES):
+        return str(path), "read_parquet($path)", {"path": str(path)}
+    if not lower.endswith(CSV_SUFFIXES):
+        raise CxInputError(f"{path.name}: unknown file type; use .csv, .tsv, .txt (optionally .gz) or .parquet")
+    if encoding.lower() not in ENCODINGS:
+        raise CxInputError(f"unknown encoding {encoding!r}; use one of {sorted(set(ENCODINGS.values()))}")
+    args = {"path": str(path), "encoding": ENCODINGS[encoding.lower()]}
+    expr = "read_csv($path, header = true, all_varchar = true, encoding = $encoding, store_rejects = true"
+    if delimiter is not None:
+        if len(delimiter) != 1:
+            raise CxInputError(f"delimiter must be one character, got {delimiter!r}")
+        args["delim"] = delimiter
+        expr += ", delim = $delim"
+    elif lower.endswith((".tsv", ".tsv.gz")):
+        args["delim"] = "\t"
+        expr += ", delim = $delim"
+    return str(path), expr + ")", args
+
+
+def _map_header(con, relation, args, spec: schema.Table, mapping) -> list[tuple[str, str]]:
+    """(source column, schema column) pairs, after checking the header against the schema."""
+    try:
+        found = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}", args).fetchall()]
+    except duckdb.Error as exc:
+        raise CxDataError(f"cannot read the source: {str(exc).splitlines()[0]}") from None
+    unknown = sorted(set(mapping) - set(found))
+    if unknown:
+        raise CxInputError(f"--map names columns not in the file: {unknown}. Found: {found}")
+    pairs = [(src, mapping.get(src, src)) for src in found]
+    pairs = [(src, dst.strip().lower() if spec.name != "customers" or dst in spec.names else dst.strip())
+             for src, dst in pairs if dst]
+    targets = [dst for _, dst in pairs]
+    dupes = sorted({d for d in targets if targets.count(d) > 1})
+    missing = [c for c in spec.required if c not in targets]
+    extra = [] if spec.extra_columns else [d for d in targets if d not in spec.names]
+    if missing or extra or dupes:
+        problems = []
+        if missing:
+            problems.append(f"missing {missing}")
+        if extra:
+            problems.append(f"unexpected {extra}")
+        if dupes:
+            problems.append(f"named twice {dupes}")
+        raise CxDataError(
+            f"header does not match table {spec.name}: {'; '.join(problems)}. "
+            f"Expected {spec.required} (optional {[c for c in spec.names if c not in spec.required]}), "
+            f"found {found}. Rename columns with --map SOURCE=TARGET, drop one with --map SOURCE=. "
+            "Nothing was loaded."
+        )
+    bad = [d for d in targets if d.startswith("_")]
+    if bad:
+        raise CxDataError(f"column names may not start with '_': {bad}")
+    return pairs
+
+
+def _stage(con, relation, args, columns) -> int:
+    """Copy the source into _cx_stage as text with a record number; return structural rejects."""
+    cols = ", ".join(f"CAST({quote_ident(src)} AS VARCHAR) AS {quote_ident(dst)}" for src, dst in columns)
+    con.execute(
+        f"CREATE TEMP TABLE _cx_stage AS SELECT row_number() OVER () AS _rn, {cols} FROM {relation}", args
+    )
+    if "store_rejects" in relation:
+        # Rows DuckDB could not split into the header's columns (too many or too few fields,
+        # an unclosed quote, invalid characters for the encoding). One row per bad line.
+        con.execute(
+            """CREATE TEMP TABLE _cx_structural AS
+               SELECT line, any_value(csv_line) AS raw,
+                      string_agg(DISTINCT error_type || ': ' || error_message, '; ') AS reason
+               FROM reject_errors GROUP BY line"""
+        )
+        con.execute("DELETE FROM reject_errors")
+        con.execute("DELETE FROM reject_scans")
+        return con.execute("SELECT count(*) FROM _cx_structural").fetchone()[0]
+    con.execute("CREATE TEMP TABLE _cx_structural (line BIGINT, raw VARCHAR, reason VARCHAR)")
+    return 0
+
+
+def _add_attribute_columns(con, spec: schema.Table, targets: list[str]) -> None:
+    existing = set(table_columns(con, spec.name))
+    for name in targets:
+        if name not in existing:
+            con.execute(f"ALTER TABLE {spec.name} ADD COLUMN {quote_ident(name)} VARCHAR")
+
+
+def _typed(col: schema.Column, raw: str, has_date_format: bool, tz_in_format: bool) -> str:
+    """SQL giving the typed value of `raw` (NULL when blank or unparseable)."""
+    v = f"nullif(trim({raw}), '')"
+    if col.kind == "id":
+        return f"lower({v})" if col.choices else v
+    if col.kind == "text":
+        return f"nullif({raw}, '')"
+    if col.kind == "int":
+        return f"CASE WHEN try_cast({v} AS DOUBLE) = floor(try_cast({v} AS DOUBLE)) AND abs(try_cast({v} AS DOUBLE)) < 2e9 THEN CAST(try_cast({v} AS DOUBLE) AS INTEGER) END"
+    if col.kind == "float":
+        return f"CASE WHEN isfinite(try_cast({v} AS DOUBLE)) THEN try_cast({v} AS DOUBLE) END"
+    if col.kind == "bool":
+        return (f"CASE WHEN lower({v}) IN ('true','t','yes','y','1') THEN true "
+                f"WHEN lower({v}) IN ('false','f','no','n','0') THEN false END")
+    if col.kind == "timestamp":
+        if has_date_format:
+            parsed = f"try_strptime({v}, $date_format)"
+            return f"({parsed}) AT TIME ZONE 'UTC'" if tz_in_format else f"timezone($tz, {parsed}) AT TIME ZONE 'UTC'"
+        return (f"CASE WHEN regexp_full_match({v}, '{_ISO_TZ}') THEN try_cast({v} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' "
+                f"WHEN regexp_full_match({v}, '{_ISO_TS}') THEN timezone($tz, try_cast({v} AS TIMESTAMP)) AT TIME ZONE 'UTC' END")
+    raise AssertionError(col.kind)
+
+
+def _problem(col: schema.Column, raw: str, typed: str, has_date_format: bool) -> list[tuple[str, str]]:
+    """(condition, reason) pairs for one column, most basic first."""
+    blank = f"nullif(trim({raw}), '') IS NULL"
+    checks = []
+    if not col.nullable:
+        checks.append((blank, f"'missing {col.name}'"))
+    kind = {"int": "whole number", "float": "number", "bool": "true/false", "timestamp": "timestamp"}.get(col.kind)
+    if col.kind == "timestamp" and not has_date_format:
+        checks.append((f"NOT {blank} AND {typed} IS NULL AND regexp_full_match(trim({raw}), '{_DAY_MONTH}')",
+                       f"'ambiguous date format ' || {raw} || ': day/month order unknown; pass date_format, e.g. %d/%m/%Y'"))
+    if kind:
+        checks.append((f"NOT {blank} AND {typed} IS NULL", f"'not a {kind}: ' || {raw}"))
+    if col.min is not None:
+        checks.append((f"{typed} < {col.min}", f"'{col.name} below {col.min:g}: ' || {raw}"))
+    if col.choices:
+        allowed = ", ".join(f"'{c}'" for c in col.choices)
+        checks.append((f"{typed} NOT IN ({allowed})", f"'{col.name} not one of {'/'.join(col.choices)}: ' || {raw}"))
+    return checks
+
+
+def _validate(con, spec: schema.Table, targets: list[str], timezone: str, date_format: str | None) -> None:
+    """Build _cx_typed: typed values plus the first problem (column, reason) of each row."""
+    has_fmt = date_format is not None
+    tz_in_fmt = has_fmt and "%z" in date_format
+    typed_cols, cases = [], []
+    present = [c for c in spec.columns if c.name in targets]
+    for col in spec.columns:
+        if col.name in targets:
+            raw = f"s.{quote_ident(col.name)}"
+            typed = _typed(col, raw, has_fmt, tz_in_fmt)
+            typed_cols.append(f"{typed} AS {quote_ident(col.name)}")
+            for cond, reason in _problem(col, raw, typed, has_fmt):
+                cases.append((cond, f"'{col.name}'", reason))
+        else:
+            typed_cols.append(f"CAST(NULL AS {schema.SQL_TYPES[col.kind]}) AS {quote_ident(col.name)}")
+    extras = [t for t in targets if t not in spec.names]
+    typed_cols += [f"nullif(trim(s.{quote_ident(e)}), '') AS {quote_ident(e)}" for e in extras]
+    raw_json = "CAST(to_json(struct_pack(" + ", ".join(f"{quote_ident(t)} := s.{quote_ident(t)}" for t in targets) + ")) AS VARCHAR)"
+    params = {}
+    if any(c.kind == "timestamp" for c in present):
+        params["tz"] = timezone
+        if has_fmt:
+            params["date_format"] = date_format
+    field_case = "CASE " + " ".join(f"WHEN {c} THEN {f}" for c, f, _ in cases) + " END" if cases else "NULL"
+    reason_case = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, _, r in cases) + " END" if cases else "NULL"
+    con.execute(
+        f"""CREATE TEMP TABLE _cx_typed AS
+            SELECT s._rn, {raw_json} AS _raw, {field_case} AS _column, {reason_case} AS _reason, {', '.join(typed_cols)}
+            FROM _cx_stage s""",
+        params,
+    )
+    # Rules across columns, then keys and references; each only for rows still without a problem.
+    for column, condition, reason in spec.checks:
+        con.execute(
+            f"UPDATE _cx_typed SET _column = ?, _reason = ? WHERE _reason IS NULL AND NOT ({condition})", [column, reason]
+        )
+    key = ", ".join(quote_ident(k) for k in spec.key)
+    con.execute(
+        f"""UPDATE _cx_typed SET _column = $key, _reason = 'duplicate key: repeats an earlier row of this load'
+            FROM (SELECT _rn AS dup_rn, first_value(_rn) OVER (PARTITION BY {key} ORDER BY _rn) AS first_rn
+                  FROM _cx_typed WHERE _reason IS NULL) d
+            WHERE _rn = dup_rn AND dup_rn <> first_rn""",
+        {"key": ", ".join(spec.key)},
+    )
+    if spec.name != "touchpoint_stages":  # a map in a file replaces the map in the store (configuration)
+        same = " AND ".join(f"t.{quote_ident(k)} = _cx_typed.{quote_ident(k)}" for k in spec.key)
+        con.execute(
+            f"""UPDATE _cx_typed SET _column = $key, _reason = 'duplicate key: already in the store'
+                WHERE _reason IS NULL AND EXISTS (SELECT 1 FROM {spec.name} t WHERE {same})""",
+            {"key": ", ".join(spec.key)},
+        )
+    if spec.references_customers:
+        con.execute(
+            """UPDATE _cx_typed SET _column = 'customer_id',
+                      _reason = 'unknown customer_id ' || customer_id || ': load its customer first'
+               WHERE _reason IS NULL
+                 AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = _cx_typed.customer_id)"""
+        )
+
+
+def _write(con, spec, label, structural, started, timezone, date_format, targets) -> LoadReport:
+    load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchone()[0]
+    if spec.name == "touchpoint_stages":
+        con.execute("DELETE FROM touchpoint_stages")
+    cols = spec.names + [t for t in targets if t not in spec.names]
+    col_list = ", ".join(quote_ident(c) for c in cols)
+    con.execute(f"INSERT INTO {spec.name} ({col_list}) SELECT {col_list} FROM _cx_typed WHERE _reason IS NULL")
+    loaded = con.execute("SELECT count(*) FROM _cx_typed WHERE _reason IS NULL").fetchone()[0]
+    # A good record's line: its record number + 1 for the header + structural rejects before it.
+    con.execute(
+        """INSERT INTO rejects
+           SELECT $load_id, $table, $source,
+                  t._rn + 1 + (SELECT count(*) FROM (SELECT line - row_number() OVER (ORDER BY line) AS gap
+                                                      FROM _cx_structural) g WHERE g.gap <= t._rn),
+                  t._column, t._reason, t._raw
+           FROM _cx_typed t WHERE t._reason IS NOT NULL
+           UNION ALL
+           SELECT $load_id, $table, $source, line, NULL, 'malformed line: ' || reason, raw FROM _cx_structural""",
+        {"load_id": load_id, "table": spec.name, "source": label},
+    )
+    rejected = con.execute("SELECT count(*) FROM rejects WHERE load_id = ?", [load_id]).fetchone()[0]
+    read = con.execute("SELECT count(*) FROM _cx_typed").fetchone()[0] + structural
+    con.execute(
+        "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [load_id, spec.name, label, started, datetime.now(tz.utc).replace(tzinfo=None), read, loaded, rejected,
+         timezone, date_format],
+    )
+    if read != loaded + rejected:
+        raise CxDataError(f"internal error: read {read} != loaded {loaded} + rejected {rejected}; nothing was loaded")
+    return LoadReport(load_id, spec.name, label, read, loaded, rejected)

@@ -68,14 +68,6 @@ def cmd_info(args) -> int:
     return 0
 
 
-def cmd_demo(args) -> int:
-    args.db = args.db
-    cmd_sample(args)
-    from .reports import run_notebooks
-
-    return run_notebooks([], db=args.db)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cx", description="CX Workbench: customer-experience analysis.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -109,11 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p)
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("demo", help="build the sample store and run every report notebook on it")
-    p.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
-    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    add_db(p)
-    p.set_defaults(func=cmd_demo)
+    from . import explore, reports
+
+    reports.add_cli(sub, add_db)
+    explore.add_cli(sub, add_db)
     return parser
 
 

@@ -42,3 +42,19 @@ def run_notebooks(names: list[str], *, db: str | None = None, out_dir: Path = RE
     if failed:
         raise CxError(f"{failed} of {len(paths)} notebooks failed; see {run_dir}")
     return 0
+
+
+def add_cli(sub, add_db) -> None:
+    """The `report` and `demo` subcommands."""
+    p = sub.add_parser("demo", help="build the sample store and run every report notebook on it")
+    p.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    add_db(p)
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args) -> int:
+    from .cli import cmd_sample
+
+    cmd_sample(args)
+    return run_notebooks([], db=args.db)

@@ -94,6 +94,7 @@ def as_of(con: duckdb.DuckDBPyConnection):
     """The store's as-of date: the latest timestamp in its data (never the wall clock)."""
     row = con.execute(
         """SELECT greatest(
+             (SELECT max(signup_at) FROM customers),
              (SELECT max(ts) FROM events), (SELECT max(ts) FROM survey_responses),
              (SELECT max(ts) FROM orders), (SELECT max(opened_at) FROM tickets),
              (SELECT max(resolved_at) FROM tickets), (SELECT max(started_at) FROM subscriptions),

@@ -22,3 +22,12 @@ def test_every_dependency_is_bounded_above():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     for dep in project["dependencies"]:
         assert "<" in dep, f"{dep} has no upper bound"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    commands = [line for line in readme.splitlines() if line.startswith("python3 -m venv .venv")]
+    assert len(commands) == 2, "the README gives exactly two set-up commands"
+    main_job, tests = commands
+    assert "cx demo" in main_job and "pytest" in tests
+    assert tests in (ROOT / ".ci" / "run").read_text()

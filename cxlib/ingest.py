@@ -15,6 +15,8 @@ e.g. ``%d/%m/%Y %H:%M``) says how to read it.
 
 from __future__ import annotations
 
+import csv
+import gzip
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone as tz
@@ -108,6 +110,8 @@ def _ingest(con, source, spec: schema.Table, mapping, timezone, date_format, del
     finally:
         for name in ("_cx_stage", "_cx_typed", "_cx_structural"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
+        if relation.startswith("_cx_df_"):
+            con.unregister(relation)
     return report
 
 
@@ -120,6 +124,8 @@ def _open_source(con, source, delimiter, encoding):
     """A label for the load log, a relation expression, and its bound arguments."""
     if isinstance(source, pd.DataFrame):
         name = f"_cx_df_{id(source)}"
+        if hasattr(con, "complete"):  # DuckDB 2 refuses register() while a result is unread
+            con.complete()
         con.register(name, source)
         return "DataFrame", name, {}
     path = Path(source)
@@ -132,17 +138,52 @@ def _open_source(con, source, delimiter, encoding):
         raise CxInputError(f"{path.name}: unknown file type; use .csv, .tsv, .txt (optionally .gz) or .parquet")
     if encoding.lower() not in ENCODINGS:
         raise CxInputError(f"unknown encoding {encoding!r}; use one of {sorted(set(ENCODINGS.values()))}")
-    args = {"path": str(path), "encoding": ENCODINGS[encoding.lower()]}
-    expr = "read_csv($path, header = true, all_varchar = true, encoding = $encoding, store_rejects = true"
-    if delimiter is not None:
-        if len(delimiter) != 1:
-            raise CxInputError(f"delimiter must be one character, got {delimiter!r}")
-        args["delim"] = delimiter
-        expr += ", delim = $delim"
-    elif lower.endswith((".tsv", ".tsv.gz")):
-        args["delim"] = "\t"
-        expr += ", delim = $delim"
-    return str(path), expr + ")", args
+    if delimiter is not None and len(delimiter) != 1:
+        raise CxInputError(f"delimiter must be one character, got {delimiter!r}")
+    if delimiter is None and lower.endswith((".tsv", ".tsv.gz")):
+        delimiter = "\t"
+    names, delimiter = _read_header(path, ENCODINGS[encoding.lower()], delimiter)
+    # The dialect is fixed (RFC 4180 quoting, the header's names) rather than sniffed: a sniffer
+    # that meets one broken quote switches quoting off for the whole file and loads '"ok"' with
+    # its quotes. With it fixed, a bad line is a structural reject and its neighbours load intact.
+    args = {"path": str(path), "encoding": ENCODINGS[encoding.lower()], "delim": delimiter,
+            "columns": {n: "VARCHAR" for n in names}}
+    expr = ("read_csv($path, header = true, auto_detect = false, columns = $columns, delim = $delim, "
+            "quote = '\"', escape = '\"', encoding = $encoding, store_rejects = true)")
+    return str(path), expr, args
+
+
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _read_header(path: Path, encoding: str, delimiter: str | None) -> tuple[list[str], str]:
+    """The header's column names and the delimiter (given, or the candidate the header uses most).
+
+    Only the first line is read here; the rows are read by DuckDB.
+    """
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    py_encoding = "utf-8-sig" if encoding == "utf-8" else encoding
+    try:
+        if encoding == "utf-16":
+            with opener(path, "rt", encoding=py_encoding, newline="") as fh:
+                line = fh.readline()
+        else:  # decode the first line only: a bad byte further down is a row's problem, not the header's
+            with opener(path, "rb") as fh:
+                line = fh.readline().decode(py_encoding)
+    except (UnicodeDecodeError, OSError) as exc:
+        raise CxDataError(f"cannot read the header of {path}: {exc}; is the encoding {encoding!r} right?") from None
+    line = line.rstrip("\r\n")
+    if not line.strip():
+        raise CxDataError(f"{path} is empty or its first line is blank: the first line must name the columns")
+    if delimiter is None:
+        counts = {d: next(csv.reader([line], delimiter=d)).__len__() for d in _DELIMITERS}
+        delimiter = max(_DELIMITERS, key=lambda d: counts[d])  # ties keep the earlier (',')
+    names = [n.strip() for n in next(csv.reader([line], delimiter=delimiter))]
+    names = [n or f"column{i + 1}" for i, n in enumerate(names)]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise CxDataError(f"the header of {path} names columns twice: {twice}. Nothing was loaded.")
+    return names, delimiter
 
 
 def _map_header(con, relation, args, spec: schema.Table, mapping) -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from . import sql
-from .errors import CxInputError, unknown_name
+from .errors import CxDataError, CxInputError, unknown_name
 from .features import to_timestamp
 from .privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
 
@@ -30,6 +30,11 @@ __all__ = [
     "t_interval",
     "compare",
     "compare_nps",
+    "williams_t",
+    "peak_end",
+    "peak_end_bins",
+    "relative_weights",
+    "key_drivers",
 ]
 
 Z95 = 1.959963984540054  # the 97.5% normal quantile
@@ -455,3 +460,314 @@ def compare_nps(con: duckdb.DuckDBPyConnection, **options) -> pd.DataFrame:
     if "metric" in options:
         raise CxInputError("compare_nps compares NPS; use compare(con, metric=...) for CSAT or CES")
     return compare(con, metric="nps", **options)
+
+
+# --------------------------------------------------------------------------- peak-end
+
+_RATING_MIDPOINT = {"csat": 3.0, "ces": 4.0}
+
+
+def williams_t(r_y1: float, r_y2: float, r_12: float, n: int) -> tuple[float, float]:
+    """Williams' t for two dependent correlations sharing y (Steiger 1980, eq. 3): (t, two-sided p).
+
+    t = (r_y1 - r_y2) * sqrt((n-1)(1+r_12) / (2 (n-1)/(n-3) |R| + rbar^2 (1-r_12)^3)),
+    |R| = 1 - r_y1^2 - r_y2^2 - r_12^2 + 2 r_y1 r_y2 r_12, rbar = (r_y1 + r_y2)/2, df = n - 3.
+    """
+    if n is None or n < 4 or any(pd.isna(x) for x in (r_y1, r_y2, r_12)):
+        return (math.nan, math.nan)
+    det = 1 - r_y1**2 - r_y2**2 - r_12**2 + 2 * r_y1 * r_y2 * r_12
+    rbar = (r_y1 + r_y2) / 2
+    denom = 2 * (n - 1) / (n - 3) * det + rbar**2 * (1 - r_12) ** 3
+    if denom <= 0:
+        return (math.nan, math.nan)
+    t = (r_y1 - r_y2) * math.sqrt((n - 1) * (1 + r_12) / denom)
+    return (t, 2 * stats.t.sf(abs(t), n - 3))
+
+
+def _peak_end_params(con, rating_metric, min_ratings, start, end, min_group_size) -> dict:
+    if rating_metric not in _RATING_MIDPOINT:
+        raise unknown_name("rating_metric", str(rating_metric), "the interaction ratings", _RATING_MIDPOINT)
+    if isinstance(min_ratings, bool) or not isinstance(min_ratings, int) or min_ratings < 1:
+        raise CxInputError(f"min_ratings must be a whole number of at least 1, got {min_ratings!r}")
+    check_min_group_size(min_group_size)
+    p = _params(con, "nps", period=None, start=start, end=end, touchpoint=None, channel=None)
+    return {"metric": rating_metric, "midpoint": _RATING_MIDPOINT[rating_metric], "min_ratings": min_ratings,
+            "start": p["start"], "end": p["end"]}
+
+
+def peak_end(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    rating_metric: str = "csat",
+    min_ratings: int = 2,
+    start=None,
+    end=None,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """Peak-end: does (peak+end)/2 of a customer's interaction ratings predict relationship NPS
+    better than the mean of all their ratings?
+
+    *Definition*: per customer, the latest relationship NPS answer (metric 'nps', blank
+    touchpoint) and the interaction ratings (`rating_metric`, 'csat' 1-5 or 'ces' 1-7, answers
+    with a touchpoint) given strictly before it; customers with fewer than `min_ratings` ratings
+    are left out (with one rating, peak, end and mean coincide). peak = the rating farthest from
+    the scale midpoint (3 for CSAT, 4 for CES), a low rating winning a tie with a high one;
+    end = the latest rating. r_* are Pearson correlations with the NPS score over customers.
+    The test is Williams' t for two dependent correlations sharing NPS (Steiger 1980), df n - 3.
+    `start`/`end` window the NPS answers. Fewer than `min_group_size` customers: every figure
+    is blanked and suppressed=True.
+
+    Columns (one row): n, r_peak_end, r_mean, r_peak, r_end, diff (r_peak_end - r_mean),
+    t, p_value, peak_end_better (diff > 0 and p < 0.05), mean_ratings, suppressed.
+    """
+    params = _peak_end_params(con, rating_metric, min_ratings, start, end, min_group_size)
+    row = sql.run(con, "voc_peak_end", params).iloc[0].to_dict()
+    n = int(row["n"])
+    t, p = williams_t(row["r_peak_end"], row["r_mean"], row["r_peak_end_mean"], n)
+    out = {
+        "n": n,
+        "r_peak_end": row["r_peak_end"],
+        "r_mean": row["r_mean"],
+        "r_peak": row["r_peak"],
+        "r_end": row["r_end"],
+        "diff": row["r_peak_end"] - row["r_mean"] if n else math.nan,
+        "t": t,
+        "p_value": p,
+        "mean_ratings": row["mean_ratings"],
+    }
+    out = {k: (float(v) if v is not None else math.nan) for k, v in out.items()}
+    out["n"] = n
+    out["peak_end_better"] = bool(out["diff"] > 0 and out["p_value"] < 0.05)
+    out["suppressed"] = n < min_group_size
+    if out["suppressed"]:
+        for k in out:
+            if k not in ("suppressed",):
+                out[k] = math.nan if k != "peak_end_better" else False
+    return pd.DataFrame([out])
+
+
+def peak_end_bins(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    rating_metric: str = "csat",
+    min_ratings: int = 2,
+    start=None,
+    end=None,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """Mean relationship NPS (0-10) by the value of each predictor, for `chart_peak_end`.
+
+    *Definition*: customers as in `peak_end`; predictor 'peak_end' = (peak+end)/2 and 'mean' =
+    the mean rating, each rounded to the nearest half point. Bins with fewer than
+    `min_group_size` customers are suppressed (complementary suppression within a predictor).
+    Columns: predictor, value, customers, mean_nps, suppressed.
+    """
+    params = _peak_end_params(con, rating_metric, min_ratings, start, end, min_group_size)
+    df = sql.run(con, "voc_peak_end_bins", params)
+    return suppress(df, n="customers", values=["mean_nps"], min_group_size=min_group_size, within=["predictor"])
+
+
+# --------------------------------------------------------------------------- key drivers
+
+_SERVICE = {
+    "ticket resolution > 72h": ["long_resolution"],
+    "resolution hours (max, log)": ["log_max_resolution_hours"],
+    "tickets": ["tickets"],
+    "ticket contacts": ["ticket_contacts"],
+    "reopened tickets": ["reopened_tickets"],
+    "open tickets": ["open_tickets"],
+    "channel switches": ["channel_switches"],
+}
+
+
+def relative_weights(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Johnson's (2000) relative weights: each column's share of the OLS R^2, and that R^2.
+
+    *Definition*: with R the predictors' correlation matrix = V diag(l) V', Lambda = R^(1/2) =
+    V diag(sqrt l) V', beta = R^(-1/2) r_xy (y on the orthogonal counterparts of X);
+    weight_j = sum_k Lambda_jk^2 beta_k^2. The weights are non-negative and sum to R^2.
+    Constant columns get weight 0.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    sd = x.std(axis=0)
+    keep = sd > 0
+    weights = np.zeros(x.shape[1])
+    if not keep.any() or y.std() == 0:
+        return weights, 0.0
+    xs = (x[:, keep] - x[:, keep].mean(axis=0)) / sd[keep]
+    ys = (y - y.mean()) / y.std()
+    n = len(y)
+    rxx = xs.T @ xs / n
+    rxy = xs.T @ ys / n
+    evals, evecs = np.linalg.eigh(rxx)
+    evals = np.clip(evals, 0, None)
+    lam = evecs @ np.diag(np.sqrt(evals)) @ evecs.T
+    inv_sqrt = evecs @ np.diag([1 / math.sqrt(v) if v > 1e-10 else 0.0 for v in evals]) @ evecs.T
+    beta = inv_sqrt @ rxy
+    w = (lam**2) @ (beta**2)
+    weights[keep] = w
+    return weights, float(w.sum())
+
+
+def _driver_frame(con, *, target, attributes, rating_metric, min_ratings_share, max_customers, as_of):
+    from .features import customer_features
+
+    feats = customer_features(con, as_of=as_of)
+    feats = feats[feats["nps_score"].notna()].copy()
+    if max_customers is not None and len(feats) > max_customers:
+        feats = feats.sample(n=max_customers, random_state=0)
+    cutoff = to_timestamp(as_of, "as_of")
+    if cutoff is None:
+        from .store import as_of as store_as_of
+
+        cutoff = store_as_of(con)
+    ratings = sql.run(con, "voc_driver_ratings", {"metric": rating_metric, "as_of": cutoff})
+    wide = ratings.pivot(index="customer_id", columns="touchpoint", values="rating")
+    frame = feats.set_index("customer_id")
+    groups: dict[str, tuple[str, list[str]]] = {}
+    # touchpoint ratings: only touchpoints rated by enough of the NPS respondents; a missing
+    # rating is set to that touchpoint's mean (mean imputation), so it carries no signal
+    for tp in sorted(wide.columns):
+        col = wide[tp].reindex(frame.index)
+        if col.notna().mean() >= min_ratings_share:
+            name = f"rating_{tp}"
+            frame[name] = col.fillna(col.mean())
+            groups[f"{tp} rating"] = ("touchpoint rating", [name])
+    frame["long_resolution"] = frame["long_resolution"].astype(float)
+    frame["log_max_resolution_hours"] = np.log1p(frame["max_resolution_hours"].fillna(0).astype(float))
+    for label, cols in _SERVICE.items():
+        groups[label] = ("service", cols)
+    if attributes:
+        cust = sql.run(con, "voc_customer_attributes", {}, {"columns": _attribute_list(con, attributes)})
+        cust = cust.set_index("customer_id").reindex(frame.index)
+        for attr in attributes:
+            values = cust[attr].astype("object").where(cust[attr].notna(), MISSING_SEGMENT).astype(str)
+            dummies = pd.get_dummies(values, prefix=f"attr_{attr}", drop_first=True, dtype=float)
+            frame = pd.concat([frame, dummies], axis=1)
+            groups[attr] = ("customer attribute", list(dummies.columns))
+    y = frame["nps_score"].astype(float) if target == "nps_score" else (frame["nps_score"] <= 6).astype(float)
+    return frame, y, groups
+
+
+def _attribute_list(con, attributes) -> sql.Ident:
+    cols = [sql.checked_column(con, "customers", a, exclude=("customer_id", "signup_at")) for a in attributes]
+    return sql.Ident(", ".join(cols))
+
+
+def key_drivers(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    target: str = "nps_score",
+    attributes: list[str] | tuple[str, ...] | None = None,
+    rating_metric: str = "csat",
+    min_ratings_share: float = 0.05,
+    bootstrap: int = 200,
+    seed: int = 0,
+    max_customers: int | None = 50_000,
+    as_of=None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Key driver analysis of relationship NPS: which touchpoint ratings, service measures and
+    customer attributes move it, as relative importance with bootstrap intervals.
+
+    *Definition*: one row per customer with a relationship NPS answer (cxlib.features.
+    customer_features at `as_of`: latest answer, ticket measures). Target: ``"nps_score"`` (0-10)
+    or ``"detractor"`` (1 if 0-6: a linear probability model of detractor odds). Drivers:
+    the customer's mean `rating_metric` per touchpoint (touchpoints rated by at least
+    `min_ratings_share` of respondents; missing ratings mean-imputed), service measures (any
+    ticket resolved after > 72 h, log max resolution hours, tickets, contacts, reopened and open
+    tickets, channel switches) and each customer attribute in `attributes` (default: every
+    customers column; dummy-coded, its dummies summed into one driver).
+    importance = Johnson's relative weight (the driver's share of the OLS R^2, summing to
+    r_squared; close to the Shapley/dominance decomposition) as PERCENT of R^2; ci_lower/ci_upper:
+    bootstrap percentile 95% interval over `bootstrap` resamples of customers (seeded).
+    Significance: the joint F-test that the driver's coefficients are 0 in the full OLS model,
+    Benjamini-Hochberg adjusted over drivers; significant = p_adjusted < alpha. direction = sign
+    of the OLS coefficient (single-column drivers; '' for attributes). The model fit is in
+    r_squared (of the full model) and n (customers); both repeat on every row.
+    Customer-level rows come to pandas only for this model, at most `max_customers` of them
+    (a seeded random sample beyond that).
+
+    Columns: driver, kind, importance, ci_lower, ci_upper, direction, p_value, p_adjusted,
+    significant, rank, r_squared, n.
+    """
+    import statsmodels.api as sm
+    from statsmodels.stats.multitest import multipletests
+
+    if target not in ("nps_score", "detractor"):
+        raise unknown_name("target", str(target), "the driver targets", ["nps_score", "detractor"])
+    if rating_metric not in _RATING_MIDPOINT:
+        raise unknown_name("rating_metric", str(rating_metric), "the interaction ratings", _RATING_MIDPOINT)
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
+        raise CxInputError(f"bootstrap must be a whole number of resamples (0 for none), got {bootstrap!r}")
+    if not (isinstance(min_ratings_share, (int, float)) and 0 <= min_ratings_share <= 1):
+        raise CxInputError(f"min_ratings_share must be a share between 0 and 1, got {min_ratings_share!r}")
+    if attributes is None:
+        attributes = _customer_attributes(con)
+    elif isinstance(attributes, str):
+        attributes = [attributes]
+    attributes = list(attributes)
+    frame, y, groups = _driver_frame(con, target=target, attributes=attributes, rating_metric=rating_metric,
+                                     min_ratings_share=min_ratings_share, max_customers=max_customers, as_of=as_of)
+    n = len(frame)
+    labels = list(groups)
+    cols = [c for g in labels for c in groups[g][1]]
+    x = frame[cols].astype(float).to_numpy()
+    yv = y.to_numpy(dtype=float)
+    if n < len(cols) + 10:
+        raise CxDataError(f"key drivers need more customers with an NPS answer than drivers: {n} customers for "
+                          f"{len(cols)} model columns; widen the data or pass fewer attributes")
+    col_group = np.array([labels.index(g) for g in labels for _ in groups[g][1]])
+
+    def by_group(w):
+        return np.array([w[col_group == i].sum() for i in range(len(labels))])
+
+    w, r2 = relative_weights(x, yv)
+    share = by_group(w) / r2 * 100 if r2 > 0 else np.zeros(len(labels))
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(bootstrap):
+        idx = rng.integers(0, n, n)
+        bw, br2 = relative_weights(x[idx], yv[idx])
+        boots.append(by_group(bw) / br2 * 100 if br2 > 0 else np.zeros(len(labels)))
+    if boots:
+        lo, hi = np.percentile(np.array(boots), [2.5, 97.5], axis=0)
+    else:
+        lo = hi = np.full(len(labels), np.nan)
+    # significance: joint F-test per driver in the full OLS model
+    keep = x.std(axis=0) > 0
+    exog = sm.add_constant(pd.DataFrame(x[:, keep], columns=np.array(cols)[keep]), has_constant="add")
+    fit = sm.OLS(yv, exog).fit()
+    pvals, direction = [], []
+    for g in labels:
+        gcols = [c for c in groups[g][1] if c in exog.columns]
+        if not gcols:
+            pvals.append(math.nan)
+            direction.append("")
+            continue
+        restriction = np.eye(len(exog.columns))[[list(exog.columns).index(c) for c in gcols]]
+        res = fit.f_test(restriction)
+        pvals.append(float(np.squeeze(res.pvalue)))
+        direction.append(("+" if fit.params[gcols[0]] > 0 else "-") if len(gcols) == 1 else "")
+    pvals = np.array(pvals)
+    padj = np.full(len(labels), np.nan)
+    ok = ~np.isnan(pvals)
+    if ok.any():
+        padj[ok] = multipletests(pvals[ok], method="fdr_bh")[1]
+    out = pd.DataFrame({
+        "driver": labels,
+        "kind": [groups[g][0] for g in labels],
+        "importance": share,
+        "ci_lower": lo,
+        "ci_upper": hi,
+        "direction": direction,
+        "p_value": pvals,
+        "p_adjusted": padj,
+    })
+    out["significant"] = (out["p_adjusted"] < alpha).fillna(False).astype(bool)
+    out = out.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1)
+    out["r_squared"] = r2
+    out["n"] = n
+    return out

@@ -35,6 +35,9 @@ __all__ = [
     "peak_end_bins",
     "relative_weights",
     "key_drivers",
+    "followup_list",
+    "export_followup",
+    "neutralise_formulas",
 ]
 
 Z95 = 1.959963984540054  # the 97.5% normal quantile
@@ -771,3 +774,71 @@ def key_drivers(
     out["r_squared"] = r2
     out["n"] = n
     return out
+
+
+# --------------------------------------------------------------------------- closed loop
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `df` safe to open in a spreadsheet: every text cell starting with = + - @, a tab
+    or a carriage return gets a leading apostrophe (OWASP "CSV injection"), so it is shown as
+    text and never run as a formula. Numbers, dates and missing values are left alone;
+    column names are neutralised too. The input is not changed.
+    """
+    def fix(v):
+        if isinstance(v, str) and v.startswith(FORMULA_START):
+            return "'" + v
+        return v
+
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(fix)
+    out.columns = [fix(str(c)) for c in out.columns]
+    return out
+
+
+def followup_list(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    days: int = 30,
+    last_n: int = 5,
+    as_of=None,
+) -> pd.DataFrame:
+    """Closed loop: detractors to contact, with their recent journey (customer-level: for the
+    CSV export or an interactive session, never for a stakeholder report).
+
+    *Definition*: customers whose latest relationship NPS answer (metric 'nps', blank
+    touchpoint) is 0-6 and was given within the `days` days up to `as_of` (default: the store's
+    as-of date); last_touchpoints = their last `last_n` events, oldest first, joined by ' > ';
+    open_tickets = tickets unresolved at `as_of`. The comment has personal data (emails, phone
+    numbers, introduced names) masked. Ordered by score (most unhappy first), then open tickets.
+
+    Columns: customer_id, responded_at, nps_score, comment, last_touchpoints, last_channel,
+    last_event_at, open_tickets, last_ticket_category, last_ticket_opened_at.
+    """
+    from .privacy import mask_personal_data
+    from .store import as_of as store_as_of
+
+    for name, value in (("days", days), ("last_n", last_n)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise CxInputError(f"{name} must be a whole number of at least 1, got {value!r}")
+    cutoff = to_timestamp(as_of, "as_of") or store_as_of(con)
+    df = sql.run(con, "voc_followup", {"since": cutoff - timedelta(days=days), "as_of": cutoff, "last_n": last_n})
+    df["comment"] = df["comment"].map(mask_personal_data)
+    return df
+
+
+def export_followup(df: pd.DataFrame, path) -> "Path":  # noqa: F821
+    """Write a follow-up list to CSV (UTF-8) with spreadsheet formula injection neutralised
+    (`neutralise_formulas`); returns the path written. Parent folders are created."""
+    from pathlib import Path
+
+    if not isinstance(df, pd.DataFrame):
+        raise CxInputError(f"export_followup takes the DataFrame from followup_list, got {type(df).__name__}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    neutralise_formulas(df).to_csv(path, index=False)
+    return path

@@ -1,0 +1,529 @@
+"""Render an executed notebook to one self-contained, script-free HTML page for stakeholders.
+
+What a rendered report guarantees, whatever the notebook printed:
+
+* **No code, no kernel, no network.** Inputs are hidden; Altair/Vega-Lite charts are drawn to
+  inline SVG here with vl-convert (no CDN script, no JavaScript at all); images are data URIs.
+  A Content-Security-Policy meta tag forbids every script and every outside source, so even a
+  missed injection could not run or phone home. The page is one file that can be mailed.
+* **Untrusted text is inert.** Every HTML fragment a notebook produced (DataFrames, pandas
+  Stylers, Markdown output, error text) passes an allowlist sanitizer (bleach): tags outside the
+  list, ``on*`` attributes, ``javascript:`` links and outside image/style sources are escaped or
+  removed, so a comment ``<script>`` shows as text. Chart data goes into SVG text nodes, escaped
+  by the SVG serializer, and the SVG is sanitized again (no script, foreignObject, handlers).
+* **No personal data.** E-mail addresses, phone numbers, customer ids (``C`` + 7 digits) and
+  introduced names ("my name is Anna Smith") are masked in all shown text and chart data, and the
+  finished page is scanned: a page that still shows any is refused (`find_personal_data`).
+* **Context.** A header gives the run time, job, parameters, data freshness (latest event and
+  as-of), row counts and a fingerprint of the data; each chart carries a short definition of the
+  metric it shows (from the chart's Vega-Lite ``description`` when set, else the glossary below).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import html
+import json
+import re
+import secrets
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from .errors import CxDataError
+
+__all__ = ["RenderedReport", "find_external_sources", "find_personal_data", "mask_text", "render_report"]
+
+# ---------------------------------------------------------------- personal data
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]*)*")
+_CUSTOMER_ID = re.compile(r"\bC\d{7}\b")
+# Phone numbers in their usual written shapes only (+44 20 7946 0958, (555) 123-4567,
+# 555-123-4567, +4915112345678, 07700900123); plain figures such as 0.12345678 or 1234567 in a
+# table are not phone numbers and must survive.
+_PHONE = re.compile(
+    r"(?<![\w.])(?:"
+    r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,5}\)[\s.-]?|\d{2,5}[\s.-])\d{2,4}[\s.-]\d{3,4}(?:[\s.-]\d{2,4})?"
+    r"|\+\d{8,14}"
+    r"|0\d{9,10}"
+    r")(?![\w])"
+)
+_NAME_INTRO = re.compile(
+    r"\b((?i:my name is|my name's|i am|i'm|name:|regards,?|thanks,?|cheers,?|kind regards,?)\s+)"
+    r"([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
+)
+
+
+def _phone(m: re.Match) -> str:
+    # Fewer than 9 digits is a date (15.01.2024) or a figure, not a phone number.
+    return "[phone]" if sum(c.isdigit() for c in m.group(0)) >= 9 else m.group(0)
+
+
+def mask_text(text: str) -> str:
+    """Mask e-mails, phone numbers, customer ids and introduced names in free text."""
+    text = _EMAIL.sub("[email]", text)
+    text = _CUSTOMER_ID.sub("[customer]", text)
+    text = _PHONE.sub(_phone, text)
+    return _NAME_INTRO.sub(lambda m: m.group(1) + "[name]", text)
+
+
+class _TextParser(HTMLParser):
+    """Collects what a reader sees: text outside <style>/<script>, plus title/alt attributes."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("style", "script"):
+            self._skip += 1
+        self.parts += [v for k, v in attrs if k in ("title", "alt", "aria-label") and v]
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "script"):
+            self._skip = max(0, self._skip - 1)
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(page: str) -> str:
+    """The text of an HTML page a reader can see (SVG text included), one part per line."""
+    parser = _TextParser()
+    parser.feed(page)
+    parser.close()
+    return "\n".join(parser.parts)
+
+
+def find_personal_data(page: str) -> list[str]:
+    """Personal data visible in an HTML page: e-mails, phone numbers, customer ids, names.
+
+    Returns one short label per finding ('email: ann***'); empty means clean.
+    """
+    text = visible_text(page)
+    found = [f"email: {m.group(0)[:3]}***" for m in _EMAIL.finditer(text)]
+    found += [f"customer id: {m.group(0)[:3]}***" for m in _CUSTOMER_ID.finditer(text)]
+    found += [f"phone: {m.group(0)[:3]}***" for m in _PHONE.finditer(text) if _phone(m) == "[phone]"]
+    found += [f"name: {m.group(1).strip()} {m.group(2)[:1]}***" for m in _NAME_INTRO.finditer(text)]
+    return found
+
+
+_EXTERNAL = re.compile(
+    r"""(?:<script\b|<link\b[^>]*\bhref\s*=\s*["']?(?!data:)|\bsrc\s*=\s*["']?(?!data:|#)[a-z]+:"""
+    r"""|@import\b|url\(\s*["']?(?!data:|#))""",
+    re.IGNORECASE,
+)
+
+
+def find_external_sources(page: str) -> list[str]:
+    """Scripts, and outside script/style/image sources, in an HTML page; empty means none."""
+    return [page[max(0, m.start() - 20): m.end() + 40] for m in _EXTERNAL.finditer(page)]
+
+
+# ---------------------------------------------------------------- HTML sanitizing
+
+_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "details",
+    "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img",
+    "ins", "kbd", "li", "mark", "ol", "p", "pre", "s", "samp", "small", "span", "strong", "style", "sub",
+    "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var",
+}
+_GLOBAL_ATTRS = {"class", "id", "title", "style", "align", "colspan", "rowspan", "scope", "lang", "dir"}
+_CSS_PROPERTIES = [
+    "color", "background-color", "text-align", "font-weight", "font-style", "font-size", "font-family",
+    "width", "min-width", "max-width", "height", "min-height", "max-height", "border", "border-top",
+    "border-bottom", "border-left", "border-right", "border-color", "border-width", "border-style",
+    "border-collapse", "border-spacing", "padding", "padding-top", "padding-bottom", "padding-left",
+    "padding-right", "margin", "margin-top", "margin-bottom", "margin-left", "margin-right",
+    "white-space", "vertical-align", "display", "text-decoration", "opacity", "overflow", "word-break",
+]
+_UNSAFE_CSS = re.compile(r"url\s*\(|@import|expression\s*\(|behavior\s*:|-moz-binding|</", re.IGNORECASE)
+_SAFE_IMG = re.compile(r"^data:image/(?:png|jpeg|gif|webp|svg\+xml);base64,", re.IGNORECASE)
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if name.lower().startswith("on"):
+        return False
+    if tag == "img":
+        return name in {"alt", "width", "height", "class", "title"} or (name == "src" and bool(_SAFE_IMG.match(value)))
+    if tag == "a" and name == "href":
+        return value.startswith(("#", "https://", "http://"))
+    if tag == "ol" and name == "start":
+        return True
+    if tag == "style" and name == "type":
+        return True
+    return name in _GLOBAL_ATTRS
+
+
+def _cleaner():
+    import bleach
+    from bleach import html5lib_shim
+    from bleach.css_sanitizer import CSSSanitizer
+
+    class MaskFilter(html5lib_shim.Filter):
+        """Masks personal data in text and titles; empties <style> blocks that load anything."""
+
+        def __iter__(self):
+            in_style = 0
+            for token in super().__iter__():
+                kind = token["type"]
+                if kind == "StartTag" and token["name"] == "style":
+                    in_style += 1
+                elif kind == "EndTag" and token["name"] == "style":
+                    in_style = max(0, in_style - 1)
+                elif kind in ("Characters", "SpaceCharacters"):
+                    if in_style:
+                        if _UNSAFE_CSS.search(token["data"]):
+                            token = {**token, "data": ""}
+                    else:
+                        token = {**token, "data": mask_text(token["data"])}
+                if kind in ("StartTag", "EmptyTag") and token.get("data"):
+                    token = {**token, "data": {k: (mask_text(v) if k[1] in ("title", "alt") else v)
+                                               for k, v in token["data"].items()}}
+                yield token
+
+    return bleach.sanitizer.Cleaner(
+        tags=_TAGS,
+        attributes=_allowed_attribute,
+        protocols={"http", "https"},
+        strip=False,  # a disallowed tag is shown as text, so a comment '<script>' reads as written
+        strip_comments=True,
+        css_sanitizer=CSSSanitizer(allowed_css_properties=_CSS_PROPERTIES),
+        filters=[MaskFilter],
+    )
+
+
+def sanitize_html(fragment: str) -> str:
+    """An HTML fragment reduced to inert markup, with personal data masked in its text."""
+    return _cleaner().clean(fragment)
+
+
+# ---------------------------------------------------------------- charts
+
+_SVG_NS = "http://www.w3.org/2000/svg"
+_XLINK_NS = "http://www.w3.org/1999/xlink"
+ET.register_namespace("", _SVG_NS)
+ET.register_namespace("xlink", _XLINK_NS)
+_BAD_SVG_TAGS = {"script", "foreignobject", "iframe", "object", "embed", "handler", "listener", "animate",
+                 "set", "animatemotion", "animatetransform"}
+
+
+def sanitize_svg(svg: str) -> str:
+    """An SVG document without scripts, foreign objects, event handlers or outside links."""
+    try:
+        root = ET.fromstring(svg.encode("utf-8") if isinstance(svg, str) else svg)
+    except ET.ParseError as exc:
+        raise CxDataError(f"a chart's SVG could not be read: {exc}") from None
+
+    def local(name: str) -> str:
+        return name.rsplit("}", 1)[-1].lower()
+
+    for parent in root.iter():
+        for child in list(parent):
+            if local(child.tag) in _BAD_SVG_TAGS:
+                parent.remove(child)
+            elif local(child.tag) == "style" and _UNSAFE_CSS.search(child.text or ""):
+                child.text = ""
+    for el in root.iter():
+        for attr in list(el.attrib):
+            name, value = local(attr), el.attrib[attr]
+            if name.startswith("on"):
+                del el.attrib[attr]
+            elif name == "href" and not (value.startswith("#") or _SAFE_IMG.match(value)):
+                del el.attrib[attr]
+            elif name == "style" and _UNSAFE_CSS.search(value):
+                del el.attrib[attr]
+            elif _UNSAFE_CSS.search(value) and "url(" in value.replace(" ", "").lower() and "url(#" not in value:
+                del el.attrib[attr]
+        if local(el.tag) == "text" and el.text:
+            el.text = mask_text(el.text)
+        if el.tail and el.tail.strip():
+            el.tail = mask_text(el.tail)
+    return ET.tostring(root, encoding="unicode")
+
+
+def _mask_spec(value):
+    """A copy of a chart spec with personal data masked in every string (its data included)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, list):
+        return [_mask_spec(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mask_spec(v) for k, v in value.items()}
+    return value
+
+
+def _vl_version(spec: dict) -> str | None:
+    import vl_convert as vlc
+
+    m = re.search(r"/v(\d+)\.(\d+)", str(spec.get("$schema", "")))
+    if not m:
+        return None
+    wanted = f"{m.group(1)}.{m.group(2)}"
+    versions = vlc.get_vegalite_versions()
+    if wanted in versions:
+        return wanted
+    same_major = [v for v in versions if v.split(".")[0] == m.group(1)]
+    return same_major[-1] if same_major else None
+
+
+def chart_svg(mimetype: str, spec: dict) -> str:
+    """A Vega-Lite or Vega spec drawn to sanitized SVG, offline (no outside data is fetched)."""
+    import vl_convert as vlc
+
+    spec = _mask_spec(spec)
+    try:
+        if "vegalite" in mimetype:
+            svg = vlc.vegalite_to_svg(spec, vl_version=_vl_version(spec), allowed_base_urls=[])
+        else:
+            svg = vlc.vega_to_svg(spec, allowed_base_urls=[])
+    except Exception as exc:  # noqa: BLE001 - vl-convert raises plain ValueError/RuntimeError
+        raise CxDataError(f"a chart could not be drawn offline: {str(exc).splitlines()[0][:200]}") from None
+    return sanitize_svg(svg)
+
+
+# Short metric definitions shown under each chart (same wording as DESIGN.md's semantics).
+GLOSSARY: list[tuple[str, re.Pattern, str]] = [
+    ("NPS", re.compile(r"\bnps\b|net promoter|promoter|detractor", re.I),
+     "NPS: % of respondents scoring 9-10 (promoters) minus % scoring 0-6 (detractors), from -100 to 100; "
+     "intervals are 95% from the multinomial variance."),
+    ("CSAT", re.compile(r"\bcsat\b|satisfaction", re.I),
+     "CSAT: share of answers 4 or 5 on the 1-5 satisfaction scale (top-2-box), with a 95% Wilson interval."),
+    ("CES", re.compile(r"\bces\b|effort", re.I),
+     "CES: mean customer-effort score on the 1-7 scale, higher = easier (share of 5-7 alongside), "
+     "with a 95% t interval."),
+    ("Conversion", re.compile(r"conversion|funnel|drop.?off", re.I),
+     "Funnel conversion: share of customers who did the first step and then each later step, in order, "
+     "within the conversion window."),
+    ("Retention", re.compile(r"retention|retained|cohort", re.I),
+     "Retention: share of a cohort (customers whose first activity fell in the same month) still active "
+     "N periods later."),
+    ("Survival", re.compile(r"survival|kaplan|at.?risk", re.I),
+     "Survival: Kaplan-Meier estimate of the share of customers not yet churned after t periods; customers "
+     "still active are counted up to the data's as-of date (censored)."),
+    ("Churn", re.compile(r"churn|p_alive|lost", re.I),
+     "Churn: customers lost in a period / customers active at its start; lost = subscription ended, or no "
+     "activity for 90 days where that much follow-up time exists."),
+    ("Transitions", re.compile(r"transition|sankey|directly.?follow", re.I),
+     "Transitions: how often one touchpoint directly followed another in customers' time-ordered events."),
+    ("Peak-end", re.compile(r"peak", re.I),
+     "Peak-end: per customer, (most extreme rating + last rating) / 2, compared with the plain mean of "
+     "their ratings."),
+    ("Themes", re.compile(r"theme", re.I),
+     "Theme share: share of comments that mention a theme's keywords, by group."),
+    ("Drivers", re.compile(r"driver|importance|coefficient|effect", re.I),
+     "Drivers: how strongly each factor goes with the outcome in the analysis above (association, not "
+     "proof of cause)."),
+    ("Revenue", re.compile(r"revenue|amount|order value|lifetime", re.I),
+     "Revenue: sum of order amounts in the period."),
+]
+
+
+def _spec_words(spec) -> str:
+    """Field names, titles and texts of a spec (not its data), for matching the glossary."""
+    words: list[str] = []
+
+    def walk(node, key=None):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("datasets", "data", "values", "config"):
+                    continue
+                walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+        elif isinstance(node, str) and key in ("field", "title", "text", "description", "as", "aggregate", "name"):
+            words.append(node)
+
+    walk(spec)
+    return " ".join(words)
+
+
+def definitions_for(spec: dict) -> list[str]:
+    """The short definitions for a chart: its own ``description``, else matching glossary lines."""
+    own = spec.get("description") if isinstance(spec, dict) else None
+    if isinstance(own, str) and own.strip():
+        return [own.strip()]
+    words = _spec_words(spec).replace("_", " ")
+    return [text for _, pattern, text in GLOSSARY if pattern.search(words)]
+
+
+# ---------------------------------------------------------------- in the kernel
+
+RENDERER = "cx-report"
+
+
+def _report_renderer(spec: dict, **metadata) -> dict:
+    """Altair renderer for report runs: the spec as Vega-Lite JSON under a `+json` mimetype.
+
+    (Altair's own 'mimetype' renderer writes 'application/vnd.vegalite.v6.json', which nbformat
+    rejects when papermill saves the notebook.) The renderer draws it offline afterwards.
+    """
+    import altair as alt
+
+    major = str(getattr(alt, "SCHEMA_VERSION", "v6")).split(".")[0]
+    return {f"application/vnd.vegalite.{major}+json": spec, "text/plain": "<Chart (drawn in the report)>"}
+
+
+def use_report_renderer() -> None:
+    """Set up a kernel for a report run: charts as Vega-Lite JSON, pandas Stylers escape HTML."""
+    import altair as alt
+    import pandas as pd
+
+    if RENDERER not in alt.renderers.names():
+        alt.renderers.register(RENDERER, _report_renderer)
+    alt.renderers.enable(RENDERER)
+    pd.set_option("styler.format.escape", "html")
+
+
+# ---------------------------------------------------------------- the page
+
+_MIME_CHART = re.compile(r"^application/vnd\.vega(?:lite)?\.v\d+(?:\.\d+)*(?:\+json|\.json)?$")
+_WIDGET = "application/vnd.jupyter.widget-view+json"
+
+CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+       "base-uri 'none'; form-action 'none'")
+
+CSS = """
+body{font-family:Helvetica,Arial,sans-serif;margin:0;color:#1d1d1d;background:#fff;line-height:1.45}
+main,header.cx-header,footer.cx-footer{max-width:1000px;margin:0 auto;padding:0 24px}
+header.cx-header{border-bottom:3px solid #1f4e79;padding-top:16px;padding-bottom:12px;font-size:13px}
+header.cx-header h1{font-size:20px;margin:0 0 8px;color:#1f4e79}
+header.cx-header table,table.cx-meta{border-collapse:collapse;margin:4px 0}
+header.cx-header td,header.cx-header th{padding:2px 10px 2px 0;text-align:left;vertical-align:top}
+.cx-status-failed{color:#c23b4b;font-weight:bold}
+main table{border-collapse:collapse;margin:8px 0;font-size:13px}
+main th,main td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:right}
+main th{background:#f4f6f8}
+figure.cx-figure{margin:12px 0}
+figure.cx-figure svg{max-width:100%;height:auto}
+figcaption.cx-definition{font-size:12px;color:#555;margin-top:4px}
+pre{white-space:pre-wrap;font-size:12px;background:#f7f7f7;padding:6px}
+.cx-note{font-size:12px;color:#777;font-style:italic}
+footer.cx-footer{font-size:12px;color:#555;border-top:1px solid #ddd;margin-top:32px;padding-bottom:24px}
+"""
+
+
+@dataclass
+class RenderedReport:
+    """The page and what went into it."""
+
+    html: str
+    charts: int = 0
+    definitions: list[str] = field(default_factory=list)
+
+
+def _prepare(nb, token: str) -> tuple[object, dict[str, tuple[str, list[str]]]]:
+    """A copy of the notebook whose chart/widget/stderr outputs are replaced by placeholders."""
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
+    figures: dict[str, tuple[str, list[str]]] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.source = ""
+        outputs = []
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream":
+                if out.get("name") == "stderr":
+                    continue  # warnings and logs belong in the executed notebook, not the report
+                outputs.append(out)
+                continue
+            if out.output_type not in ("display_data", "execute_result"):
+                outputs.append(out)
+                continue
+            data = out.get("data", {})
+            chart_mime = next((m for m in data if _MIME_CHART.match(m)), None)
+            key = f"cxfigure{token}n{len(figures)}"
+            if chart_mime:
+                spec = data[chart_mime]
+                spec = json.loads(spec) if isinstance(spec, str) else dict(spec)
+                figures[key] = (chart_svg(chart_mime, spec), definitions_for(spec))
+            elif "image/svg+xml" in data:
+                svg = data["image/svg+xml"]
+                figures[key] = (sanitize_svg("".join(svg) if isinstance(svg, list) else svg), [])
+            elif _WIDGET in data:
+                out = copy.deepcopy(out)
+                out["data"] = {"text/html": '<p class="cx-note">(an interactive control, shown only in '
+                                            'JupyterLab with interactive = True)</p>'}
+                outputs.append(out)
+                continue
+            else:
+                outputs.append(out)
+                continue
+            out = copy.deepcopy(out)
+            out["data"] = {"text/html": f"<div>{key}</div>"}
+            out["metadata"] = {}
+            outputs.append(out)
+        cell.outputs = outputs
+    return nb, figures
+
+
+def _header(title: str, meta: dict) -> str:
+    e = html.escape
+    rows = []
+    for label, value in meta.get("run", {}).items():
+        rows.append(f"<tr><th>{e(label)}</th><td>{e(str(value))}</td></tr>")
+    params = meta.get("parameters", {})
+    shown = ", ".join(f"{k} = {json.dumps(v, default=str)}" for k, v in params.items()) or "(defaults)"
+    rows.append(f"<tr><th>parameters</th><td><code>{e(mask_text(shown))}</code></td></tr>")
+    data = meta.get("data") or {}
+    if data:
+        rows.append(f"<tr><th>data as of</th><td>{e(str(data.get('as_of')))} (latest event "
+                    f"{e(str(data.get('latest_event')))})</td></tr>")
+        counts = ", ".join(f"{k} {v:,}" for k, v in (data.get("row_counts") or {}).items())
+        rows.append(f"<tr><th>rows</th><td>{e(counts)}</td></tr>")
+        rows.append(f"<tr><th>data fingerprint</th><td><code>{e(str(data.get('fingerprint')))}</code></td></tr>")
+    return (f'<header class="cx-header"><h1>{e(title)}</h1><table class="cx-meta">'
+            + "".join(rows) + "</table></header>")
+
+
+def render_report(nb, *, title: str, meta: dict | None = None) -> RenderedReport:
+    """One self-contained HTML page for an executed notebook node (see the module docstring).
+
+    `meta` = {"run": {label: value} (run time, job, notebook, ...), "parameters": {...},
+    "data": {"as_of", "latest_event", "row_counts", "fingerprint"}}.
+    Raises CxDataError when a chart cannot be drawn or personal data would still be shown.
+    """
+    from nbconvert import HTMLExporter
+
+    meta = meta or {}
+    token = secrets.token_hex(8)
+    prepared, figures = _prepare(nb, token)
+    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, anchor_link_text="")
+    body, _ = exporter.from_notebook_node(prepared)
+    body = sanitize_html(body)
+    all_definitions: list[str] = []
+    for key, (svg, definitions) in figures.items():
+        caption = "".join(f'<figcaption class="cx-definition">{html.escape(d)}</figcaption>' for d in definitions)
+        all_definitions += [d for d in definitions if d not in all_definitions]
+        figure = f'<figure class="cx-figure">{svg}{caption}</figure>'
+        body = body.replace(f"<div>{key}</div>", figure, 1)
+    footer = ""
+    if all_definitions:
+        footer = ('<footer class="cx-footer"><h2>Definitions</h2><ul>'
+                  + "".join(f"<li>{html.escape(d)}</li>" for d in all_definitions) + "</ul></footer>")
+    page = (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="referrer" content="no-referrer">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+        + _header(title, meta) + f"<main>{body}</main>" + footer + "</body></html>\n"
+    )
+    leaks = find_personal_data(page)
+    if leaks:
+        raise CxDataError(
+            f"the report would show personal data ({len(leaks)}: {', '.join(leaks[:3])}); mask it with "
+            "cxlib.mask_personal_data or move customer-level lists to a CSV export or interactive=True"
+        )
+    return RenderedReport(page, charts=len(figures), definitions=all_definitions)
+
+
+def svg_data_uri(svg: str) -> str:
+    """An SVG as a data: URI (for places where inline SVG is not possible)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")

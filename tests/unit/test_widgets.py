@@ -1,0 +1,369 @@
+"""The filter panel driven programmatically: queries that follow a change, debounce, stale results."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+import cxlib
+from cxlib.errors import CxInputError
+from cxlib.explore import Filters
+from cxlib.widgets import Debouncer, FilterPanel, _InlineExecutor, explore
+
+from test_explore import tiny, tiny_db  # noqa: E402,F401  (fixtures; tests/unit is on sys.path)
+
+
+class FakeClock:
+    """Timers that fire only when the test advances time (kept in whole milliseconds: no float drift)."""
+
+    def __init__(self):
+        self.ms = 0
+        self.timers = []
+
+    def timer(self, delay, fn):
+        clock = self
+
+        class Timer:
+            def __init__(self):
+                self.due, self.fn, self.cancelled, self.started = None, fn, False, False
+
+            def start(self):
+                self.started, self.due = True, clock.ms + round(delay * 1000)
+                clock.timers.append(self)
+
+            def cancel(self):
+                self.cancelled = True
+
+        return Timer()
+
+    def advance(self, seconds):
+        self.ms += round(seconds * 1000)
+        for t in [t for t in self.timers if t.started and not t.cancelled and t.due <= self.ms]:
+            self.timers.remove(t)
+            t.fn()
+
+    @property
+    def now(self):
+        return self.ms / 1000
+
+    @property
+    def pending(self):
+        return [t for t in self.timers if not t.cancelled]
+
+
+# ----------------------------------------------------------------- debounce
+
+
+def test_debouncer_runs_once_after_the_last_trigger():
+    clock, calls = FakeClock(), []
+    d = Debouncer(0.3, lambda: calls.append(clock.now), timer_factory=clock.timer)
+    d.trigger()
+    clock.advance(0.2)
+    d.trigger()  # restarts the wait
+    clock.advance(0.2)
+    assert calls == [] and d.pending
+    d.trigger()
+    clock.advance(0.29)
+    assert calls == []
+    clock.advance(0.01)
+    assert calls == [pytest.approx(0.7)] and not d.pending
+    clock.advance(5)
+    assert len(calls) == 1
+
+
+def test_debouncer_flush_cancel_and_zero_delay():
+    clock, calls = FakeClock(), []
+    d = Debouncer(0.3, lambda: calls.append(1), timer_factory=clock.timer)
+    d.flush()
+    assert calls == []
+    d.trigger()
+    d.flush()
+    assert calls == [1]
+    clock.advance(1)
+    assert calls == [1]  # the flushed timer does not fire again
+    d.trigger()
+    d.cancel()
+    clock.advance(1)
+    assert calls == [1]
+    now = Debouncer(0, lambda: calls.append(2))
+    now.trigger()
+    assert calls == [1, 2]
+    with pytest.raises(CxInputError, match="seconds"):
+        Debouncer(-1, lambda: None)
+
+
+def test_debouncer_with_real_timers():
+    done = threading.Event()
+    calls = []
+    d = Debouncer(0.05, lambda: (calls.append(1), done.set()))
+    for _ in range(5):
+        d.trigger()
+    assert done.wait(2)
+    time.sleep(0.1)
+    assert calls == [1]
+
+
+# ----------------------------------------------------------------- panel
+
+
+def make_panel(con, **kw):
+    clock = FakeClock()
+    panel = FilterPanel(con, timer_factory=clock.timer, executor=_InlineExecutor(), **kw)
+    return panel, clock
+
+
+def event_count(con, filters):
+    return pd.DataFrame({"events": [con.execute("SELECT count(*) FROM events").fetchone()[0]],
+                         "shown": [filters.describe()]})
+
+
+def shown(output):
+    return "".join(o["data"].get("text/plain", "") for o in output.outputs)
+
+
+def events_shown(output):
+    """The number in the 'events' column of an event_count frame on display."""
+    import re
+
+    return int(re.search(r"^0\s+(\d+)", shown(output), re.M).group(1))
+
+
+def test_panel_controls_offer_the_stores_choices(tiny):
+    panel, _ = make_panel(tiny)
+    assert panel.attribute.options == ("(none)", "region", "plan")
+    assert panel.channel.options == ("(all)", "app", "chat", "web")
+    assert panel.touchpoint.options == ("(all)", "chat", "checkout", "home_page", "payment")
+    assert panel.values.options == ()
+    panel.set(attribute="plan")
+    assert panel.values.options == ("basic", "pro")  # most customers first
+    assert panel.filters == Filters(attribute="plan")
+
+
+def test_view_draws_now_and_redraws_after_a_debounced_change(tiny):
+    panel, clock = make_panel(tiny)
+    seen = []
+    out = panel.view(lambda con, f: (seen.append(f), event_count(con, f))[1])
+    assert seen == [Filters()] and events_shown(out) == 7 and "all data" in shown(out)
+
+    panel.set(channel="app")
+    assert len(seen) == 1, "runs only after the debounce delay"
+    clock.advance(0.3)
+    assert seen[-1] == Filters(channel="app")
+    assert events_shown(out) == 3 and "channel app" in shown(out)
+    assert panel.completed == panel.generation and not panel.busy
+    assert "channel app" in panel.status.value and "cx-status-ready" in panel.status.value
+
+
+def test_rapid_changes_run_one_query_with_the_last_state(tiny):
+    panel, clock = make_panel(tiny)
+    seen = []
+    panel.view(lambda con, f: seen.append(f) or event_count(con, f))
+    # a user clicking through menus: each change within 300 ms of the previous one
+    panel.channel.value = "web"
+    clock.advance(0.1)
+    panel.channel.value = "app"
+    clock.advance(0.1)
+    panel.attribute.value = "region"
+    clock.advance(0.1)
+    panel.values.value = ("north",)
+    clock.advance(0.299)
+    assert len(seen) == 1
+    clock.advance(0.001)
+    assert seen[1:] == [Filters(channel="app", attribute="region", values=("north",))]
+    assert panel.queries[-1] == seen[-1] and len(panel.queries) == 2
+
+
+def test_widget_changes_reach_sql_as_the_filter(tiny):
+    panel, clock = make_panel(tiny)
+    out = panel.view(lambda con, f: event_count(con, f))
+    import datetime as dt
+
+    panel.start.value = dt.date(2025, 1, 3)
+    panel.end.value = dt.date(2025, 1, 6)
+    clock.advance(0.3)
+    assert events_shown(out) == 3  # a: checkout, payment; b: checkout
+    panel.set(attribute="region", values=["south"])
+    clock.advance(0.3)
+    assert events_shown(out) == 1
+    panel.reset()
+    clock.advance(0.3)
+    assert panel.filters == Filters() and events_shown(out) == 7
+
+
+def test_attribute_change_resets_values_and_runs_once(tiny):
+    panel, clock = make_panel(tiny)
+    seen = []
+    panel.view(lambda con, f: seen.append(f))
+    panel.set(attribute="region", values=["north"])
+    clock.advance(0.3)
+    panel.attribute.value = "plan"
+    assert panel.values.value == () and panel.values.options == ("basic", "pro")
+    clock.advance(0.3)
+    assert seen[-1] == Filters(attribute="plan") and len(seen) == 3
+
+
+def test_set_rejects_unknown_names_and_values(tiny):
+    panel, _ = make_panel(tiny)
+    with pytest.raises(CxInputError, match="did you mean 'web'"):
+        panel.set(channel="wbe")
+    with pytest.raises(CxInputError, match="unknown filter"):
+        panel.set(chanel="web")
+    with pytest.raises(CxInputError, match="choose an attribute first"):
+        panel.set(values=["north"])
+    with pytest.raises(CxInputError, match="did you mean 'region'"):
+        FilterPanel(tiny, filters=Filters(attribute="regin"))
+
+
+def test_contradictory_dates_show_an_error_and_run_nothing(tiny):
+    panel, clock = make_panel(tiny)
+    seen = []
+    panel.view(lambda con, f: seen.append(f))
+    panel.set(start="2025-02-01", end="2025-01-01")
+    clock.advance(0.3)
+    assert len(seen) == 1 and "before end" in panel.status.value and "cx-status-error" in panel.status.value
+
+
+def test_a_failing_view_shows_its_error_escaped_and_others_still_draw(tiny):
+    panel, clock = make_panel(tiny)
+    bad = panel.view(lambda con, f: con.execute("SELECT <b>nope</b> FROM events").df())
+    good = panel.view(lambda con, f: event_count(con, f))
+    panel.set(channel="web")
+    clock.advance(0.3)
+    html_out = bad.outputs[0]["data"]["text/html"]
+    assert "cx-error" in html_out and "<b>" not in html_out and "&lt;b&gt;" in html_out
+    assert events_shown(good) == 3
+    assert "failed" in panel.status.value
+
+
+def test_busy_state_is_visible_while_a_query_runs(tiny):
+    started, release = threading.Event(), threading.Event()
+    panel = FilterPanel(tiny, debounce=0)
+    states = []
+
+    def slow(con, f):
+        if f.channel == "web":
+            started.set()
+            release.wait(5)
+        return event_count(con, f)
+
+    out = panel.view(slow)
+    panel.set(channel="web")
+    assert started.wait(5)
+    states.append((panel.busy, panel.refresh_button.disabled, "cx-status-busy" in panel.status.value,
+                   "cx-busy" in out._dom_classes))
+    release.set()
+    deadline = time.time() + 5
+    while panel.busy and time.time() < deadline:
+        time.sleep(0.01)
+    states.append((panel.busy, panel.refresh_button.disabled, "cx-status-busy" in panel.status.value,
+                   "cx-busy" in out._dom_classes))
+    assert states == [(True, True, True, True), (False, False, False, False)]
+    panel.close()
+
+
+def test_stale_result_never_overwrites_a_newer_one(tiny):
+    """Request 1 (slow) finishes after request 2 (fast): request 2's result stays on display."""
+    slow_started, release_slow = threading.Event(), threading.Event()
+    panel = FilterPanel(tiny, debounce=0)
+
+    def query(con, f):
+        n = con.execute("SELECT count(*) FROM events").fetchone()[0]
+        if f.channel == "web":  # the slow, older request
+            slow_started.set()
+            release_slow.wait(5)
+        return f"{f.describe()}: {n} events"
+
+    out = panel.view(query)
+    panel.set(channel="web")  # generation 2: slow
+    assert slow_started.wait(5)
+    panel.set(channel="app")  # generation 3: fast
+    deadline = time.time() + 5
+    while panel.completed != 3 and time.time() < deadline:
+        time.sleep(0.01)
+    assert shown(out) == "'channel app: 3 events'"
+    release_slow.set()  # the old result arrives now ...
+    deadline = time.time() + 5
+    while panel.stale_dropped == 0 and time.time() < deadline:
+        time.sleep(0.01)
+    assert panel.stale_dropped == 1
+    assert shown(out) == "'channel app: 3 events'"  # ... and is dropped
+    assert panel.completed == 3 and not panel.busy
+    panel.close()
+
+
+def test_a_newer_request_interrupts_a_running_query(tiny):
+    """A long DuckDB query of a stale filter is cancelled, not waited for."""
+    in_query = threading.Event()
+    panel = FilterPanel(tiny, debounce=0)
+
+    def heavy(con, f):
+        if f.channel == "web":
+            in_query.set()
+            # seconds of work unless interrupted
+            return con.execute("SELECT count(*) FROM range(3000000000) t(i) WHERE hash(i) % 7 = 0").fetchone()[0]
+        return "light"
+
+    out = panel.view(heavy)
+    t0 = time.perf_counter()
+    panel.set(channel="web")
+    assert in_query.wait(5)
+    time.sleep(0.2)
+    panel.set(channel="app")
+    deadline = time.time() + 20
+    while (panel.completed != panel.generation or panel.stale_dropped == 0) and time.time() < deadline:
+        time.sleep(0.01)
+    took = time.perf_counter() - t0
+    assert shown(out) == "'light'" and panel.stale_dropped == 1
+    assert took < 5, f"the stale query was not interrupted ({took:.1f} s)"
+    panel.close()
+
+
+def test_sql_toggle_and_drilldown(tiny):
+    panel, clock = make_panel(tiny)
+    panel.view(lambda con, f: con.execute("SELECT count(*) FROM events WHERE channel = $c", {"c": "web"}).fetchone()[0])
+    panel.set(attribute="region", values=["south"])
+    clock.advance(0.3)
+    text = panel.sql_text(0)
+    assert "cx_values = ['south']" in text and "$c" in text and "{'c': 'web'}" in text
+    assert panel.sql.layout.display == "none"
+    panel.sql_toggle.value = True
+    assert panel.sql.layout.display is None and "CREATE TEMP VIEW customers" in panel.sql.value
+    assert "&#x27;south&#x27;" in panel.sql.value  # escaped inside <pre>
+    with pytest.raises(CxInputError, match="no view 3"):
+        panel.sql_text(3)
+    assert panel.customers()["customer_id"].tolist() == ["b"]
+    assert panel.customers(touchpoint="chat")["customer_id"].tolist() == []
+
+
+def test_panel_is_displayable_as_a_widget(tiny):
+    panel, _ = make_panel(tiny)
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+# ----------------------------------------------------------------- explore(): static vs interactive
+
+
+def test_explore_static_creates_no_widget(tiny, monkeypatch):
+    import ipywidgets
+
+    created = []
+    monkeypatch.setattr(ipywidgets.Widget, "__init__", lambda *a, **k: created.append(a) or pytest.fail("widget"))
+    result = explore(tiny, event_count, interactive=False)
+    assert result["events"].tolist() == [7] and created == []
+    result = explore(tiny, event_count, interactive=False, filters=Filters(channel="web"))
+    assert result["events"].tolist() == [3]
+    with pytest.raises(CxInputError, match="interactive=True"):
+        explore(tiny, event_count, interactive=False, debounce=0.1)
+    with pytest.raises(CxInputError, match="True or False"):
+        explore(tiny, event_count, interactive="no")
+
+
+def test_explore_interactive_returns_a_panel(tiny):
+    panel = explore(tiny, event_count, interactive=True, filters=Filters(channel="app"), executor=_InlineExecutor())
+    assert isinstance(panel, FilterPanel) and panel.channel.value == "app"
+    assert events_shown(panel.views[0].output) == 3
+    panel.close()

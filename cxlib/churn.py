@@ -51,6 +51,13 @@ __all__ = [
     "survival_summary",
     "logrank",
     "LogrankResult",
+    "cox_churn",
+    "CoxResult",
+    "value_by_nps_group",
+    "detractor_to_passive_value",
+    "revenue_at_risk",
+    "at_risk_customers",
+    "export_csv",
     "definition_text",
 ]
 
@@ -59,6 +66,8 @@ PERIODS = ("month", "week")
 UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "year": 365.25}
 # customer_features columns usable as `by` besides the customers table's own columns
 FEATURE_SEGMENTS = ("nps_group", "long_resolution")
+FIRST_TICKET = "first_ticket_resolution"  # by: first ticket within / over 72 hours
+ORIGINS = ("start", "first_ticket")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -112,14 +121,17 @@ def _segments_fragment(con, by: str | None) -> Ident:
         return _fragment("churn_segment_all")
     if not isinstance(by, str):
         raise CxInputError(f"by must be a column name (text) or None, got {by!r}")
+    if by == FIRST_TICKET:
+        return _fragment("churn_segment_first_ticket")
     if by in FEATURE_SEGMENTS:
         return _fragment(
             "churn_segment_features", {"features": _fragment("customer_features"), "segment_col": sql.quote_ident(by)}
         )
     customer_cols = [c for c in table_columns(con, "customers") if c not in ("customer_id", "signup_at")]
     if by not in customer_cols:
-        raise unknown_name("column", by, "customers (or the CX groups " + ", ".join(FEATURE_SEGMENTS) + ")",
-                           customer_cols + list(FEATURE_SEGMENTS))
+        groups = [*FEATURE_SEGMENTS, FIRST_TICKET]
+        raise unknown_name("column", by, "customers (or the CX groups " + ", ".join(groups) + ")",
+                           customer_cols + groups)
     return _fragment("churn_segment_customers", {"segment_col": sql.checked_column(con, "customers", by)})
 
 
@@ -329,12 +341,16 @@ def lifecycle(con: duckdb.DuckDBPyConnection, *, period: str = "month", as_of=No
 # --------------------------------------------------------------------------- survival
 
 
-def _survival_counts(con, *, by, definition, inactivity_days, as_of) -> pd.DataFrame:
+def _survival_counts(con, *, by, definition, inactivity_days, as_of, origin="start") -> pd.DataFrame:
     _check_definition(definition)
     _check_inactivity(inactivity_days)
+    _check_choice(origin, ORIGINS, "origin")
     _check_data(con, definition)
     cutoff = _as_of(con, as_of)
-    slots = {"status": _status_fragment(definition), "segments": _segments_fragment(con, by)}
+    status = _status_fragment(definition)
+    if origin == "first_ticket":
+        status = _fragment("churn_status_first_ticket", {"status": status})
+    slots = {"status": status, "segments": _segments_fragment(con, by)}
     return _run(con, "survival_counts", {"as_of": cutoff, "inactivity_days": inactivity_days}, slots)
 
 
@@ -364,6 +380,7 @@ def survival(
     as_of=None,
     alpha: float = 0.05,
     min_group_size: int = MIN_GROUP_SIZE,
+    origin: str = "start",
 ) -> pd.DataFrame:
     """Kaplan-Meier survival (share not yet churned) by time since the customer's start.
 
@@ -377,13 +394,22 @@ def survival(
     censored, survival, ci_lower, ci_upper. Groups with fewer than `min_group_size` customers
     get a single row with suppressed=True and blank figures. Columns: group, time, at_risk,
     events, censored, survival, ci_lower, ci_upper, alpha, suppressed, definition.
+
+    `origin`: 'start' (time since the customer's start) or 'first_ticket' (a landmark design:
+    time since the customer's first ticket reached 72 hours, among customers still followed
+    then). Use 'first_ticket' with by='first_ticket_resolution' to compare customers whose
+    first ticket took longer than 72 hours with the others: grouping by something that happens
+    during a customer's life ('ever had a long ticket') gives long-lived customers more chances
+    to have it (immortal-time bias) and hides or reverses the effect; starting the clock when
+    the group becomes known avoids that.
     """
     from lifelines import KaplanMeierFitter
 
     udays = _unit_days(unit)
     _check_alpha(alpha)
     check_min_group_size(min_group_size)
-    counts = _survival_counts(con, by=by, definition=definition, inactivity_days=inactivity_days, as_of=as_of)
+    counts = _survival_counts(con, by=by, definition=definition, inactivity_days=inactivity_days, as_of=as_of,
+                              origin=origin)
     if counts.empty:
         raise CxDataError("no customers to follow: the store has no customers for this churn definition")
     sizes = _group_sizes(counts, min_group_size)
@@ -433,6 +459,7 @@ def survival_summary(
     at: float = 12,
     alpha: float = 0.05,
     min_group_size: int = MIN_GROUP_SIZE,
+    origin: str = "start",
 ) -> pd.DataFrame:
     """Per group: customers, churned, median survival with its interval, and survival at `at` units.
 
@@ -452,7 +479,8 @@ def survival_summary(
     check_min_group_size(min_group_size)
     if isinstance(at, bool) or not isinstance(at, (int, float)) or at < 0:
         raise CxInputError(f"at must be a time of at least 0 (in {unit}s), got {at!r}")
-    counts = _survival_counts(con, by=by, definition=definition, inactivity_days=inactivity_days, as_of=as_of)
+    counts = _survival_counts(con, by=by, definition=definition, inactivity_days=inactivity_days, as_of=as_of,
+                              origin=origin)
     if counts.empty:
         raise CxDataError("no customers to follow: the store has no customers for this churn definition")
     sizes = _group_sizes(counts, min_group_size)
@@ -512,6 +540,7 @@ def logrank(
     inactivity_days: int = 90,
     as_of=None,
     min_group_size: int = MIN_GROUP_SIZE,
+    origin: str = "start",
 ) -> LogrankResult:
     """Log-rank test that the survival curves of the groups of `by` are the same.
 
@@ -519,6 +548,8 @@ def logrank(
     test) on the same durations as `survival`; chi-squared with groups - 1 degrees of freedom.
     Groups below `min_group_size` customers (after complementary suppression) and the
     '(missing)' group are left out of the test and listed as such in the summary.
+    `origin`: as in `survival` ('first_ticket' with by='first_ticket_resolution' tests whether a
+    first ticket over 72 hours is followed by faster churn).
     summary columns: group, customers, churned, tested.
     """
     from lifelines.statistics import multivariate_logrank_test
@@ -527,7 +558,8 @@ def logrank(
         raise CxInputError("logrank compares groups: give by=<a customers column or 'nps_group'>")
     udays = _unit_days(unit)
     check_min_group_size(min_group_size)
-    counts = _survival_counts(con, by=by, definition=definition, inactivity_days=inactivity_days, as_of=as_of)
+    counts = _survival_counts(con, by=by, definition=definition, inactivity_days=inactivity_days, as_of=as_of,
+                              origin=origin)
     sizes = _group_sizes(counts, min_group_size)
     tested = sizes[~sizes["suppressed"] & (sizes["segment"] != "(missing)")]["segment"].tolist()
     if len(tested) < 2:
@@ -558,3 +590,406 @@ def logrank(
         definition=definition_text(definition, inactivity_days),
         groups=tuple(tested),
     )
+
+
+# --------------------------------------------------------------------------- Cox model
+
+COX_COVARIATES = {
+    "nps_detractor": "latest NPS answer was 0-6 (detractor)",
+    "nps_passive": "latest NPS answer was 7-8 (passive)",
+    "nps_no_answer": "no NPS answer yet",
+    "long_resolution": "a ticket took more than 72 hours",
+    "ticket_contacts": "service contacts on resolved tickets",
+    "channel_switches": "channel switches within a day",
+}
+
+
+@dataclass(frozen=True)
+class CoxResult:
+    """A fitted time-varying Cox model of churn.
+
+    summary: covariate, description, coef, se, hazard_ratio, ci_lower, ci_upper, p_value, alpha.
+    customers: per customer (customer-level: exports only) customer_id, churned, tenure_days and
+    the covariates at the end of their follow-up, with partial_hazard.
+    """
+
+    summary: pd.DataFrame
+    customers: pd.DataFrame
+    baseline_cumulative_hazard: pd.Series
+    concordance: float
+    log_likelihood_ratio_p: float
+    n_customers: int
+    n_events: int
+    definition: str
+    covariate_means: pd.Series
+
+    def churn_probability(self, horizon_days: float) -> pd.Series:
+        """P(churn within `horizon_days` | still a customer after tenure_days), per customer.
+
+        1 - exp(-(H0(t + h) - H0(t)) * partial_hazard), H0 the Breslow baseline cumulative
+        hazard (a step function, held flat after the last event time: beyond the follow-up the
+        data hold, no further risk is extrapolated).
+        """
+        h0 = self.baseline_cumulative_hazard
+        times, values = h0.index.to_numpy(dtype=float), h0.to_numpy(dtype=float)
+
+        def at(t):
+            i = np.searchsorted(times, t, side="right") - 1
+            return np.where(i >= 0, values[np.clip(i, 0, None)], 0.0)
+
+        t = self.customers["tenure_days"].to_numpy(dtype=float)
+        inc = at(t + horizon_days) - at(t)
+        p = 1 - np.exp(-inc * self.customers["partial_hazard"].to_numpy(dtype=float))
+        return pd.Series(p, index=self.customers["customer_id"], name="churn_probability")
+
+
+def _design(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "nps_detractor": (df["nps_group"] == "detractor").astype(float),
+            "nps_passive": (df["nps_group"] == "passive").astype(float),
+            "nps_no_answer": (df["nps_group"] == "no_answer").astype(float),
+            "long_resolution": df["long_resolution"].astype(float),
+            "ticket_contacts": df["ticket_contacts"].astype(float),
+            "channel_switches": df["channel_switches"].astype(float),
+        },
+        index=df.index,
+    )
+    return out
+
+
+def cox_churn(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    definition: str = "contractual",
+    inactivity_days: int = 90,
+    as_of=None,
+    alpha: float = 0.05,
+    penalizer: float = 0.0,
+) -> CoxResult:
+    """A Cox proportional-hazards model of churn with CX covariates that change over time.
+
+    *Definition*: lifelines' CoxTimeVaryingFitter on counting-process rows (churn_cox_intervals.sql):
+    each customer's follow-up (as in `churn_status`, time since start in days) is cut at every
+    moment a covariate changes, and each interval carries the covariates known at its start.
+    Covariates: NPS group of the latest relationship answer so far (promoter is the reference;
+    nps_detractor, nps_passive, nps_no_answer), long_resolution (a ticket has been open more than
+    72 hours), ticket_contacts (contacts of tickets resolved so far), channel_switches (hand-offs
+    between channels within a day, so far).
+    Leakage: covariates measured at the as-of date would see the future (a customer who stays
+    longer has more time to collect tickets and answers, which makes tickets look protective);
+    the time-varying form uses only what was known before each moment of risk.
+    hazard_ratio = exp(coef); a value above 1 means faster churn; intervals are Wald intervals
+    at level 1 - alpha. Customers with no follow-up time (churned at their start) are left out.
+    """
+    from lifelines import CoxTimeVaryingFitter
+
+    _check_definition(definition)
+    _check_inactivity(inactivity_days)
+    _check_alpha(alpha)
+    if isinstance(penalizer, bool) or not isinstance(penalizer, (int, float)) or penalizer < 0:
+        raise CxInputError(f"penalizer must be a number of at least 0, got {penalizer!r}")
+    _check_data(con, definition)
+    cutoff = _as_of(con, as_of)
+    rows = _run(
+        con,
+        "churn_cox_intervals",
+        {"as_of": cutoff, "inactivity_days": inactivity_days},
+        {"status": _status_fragment(definition)},
+    )
+    if rows.empty or not rows["event"].any():
+        raise CxDataError("the Cox model needs customers who churned; none did under this definition")
+    X = _design(rows)
+    keep = [c for c in X.columns if X[c].nunique() > 1]  # a constant covariate cannot be estimated
+    fit_df = pd.concat([rows[["customer_id", "start_day", "stop_day", "event"]], X[keep]], axis=1)
+    ctv = CoxTimeVaryingFitter(alpha=alpha, penalizer=penalizer)
+    ctv.fit(fit_df, id_col="customer_id", event_col="event", start_col="start_day", stop_col="stop_day")
+    s = ctv.summary
+    summary = pd.DataFrame(
+        {
+            "covariate": s.index,
+            "description": [COX_COVARIATES[c] for c in s.index],
+            "coef": s["coef"].to_numpy(),
+            "se": s["se(coef)"].to_numpy(),
+            "hazard_ratio": s["exp(coef)"].to_numpy(),
+            "ci_lower": np.exp(s.iloc[:, s.columns.get_loc("coef lower %g%%" % ((1 - alpha) * 100))].to_numpy()),
+            "ci_upper": np.exp(s.iloc[:, s.columns.get_loc("coef upper %g%%" % ((1 - alpha) * 100))].to_numpy()),
+            "p_value": s["p"].to_numpy(),
+            "alpha": alpha,
+        }
+    )
+    last = rows.groupby("customer_id", sort=True).tail(1).reset_index(drop=True)
+    churned = rows.groupby("customer_id", sort=True)["event"].any().to_numpy()
+    cust = pd.concat([last[["customer_id"]], _design(last)], axis=1)
+    cust.insert(1, "churned", churned)
+    cust.insert(2, "tenure_days", last["stop_day"].to_numpy())
+    cust["partial_hazard"] = np.asarray(ctv.predict_partial_hazard(cust[keep])).ravel()
+    llr = ctv.log_likelihood_ratio_test()
+    # concordance on the customers' final state (Harrell's C; lifelines' utility)
+    from lifelines.utils import concordance_index
+
+    conc = float(concordance_index(cust["tenure_days"], -cust["partial_hazard"], cust["churned"]))
+    return CoxResult(
+        summary=summary,
+        customers=cust,
+        baseline_cumulative_hazard=ctv.baseline_cumulative_hazard_.iloc[:, 0],
+        concordance=conc,
+        log_likelihood_ratio_p=float(llr.p_value),
+        n_customers=int(rows["customer_id"].nunique()),
+        n_events=int(rows["event"].sum()),
+        definition=definition_text(definition, inactivity_days),
+        covariate_means=X[keep].mean(),
+    )
+
+
+# --------------------------------------------------------------------------- value of experience
+
+
+def value_by_nps_group(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    definition: str = "contractual",
+    inactivity_days: int = 90,
+    as_of=None,
+    horizon_months: float = 12,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """Retention and revenue by NPS group (latest relationship NPS answer).
+
+    *Definition*: per group (promoter, passive, detractor, '(missing)' = never answered):
+    customers; churned and churn_rate among judged customers (as in `churn_rate`);
+    retention_at_horizon = Kaplan-Meier survival `horizon_months` after the start (share still
+    customers a year in, by default); revenue = all orders up to as-of; revenue_per_customer;
+    revenue_last_year_per_active = orders in the 365 days up to as-of per customer not churned.
+    Groups below `min_group_size` customers are suppressed.
+    Columns: segment, customers, churned, churn_rate, retention_at_horizon, revenue,
+    revenue_per_customer, active, revenue_last_year_per_active, suppressed, definition.
+    """
+    _check_definition(definition)
+    _check_inactivity(inactivity_days)
+    check_min_group_size(min_group_size)
+    _check_data(con, definition)
+    cutoff = _as_of(con, as_of)
+    slots = {"status": _status_fragment(definition), "segments": _segments_fragment(con, "nps_group")}
+    df = _run(con, "churn_value", {"as_of": cutoff, "inactivity_days": inactivity_days}, slots)
+    km = survival_summary(con, by="nps_group", unit="month", definition=definition, inactivity_days=inactivity_days,
+                          as_of=cutoff, at=horizon_months, min_group_size=1)
+    df["retention_at_horizon"] = df["segment"].map(km.set_index("group")["survival_at"])
+    order = {"promoter": 0, "passive": 1, "detractor": 2}
+    df = df.sort_values("segment", key=lambda s: s.map(order).fillna(3)).reset_index(drop=True)
+    df = df[["segment", "customers", "churned", "churn_rate", "retention_at_horizon", "revenue",
+             "revenue_per_customer", "active", "revenue_last_year_per_active"]]
+    df = suppress(df, n="customers", min_group_size=min_group_size,
+                  values=["churned", "churn_rate", "retention_at_horizon", "revenue", "revenue_per_customer", "active",
+                          "revenue_last_year_per_active"])
+    df["definition"] = definition_text(definition, inactivity_days)
+    return df
+
+
+def detractor_to_passive_value(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    definition: str = "contractual",
+    inactivity_days: int = 90,
+    as_of=None,
+    horizon_months: float = 12,
+    share_moved: float = 1.0,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """Estimated revenue kept over `horizon_months` if detractors churned like passives.
+
+    *Definition*: moved = share_moved x active detractors (not churned at as-of);
+    churn_gap = P(churn within the horizon | detractor) - P(same | passive), each 1 - KM survival
+    at `horizon_months` after the start (`value_by_nps_group`); customers_kept = moved x
+    churn_gap; value = customers_kept x annual revenue per active detractor (orders in the last
+    365 days per active detractor) x horizon_months / 12.
+    Assumptions (also in the ``assumptions`` column): the churn gap between the groups is caused
+    by the experience (it is observational: detractors may differ in other ways); moved
+    customers keep their own spend; the horizon churn probability from the start of the
+    relationship stands in for every tenure; no discounting; revenue, not margin.
+    Columns: active_detractors, moved, detractor_churn, passive_churn, churn_gap, customers_kept,
+    revenue_per_active_detractor, value, horizon_months, assumptions, definition.
+    Returns a single row of blanks when either group is too small (below min_group_size).
+    """
+    if isinstance(share_moved, bool) or not isinstance(share_moved, (int, float)) or not 0 < share_moved <= 1:
+        raise CxInputError(f"share_moved must be a share above 0 and at most 1, got {share_moved!r}")
+    v = value_by_nps_group(con, definition=definition, inactivity_days=inactivity_days, as_of=as_of,
+                           horizon_months=horizon_months, min_group_size=min_group_size).set_index("segment")
+    assumptions = (
+        f"detractors who move to passive take on the passives' {horizon_months:g}-month churn probability "
+        "(Kaplan-Meier from the start of the relationship); the difference is treated as caused by the "
+        "experience, though it is observational; they keep their own spend (last 365 days per active "
+        "detractor); revenue, not margin; no discounting"
+    )
+    ok = all(g in v.index and not v.loc[g, "suppressed"] for g in ("detractor", "passive"))
+    if not ok:
+        row = dict.fromkeys(["active_detractors", "moved", "detractor_churn", "passive_churn", "churn_gap",
+                             "customers_kept", "revenue_per_active_detractor", "value"], np.nan)
+    else:
+        d, p = v.loc["detractor"], v.loc["passive"]
+        moved = share_moved * float(d["active"])
+        det_churn, pas_churn = 1 - float(d["retention_at_horizon"]), 1 - float(p["retention_at_horizon"])
+        gap = det_churn - pas_churn
+        rev = float(d["revenue_last_year_per_active"]) if pd.notna(d["revenue_last_year_per_active"]) else 0.0
+        kept = moved * gap
+        row = {"active_detractors": float(d["active"]), "moved": moved, "detractor_churn": det_churn,
+               "passive_churn": pas_churn, "churn_gap": gap, "customers_kept": kept,
+               "revenue_per_active_detractor": rev, "value": kept * rev * horizon_months / 12}
+    row.update(horizon_months=horizon_months, assumptions=assumptions,
+               definition=definition_text(definition, inactivity_days))
+    return pd.DataFrame([row])
+
+
+def _reasons(model: CoxResult, top: int = 3) -> pd.Series:
+    """Per customer: the covariates that raise their risk most above an average customer's.
+
+    Only risk factors count (coef > 0, value above the mean): having less of something
+    protective is not given as a reason.
+    """
+    coefs = model.summary.set_index("covariate")["coef"]
+    coefs = coefs[coefs > 0]
+    X = model.customers[list(coefs.index)]
+    contrib = (X - model.covariate_means[coefs.index]) * coefs
+    out = []
+    for i in range(len(contrib)):
+        row = contrib.iloc[i]
+        pos = row[row > 0].sort_values(ascending=False).head(top)
+        parts = []
+        for name in pos.index:
+            text = COX_COVARIATES[name]
+            if name in ("ticket_contacts", "channel_switches"):
+                text = f"{int(X.iloc[i][name])} {text}"
+            parts.append(text)
+        out.append("; ".join(parts) if parts else "no CX factor above average")
+    return pd.Series(out, index=model.customers.index)
+
+
+def at_risk_customers(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    definition: str = "contractual",
+    inactivity_days: int = 90,
+    as_of=None,
+    horizon_days: int = 90,
+    top: int | None = 100,
+    model: CoxResult | None = None,
+) -> pd.DataFrame:
+    """Customers not yet churned, ranked by their probability of churning within `horizon_days`.
+
+    *Definition*: churn_probability from the time-varying Cox model (`cox_churn`, or `model` if
+    given) at the customer's current tenure and latest known covariates (contractual: at as-of;
+    non_contractual: at their last activity); reasons = up to three covariates that raise the
+    customer's risk most above an average customer's (risk factors with coef > 0 whose value is
+    above the mean, ordered by coef x (value - mean));
+    revenue_last_year = orders in the 365 days up to as-of; expected_lost_revenue =
+    churn_probability x revenue_last_year x horizon_days / 365.
+    Customer-level (customer ids): for CSV export (`export_csv`) or interactive use, never for a
+    stakeholder report. Columns: rank, customer_id, churn_probability, reasons, tenure_days,
+    nps_group, long_resolution, ticket_contacts, channel_switches, revenue_last_year,
+    expected_lost_revenue, horizon_days, definition.
+    """
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
+        raise CxInputError(f"horizon_days must be a whole number of days of at least 1, got {horizon_days!r}")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise CxInputError(f"top must be a whole number of at least 1, or None for everyone, got {top!r}")
+    cutoff = _as_of(con, as_of)
+    if model is None:
+        model = cox_churn(con, definition=definition, inactivity_days=inactivity_days, as_of=cutoff)
+    cust = model.customers
+    prob = model.churn_probability(horizon_days).to_numpy()
+    reasons = _reasons(model)
+    rev = con.execute(
+        "SELECT customer_id, sum(amount) AS revenue_last_year FROM orders "
+        "WHERE ts <= $as_of AND ts > $as_of - INTERVAL 365 DAY GROUP BY customer_id",
+        {"as_of": cutoff},
+    ).df().set_index("customer_id")["revenue_last_year"]
+    nps_group = np.select(
+        [cust["nps_detractor"] == 1, cust["nps_passive"] == 1, cust["nps_no_answer"] == 1],
+        ["detractor", "passive", "no_answer"], "promoter")
+    out = pd.DataFrame(
+        {
+            "customer_id": cust["customer_id"],
+            "churn_probability": prob,
+            "reasons": reasons,
+            "tenure_days": cust["tenure_days"],
+            "nps_group": nps_group,
+            "long_resolution": cust["long_resolution"].astype(bool),
+            "ticket_contacts": cust["ticket_contacts"].astype(int),
+            "channel_switches": cust["channel_switches"].astype(int),
+            "revenue_last_year": cust["customer_id"].map(rev).fillna(0.0).to_numpy(),
+        }
+    )
+    out = out[~cust["churned"].to_numpy()]
+    out["expected_lost_revenue"] = out["churn_probability"] * out["revenue_last_year"] * horizon_days / 365
+    out = out.sort_values(["churn_probability", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    if top is not None:
+        out = out.head(top)
+    out["horizon_days"] = horizon_days
+    out["definition"] = model.definition
+    return out
+
+
+def revenue_at_risk(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    definition: str = "contractual",
+    inactivity_days: int = 90,
+    as_of=None,
+    horizon_days: int = 365,
+    threshold: float = 0.5,
+    model: CoxResult | None = None,
+) -> pd.DataFrame:
+    """Expected revenue lost over `horizon_days` from customers likely to churn.
+
+    *Definition*: for every customer not yet churned, churn_probability within `horizon_days`
+    from the time-varying Cox model (as in `at_risk_customers`); likely to churn =
+    churn_probability >= `threshold`; revenue_at_risk = sum over them of churn_probability x
+    revenue in the last 365 days x horizon_days / 365 (their spend continues at last year's
+    rate unless they churn; no discounting); expected_lost_revenue_all = the same sum over every
+    active customer. One aggregated row (no customer data).
+    Columns: active_customers, likely_to_churn, revenue_at_risk, expected_lost_revenue_all,
+    revenue_last_year_active, threshold, horizon_days, assumptions, definition.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise CxInputError(f"threshold must be a probability between 0 and 1, got {threshold!r}")
+    risk = at_risk_customers(con, definition=definition, inactivity_days=inactivity_days, as_of=as_of,
+                             horizon_days=horizon_days, top=None, model=model)
+    likely = risk["churn_probability"] >= threshold
+    return pd.DataFrame(
+        [
+            {
+                "active_customers": len(risk),
+                "likely_to_churn": int(likely.sum()),
+                "revenue_at_risk": float(risk.loc[likely, "expected_lost_revenue"].sum()),
+                "expected_lost_revenue_all": float(risk["expected_lost_revenue"].sum()),
+                "revenue_last_year_active": float(risk["revenue_last_year"].sum()),
+                "threshold": threshold,
+                "horizon_days": horizon_days,
+                "assumptions": (
+                    "churn probabilities from a time-varying Cox model of CX factors; spend continues at each "
+                    f"customer's last-365-day rate for {horizon_days} days unless they churn; no discounting"
+                ),
+                "definition": risk["definition"].iloc[0] if len(risk) else definition_text(definition, inactivity_days),
+            }
+        ]
+    )
+
+
+def export_csv(df: pd.DataFrame, path) -> "os.PathLike":
+    """Write a customer list (e.g. `at_risk_customers`) to CSV for a spreadsheet; returns the path.
+
+    Spreadsheet formula injection is neutralised (cxlib.voc.neutralise_formulas: a text cell
+    starting with = + - @, a tab or a carriage return gets a leading apostrophe). Every field
+    is quoted; parent folders are created. The input is not changed.
+    """
+    from pathlib import Path
+
+    from .voc import neutralise_formulas
+
+    if not isinstance(df, pd.DataFrame):
+        raise CxInputError(f"export_csv takes a DataFrame, got {type(df).__name__}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    neutralise_formulas(df).to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)
+    return path

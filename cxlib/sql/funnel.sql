@@ -1,0 +1,19 @@
+-- funnel: per segment and step, counts read from TEMP TABLE cx_funnel_customers (built by
+-- funnel_customers.sql on the same connection just before).
+-- Parameters: $n_steps (INTEGER, number of steps).
+-- Output: segment, step, customers (furthest step >= step), open_window (stopped at the previous
+--   step, window still open), dropped (stopped at the previous step, window closed), open_before
+--   (stopped at any earlier step, window still open), median_seconds (median time from the
+--   previous step to this one over customers reaching this step, from their best attempt).
+SELECT f.segment,
+       st.step,
+       count(*) FILTER (WHERE f.furthest >= st.step) AS customers,
+       count(*) FILTER (WHERE f.furthest = st.step - 1 AND f.is_open) AS open_window,
+       count(*) FILTER (WHERE f.furthest = st.step - 1 AND NOT f.is_open) AS dropped,
+       count(*) FILTER (WHERE f.furthest < st.step AND f.is_open) AS open_before,
+       median(epoch(f.times[st.step]) - epoch(f.times[st.step - 1]))
+         FILTER (WHERE f.furthest >= st.step AND st.step > 1) AS median_seconds
+FROM cx_funnel_customers f
+CROSS JOIN (SELECT range AS step FROM range(1, $n_steps + 1)) st
+GROUP BY f.segment, st.step
+ORDER BY f.segment, st.step

@@ -1,0 +1,94 @@
+-- funnel_customers: each customer's furthest funnel step (PostHog semantics), kept in the
+-- connection's TEMP TABLE cx_funnel_customers so funnel.sql and funnel_dropped.sql read it.
+-- Parameters: $steps (VARCHAR[], the step touchpoints in order), $exclusions (VARCHAR[], may be
+--   empty), $window_seconds (DOUBLE, NULL = no limit), $order ('ordered' | 'strict' | 'any'),
+--   $start (TIMESTAMP or NULL, inclusive), $end (TIMESTAMP or NULL, exclusive), $horizon
+--   (TIMESTAMP, the end of the observed data), $by_mode ('none' | 'column' | 'nps').
+-- Slots: {segment} a checked customers column (used when $by_mode = 'column').
+-- Output (temp table): customer_id, segment, furthest (1..n), is_open (window still open at
+--   $horizon and not complete), times (TIMESTAMP[]: when each reached step happened, from the
+--   customer's best attempt: the furthest, ties -> the earliest).
+-- Rules: every occurrence of step 1 starts an attempt; step k+1 is the earliest step-(k+1) event at
+--   or after step k's time (same timestamp counts as in order, as in PostHog; one event is never
+--   used twice) and at most $window_seconds after the attempt's step 1 (exactly at the limit
+--   counts). 'strict': step k+1 must be the customer's very next event (events_ordered.seq + 1).
+--   'any': an attempt starts at any step event; its furthest step is the number of distinct steps
+--   seen within the window. An attempt with an exclusion event strictly between its step 1 and its
+--   last reached step is discarded.
+CREATE OR REPLACE TEMP TABLE cx_funnel_customers AS
+WITH RECURSIVE
+step_list AS (
+  SELECT unnest($steps) AS touchpoint, generate_subscripts($steps, 1) AS k
+),
+ev AS (  -- step events in the date range (a touchpoint used at two steps gives two rows)
+  SELECT e.customer_id, e.ts, e.seq, s.k
+  FROM events_ordered e JOIN step_list s ON e.touchpoint = s.touchpoint
+  WHERE ($start IS NULL OR e.ts >= $start) AND ($end IS NULL OR e.ts < $end)
+),
+att(customer_id, a_seq, t1, k, tk, times, used) AS (  -- ordered / strict: one row per step reached
+  SELECT customer_id, seq, ts, 1, ts, [ts], [seq]
+  FROM ev WHERE k = 1 AND $order <> 'any'
+  UNION ALL
+  SELECT a.customer_id, a.a_seq, a.t1, a.k + 1, n.ts, list_append(a.times, n.ts), list_append(a.used, n.seq)
+  FROM att a, LATERAL (
+    SELECT e.ts, e.seq FROM ev e
+    WHERE e.customer_id = a.customer_id AND e.k = a.k + 1
+      AND e.ts >= a.tk AND NOT list_contains(a.used, e.seq)
+      AND ($window_seconds IS NULL OR e.ts <= a.t1 + to_seconds($window_seconds))
+      AND ($order <> 'strict' OR e.seq = a.used[len(a.used)] + 1)
+    ORDER BY e.ts, e.seq
+    LIMIT 1
+  ) n
+),
+any_first AS (  -- any order: first time each step is seen in the window of each starting event
+  SELECT a.customer_id, a.seq AS a_seq, a.ts AS t1, e.k, min(e.ts) AS first_ts
+  FROM (SELECT DISTINCT customer_id, seq, ts FROM ev WHERE $order = 'any') a
+  JOIN ev e ON e.customer_id = a.customer_id AND e.ts >= a.ts
+   AND ($window_seconds IS NULL OR e.ts <= a.ts + to_seconds($window_seconds))
+  GROUP BY ALL
+),
+attempts AS (
+  SELECT customer_id, a_seq, t1, max(k) AS furthest, arg_max(times, k) AS times
+  FROM att GROUP BY customer_id, a_seq, t1
+  UNION ALL
+  SELECT customer_id, a_seq, t1, count(*) AS furthest, list(first_ts ORDER BY first_ts) AS times
+  FROM any_first GROUP BY customer_id, a_seq, t1
+),
+xev AS (
+  SELECT customer_id, ts FROM events_ordered
+  WHERE list_contains($exclusions, touchpoint)
+    AND ($start IS NULL OR ts >= $start) AND ($end IS NULL OR ts < $end)
+),
+kept AS (
+  SELECT a.* FROM attempts a
+  WHERE NOT EXISTS (
+    SELECT 1 FROM xev x
+    WHERE x.customer_id = a.customer_id AND x.ts > a.t1 AND x.ts < a.times[len(a.times)]
+  )
+),
+best AS (
+  SELECT customer_id,
+         max(furthest) AS furthest,
+         arg_min(times, (-furthest, t1, a_seq)) AS times,
+         bool_or($window_seconds IS NOT NULL AND t1 + to_seconds($window_seconds) > $horizon) AS any_open
+  FROM kept GROUP BY customer_id
+),
+rel_nps AS (  -- latest relationship NPS answer (blank touchpoint); ties on ts -> response_id
+  SELECT customer_id, arg_max(score, (ts, response_id)) AS score
+  FROM survey_responses
+  WHERE metric = 'nps' AND touchpoint IS NULL AND ts <= $horizon
+  GROUP BY customer_id
+)
+SELECT b.customer_id,
+       CASE $by_mode
+         WHEN 'none' THEN 'all'
+         WHEN 'nps' THEN CASE WHEN r.score IS NULL THEN 'no_response' WHEN r.score >= 9 THEN 'promoter'
+                              WHEN r.score >= 7 THEN 'passive' ELSE 'detractor' END
+         ELSE coalesce(CAST(c.{segment} AS VARCHAR), 'missing')
+       END AS segment,
+       b.furthest,
+       b.furthest < len($steps) AND b.any_open AS is_open,
+       b.times
+FROM best b
+LEFT JOIN customers c ON c.customer_id = b.customer_id
+LEFT JOIN rel_nps r ON r.customer_id = b.customer_id

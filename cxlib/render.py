@@ -111,16 +111,53 @@ def find_personal_data(page: str) -> list[str]:
     return found
 
 
-_EXTERNAL = re.compile(
-    r"""(?:<script\b|<link\b[^>]*\bhref\s*=\s*["']?(?!data:)|\bsrc\s*=\s*["']?(?!data:|#)[a-z]+:"""
-    r"""|@import\b|url\(\s*["']?(?!data:|#))""",
-    re.IGNORECASE,
-)
+_SOURCE_ATTRS = {"src", "href", "xlink:href", "srcset", "poster", "data", "action", "formaction", "background"}
+_LOCAL = re.compile(r"^\s*(?:data:|#|$)", re.IGNORECASE)
+_CSS_SOURCE = re.compile(r"@import|url\(\s*[\"']?(?!\s*data:|#)", re.IGNORECASE)
+
+
+class _SourceParser(HTMLParser):
+    """Collects scripts and every outside source a page would load (links to click are fine)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self._style = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self.found.append(f"<script {dict(attrs).get('src', '')}>")
+        if tag == "style":
+            self._style += 1
+        for name, value in attrs:
+            value = value or ""
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}=...>")
+            elif name in _SOURCE_ATTRS and not _LOCAL.match(value) and not (tag == "a" and name == "href"
+                                                                             and not value.lower().lstrip().startswith("javascript:")):
+                self.found.append(f"<{tag} {name}={value[:60]}>")
+            elif name == "style" and _CSS_SOURCE.search(value):
+                self.found.append(f"<{tag} style={value[:60]}>")
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._style = max(0, self._style - 1)
+
+    def handle_data(self, data):
+        if self._style and _CSS_SOURCE.search(data):
+            self.found.append(f"<style>{data.strip()[:60]}")
 
 
 def find_external_sources(page: str) -> list[str]:
-    """Scripts, and outside script/style/image sources, in an HTML page; empty means none."""
-    return [page[max(0, m.start() - 20): m.end() + 40] for m in _EXTERNAL.finditer(page)]
+    """Scripts, event handlers and outside sources (script, style, image, frame) in an HTML page.
+
+    Empty means the page runs no script and loads nothing from outside itself. Ordinary links
+    (``<a href="https://...">``) are allowed; ``javascript:`` links are not. Text is ignored.
+    """
+    parser = _SourceParser()
+    parser.feed(page)
+    parser.close()
+    return parser.found
 
 
 # ---------------------------------------------------------------- HTML sanitizing
@@ -188,7 +225,7 @@ def _cleaner():
     return bleach.sanitizer.Cleaner(
         tags=_TAGS,
         attributes=_allowed_attribute,
-        protocols={"http", "https"},
+        protocols={"http", "https", "data"},  # data: only passes for <img> (see _allowed_attribute)
         strip=False,  # a disallowed tag is shown as text, so a comment '<script>' reads as written
         strip_comments=True,
         css_sanitizer=CSSSanitizer(allowed_css_properties=_CSS_PROPERTIES),

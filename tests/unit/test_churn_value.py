@@ -1,0 +1,142 @@
+"""Cox model, value of experience, at-risk list and CSV export: by hand and against lifelines."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter
+
+import cxlib
+from cxlib import churn
+
+from test_churn import AS_OF, con  # noqa: F401  (the hand-made store)
+
+
+def _fixed_covariate_store(tmp_path, n=300, seed=5):
+    """Subscriptions with exponential lifetimes; NPS answered at signup, no tickets: the
+    covariates never change, so the time-varying model must equal an ordinary Cox fit."""
+    rng = np.random.default_rng(seed)
+    con = cxlib.connect(tmp_path / "cox.duckdb", read_only=False)
+    start = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
+    score = rng.choice([2, 5, 7, 8, 9, 10], n)
+    group = np.where(score <= 6, "detractor", np.where(score <= 8, "passive", "promoter"))
+    rate = np.where(group == "detractor", 1 / 150, np.where(group == "passive", 1 / 300, 1 / 400))
+    life = np.maximum(1, np.ceil(rng.exponential(1 / rate)))
+    end = start + pd.to_timedelta(life, unit="D")
+    as_of = pd.Timestamp("2024-06-30")
+    ended = end <= as_of
+    ids = [f"c{i:04d}" for i in range(n)]
+    cust = pd.DataFrame({"customer_id": ids, "signup_at": start})
+    subs = pd.DataFrame({"customer_id": ids, "plan": "basic", "started_at": start, "ended_at": pd.Series(end).where(ended)})
+    resp = pd.DataFrame({"response_id": [f"r{i}" for i in range(n)], "customer_id": ids, "ts": start,
+                         "metric": "nps", "score": score})
+    ords = pd.DataFrame({"order_id": [f"o{i}" for i in range(n)], "customer_id": ids,
+                           "ts": as_of - pd.Timedelta(days=10), "amount": 100.0})
+    ords = ords[~ended].copy()
+    con.execute("INSERT INTO customers SELECT * FROM cust")
+    con.execute("INSERT INTO subscriptions SELECT * FROM subs")
+    con.execute("INSERT INTO survey_responses (response_id, customer_id, ts, metric, score) SELECT * FROM resp")
+    con.execute("INSERT INTO orders (order_id, customer_id, ts, amount) SELECT order_id, customer_id, ts, amount FROM ords")
+    duration = np.where(ended, life, (as_of - start).days)
+    truth = pd.DataFrame({"customer_id": ids, "duration": duration.astype(float), "event": ended,
+                          "nps_detractor": (group == "detractor").astype(float),
+                          "nps_passive": (group == "passive").astype(float)})
+    return con, as_of, truth
+
+
+def test_time_varying_cox_equals_an_ordinary_cox_when_nothing_changes(tmp_path):
+    con, as_of, truth = _fixed_covariate_store(tmp_path)
+    m = churn.cox_churn(con, as_of=as_of)
+    ref = CoxPHFitter().fit(truth.drop(columns="customer_id"), "duration", "event")
+    s = m.summary.set_index("covariate")
+    assert list(s.index) == ["nps_detractor", "nps_passive"]  # constant covariates are left out
+    for cov in s.index:
+        assert s.loc[cov, "coef"] == pytest.approx(ref.params_[cov], rel=1e-5)
+        assert s.loc[cov, "se"] == pytest.approx(ref.standard_errors_[cov], rel=1e-4)
+        assert s.loc[cov, "p_value"] == pytest.approx(ref.summary.loc[cov, "p"], rel=1e-3, abs=1e-12)
+        assert s.loc[cov, "hazard_ratio"] == pytest.approx(np.exp(s.loc[cov, "coef"]))
+        lo, hi = np.exp(ref.confidence_intervals_.loc[cov])
+        assert (s.loc[cov, "ci_lower"], s.loc[cov, "ci_upper"]) == (pytest.approx(lo, rel=1e-4), pytest.approx(hi, rel=1e-4))
+    assert s.loc["nps_detractor", "hazard_ratio"] > 1.5  # planted: 400/150 = 2.7 vs promoters
+    assert m.n_customers == len(truth) and m.n_events == truth.event.sum()
+
+    # churn probability over the next 90 days, against lifelines' conditional survival
+    risk = churn.at_risk_customers(con, as_of=as_of, horizon_days=90, top=None, model=m)
+    assert len(risk) == (~truth.event).sum() and risk["rank"].tolist() == list(range(1, len(risk) + 1))
+    assert risk.churn_probability.is_monotonic_decreasing
+    t = truth.set_index("customer_id")
+    for cid in risk.customer_id.iloc[[0, len(risk) // 2, -1]]:
+        x = t.loc[[cid], ["nps_detractor", "nps_passive"]]
+        tenure = t.loc[cid, "duration"]
+        sf = ref.predict_survival_function(x, times=[tenure, tenure + 90]).iloc[:, 0]
+        expected = 1 - sf.iloc[1] / sf.iloc[0]
+        got = risk.set_index("customer_id").loc[cid, "churn_probability"]
+        assert got == pytest.approx(expected, rel=1e-3)
+    top = risk.iloc[0]
+    assert top.nps_group == "detractor" and "detractor" in top.reasons
+    assert top.expected_lost_revenue == pytest.approx(top.churn_probability * 100 * 90 / 365)
+    promoters = risk[risk.nps_group == "promoter"]
+    assert (promoters.reasons == "no CX factor above average").all()
+
+    rar = churn.revenue_at_risk(con, as_of=as_of, horizon_days=90, threshold=0.2, model=m).iloc[0]
+    likely = risk[risk.churn_probability >= 0.2]
+    assert rar.likely_to_churn == len(likely)
+    assert rar.revenue_at_risk == pytest.approx(likely.expected_lost_revenue.sum())
+    assert rar.expected_lost_revenue_all == pytest.approx(risk.expected_lost_revenue.sum())
+    assert "no discounting" in rar.assumptions
+    con.close()
+
+
+def _with_nps_and_orders(con):
+    con.execute("""INSERT INTO survey_responses (response_id, customer_id, ts, metric, score, touchpoint) VALUES
+        ('r1', 'A', '2024-01-10', 'nps', 3, NULL), ('r2', 'B', '2024-01-10', 'nps', 5, NULL),
+        ('r3', 'C', '2024-02-10', 'nps', 8, NULL), ('r4', 'D', '2024-01-20', 'nps', 7, NULL),
+        ('r5', 'E', '2024-03-01', 'nps', 10, NULL)""")
+    con.execute("INSERT INTO orders VALUES ('o3', 'B', '2024-05-01', 40.0, 'web')")
+
+
+def test_value_by_nps_group_by_hand(con):
+    _with_nps_and_orders(con)
+    v = churn.value_by_nps_group(con, as_of=AS_OF, horizon_months=3, min_group_size=1).set_index("segment")
+    assert list(v.index) == ["promoter", "passive", "detractor"]
+    d, p, e = v.loc["detractor"], v.loc["passive"], v.loc["promoter"]
+    # detractors A (churned day 74) and B (censored day 181): KM at 91.3 days = 1/2
+    assert (d.customers, d.churned, d.churn_rate, d.retention_at_horizon) == (2, 1, 0.5, 0.5)
+    assert (d.revenue, d.revenue_per_customer, d.active, d.revenue_last_year_per_active) == (50, 25, 1, 40)
+    assert (p.customers, p.churned, p.retention_at_horizon, p.revenue, p.active) == (2, 0, 1.0, 25, 2)
+    assert p.revenue_last_year_per_active == 12.5
+    assert (e.customers, e.churned, e.retention_at_horizon, e.revenue) == (1, 1, 0.0, 0)
+    assert pd.isna(e.revenue_last_year_per_active)  # no active promoter: no division by zero
+
+
+def test_detractor_to_passive_value_by_hand(con):
+    _with_nps_and_orders(con)
+    out = churn.detractor_to_passive_value(con, as_of=AS_OF, horizon_months=3, min_group_size=1).iloc[0]
+    # 1 active detractor (B) x churn gap (0.5 - 0) x 40 a year x 3/12 = 5
+    assert (out.active_detractors, out.churn_gap, out.customers_kept) == (1, 0.5, 0.5)
+    assert out.value == pytest.approx(5.0)
+    half = churn.detractor_to_passive_value(con, as_of=AS_OF, horizon_months=3, share_moved=0.5, min_group_size=1)
+    assert half.value[0] == pytest.approx(2.5)
+    assert "observational" in out.assumptions and "contractual" in out.definition
+    blank = churn.detractor_to_passive_value(con, as_of=AS_OF, horizon_months=3)  # groups of 2 < 5
+    assert blank.value.isna().all() and "observational" in blank.assumptions[0]
+    with pytest.raises(cxlib.CxInputError, match="share_moved"):
+        churn.detractor_to_passive_value(con, share_moved=1.5)
+
+
+def test_export_csv_neutralises_formulas(tmp_path):
+    df = pd.DataFrame({"customer_id": ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "safe"],
+                       "churn_probability": [0.5, -0.25, 0, 1, 0.1, 0.2, 0.3]})
+    path = churn.export_csv(df, tmp_path / "out" / "risk.csv")
+    back = pd.read_csv(path, keep_default_na=False)
+    assert back.customer_id.tolist()[:4] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)"]
+    assert back.customer_id.tolist()[4:] == ["'\tx", "'\rx", "safe"]
+    assert back.churn_probability.tolist()[1] == -0.25  # numbers stay numbers
+    assert df.customer_id[0].startswith("=")  # the input is not changed
+    with pytest.raises(cxlib.CxInputError, match="DataFrame"):
+        churn.export_csv([1, 2], tmp_path / "x.csv")
+
+
+def test_cox_needs_churners(con):
+    con.execute("UPDATE subscriptions SET ended_at = NULL")
+    with pytest.raises(cxlib.CxDataError, match="churned"):
+        churn.cox_churn(con, as_of=AS_OF)

@@ -104,6 +104,20 @@ def _check_touchpoints(con, values, *, name: str, min_len: int = 0) -> list[str]
     return values
 
 
+def _contacts(con, contacts) -> list[str]:
+    """The service-contact touchpoints: as given (checked), or the defaults the store knows."""
+    if contacts is None:
+        known = _known_touchpoints(con) | {
+            r[0] for r in con.execute("SELECT DISTINCT touchpoint FROM events_ordered WHERE list_contains(?, touchpoint)",
+                                      [list(SERVICE_CONTACTS)]).fetchall()}
+        contacts = [c for c in SERVICE_CONTACTS if c in known]
+        if not contacts:
+            raise CxInputError(f"none of the default service contacts {list(SERVICE_CONTACTS)} is in this store: "
+                               "pass contacts=[...] with your service touchpoints")
+        return contacts
+    return _check_touchpoints(con, contacts, name="contacts", min_len=1)
+
+
 def _check_choice(value, choices, name: str) -> str:
     if value not in choices:
         raise unknown_name(name, str(value), f"the allowed {name} values", choices)
@@ -532,7 +546,7 @@ def channel_switches(
 def handoffs(
     con: duckdb.DuckDBPyConnection,
     *,
-    contacts: Sequence[str] = SERVICE_CONTACTS,
+    contacts: Sequence[str] | None = None,
     within: str | timedelta = "1 day",
     repeat_window: str | timedelta = "7 days",
     start=None,
@@ -541,7 +555,8 @@ def handoffs(
 ) -> pd.DataFrame:
     """Service hand-offs between channels and the repeat contacts, effort and tickets that follow.
 
-    *Definition*: a service contact is an event whose touchpoint is in `contacts`. A hand-off is a
+    *Definition*: a service contact is an event whose touchpoint is in `contacts` (default: those of
+    chat, phone_call, email_support, store_visit, help_center the store has). A hand-off is a
     contact whose customer's next contact is on a different channel at most `within` later
     (exactly at the limit counts); it is one case ``from_touchpoint -> to_touchpoint``. A contact
     that neither starts nor ends a hand-off is a case with ``to_touchpoint='(none)'`` (the
@@ -556,7 +571,7 @@ def handoffs(
     repeat_contacts, ces_n, ces, tickets, ticket_contacts, suppressed``, hand-offs first, worst
     repeat rate first.
     """
-    contacts = _check_touchpoints(con, contacts, name="contacts", min_len=1)
+    contacts = _contacts(con, contacts)
     within_s = parse_window(within, name="within", allow_none=False)
     repeat_s = parse_window(repeat_window, name="repeat_window", allow_none=False)
     check_min_group_size(min_group_size)
@@ -574,7 +589,7 @@ def handoffs(
 def switch_outcomes(
     con: duckdb.DuckDBPyConnection,
     *,
-    contacts: Sequence[str] = SERVICE_CONTACTS,
+    contacts: Sequence[str] | None = None,
     within: str | timedelta = "1 day",
     start=None,
     end=None,
@@ -582,7 +597,8 @@ def switch_outcomes(
 ) -> pd.DataFrame:
     """How CSAT, CES and conversion differ for customers who had to switch channel in service.
 
-    *Definition*: among customers with a service contact (touchpoint in `contacts`) in
+    *Definition*: among customers with a service contact (touchpoint in `contacts`, default as in
+    :func:`handoffs`) in
     `start`..`end`, ``switched`` customers had a contact followed by their next contact on a
     different channel at most `within` later. Per group: ``csat`` = share of CSAT answers 4-5 with
     a 95% Wilson interval (``csat_lower, csat_upper``); ``ces`` = mean CES (1-7, higher = easier)
@@ -595,7 +611,7 @@ def switch_outcomes(
     """
     from scipy import stats
 
-    contacts = _check_touchpoints(con, contacts, name="contacts", min_len=1)
+    contacts = _contacts(con, contacts)
     within_s = parse_window(within, name="within", allow_none=False)
     check_min_group_size(min_group_size)
     lo, hi = _date_bounds(start, end)

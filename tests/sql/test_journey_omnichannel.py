@@ -1,0 +1,148 @@
+"""Channel switches, service hand-offs, switcher outcomes and friction points: rows in, rows out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import cxlib
+from cxlib.errors import CxInputError
+from cxlib.journey import channel_switches, friction, handoffs, switch_outcomes
+from cxlib.store import refresh_derived
+
+STAGES = {
+    "home_page": "consideration", "product_page": "consideration", "checkout": "purchase", "payment": "purchase",
+    "chat": "service", "phone_call": "service", "email_support": "service", "app_login": "loyalty",
+}
+CHANNEL = {"chat": "chat", "phone_call": "phone", "email_support": "email"}
+T0 = datetime(2024, 1, 1)
+
+
+def at(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def make_store(tmp_path, events, surveys=(), tickets=(), orders=()):
+    """events = [(customer, hours, touchpoint[, channel])]; surveys = [(customer, hours, metric, score, tp, ch)]."""
+    con = cxlib.connect(tmp_path / "t.duckdb", read_only=False)
+    con.execute("DELETE FROM touchpoint_stages")
+    con.executemany("INSERT INTO touchpoint_stages VALUES (?, ?)", list(STAGES.items()))
+    ids = sorted({e[0] for e in events})
+    con.executemany("INSERT INTO customers (customer_id, signup_at) VALUES (?, ?)", [(i, T0) for i in ids])
+    con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, NULL)",
+                    [(e[0], at(e[1]), e[2], e[3] if len(e) > 3 else CHANNEL.get(e[2], "web")) for e in events])
+    for i, (cust, hours, metric, score, tp, ch) in enumerate(surveys):
+        con.execute("INSERT INTO survey_responses VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                    [f"r{i}", cust, at(hours), metric, score, tp, ch])
+    for i, (cust, hours, contacts) in enumerate(tickets):
+        con.execute("INSERT INTO tickets VALUES (?, ?, ?, ?, 'chat', NULL, NULL, ?, false)",
+                    [f"t{i}", cust, at(hours), at(hours + 2), contacts])
+    for i, (cust, hours) in enumerate(orders):
+        con.execute("INSERT INTO orders VALUES (?, ?, ?, 10.0, 'web')", [f"o{i}", cust, at(hours)])
+    refresh_derived(con)
+    return con
+
+
+SERVICE = [
+    ("u1", 0, "chat"), ("u1", 5, "phone_call"), ("u1", 30, "email_support"),  # hand-off, then a repeat contact
+    ("u2", 0, "chat"),  # a single contact
+    ("u3", 0, "chat"), ("u3", 2, "chat"),  # same channel twice: no hand-off
+    ("u4", 0, "chat"), ("u4", 30, "phone_call"),  # switch after more than a day: no hand-off
+    ("u5", 990, "chat"),  # its 7-day follow-up runs past the end of the data: censored
+    ("u6", 0, "chat"), ("u6", 24, "phone_call"),  # exactly one day later: a hand-off
+    ("zz", 1000, "app_login"),  # the end of the data
+]
+CONTACTS = ["chat", "phone_call", "email_support"]
+
+
+def test_handoffs_cases_repeats_effort_and_tickets(tmp_path):
+    con = make_store(tmp_path, SERVICE, surveys=[("u1", 40, "ces", 2, "phone_call", "phone")], tickets=[("u1", 1, 3)])
+    out = handoffs(con, contacts=CONTACTS, min_group_size=1)
+    got = out.set_index(["from_touchpoint", "to_touchpoint"])
+    assert set(got.index) == {("chat", "phone_call"), ("chat", "(none)"), ("email_support", "(none)"),
+                              ("phone_call", "(none)")}
+    h = got.loc[("chat", "phone_call")]
+    assert h["handoff"] and (h["cases"], h["customers"]) == (2, 2)
+    assert (h["repeat_rate"], h["repeat_contacts"]) == (0.5, 0.5)  # u1 came back (email h30), u6 did not
+    assert (h["ces_n"], h["ces"], h["tickets"], h["ticket_contacts"]) == (1, 2.0, 1, 3.0)
+    b = got.loc[("chat", "(none)")]
+    # u2 (no repeat), u3's two chats (first repeated by the second), u4's chat (phone 30h later); u5 censored
+    assert not b["handoff"] and (b["cases"], b["customers"]) == (4, 3)
+    assert b["repeat_rate"] == 0.5 and b["ces_n"] == 0 and np.isnan(b["ces"])
+    assert got.loc[("phone_call", "(none)"), "cases"] == 1  # u4's phone call; u1's and u6's end hand-offs
+    assert out["handoff"].tolist()[0]  # hand-offs first
+
+
+def test_handoffs_shorter_within_drops_the_edge_case(tmp_path):
+    con = make_store(tmp_path, SERVICE)
+    out = handoffs(con, contacts=CONTACTS, within="23 hours", min_group_size=1).set_index(
+        ["from_touchpoint", "to_touchpoint"])
+    assert out.loc[("chat", "phone_call"), "cases"] == 1  # only u1 (5h); u6's 24h is now too late
+
+
+def test_channel_switches(tmp_path):
+    con = make_store(tmp_path, SERVICE)
+    out = channel_switches(con, min_group_size=1)
+    assert list(zip(out["from_channel"], out["to_channel"])) == [("chat", "phone")]
+    assert (out["switches"].iloc[0], out["customers"].iloc[0]) == (2, 2)
+    assert out["median_gap"].iloc[0] == pd.Timedelta(hours=14.5)
+
+
+def test_switch_outcomes_compare_switchers_with_the_rest(tmp_path):
+    surveys = [("u1", 6, "csat", 2, None, None), ("u6", 25, "csat", 5, None, None), ("u2", 1, "csat", 5, None, None),
+               ("u3", 3, "csat", 4, None, None), ("u4", 31, "csat", 1, None, None), ("u1", 7, "ces", 2, None, None),
+               ("u2", 1, "ces", 6, None, None), ("u3", 3, "ces", 7, None, None)]
+    con = make_store(tmp_path, SERVICE, surveys=surveys, orders=[("u1", 50)])
+    out = switch_outcomes(con, contacts=CONTACTS, min_group_size=1).set_index("group")
+    s, n = out.loc["switched"], out.loc["not_switched"]
+    assert (s["customers"], n["customers"]) == (2, 4)  # u1, u6 vs u2, u3, u4, u5
+    assert (s["csat"], s["csat_n"], n["csat"]) == (0.5, 2, pytest.approx(2 / 3))
+    assert (s["ces"], s["ces_n"]) == (2.0, 1) and np.isnan(s["ces_lower"])  # one answer: no interval
+    lo, hi = stats.t.interval(0.95, 1, loc=6.5, scale=stats.sem([6, 7]))
+    assert (n["ces"], n["ces_lower"], n["ces_upper"]) == (6.5, pytest.approx(lo), pytest.approx(hi))
+    assert n["ces_high"] == 1.0
+    assert (s["conversion"], n["conversion"]) == (0.5, 0.0)
+
+
+def test_friction_ranks_dropoff_with_low_ratings(tmp_path):
+    events = [("u1", 0, "checkout"), ("u1", 0.5, "payment"),  # continues within the hour
+              ("u2", 0, "checkout"), ("u2", 5, "product_page"),  # drops off after checkout
+              ("u3", 0, "checkout", "app"),  # drops off
+              ("zz", 1000, "app_login")]  # less than the gap before the end of the data: not judged
+    surveys = [("u1", 1, "csat", 5, "checkout", "web"), ("u2", 1, "csat", 4, "checkout", "web"),
+               ("u3", 1, "csat", 2, "checkout", "app"), ("u1", 1, "ces", 7, "payment", "web")]
+    con = make_store(tmp_path, events, surveys=surveys)
+    out = friction(con, gap="1 hour", min_group_size=1)
+    got = out.set_index(["touchpoint", "channel"])
+    assert "app_login" not in got.index.get_level_values(0)
+    assert got.loc[("checkout", "web"), "dropoff_rate"] == 0.5 and got.loc[("checkout", "app"), "dropoff_rate"] == 1.0
+    assert got.loc[("checkout", "web"), "dissatisfaction"] == 0.0 and got.loc[("payment", "web"), "dissatisfaction"] == 0.0
+    # percentile ranks among rated rows, ties averaged: dropoff [0.5, 1, 1] -> [1/3, 5/6, 5/6];
+    # dissatisfaction [0, 1, 0] -> [1/2, 1, 1/2]
+    assert got.loc[("checkout", "app"), "friction_score"] == pytest.approx((5 / 6 + 1) / 2)
+    assert got.loc[("payment", "web"), "friction_score"] == pytest.approx((5 / 6 + 1 / 2) / 2)
+    assert got.loc[("checkout", "web"), "friction_score"] == pytest.approx((1 / 3 + 1 / 2) / 2)
+    assert list(zip(out["touchpoint"], out["channel"]))[:3] == [("checkout", "app"), ("payment", "web"),
+                                                                 ("checkout", "web")]
+    assert np.isnan(got.loc[("product_page", "web"), "friction_score"])  # no rating: no score, listed last
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda con: handoffs(con, contacts=["chatt"]), "did you mean 'chat'"),
+        (lambda con: handoffs(con, within=None), "within is required"),
+        (lambda con: handoffs(con, repeat_window="a week"), "repeat_window"),
+        (lambda con: switch_outcomes(con, contacts=[]), "at least 1"),
+        (lambda con: friction(con, gap="-1 days"), "gap"),
+        (lambda con: channel_switches(con, within="1 fortnight"), "within"),
+    ],
+)
+def test_bad_arguments(tmp_path, call, message):
+    con = make_store(tmp_path, SERVICE)
+    with pytest.raises(CxInputError, match=message):
+        call(con)

@@ -1,0 +1,185 @@
+"""transitions, variants, step matrix, paths and the stage map: rows in, rows out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cxlib
+from cxlib.errors import CxInputError
+from cxlib.journey import journey_map, paths, step_matrix, transitions, variants
+from cxlib.store import refresh_derived
+
+STAGES = {
+    "ad_click": "awareness", "home_page": "consideration", "product_page": "consideration",
+    "checkout": "purchase", "payment": "purchase", "chat": "service", "app_login": "loyalty",
+}
+T0 = datetime(2024, 1, 1)
+
+
+def at(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def make_store(tmp_path, events, surveys=()):
+    """events = [(customer, hours, touchpoint[, channel])]; surveys = [(customer, hours, metric, score, tp)]."""
+    con = cxlib.connect(tmp_path / "t.duckdb", read_only=False)
+    con.execute("DELETE FROM touchpoint_stages")
+    con.executemany("INSERT INTO touchpoint_stages VALUES (?, ?)", list(STAGES.items()))
+    ids = sorted({e[0] for e in events} | {s[0] for s in surveys})
+    con.executemany("INSERT INTO customers (customer_id, signup_at) VALUES (?, ?)", [(i, T0) for i in ids])
+    con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, NULL)",
+                    [(e[0], at(e[1]), e[2], e[3] if len(e) > 3 else "web") for e in events])
+    for i, (cust, hours, metric, score, tp) in enumerate(surveys):
+        con.execute("INSERT INTO survey_responses VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
+                    [f"r{i}", cust, at(hours), metric, score, tp])
+    refresh_derived(con)
+    return con
+
+
+JOURNEYS = [
+    # u1: ad_click -> home_page -> product_page -> checkout
+    ("u1", 0, "ad_click"), ("u1", 1, "home_page"), ("u1", 3, "product_page"), ("u1", 4, "checkout"),
+    # u2: ad_click -> home_page -> home_page
+    ("u2", 0, "ad_click"), ("u2", 2, "home_page"), ("u2", 10, "home_page"),
+    # u3: home_page -> product_page
+    ("u3", 5, "home_page"), ("u3", 6, "product_page"),
+]
+
+
+def test_transitions_counts_customers_and_median_duration(tmp_path):
+    con = make_store(tmp_path, JOURNEYS)
+    out = transitions(con, min_group_size=1).set_index(["source", "target"])
+    assert set(out.index) == {("ad_click", "home_page"), ("home_page", "product_page"),
+                              ("product_page", "checkout"), ("home_page", "home_page")}
+    row = out.loc[("ad_click", "home_page")]
+    assert (row["transitions"], row["customers"], row["median_duration"]) == (2, 2, pd.Timedelta(hours=1.5))
+    row = out.loc[("home_page", "product_page")]
+    assert (row["transitions"], row["customers"], row["median_duration"]) == (2, 2, pd.Timedelta(hours=1.5))
+    assert out.loc[("home_page", "home_page"), "median_duration"] == pd.Timedelta(hours=8)
+    assert (out["segment"] == "all").all()
+
+
+def test_transitions_both_events_must_be_in_the_range(tmp_path):
+    con = make_store(tmp_path, [("u1", 0, "ad_click"), ("u1", 30, "home_page"), ("u1", 31, "product_page")])
+    out = transitions(con, start="2024-01-02", min_group_size=1)
+    assert list(zip(out["source"], out["target"])) == [("home_page", "product_page")]
+    out = transitions(con, end="2024-01-01", min_group_size=1)
+    assert out.empty
+
+
+def test_transitions_at_stage_level_collapse_repeats(tmp_path):
+    con = make_store(tmp_path, JOURNEYS)
+    out = transitions(con, level="stage", min_group_size=1).set_index(["source", "target"])
+    # u1: awareness -> consideration (1h) -> purchase (product_page h3 -> checkout h4 = 1h); u2: awareness ->
+    # consideration (2h); u3 stays in consideration: no stage transition.
+    assert out["transitions"].to_dict() == {("awareness", "consideration"): 2, ("consideration", "purchase"): 1}
+    assert out.loc[("awareness", "consideration"), "median_duration"] == pd.Timedelta(hours=1.5)
+
+
+def test_transitions_by_nps_group(tmp_path):
+    con = make_store(tmp_path, JOURNEYS, surveys=[("u1", 20, "nps", 9, None), ("u2", 20, "nps", 2, None)])
+    out = transitions(con, by="nps_group", min_group_size=1)
+    got = out.groupby("segment")["transitions"].sum().to_dict()
+    assert got == {"promoter": 3, "detractor": 2, "no_response": 1}
+
+
+def test_transitions_suppress_pairs_of_few_customers(tmp_path):
+    events = [(f"u{i}", 0, "ad_click") for i in range(6)] + [(f"u{i}", 1, "home_page") for i in range(6)]
+    events += [("u0", 2, "checkout"), ("u1", 2, "product_page"), ("u2", 2, "product_page")]
+    con = make_store(tmp_path, events)
+    out = transitions(con).set_index(["source", "target"])
+    assert not out.loc[("ad_click", "home_page"), "suppressed"]
+    assert out.loc[("ad_click", "home_page"), "transitions"] == 6
+    assert out.loc[("home_page", "checkout"), "suppressed"] and out.loc[("home_page", "product_page"), "suppressed"]
+    assert np.isnan(out.loc[("home_page", "checkout"), "transitions"])
+    assert len(out) == 3  # suppressed pairs stay
+
+
+def test_variants_whole_journeys_and_prefixes(tmp_path):
+    events = JOURNEYS + [("u4", 0, "ad_click"), ("u4", 1, "home_page"), ("u4", 2, "home_page")]
+    con = make_store(tmp_path, events)
+    out = variants(con, min_group_size=1)
+    assert out["variant"].tolist()[0] == ["ad_click", "home_page", "home_page"]
+    assert out["customers"].tolist() == [2, 1, 1]
+    assert out["share"].tolist() == [0.5, 0.25, 0.25]
+    # ties ordered by the variant itself: the same order on every run
+    assert out["variant"].tolist()[1:] == [["ad_click", "home_page", "product_page", "checkout"],
+                                           ["home_page", "product_page"]]
+    out = variants(con, max_steps=2, top=1, min_group_size=1)
+    assert out["variant"].tolist() == [["ad_click", "home_page"]] and out["customers"].tolist() == [3]
+    out = variants(con, level="stage", min_group_size=1)
+    assert out["variant"].tolist()[0] == ["awareness", "consideration"]
+    assert out["customers"].tolist()[0] == 2
+
+
+def test_step_matrix_shares_sum_to_one_per_position(tmp_path):
+    con = make_store(tmp_path, JOURNEYS)
+    out = step_matrix(con, max_steps=4, min_group_size=1)
+    cell = out.set_index(["position", "node"])["customers"].to_dict()
+    assert cell[(1, "ad_click")] == 2 and cell[(1, "home_page")] == 1
+    assert cell[(3, "(ended)")] == 1 and cell[(4, "(ended)")] == 2 and cell[(4, "checkout")] == 1
+    sums = out.groupby("position")["share"].sum()
+    assert np.allclose(sums.values, 1.0)
+    # positions restart at the first event in the range
+    out = step_matrix(con, max_steps=1, start=at(3), min_group_size=1)
+    assert out.set_index("node")["customers"].to_dict() == {"product_page": 1, "home_page": 2}
+
+
+def test_paths_from_and_to_a_touchpoint(tmp_path):
+    con = make_store(tmp_path, JOURNEYS)
+    out = paths(con, "home_page", steps=2, min_group_size=1)
+    got = {tuple(p): c for p, c in zip(out["path"], out["customers"])}
+    assert got == {("product_page", "checkout"): 1, ("home_page",): 1, ("product_page",): 1}
+    out = paths(con, "product_page", direction="to", steps=2, min_group_size=1)
+    got = {tuple(p): c for p, c in zip(out["path"], out["customers"])}
+    assert got == {("ad_click", "home_page"): 1, ("home_page",): 1}
+    out = paths(con, "checkout", steps=3, min_group_size=1)
+    assert out["path"].tolist() == [[]] and out["share"].tolist() == [1.0]
+
+
+def test_journey_map_reach_gaps_and_ratings(tmp_path):
+    events = JOURNEYS + [("u2", 30, "checkout"), ("u3", 8, "chat")]
+    surveys = [("u1", 4, "csat", 5, "checkout"), ("u2", 30, "csat", 2, "checkout"), ("u1", 4, "csat", 4, "payment"),
+               ("u3", 7, "ces", 6, "chat"), ("u3", 8, "ces", 3, "chat")]
+    con = make_store(tmp_path, events, surveys)
+    out = journey_map(con, min_group_size=1).set_index("stage")
+    assert out.index.tolist() == ["awareness", "consideration", "purchase", "service", "loyalty"]
+    assert out["customers"].tolist()[:3] == [2, 3, 2]
+    assert out.loc["consideration", "share"] == 1.0
+    # consideration after awareness: u1 1h, u2 2h; purchase after consideration: u1 (h1 -> h4) 3h, u2 (h2 -> h30) 28h
+    assert out.loc["consideration", "median_time_from_previous"] == pd.Timedelta(hours=1.5)
+    assert out.loc["purchase", "median_time_from_previous"] == pd.Timedelta(hours=15.5)
+    assert out.loc["purchase", "p90_time_from_previous"] == pd.Timedelta(hours=3 + 0.9 * 25)
+    assert out.loc["purchase", "csat"] == pytest.approx(2 / 3) and out.loc["purchase", "csat_n"] == 3
+    assert out.loc["service", "ces"] == 4.5 and out.loc["service", "customers"] == 1
+    assert out.loc["service", "gap_customers"] == 0  # u3 never reached purchase
+    assert pd.isna(out.loc["awareness", "median_time_from_previous"])
+
+
+def test_journey_map_blanks_ratings_of_few_answers(tmp_path):
+    events = [(f"u{i}", 0, "ad_click") for i in range(6)] + [(f"u{i}", 1, "checkout") for i in range(6)]
+    con = make_store(tmp_path, events, [("u1", 2, "csat", 5, "checkout")])
+    out = journey_map(con).set_index("stage")
+    assert out.loc["purchase", "customers"] == 6 and pd.isna(out.loc["purchase", "csat"])
+    assert out.loc["service", "suppressed"]
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda con: transitions(con, level="stages"), "did you mean 'stage'"),
+        (lambda con: transitions(con, by="regon"), "not in customers"),
+        (lambda con: variants(con, top=0), "at least 1"),
+        (lambda con: step_matrix(con, max_steps=1.5), "whole number"),
+        (lambda con: paths(con, "chekout"), "did you mean 'checkout'"),
+        (lambda con: paths(con, "checkout", direction="back"), "direction"),
+    ],
+)
+def test_bad_arguments(tmp_path, call, message):
+    con = make_store(tmp_path, JOURNEYS)
+    with pytest.raises(CxInputError, match=message):
+        call(con)

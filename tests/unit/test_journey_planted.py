@@ -1,0 +1,83 @@
+"""The journey analyses recover the effects planted in the sample data (cxlib.sample, 3,000 customers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cxlib.journey import friction, funnel, handoffs, journey_map, switch_outcomes, transitions, variants
+
+PURCHASE = ["product_page", "add_to_cart", "checkout", "payment"]
+
+
+def test_chat_to_phone_handoff_causes_repeat_contacts_effort_and_ticket_contacts(sample_con):
+    out = handoffs(sample_con)
+    shown = out[~out["suppressed"]].set_index(["from_touchpoint", "to_touchpoint"])
+    h = shown.loc[("chat", "phone_call")]
+    base = shown.loc[("chat", "(none)")]
+    # planted: P(repeat within 7 days) ~0.45 after the hand-off vs ~0.05 otherwise
+    assert h["cases"] >= 100
+    assert h["repeat_rate"] > 0.3 and base["repeat_rate"] < 0.15
+    assert h["repeat_rate"] > 3 * base["repeat_rate"]
+    assert h["ces"] < base["ces"] - 1.0  # lower CES = more effort
+    assert h["ticket_contacts"] > base["ticket_contacts"] + 0.5
+    # it is the hand-off the analysis puts first: most cases and the worst repeat rate among real ones
+    handoff_rows = shown[shown["handoff"] & (shown["cases"] >= 30)]
+    assert handoff_rows["repeat_rate"].idxmax() == ("chat", "phone_call")
+    assert handoff_rows["cases"].idxmax() == ("chat", "phone_call")
+
+
+def test_customers_who_had_to_switch_report_more_effort(sample_con):
+    out = switch_outcomes(sample_con).set_index("group")
+    s, n = out.loc["switched"], out.loc["not_switched"]
+    assert s["customers"] >= 100 and not s["suppressed"]
+    assert s["ces_upper"] < n["ces_lower"]  # the intervals do not overlap
+    assert s["ces_high"] < n["ces_high"]
+
+
+def test_app_checkout_is_a_friction_point(sample_con):
+    out = friction(sample_con)
+    rows = out.set_index(["touchpoint", "channel"])
+    app, web = rows.loc[("checkout", "app")], rows.loc[("checkout", "web")]
+    # planted: P(payment | checkout) 0.62 on the app vs 0.85 on the web, and a CSAT drop on the app
+    assert app["dropoff_rate"] > web["dropoff_rate"] + 0.1
+    assert app["csat"] < web["csat"] - 0.2
+    assert app["friction_score"] > web["friction_score"]
+    purchase = out[out["stage"] == "purchase"]
+    assert (purchase["touchpoint"].iloc[0], purchase["channel"].iloc[0]) == ("checkout", "app")
+
+
+def test_detractors_journeys_hold_more_service_calls_and_promoters_more_app_use(sample_con):
+    out = transitions(sample_con, by="nps_group")
+    out = out[~out["suppressed"]]
+    total = out.groupby("segment")["transitions"].sum()
+
+    def share(tp):
+        hit = out[(out["source"] == tp) | (out["target"] == tp)]
+        return hit.groupby("segment")["transitions"].sum() / total
+
+    phone, app = share("phone_call"), share("app_login")
+    assert phone["detractor"] > 2 * phone["promoter"]  # support_heavy persona: low NPS, many calls
+    assert app["promoter"] > app["detractor"] + 0.05  # power_app persona: high NPS, app use
+
+
+def test_purchase_funnel_on_the_sample(sample_con):
+    out = funnel(sample_con, PURCHASE, window="7 days")
+    assert out["step"].tolist() == [1, 2, 3, 4]
+    c = out["customers"].tolist()
+    assert c[0] > 2000 and c == sorted(c, reverse=True)
+    assert 0.6 < out["conversion_from_previous"].iloc[2] < 0.98
+    assert (out["ci_lower"] <= out["conversion_from_first"]).all() and (out["conversion_from_first"] <= out["ci_upper"]).all()
+    assert out["open_window"].sum() > 0  # journeys started in the last week are reported apart
+    by = funnel(sample_con, PURCHASE, window="7 days", by="nps_group")
+    assert set(by["segment"]) == {"promoter", "passive", "detractor", "no_response"}
+    firsts = by[by["step"] == 1]["customers"].sum()
+    assert firsts == pytest.approx(c[0])  # the groups partition the customers
+
+
+def test_journey_map_and_variants_on_the_sample(sample_con):
+    jm = journey_map(sample_con)
+    assert jm["stage"].tolist() == ["awareness", "consideration", "purchase", "service", "loyalty"]
+    assert (jm["customers"] > 1000).all()
+    assert jm.loc[jm["stage"] == "purchase", "csat"].notna().all()
+    v = variants(sample_con, top=5, max_steps=3)
+    assert len(v) == 5 and v["customers"].is_monotonic_decreasing

@@ -1,3 +1,183 @@
-"""Altair chart builders for cxlib.journey (being written)."""
+"""Altair chart builders for cxlib.journey: `chart_*(df) -> alt.Chart`, never shown or saved.
 
-__all__: list[str] = []
+Each takes the small frame a journey function returns. Suppressed rows are left out of the
+marks (their values are blank) and never re-derived. Durations are drawn in hours or days.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from ..errors import CxInputError
+from . import BAD, GOOD, NEUTRAL
+
+__all__ = [
+    "chart_flow",
+    "chart_friction",
+    "chart_funnel",
+    "chart_handoffs",
+    "chart_journey_map",
+    "chart_step_matrix",
+]
+
+
+def _need(df: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
+    if not isinstance(df, pd.DataFrame):
+        raise CxInputError(f"{what} takes a DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise CxInputError(f"{what} needs columns {missing}; pass the frame returned by cxlib.journey")
+    out = df.copy()
+    for col in [c for c in out.columns if str(out[c].dtype).startswith("timedelta")]:
+        # Vega-Lite has no duration type: carry durations as hours.
+        out[f"{col}_hours"] = out.pop(col).dt.total_seconds() / 3600
+    return out
+
+
+def _shown(df: pd.DataFrame) -> pd.DataFrame:
+    return df[~df["suppressed"].astype(bool)] if "suppressed" in df else df
+
+
+def chart_funnel(df: pd.DataFrame) -> alt.Chart:
+    """Bars of conversion from the first step per step (one colour per segment), with 95% Wilson bars."""
+    d = _need(df, ["segment", "step", "touchpoint", "customers", "conversion_from_first", "ci_lower", "ci_upper"],
+              "chart_funnel")
+    d = _shown(d)
+    d["label"] = d["step"].astype(int).astype(str) + ". " + d["touchpoint"].astype(str)
+    order = list(dict.fromkeys(d.sort_values("step")["label"]))
+    many = d["segment"].nunique() > 1
+    x = alt.X("label:N", sort=order, title="Funnel step", axis=alt.Axis(labelAngle=0))
+    y = alt.Y("conversion_from_first:Q", title="Conversion from step 1", axis=alt.Axis(format="%"),
+              scale=alt.Scale(domain=[0, 1]))
+    enc = {"xOffset": alt.XOffset("segment:N"), "color": alt.Color("segment:N", title="Segment")} if many else {}
+    bars = alt.Chart(d).mark_bar().encode(
+        x=x, y=y,
+        tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("touchpoint:N"), alt.Tooltip("customers:Q", format=","),
+                 alt.Tooltip("conversion_from_first:Q", format=".1%", title="conversion from step 1"),
+                 alt.Tooltip("ci_lower:Q", format=".1%"), alt.Tooltip("ci_upper:Q", format=".1%")],
+        **enc,
+    )
+    errs = alt.Chart(d).mark_rule(color="#333333").encode(
+        x=x, y="ci_lower:Q", y2="ci_upper:Q", **({"xOffset": alt.XOffset("segment:N")} if many else {})
+    )
+    return (bars + errs).properties(title="Share of customers reaching each step")
+
+
+def chart_flow(df: pd.DataFrame, *, top: int = 15) -> alt.LayerChart:
+    """Sankey-style flow: sources on the left, targets on the right, links as wide as their counts.
+
+    Takes transitions() output (touchpoint or stage level); the `top` largest links are drawn.
+    """
+    d = _need(df, ["source", "target", "transitions", "customers"], "chart_flow")
+    d = _shown(d).dropna(subset=["transitions"])
+    d = d.groupby(["source", "target"], as_index=False)[["transitions", "customers"]].sum()
+    d = d.sort_values(["transitions", "source", "target"], ascending=[False, True, True]).head(top)
+    total = float(d["transitions"].sum()) or 1.0
+
+    def positions(col: str) -> dict[str, float]:
+        sizes = d.groupby(col)["transitions"].sum().sort_values(ascending=False, kind="stable")
+        pos, y = {}, 0.0
+        for name, size in sizes.items():
+            pos[name] = y + size / total / 2
+            y += size / total + 0.02
+        return pos
+
+    left, right = positions("source"), positions("target")
+    d["y"] = d["source"].map(left)
+    d["y2"] = d["target"].map(right)
+    d["x"], d["x2"] = 0.0, 1.0
+    d["share"] = d["transitions"] / total
+    nodes = pd.concat([
+        pd.DataFrame({"node": list(left), "y": list(left.values()), "x": 0.0, "align": "right"}),
+        pd.DataFrame({"node": list(right), "y": list(right.values()), "x": 1.0, "align": "left"}),
+    ], ignore_index=True)
+    yscale = alt.Scale(domain=[max(max(left.values(), default=0), max(right.values(), default=0)) + 0.05, -0.05])
+    xscale = alt.Scale(domain=[-0.45, 1.45])
+    links = alt.Chart(d).mark_rule(opacity=0.45, color=NEUTRAL).encode(
+        x=alt.X("x:Q", scale=xscale, axis=None), x2="x2:Q",
+        y=alt.Y("y:Q", scale=yscale, axis=None), y2="y2:Q",
+        strokeWidth=alt.StrokeWidth("transitions:Q", scale=alt.Scale(range=[1, 24]), legend=None),
+        tooltip=[alt.Tooltip("source:N"), alt.Tooltip("target:N"), alt.Tooltip("transitions:Q", format=","),
+                 alt.Tooltip("customers:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
+    )
+    dots = alt.Chart(nodes).mark_circle(size=90, color="#1f4e79").encode(x="x:Q", y="y:Q")
+    text_left = alt.Chart(nodes[nodes["x"] == 0.0]).mark_text(align="right", dx=-8).encode(
+        x="x:Q", y="y:Q", text="node:N")
+    text_right = alt.Chart(nodes[nodes["x"] == 1.0]).mark_text(align="left", dx=8).encode(
+        x="x:Q", y="y:Q", text="node:N")
+    return alt.layer(links, dots, text_left, text_right).properties(
+        title="Where customers go next (wider = more transitions)", height=320)
+
+
+def chart_step_matrix(df: pd.DataFrame) -> alt.Chart:
+    """Heat map: share of customers whose k-th event is each touchpoint."""
+    d = _need(df, ["position", "node", "customers", "share"], "chart_step_matrix")
+    d = _shown(d)
+    return alt.Chart(d).mark_rect().encode(
+        x=alt.X("position:O", title="Event number in the journey"),
+        y=alt.Y("node:N", title=None, sort=alt.EncodingSortField("customers", op="sum", order="descending")),
+        color=alt.Color("share:Q", title="Share of customers", scale=alt.Scale(scheme="blues"),
+                        legend=alt.Legend(format="%")),
+        tooltip=[alt.Tooltip("position:O"), alt.Tooltip("node:N"), alt.Tooltip("customers:Q", format=","),
+                 alt.Tooltip("share:Q", format=".1%")],
+    ).properties(title="What customers do first, second, third ...")
+
+
+def chart_journey_map(df: pd.DataFrame) -> alt.Chart:
+    """Bars of customers reaching each stage, coloured by the stage's CSAT where rated."""
+    d = _need(df, ["stage", "customers", "share", "csat", "median_time_from_previous"], "chart_journey_map")
+    d = _shown(d)
+    d["days_from_previous"] = d["median_time_from_previous_hours"] / 24
+    order = ["awareness", "consideration", "purchase", "service", "loyalty"]
+    return alt.Chart(d).mark_bar().encode(
+        x=alt.X("stage:N", sort=order, title="Journey stage", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("share:Q", title="Share of customers reaching the stage", axis=alt.Axis(format="%")),
+        color=alt.Color("csat:Q", title="CSAT (share 4-5)", scale=alt.Scale(scheme="redyellowgreen", domain=[0.4, 1]),
+                        legend=alt.Legend(format="%")),
+        tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("customers:Q", format=","), alt.Tooltip("share:Q", format=".1%"),
+                 alt.Tooltip("days_from_previous:Q", format=".1f", title="median days from previous stage"),
+                 alt.Tooltip("csat:Q", format=".1%")],
+    ).properties(title="How far customers get, and how each stage is rated")
+
+
+def chart_handoffs(df: pd.DataFrame) -> alt.Chart:
+    """Repeat-contact rate after each service hand-off, next to the no-hand-off baselines."""
+    d = _need(df, ["from_touchpoint", "to_touchpoint", "handoff", "cases", "repeat_rate"], "chart_handoffs")
+    d = _shown(d)
+    d["case"] = d["from_touchpoint"].astype(str) + " → " + d["to_touchpoint"].astype(str)
+    d["kind"] = d["handoff"].map({True: "hand-off", False: "no hand-off"})
+    cols = ["case", "kind", "cases", "repeat_rate"] + [c for c in ("ces",) if c in d]
+    d = d[cols]
+    tooltip = [alt.Tooltip("case:N"), alt.Tooltip("cases:Q", format=","),
+               alt.Tooltip("repeat_rate:Q", format=".1%", title="repeat contact within the window")]
+    if "ces" in d:
+        tooltip.append(alt.Tooltip("ces:Q", format=".2f", title="CES (1-7, higher = easier)"))
+    return alt.Chart(d).mark_bar().encode(
+        y=alt.Y("case:N", sort="-x", title=None),
+        x=alt.X("repeat_rate:Q", title="Share of cases followed by another contact", axis=alt.Axis(format="%")),
+        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["hand-off", "no hand-off"], range=[BAD, NEUTRAL])),
+        tooltip=tooltip,
+    ).properties(title="Customers come back after a hand-off between channels")
+
+
+def chart_friction(df: pd.DataFrame) -> alt.Chart:
+    """Scatter of drop-off after each touchpoint (per channel) against dissatisfaction; size = occurrences."""
+    d = _need(df, ["touchpoint", "channel", "dropoff_rate", "dissatisfaction", "occurrences", "friction_score"],
+              "chart_friction")
+    d = _shown(d).dropna(subset=["dropoff_rate", "dissatisfaction"])
+    d["label"] = d["touchpoint"].astype(str) + " (" + d["channel"].astype(str) + ")"
+    d = d[["label", "touchpoint", "channel", "dropoff_rate", "dissatisfaction", "occurrences", "friction_score"]]
+    base = alt.Chart(d).encode(
+        x=alt.X("dropoff_rate:Q", title="Drop-off after the touchpoint", axis=alt.Axis(format="%")),
+        y=alt.Y("dissatisfaction:Q", title="Dissatisfaction (1 - CSAT)", axis=alt.Axis(format="%")),
+    )
+    points = base.mark_circle(opacity=0.8).encode(
+        size=alt.Size("occurrences:Q", title="Occurrences"),
+        color=alt.Color("friction_score:Q", title="Friction score", scale=alt.Scale(range=[GOOD, BAD])),
+        tooltip=[alt.Tooltip("label:N", title="touchpoint"), alt.Tooltip("occurrences:Q", format=","),
+                 alt.Tooltip("dropoff_rate:Q", format=".1%"), alt.Tooltip("dissatisfaction:Q", format=".1%"),
+                 alt.Tooltip("friction_score:Q", format=".2f")],
+    )
+    labels = base.mark_text(align="left", dx=7, fontSize=10).encode(text="label:N")
+    return (points + labels).properties(title="Friction: where customers leave and rate the experience low")

@@ -1,0 +1,132 @@
+"""Journey chart builders: specs checked through chart.to_dict(), never pixels."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlib.charts.journey import (
+    chart_flow,
+    chart_friction,
+    chart_funnel,
+    chart_handoffs,
+    chart_journey_map,
+    chart_step_matrix,
+)
+from cxlib.errors import CxInputError
+
+
+def values(spec: dict) -> list[dict]:
+    """The inline rows of a (possibly layered) chart spec."""
+    if "datasets" in spec:
+        return [row for rows in spec["datasets"].values() for row in rows]
+    return spec["data"]["values"]
+
+
+def layer_marks(spec):
+    return [(layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]) for layer in spec["layer"]]
+
+
+FUNNEL = pd.DataFrame({
+    "segment": ["all"] * 3, "step": [1, 2, 3], "touchpoint": ["product_page", "add_to_cart", "checkout"],
+    "customers": [100.0, 60.0, np.nan], "conversion_from_previous": [1.0, 0.6, np.nan],
+    "conversion_from_first": [1.0, 0.6, np.nan], "median_time_to_convert": pd.to_timedelta([np.nan, 60, np.nan], unit="s"),
+    "ci_lower": [0.96, 0.5, np.nan], "ci_upper": [1.0, 0.69, np.nan], "open_window": [0, 2, np.nan],
+    "dropped": [0, 38, np.nan], "suppressed": [False, False, True],
+})
+
+
+def test_funnel_chart_bars_and_interval_rules_without_suppressed_steps():
+    spec = chart_funnel(FUNNEL).to_dict()
+    assert layer_marks(spec) == ["bar", "rule"]
+    bar = spec["layer"][0]["encoding"]
+    assert bar["y"]["field"] == "conversion_from_first" and bar["x"]["sort"] == ["1. product_page", "2. add_to_cart"]
+    assert spec["layer"][1]["encoding"]["y2"]["field"] == "ci_upper"
+    rows = values(spec)
+    assert {r["label"] for r in rows} == {"1. product_page", "2. add_to_cart"}
+    assert "xOffset" not in bar
+
+
+def test_funnel_chart_with_segments_uses_colour_and_offset():
+    two = pd.concat([FUNNEL.assign(segment="north"), FUNNEL.assign(segment="south")])
+    bar = chart_funnel(two).to_dict()["layer"][0]["encoding"]
+    assert bar["color"]["field"] == "segment" and bar["xOffset"]["field"] == "segment"
+
+
+def test_flow_chart_places_sources_left_and_targets_right():
+    df = pd.DataFrame({"segment": "all", "source": ["a", "a", "b", "c"], "target": ["b", "c", "c", "a"],
+                       "transitions": [10.0, 5.0, 3.0, np.nan], "customers": [8.0, 4.0, 3.0, np.nan],
+                       "median_duration": pd.to_timedelta([1, 2, 3, 4], unit="h"),
+                       "suppressed": [False, False, False, True]})
+    chart = chart_flow(df)
+    assert isinstance(chart, alt.LayerChart)
+    spec = chart.to_dict()
+    assert layer_marks(spec) == ["rule", "circle", "text", "text"]
+    links = [r for r in values(spec) if "source" in r]
+    assert len(links) == 3  # the suppressed link is not drawn
+    by_pair = {(r["source"], r["target"]): r for r in links}
+    assert by_pair[("a", "b")]["x"] == 0.0 and by_pair[("a", "b")]["x2"] == 1.0
+    assert by_pair[("a", "b")]["share"] == pytest.approx(10 / 18)
+    assert spec["layer"][0]["encoding"]["strokeWidth"]["field"] == "transitions"
+    assert len(chart_flow(df, top=1).to_dict()["layer"][0]["encoding"]) > 0
+    assert len([r for r in values(chart_flow(df, top=1).to_dict()) if "source" in r]) == 1
+
+
+def test_step_matrix_heatmap():
+    df = pd.DataFrame({"position": [1, 1, 2], "node": ["a", "b", "(ended)"], "customers": [3.0, 1.0, 4.0],
+                       "share": [0.75, 0.25, 1.0], "suppressed": False})
+    spec = chart_step_matrix(df).to_dict()
+    assert spec["mark"]["type"] == "rect" and spec["encoding"]["color"]["field"] == "share"
+    assert len(values(spec)) == 3
+
+
+def test_journey_map_chart_converts_durations_to_days():
+    df = pd.DataFrame({"stage": ["awareness", "consideration"], "customers": [10, 8], "share": [1.0, 0.8],
+                       "gap_customers": [0, 8], "median_time_from_previous": pd.to_timedelta([np.nan, 2], unit="D"),
+                       "p90_time_from_previous": pd.to_timedelta([np.nan, 5], unit="D"), "csat_n": [0, 9],
+                       "csat": [np.nan, 0.7], "ces_n": [0, 0], "ces": [np.nan, np.nan], "suppressed": False})
+    spec = chart_journey_map(df).to_dict()
+    rows = values(spec)
+    assert rows[1]["days_from_previous"] == 2.0
+    assert spec["encoding"]["x"]["sort"][0] == "awareness"
+
+
+def test_handoff_chart_colours_handoffs_apart():
+    df = pd.DataFrame({"from_touchpoint": ["chat", "chat"], "to_touchpoint": ["phone_call", "(none)"],
+                       "handoff": [True, False], "cases": [50, 400], "customers": [48, 300],
+                       "repeat_rate": [0.45, 0.05], "ces": [3.8, 5.4], "suppressed": False})
+    spec = chart_handoffs(df).to_dict()
+    assert spec["encoding"]["x"]["field"] == "repeat_rate"
+    assert spec["encoding"]["color"]["scale"]["domain"] == ["hand-off", "no hand-off"]
+    assert {r["case"] for r in values(spec)} == {"chat → phone_call", "chat → (none)"}
+
+
+def test_friction_chart_leaves_out_unrated_rows():
+    df = pd.DataFrame({"touchpoint": ["checkout", "checkout", "newsletter"], "channel": ["app", "web", "email"],
+                       "dropoff_rate": [0.37, 0.15, 0.99], "dissatisfaction": [0.48, 0.13, np.nan],
+                       "occurrences": [3000, 4000, 7000], "friction_score": [1.0, 0.5, np.nan], "suppressed": False})
+    spec = chart_friction(df).to_dict()
+    assert layer_marks(spec) == ["circle", "text"]
+    assert {r["label"] for r in values(spec)} == {"checkout (app)", "checkout (web)"}
+
+
+def test_charts_say_what_is_missing():
+    with pytest.raises(CxInputError, match="needs columns"):
+        chart_funnel(pd.DataFrame({"step": [1]}))
+    with pytest.raises(CxInputError, match="DataFrame"):
+        chart_flow([1, 2])
+
+
+def test_charts_on_real_results(sample_con):
+    from cxlib import journey as J
+
+    for chart in [chart_funnel(J.funnel(sample_con, ["product_page", "add_to_cart", "checkout"], by="nps_group")),
+                  chart_flow(J.transitions(sample_con, level="stage")),
+                  chart_step_matrix(J.step_matrix(sample_con, max_steps=5)),
+                  chart_journey_map(J.journey_map(sample_con)),
+                  chart_handoffs(J.handoffs(sample_con)),
+                  chart_friction(J.friction(sample_con))]:
+        spec = chart.to_dict()  # serialisable: no Timedelta or numpy objects left
+        assert values(spec)

@@ -367,3 +367,28 @@ def test_explore_interactive_returns_a_panel(tiny):
     assert isinstance(panel, FilterPanel) and panel.channel.value == "app"
     assert events_shown(panel.views[0].output) == 3
     panel.close()
+
+
+def test_charts_are_drawn_offline_by_jupyterlab(tiny):
+    """A chart in a view becomes JupyterLab's built-in Vega-Lite output (no CDN), SVG, no export menu."""
+    import altair as alt
+
+    from cxlib.widgets import LAB_VEGALITE_MIME
+
+    panel, clock = make_panel(tiny)
+
+    def chart(con, f):
+        df = con.execute("SELECT channel, count(*) AS events FROM events GROUP BY 1").df()
+        return alt.Chart(df).mark_bar().encode(x="channel:N", y="events:Q").properties(title=f"Events: {f.describe()}")
+
+    out = panel.view(chart)
+    panel.set(channel="web")
+    clock.advance(0.3)
+    (item,) = out.outputs
+    spec = item["data"][LAB_VEGALITE_MIME]
+    assert spec["title"] == "Events: channel web" and spec["$schema"].endswith("v5.json")
+    rows = next(iter(spec["datasets"].values()))
+    assert rows == [{"channel": "web", "events": 3}]
+    assert item["metadata"][LAB_VEGALITE_MIME]["embed_options"]["renderer"] == "svg"
+    assert item["data"]["text/plain"] == "<chart: Events: channel web>"
+    assert "text/html" not in item["data"]  # nothing that loads Vega from the network

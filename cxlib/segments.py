@@ -469,7 +469,9 @@ def personalisation_cues(
     u = segment_usage(con, by=by, start=start, end=end, min_group_size=min_group_size)
     cols = ["segment", "kind", "value", "reach", "overall_reach", "lift", "cue", "suppressed"]
     visible = u[~u["suppressed"] & (u["lift"] >= min_lift)]
-    visible = visible.sort_values(["segment", "kind", "lift", "value"], ascending=[True, True, False, True])
+    # equal lifts (up to float noise) rank by name
+    visible = visible.assign(_lift=visible["lift"].round(9)).sort_values(
+        ["segment", "kind", "_lift", "value"], ascending=[True, True, False, True])
     picked = visible.groupby(["segment", "kind"]).head(top).copy()
     picked["cue"] = [
         f"uses {v} {lift:.1f}x as much as average (reach {r:.0%} vs {o:.0%})"

@@ -1,0 +1,83 @@
+"""Segment charts: the Vega-Lite spec carries the right fields, marks and no suppressed rows."""
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+import cxlib
+from cxlib.charts.segments import (
+    chart_cluster_features,
+    chart_cues,
+    chart_rfm_grid,
+    chart_rfm_segments,
+    chart_segment_profile,
+)
+
+
+def values(spec):
+    data = spec.get("datasets", {})
+    return [row for rows in data.values() for row in rows]
+
+
+def profile_frame():
+    return pd.DataFrame({
+        "segment": ["north", "south", "west", "north"],
+        "metric": ["nps", "nps", "nps", "csat"],
+        "customers": [10, 12, None, 10],
+        "n": [10, 12, None, 10],
+        "value": [40.0, -20.0, np.nan, 50.0],
+        "ci_lower": [10.0, -50.0, np.nan, 30.0],
+        "ci_upper": [70.0, 10.0, np.nan, 70.0],
+        "rest_value": [-20.0, 40.0, np.nan, 60.0],
+        "difference": [60.0, -60.0, np.nan, -10.0],
+        "z": [2.5, -2.5, np.nan, -0.5],
+        "p_value": [0.01, 0.01, np.nan, 0.6],
+        "p_adjusted": [0.01, 0.01, np.nan, 0.6],
+        "significant": [True, True, False, False],
+        "suppressed": [False, False, True, False],
+    })
+
+
+def test_profile_chart_shows_intervals_and_verdicts_without_suppressed_rows():
+    chart = chart_segment_profile(profile_frame(), metric="nps")
+    assert isinstance(chart, alt.LayerChart)
+    spec = chart.to_dict()
+    rows = values(spec)
+    assert sorted(r["segment"] for r in rows) == ["north", "south"]  # west suppressed, csat other metric
+    assert {r["segment"]: r["verdict"] for r in rows} == {"north": "above the rest", "south": "below the rest"}
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["rule", "point", "tick"]
+    assert spec["layer"][0]["encoding"]["x"]["field"] == "ci_lower"
+    assert spec["layer"][0]["encoding"]["x2"]["field"] == "ci_upper"
+    assert "NPS" in spec["title"]
+    with pytest.raises(cxlib.CxInputError, match="did you mean 'nps'"):
+        chart_segment_profile(profile_frame(), metric="npss")
+    with pytest.raises(cxlib.CxInputError, match="needs columns"):
+        chart_segment_profile(profile_frame().drop(columns="rest_value"))
+
+
+def test_rfm_charts():
+    grid = pd.DataFrame({"r_score": [5, 1, 3], "f_score": [5, 1, 1], "segment": ["champions", "lost", "about to sleep"],
+                         "customers": [40, 30, np.nan], "suppressed": [False, False, True]})
+    spec = chart_rfm_grid(grid).to_dict()
+    assert spec["mark"]["type"] == "rect" and spec["encoding"]["x"]["field"] == "f_score"
+    assert len(values(spec)) == 2
+    segs = pd.DataFrame({"segment": ["champions", "lost"], "customers": [40, 30], "share": [0.5, 0.4],
+                         "nps": [30.0, -10.0], "revenue_per_customer": [500.0, 20.0], "suppressed": [False, False]})
+    spec = chart_rfm_segments(segs).to_dict()
+    assert spec["encoding"]["y"]["sort"] == ["champions", "lost"] and spec["encoding"]["color"]["field"] == "nps"
+
+
+def test_cluster_and_cue_charts():
+    feats = pd.DataFrame({"segment": ["cluster 1", "cluster 2"], "feature": ["tickets", "tickets"],
+                          "label": ["support tickets"] * 2, "z": [-0.3, 1.6], "cluster_mean": [0.2, 2.4],
+                          "overall_mean": [0.5, 0.5]})
+    spec = chart_cluster_features(feats).to_dict()
+    assert spec["encoding"]["color"]["field"] == "z" and spec["encoding"]["color"]["scale"]["domain"] == [-2, 2]
+    cues = pd.DataFrame({"segment": ["a", "b"], "kind": ["channel", "touchpoint"], "value": ["app", "<script>"],
+                         "reach": [0.5, 0.4], "overall_reach": [0.2, 0.1], "lift": [2.0, 3.0],
+                         "cue": ["x", "y"], "suppressed": [False, False]})
+    spec = chart_cues(cues).to_dict()
+    assert spec["encoding"]["x"]["field"] == "lift" and spec["encoding"]["row"]["field"] == "segment"
+    assert {r["item"] for r in values(spec)} == {"channel: app", "touchpoint: <script>"}

@@ -295,49 +295,63 @@ def _problem(col: schema.Column, raw: str, typed: str, has_date_format: bool) ->
 
 
 def _validate(con, spec: schema.Table, targets: list[str], timezone: str, date_format: str | None) -> None:
-    """Build _cx_typed: typed values plus the first problem (column, reason) of each row."""
+    """Build _cx_typed: typed values plus the first problem (column, reason) of each row.
+
+    Each value is typed once (inner query); the problem checks then read the typed columns and
+    give the number of the first failing check, which picks the column and reason. The raw
+    values of rejected rows are taken from _cx_stage when the rejects are written.
+    """
     has_fmt = date_format is not None
     tz_in_fmt = has_fmt and "%z" in date_format
-    typed_cols, cases = [], []
+    inner, outer, cases = ["s._rn"], [], []
     present = [c for c in spec.columns if c.name in targets]
-    for col in spec.columns:
+    for i, col in enumerate(spec.columns):
+        name = quote_ident(col.name)
         if col.name in targets:
-            raw = f"s.{quote_ident(col.name)}"
-            typed = _typed(col, raw, has_fmt, tz_in_fmt)
-            typed_cols.append(f"{typed} AS {quote_ident(col.name)}")
-            for cond, reason in _problem(col, raw, typed, has_fmt):
-                cases.append((cond, f"'{col.name}'", reason))
+            raw_alias = f"_s{i}"
+            inner.append(f"s.{name} AS {raw_alias}")
+            inner.append(f"{_typed(col, f's.{name}', has_fmt, tz_in_fmt)} AS {name}")
+            for cond, reason in _problem(col, raw_alias, name, has_fmt):
+                cases.append((cond, col.name, reason))
         else:
-            typed_cols.append(f"CAST(NULL AS {schema.SQL_TYPES[col.kind]}) AS {quote_ident(col.name)}")
+            inner.append(f"CAST(NULL AS {schema.SQL_TYPES[col.kind]}) AS {name}")
+        outer.append(name)
     extras = [t for t in targets if t not in spec.names]
-    typed_cols += [f"nullif(trim(s.{quote_ident(e)}), '') AS {quote_ident(e)}" for e in extras]
-    raw_json = "CAST(to_json(struct_pack(" + ", ".join(f"{quote_ident(t)} := s.{quote_ident(t)}" for t in targets) + ")) AS VARCHAR)"
+    inner += [f"nullif(trim(s.{quote_ident(e)}), '') AS {quote_ident(e)}" for e in extras]
+    outer += [quote_ident(e) for e in extras]
     params = {}
     if any(c.kind == "timestamp" for c in present):
         params["tz"] = timezone
         if has_fmt:
             params["date_format"] = date_format
-    field_case = "CASE " + " ".join(f"WHEN {c} THEN {f}" for c, f, _ in cases) + " END" if cases else "NULL"
-    reason_case = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, _, r in cases) + " END" if cases else "NULL"
+    # Rules across columns come after each column's own checks.
+    for column, condition, reason in spec.checks:
+        cases.append((f"NOT ({condition})", column, "'" + reason.replace("'", "''") + "'"))
+    if cases:
+        first = "CASE " + " ".join(f"WHEN {c} THEN {k}" for k, (c, _, _) in enumerate(cases, 1)) + " END"
+        column = "CASE _p " + " ".join(f"WHEN {k} THEN '{f}'" for k, (_, f, _) in enumerate(cases, 1)) + " END"
+        reason = "CASE _p " + " ".join(f"WHEN {k} THEN {r}" for k, (_, _, r) in enumerate(cases, 1)) + " END"
+    else:
+        first, column, reason = "CAST(NULL AS INTEGER)", "CAST(NULL AS VARCHAR)", "CAST(NULL AS VARCHAR)"
+    # A key seen earlier in this load, among rows without a problem, makes the row a duplicate.
+    key = ", ".join(quote_ident(k) for k in spec.key)
+    key_text = "'" + ", ".join(spec.key) + "'"
     con.execute(
         f"""CREATE TEMP TABLE _cx_typed AS
-            SELECT s._rn, {raw_json} AS _raw, {field_case} AS _column, {reason_case} AS _reason, {', '.join(typed_cols)}
-            FROM _cx_stage s""",
+            WITH typed AS (SELECT {', '.join(inner)} FROM _cx_stage s),
+                 checked AS (SELECT *, {first} AS _p FROM typed),
+                 ranked AS (SELECT *, CASE WHEN _p IS NULL THEN
+                                      row_number() OVER (PARTITION BY {key}, _p IS NULL ORDER BY _rn) END AS _nth
+                            FROM checked)
+            SELECT _rn,
+                   CASE WHEN _nth > 1 THEN {key_text} ELSE {column} END AS _column,
+                   CASE WHEN _nth > 1 THEN 'duplicate key: repeats an earlier row of this load' ELSE {reason} END
+                     AS _reason,
+                   {', '.join(outer)}
+            FROM ranked""",
         params,
     )
-    # Rules across columns, then keys and references; each only for rows still without a problem.
-    for column, condition, reason in spec.checks:
-        con.execute(
-            f"UPDATE _cx_typed SET _column = ?, _reason = ? WHERE _reason IS NULL AND NOT ({condition})", [column, reason]
-        )
-    key = ", ".join(quote_ident(k) for k in spec.key)
-    con.execute(
-        f"""UPDATE _cx_typed SET _column = $key, _reason = 'duplicate key: repeats an earlier row of this load'
-            FROM (SELECT _rn AS dup_rn, first_value(_rn) OVER (PARTITION BY {key} ORDER BY _rn) AS first_rn
-                  FROM _cx_typed WHERE _reason IS NULL) d
-            WHERE _rn = dup_rn AND dup_rn <> first_rn""",
-        {"key": ", ".join(spec.key)},
-    )
+    # Then keys already in the store and references; each only for rows still without a problem.
     if spec.name != "touchpoint_stages":  # a map in a file replaces the map in the store (configuration)
         same = " AND ".join(f"t.{quote_ident(k)} = _cx_typed.{quote_ident(k)}" for k in spec.key)
         con.execute(
@@ -363,13 +377,15 @@ def _write(con, spec, label, structural, started, timezone, date_format, targets
     con.execute(f"INSERT INTO {spec.name} ({col_list}) SELECT {col_list} FROM _cx_typed WHERE _reason IS NULL")
     loaded = con.execute("SELECT count(*) FROM _cx_typed WHERE _reason IS NULL").fetchone()[0]
     # A good record's line: its record number + 1 for the header + structural rejects before it.
+    raw_json = ("CAST(to_json(struct_pack(" + ", ".join(f"{quote_ident(t)} := s.{quote_ident(t)}" for t in targets)
+                + ")) AS VARCHAR)")
     con.execute(
-        """INSERT INTO rejects
+        f"""INSERT INTO rejects
            SELECT $load_id, $table, $source,
                   t._rn + 1 + (SELECT count(*) FROM (SELECT line - row_number() OVER (ORDER BY line) AS gap
                                                       FROM _cx_structural) g WHERE g.gap <= t._rn),
-                  t._column, t._reason, t._raw
-           FROM _cx_typed t WHERE t._reason IS NOT NULL
+                  t._column, t._reason, {raw_json}
+           FROM _cx_typed t JOIN _cx_stage s USING (_rn) WHERE t._reason IS NOT NULL
            UNION ALL
            SELECT $load_id, $table, $source, line, NULL, 'malformed line: ' || reason, raw FROM _cx_structural""",
         {"load_id": load_id, "table": spec.name, "source": label},

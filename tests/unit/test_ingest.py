@@ -667,3 +667,20 @@ def test_reject_raw_holds_the_source_values_as_json(con, tmp_path):
     raw = rows(con, f"SELECT raw FROM rejects WHERE load_id = {report.load_id}")[0][0]
     assert json.loads(raw) == {"order_id": "o1", "customer_id": "C1", "ts": "2024-01-01", "amount": "-5"}
     assert str(report).endswith(f"read 1, loaded 0, rejected 1 (see: {report.rejects_query})")
+
+
+def test_a_rejected_row_does_not_make_a_later_row_with_its_key_a_duplicate(con, tmp_path):
+    text = SURVEY_HEADER + ("r1,C1,2024-01-01,nps,11\n"  # rejected: score out of range
+                            "r1,C1,2024-01-02,nps,9\n"  # loads: the first good r1
+                            "r1,C1,2024-01-03,nps,8\n"  # duplicate of line 3
+                            "r2,C1,2024-01-01,ces,8\n"  # rejected by the cross-column rule
+                            "r2,C404,2024-01-01,ces,6\n")  # r2's first good row, but an orphan
+    report = ingest(write(tmp_path, "s.csv", text), "survey_responses", db=con)
+    check_counts(con, report, read=5, loaded=1, rejected=4)
+    assert rejects(con, report) == [
+        (2, "score", "score out of range for its metric (nps 0-10, csat 1-5, ces 1-7)"),
+        (4, "response_id", "duplicate key: repeats an earlier row of this load"),
+        (5, "score", "score out of range for its metric (nps 0-10, csat 1-5, ces 1-7)"),
+        (6, "customer_id", "unknown customer_id C404: load its customer first"),
+    ]
+    assert rows(con, "SELECT response_id, ts, score FROM survey_responses") == [("r1", datetime(2024, 1, 2), 9)]

@@ -568,8 +568,8 @@ def handoffs(
     window runs past the end of the data are censored (left out).
 
     Returns ``from_touchpoint, to_touchpoint, handoff, cases, customers, repeat_rate,
-    repeat_contacts, ces_n, ces, tickets, ticket_contacts, suppressed``, hand-offs first, worst
-    repeat rate first.
+    repeat_contacts, ces_n, ces, tickets, ticket_contacts, suppressed``: hand-offs first, then the
+    baselines; within each, shown rows by worst repeat rate first, suppressed rows last.
     """
     contacts = _contacts(con, contacts)
     within_s = parse_window(within, name="within", allow_none=False)
@@ -581,9 +581,12 @@ def handoffs(
         "start": lo, "end": hi, "horizon": _horizon(con, hi)})
     out["ces"] = out["ces"].astype(float).where(out["ces_n"] >= min_group_size)
     out["ticket_contacts"] = out["ticket_contacts"].astype(float).where(out["tickets"] >= min_group_size)
-    return suppress(out, n="cases", values=["customers", "repeat_rate", "repeat_contacts", "ces_n", "ces",
-                                            "tickets", "ticket_contacts"],
-                    min_group_size=min_group_size, within=["handoff"])
+    out = suppress(out, n="cases", values=["customers", "repeat_rate", "repeat_contacts", "ces_n", "ces",
+                                           "tickets", "ticket_contacts"],
+                   min_group_size=min_group_size, within=["handoff"])
+    out = out.sort_values(["handoff", "suppressed", "repeat_rate", "from_touchpoint", "to_touchpoint"],
+                          ascending=[False, True, False, True, True], na_position="last", kind="stable")
+    return out.reset_index(drop=True)
 
 
 def switch_outcomes(

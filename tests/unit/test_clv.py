@@ -1,0 +1,157 @@
+"""BG/NBD and Gamma-Gamma: formulas against numerical integration of the individual-level
+model, parameter recovery from simulated purchases, and the SQL summary on a hand-made store."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, stats
+
+import cxlib
+from cxlib import clv
+
+CDNOW = (0.243, 4.414, 0.793, 2.426)  # FHL (2005) estimates on CDNOW, used as plausible values
+
+
+def _mixture(params, x, tx, T, extra=lambda lam, p: 1.0, alive_only=False):
+    """Integrate the individual BG/NBD likelihood (times `extra`) over Gamma(lambda) x Beta(p)."""
+    r, alpha, a, b = params
+
+    def f(lam, p):
+        alive = (1 - p) ** x * lam**x * np.exp(-lam * T)
+        dead = p * (1 - p) ** (x - 1) * lam**x * np.exp(-lam * tx) if x > 0 else 0.0
+        like = alive if alive_only else alive + dead
+        return like * extra(lam, p) * stats.gamma.pdf(lam, r, scale=1 / alpha) * stats.beta.pdf(p, a, b)
+
+    val, _ = integrate.dblquad(f, 0, 1, 0, 50, epsabs=1e-13, epsrel=1e-9)
+    return val
+
+
+@pytest.mark.parametrize("x, tx, T", [(2, 30.43, 38.86), (0, 0.0, 38.86), (1, 5.0, 20.0)])
+def test_bgnbd_formulas_equal_the_integrated_individual_model(x, tx, T):
+    params = (0.8, 4.414, 0.793, 2.426)  # r < 1 makes the lambda integrand singular at 0: use r = 0.8
+    like = _mixture(params, x, tx, T)
+    assert clv.bgnbd_log_likelihood(params, [x], [tx], [T])[0] == pytest.approx(np.log(like), rel=1e-6)
+    alive = _mixture(params, x, tx, T, alive_only=True) / like
+    assert clv.bgnbd_p_alive(params, [x], [tx], [T])[0] == pytest.approx(alive, rel=1e-6)
+    t = 39.0
+    # a live customer buys (1 - exp(-lambda p t)) / p times in the next t (FHL 2005, eq. 7)
+    ey = _mixture(params, x, tx, T, extra=lambda lam, p: (1 - np.exp(-lam * p * t)) / p, alive_only=True) / like
+    assert clv.bgnbd_expected_purchases(params, t, [x], [tx], [T])[0] == pytest.approx(ey, rel=1e-5)
+
+
+def test_bgnbd_small_values_by_hand():
+    r, alpha, a, b = CDNOW
+    # x = 0: L = (alpha/(alpha+T))^r * B(a, b)/B(a, b) = (alpha/(alpha+T))^r; P(alive) = 1
+    assert clv.bgnbd_log_likelihood(CDNOW, [0], [0], [10])[0] == pytest.approx(r * np.log(alpha / (alpha + 10)))
+    assert clv.bgnbd_p_alive(CDNOW, [0], [0], [10])[0] == 1.0
+    # a customer whose last purchase was long ago is less likely alive than one who just bought
+    p = clv.bgnbd_p_alive(CDNOW, [3, 3], [5, 30], [38.86, 38.86])
+    assert p[0] < p[1] <= 1
+    assert clv.bgnbd_expected_purchases(CDNOW, 0, [2], [30.43], [38.86])[0] == pytest.approx(0.0)
+    # E[X(t)] of a new customer equals the mean of the simulated model's repeat purchases
+    assert clv.bgnbd_expected_purchases_new(CDNOW, 0) == pytest.approx(0.0)
+
+
+def _simulate_bgnbd(params, n, rng, T_low=30, T_high=80):
+    r, alpha, a, b = params
+    lam = rng.gamma(r, 1 / alpha, n)
+    p = rng.beta(a, b, n)
+    T = rng.uniform(T_low, T_high, n)
+    x = np.zeros(n)
+    tx = np.zeros(n)
+    for i in range(n):
+        t = 0.0
+        while True:
+            t += rng.exponential(1 / lam[i])
+            if t > T[i]:
+                break
+            x[i] += 1
+            tx[i] = t
+            if rng.random() < p[i]:
+                break
+    return x, tx, T
+
+
+def test_bgnbd_recovers_simulated_parameters():
+    rng = np.random.default_rng(2024)
+    truth = (0.25, 4.0, 0.8, 2.5)
+    x, tx, T = _simulate_bgnbd(truth, 6000, rng)
+    fit = clv.fit_bgnbd(x, tx, T)
+    got = (fit["r"], fit["alpha"], fit["a"], fit["b"])
+    for g, t, tol in zip(got, truth, (0.15, 0.3, 0.3, 0.4)):
+        assert g == pytest.approx(t, rel=tol)
+    # the optimum is a maximum: the truth and small moves have a lower likelihood
+    ll = fit["log_likelihood"]
+    assert ll >= clv.bgnbd_log_likelihood(truth, x, tx, T).sum()
+    for k in range(4):
+        moved = list(got)
+        moved[k] *= 1.05
+        assert ll > clv.bgnbd_log_likelihood(moved, x, tx, T).sum()
+    # and the model predicts the simulated population's purchases: E[X(T)] averaged
+    sim_mean = x.mean()
+    model_mean = np.mean([clv.bgnbd_expected_purchases_new(got, t) for t in T])
+    assert model_mean == pytest.approx(sim_mean, rel=0.08)
+
+
+def test_gamma_gamma_formula_and_recovery():
+    params = (6.0, 4.0, 15.0)
+    rng = np.random.default_rng(7)
+    n = 6000
+    nu = rng.gamma(params[1], 1 / params[2], n)
+    x = rng.integers(1, 15, n)
+    m = np.array([rng.gamma(params[0], 1 / nu[i], x[i]).mean() for i in range(n)])
+    fit = clv.fit_gamma_gamma(x, m)
+    assert fit["p"] == pytest.approx(6.0, rel=0.15)
+    assert fit["q"] == pytest.approx(4.0, rel=0.25)
+    assert fit["gamma"] == pytest.approx(15.0, rel=0.35)
+    # the log-likelihood integrates to 1 over m for a fixed x (a proper density)
+    dens = integrate.quad(lambda v: np.exp(clv.gamma_gamma_log_likelihood(params, [3], [v])[0]), 0, np.inf)[0]
+    assert dens == pytest.approx(1.0, rel=1e-6)
+    # conditional mean spend: p (gamma + x m) / (p x + q - 1), by hand for x = 2, m = 10
+    assert clv.gamma_gamma_expected_spend(params, [2], [10.0])[0] == pytest.approx(6 * (15 + 20) / (12 + 3))
+    assert clv.gamma_gamma_expected_spend(params, [0], [0.0])[0] == pytest.approx(6 * 15 / 3)
+
+
+@pytest.fixture()
+def con(tmp_path):
+    con = cxlib.connect(tmp_path / "c.duckdb", read_only=False)
+    con.execute("INSERT INTO customers (customer_id, signup_at) VALUES ('A', '2024-01-01'), ('B', '2024-01-01'), ('C', '2024-01-01')")
+    con.execute("""INSERT INTO orders VALUES
+        ('o1', 'A', '2024-01-01 09:00', 10, 'web'),
+        ('o2', 'A', '2024-01-01 18:00', 5, 'web'),    -- same day: one transaction of 15
+        ('o3', 'A', '2024-01-15 10:00', 20, 'web'),   -- repeat 1, day 14
+        ('o4', 'A', '2024-01-29 10:00', 40, 'web'),   -- repeat 2, day 28
+        ('o5', 'A', '2024-03-01 10:00', 7, 'web'),    -- holdout
+        ('o6', 'B', '2024-02-01 10:00', 30, 'web'),   -- one purchase only
+        ('o7', 'C', '2024-03-05 10:00', 30, 'web')    -- first purchase after calibration: not in""")
+    yield con
+    con.close()
+
+
+def test_clv_summary_by_hand(con):
+    s = clv.clv_summary(con, calibration_end="2024-02-12", holdout_end="2024-03-31", unit="week").set_index("customer_id")
+    assert list(s.index) == ["A", "B"]
+    a, b = s.loc["A"], s.loc["B"]
+    assert (a.frequency, a.recency, a["T"]) == (2, pytest.approx(4.0), pytest.approx(6.0))  # 28 and 42 days
+    assert a.monetary_value == pytest.approx(30.0) and a.holdout_purchases == 1
+    assert (b.frequency, b.recency, b["T"], b.monetary_value) == (0, 0, pytest.approx(11 / 7), 0)
+    with pytest.raises(cxlib.CxInputError, match="before calibration_end"):
+        clv.clv_summary(con, calibration_end="2024-02-12", holdout_end="2024-01-01")
+    with pytest.raises(cxlib.CxInputError, match="time unit 'weeks'"):
+        clv.clv_summary(con, calibration_end="2024-02-12", unit="weeks")
+
+
+def test_bgnbd_on_the_sample_store_predicts_the_holdout(sample_con):
+    m = clv.bgnbd(sample_con, calibration_end="2025-12-31", unit="week")
+    s = m.summary().iloc[0]
+    assert m.converged and all(v > 0 for v in m.params)
+    assert s.holdout_expected == pytest.approx(s.holdout_actual, rel=0.25)
+    c = m.customers
+    assert c.p_alive.between(0, 1).all() and (c.expected_purchases >= 0).all()
+    pd.testing.assert_series_equal(m.expected_purchases(m.horizon).reset_index(drop=True),
+                                   c.expected_purchases.rename("expected_purchases"), check_names=False)
+    customers, summary = clv.customer_lifetime_value(sample_con, horizon_months=12)
+    assert summary.total_clv[0] == pytest.approx(customers.clv.sum())
+    assert (customers.clv >= 0).all() and customers.clv.is_monotonic_decreasing
+    undiscounted, _ = clv.customer_lifetime_value(sample_con, horizon_months=12, annual_discount_rate=0.0)
+    assert undiscounted.clv.sum() > customers.clv.sum()

@@ -158,9 +158,9 @@ def test_topics_separate_distinct_vocabularies():
     df = pd.DataFrame({"comment": rows})
     t = text.topics(df, k=2, min_group_size=1)
     assert t["comments"].sum() == 18
-    terms = set(", ".join(t["top_terms"]).split(", "))
-    assert {"courier", "invoice"} <= terms
-    assert not {"example", "com", "anna"} & terms  # addresses are masked before vectorising
+    joined = ", ".join(t["top_terms"])
+    assert "parcel" in joined and "refund" in joined
+    assert not {"example", "com", "anna"} & set(joined.replace(",", " ").split())  # masked before vectorising
     assert sorted(t["comments"]) == [8, 10]
     with pytest.raises(CxDataError, match="at least"):
         text.topics(df.head(3), k=2)

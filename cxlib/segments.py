@@ -31,6 +31,7 @@ __all__ = [
     "RFM_SEGMENTS",
     "BehaviourClusters",
     "behaviour_clusters",
+    "export_segments",
     "personalisation_cues",
     "rfm_grid",
     "rfm_scores",
@@ -769,3 +770,33 @@ def _describe(g: pd.DataFrame) -> str:
         more, less = _WORDS.get(feature, ("higher", "lower"))
         words.append(f"{more if z > 0 else less} {label} ({z:+.1f} sd)")
     return "; ".join(words)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export_segments(
+    con: duckdb.DuckDBPyConnection, path, *, clusters: BehaviourClusters | None = None, as_of=None
+):
+    """Write each customer's RFM scores and segment (and cluster, when given) to CSV; returns the path.
+
+    Customer-level, so it goes to a file for the teams who act on it, never into a report.
+    Columns: the `rfm_scores` columns, then `cluster` when `clusters` is given (blank for a
+    customer who was not clustered). Text cells that a spreadsheet would run as a formula are
+    neutralised (cxlib.voc.neutralise_formulas). Parent folders are created.
+    """
+    from pathlib import Path
+
+    from .voc import neutralise_formulas
+
+    if clusters is not None and not isinstance(clusters, BehaviourClusters):
+        raise CxInputError(f"clusters must be the result of behaviour_clusters, got {type(clusters).__name__}")
+    if not isinstance(path, (str, Path)) or not str(path):
+        raise CxInputError(f"path must be a file path such as 'exports/segments.csv', got {path!r}")
+    df = rfm_scores(con, as_of=as_of)
+    if clusters is not None:
+        df = df.merge(clusters.assignments.rename(columns={"segment": "cluster"}), on="customer_id", how="left")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    neutralise_formulas(df).to_csv(path, index=False)
+    return path

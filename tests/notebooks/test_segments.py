@@ -1,0 +1,85 @@
+"""notebooks/segments.ipynb runs headless with papermill on the sample store and shows the key results."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "segments.ipynb"
+pytestmark = pytest.mark.slow
+
+
+def run(tmp_path, sample_db, **parameters):
+    import papermill as pm
+
+    out = tmp_path / "segments_out.ipynb"
+    pm.execute_notebook(str(NOTEBOOK), str(out), kernel_name="python3", progress_bar=False,
+                        parameters={"db_path": str(sample_db), **parameters}, cwd=str(tmp_path))
+    return json.loads(out.read_text())
+
+
+def shown_text(nb) -> str:
+    """Everything the executed notebook shows: text, HTML tables and chart specs."""
+    parts = []
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                parts.append("".join(output["text"]))
+            for value in output.get("data", {}).values():
+                parts.append("".join(value) if isinstance(value, list) else
+                             value if isinstance(value, str) else json.dumps(value))
+    return "\n".join(parts)
+
+
+def errors(nb):
+    return [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def chart_count(nb) -> int:
+    """Charts shown: a Vega-Lite mimetype (report renderer) or Altair's HTML embedding (default)."""
+    def is_chart(data):
+        html = data.get("text/html", "")
+        html = "".join(html) if isinstance(html, list) else html
+        return any(k.startswith("application/vnd.vegalite") for k in data) or "vegaEmbed" in html
+
+    return sum(is_chart(o.get("data", {})) for c in nb["cells"] for o in c.get("outputs", []))
+
+
+def test_runs_with_its_defaults_and_shows_the_key_results(tmp_path, sample_db):
+    nb = run(tmp_path, sample_db)
+    assert not errors(nb)
+    text = shown_text(nb)
+    for expected in ["segments by 'plan'", "premium", "basic",  # the profile by plan
+                     "revenue_per_customer", "churn_rate", "p_adjusted", "significant",
+                     "champions", "at risk", "no purchase",  # RFM
+                     "clusters (mean silhouette", "description", "sd)",  # clusters in words
+                     "uses phone", "x as much as average"]:  # cues: the support cluster's phone use
+        assert expected in text, expected
+    assert chart_count(nb) >= 7
+    # stakeholder safety: no customer ids (the sample's are C0000001 ...) in anything shown
+    assert not re.search(r"\bC\d{7}\b", text)
+
+
+def test_runs_with_another_segment_given_k_and_export(tmp_path, sample_db):
+    csv = tmp_path / "segments.csv"
+    nb = run(tmp_path, sample_db, segment="region", cluster_k=4, start="2025-01-01", export_csv=str(csv))
+    assert not errors(nb)
+    text = shown_text(nb)
+    assert "segments by 'region'" in text
+    assert sum(r in text for r in ("north", "south", "east", "west")) == 4
+    assert "4 clusters" in text and "cluster 4" in text
+    assert not re.search(r"\bC\d{7}\b", text)
+    head = csv.read_text().splitlines()
+    assert head[0] == ("customer_id,last_order_at,recency_days,frequency,monetary,r_score,f_score,m_score,"
+                       "rfm_cell,rfm_segment,cluster")
+    assert len(head) == 3001 and re.match(r"C\d{7},", head[1])
+
+
+def test_a_misspelt_segment_fails_with_a_clear_error(tmp_path, sample_db):
+    import papermill as pm
+
+    with pytest.raises(pm.PapermillExecutionError, match="did you mean 'region'"):
+        run(tmp_path, sample_db, segment="regon")

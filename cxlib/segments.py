@@ -74,7 +74,14 @@ def _window(start, end) -> dict:
 
 
 def _cutoff(con: duckdb.DuckDBPyConnection, as_of) -> datetime:
-    return to_timestamp(as_of, "as_of") or store_as_of(con)
+    """`as_of` as a timestamp (default: the store's as-of date). A date-only string
+    ('2025-06-30') means the end of that day, so that day's data counts, as `end` does."""
+    cutoff = to_timestamp(as_of, "as_of")
+    if cutoff is None:
+        return store_as_of(con)
+    if isinstance(as_of, str) and len(as_of) == 10:
+        cutoff = cutoff + timedelta(days=1) - _ONE_TICK
+    return cutoff
 
 
 def _members(con: duckdb.DuckDBPyConnection, by) -> None:
@@ -469,6 +476,8 @@ def personalisation_cues(
         raise CxInputError(f"min_lift must be a positive number such as 1.2 (20% above average), got {min_lift!r}")
     u = segment_usage(con, by=by, start=start, end=end, min_group_size=min_group_size)
     cols = ["segment", "kind", "value", "reach", "overall_reach", "lift", "cue", "suppressed"]
+    if u.empty:
+        return pd.DataFrame(columns=cols)
     visible = u[~u["suppressed"] & (u["lift"] >= min_lift)]
     # equal lifts (up to float noise) rank by name
     visible = visible.assign(_lift=visible["lift"].round(9)).sort_values(
@@ -497,8 +506,8 @@ def personalisation_cues(
 def rfm_scores(con: duckdb.DuckDBPyConnection, *, as_of=None) -> pd.DataFrame:
     """Recency, frequency and monetary scores per customer, and the named RFM segment.
 
-    *Definition*: for customers signed up by `as_of` (default: the store's as-of date), from
-    orders at or before `as_of`: recency_days = calendar days from the last order to `as_of`,
+    *Definition*: for customers signed up by `as_of` (default: the store's as-of date; a
+    date-only string means the end of that day), from orders at or before `as_of`: recency_days = calendar days from the last order to `as_of`,
     frequency = orders, monetary = total amount. Scores 1-5 among customers with orders:
     score = 1 + floor(5 * (rank - 1) / n), rank = SQL RANK() over the value from worst to best
     (recency: most days first, so the most recent get 5; frequency, monetary: smallest first),

@@ -194,3 +194,11 @@ def test_rfm_grid_suppresses_small_cells(hand):
     assert g.set_index(["r_score", "f_score"]).loc[(4, 4), "customers"] == 2
     s = rfm_grid(hand, as_of=AS_OF, min_group_size=3)
     assert s["suppressed"].all() and s["customers"].isna().all()
+
+
+def test_a_date_only_as_of_includes_that_whole_day(hand):
+    hand.execute("INSERT INTO orders VALUES ('pm', 'N1', '2024-12-31 15:00', 7, 'web')")
+    by_day = rfm_scores(hand, as_of="2024-12-31").set_index("customer_id")
+    assert by_day.loc["N1", "frequency"] == 1 and by_day.loc["N1", "recency_days"] == 0
+    at_midnight = rfm_scores(hand, as_of=AS_OF).set_index("customer_id")
+    assert at_midnight.loc["N1", "rfm_segment"] == "no purchase"

@@ -304,3 +304,35 @@ def test_clusters_given_k_suppression_and_errors(two_groups):
         behaviour_clusters(two_groups, k_range=(5, 3))
     with pytest.raises(cxlib.CxDataError, match="too little data"):
         behaviour_clusters(two_groups, k=30)
+
+
+def test_no_events_and_no_answers(tmp_path):
+    con = new_store(tmp_path)
+    con.executemany("INSERT INTO customers (customer_id, signup_at, region) VALUES (?, '2024-01-01', ?)",
+                    [(f"x{i}", "north" if i % 2 else "south") for i in range(12)])
+    u = segment_usage(con, by="region")
+    assert u.empty and "lift" in u.columns
+    c = personalisation_cues(con, by="region")
+    assert c.empty and list(c.columns) == ["segment", "kind", "value", "reach", "overall_reach", "lift", "cue",
+                                           "suppressed"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cxlib.CxWarning)
+        p = segment_profile(con, by="region")
+    nps = metric_rows(p, "nps")
+    assert (nps["n"] == 0).all() and nps["value"].isna().all() and not nps["suppressed"].any()
+    rev = metric_rows(p, "revenue_per_customer")
+    assert (rev["value"] == 0).all() and (rev["z"] == 0).all() and (rev["p_value"] == 1).all()
+    con.close()
+
+
+def test_export_segments_neutralises_formulas(two_groups, tmp_path):
+    two_groups.execute("INSERT INTO customers (customer_id, signup_at) VALUES ('=HYPERLINK(1)', '2024-01-01')")
+    r = behaviour_clusters(two_groups, k=2)
+    path = cxlib.segments.export_segments(two_groups, tmp_path / "out" / "seg.csv", clusters=r)
+    df = pd.read_csv(path)
+    assert list(df.columns)[-2:] == ["rfm_segment", "cluster"]
+    assert "'=HYPERLINK(1)" in set(df["customer_id"]) and "=HYPERLINK(1)" not in set(df["customer_id"])
+    assert df.loc[df["customer_id"] == "A00", "rfm_segment"].iloc[0] != "no purchase"
+    assert df.loc[df["customer_id"] == "P00", "rfm_segment"].iloc[0] == "no purchase"
+    with pytest.raises(cxlib.CxInputError, match="behaviour_clusters"):
+        cxlib.segments.export_segments(two_groups, tmp_path / "x.csv", clusters="no")

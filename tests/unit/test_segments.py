@@ -168,13 +168,20 @@ def test_profile_with_churn_rate_from_cxlib_churn(profile_store):
         ('N3', 'basic', '2024-01-01', NULL), ('N4', 'basic', '2024-01-01', NULL), ('N5', 'basic', '2024-01-01', NULL),
         ('S1', 'basic', '2024-01-01', '2024-02-01'), ('S2', 'basic', '2024-01-01', '2024-02-01'),
         ('S3', 'basic', '2024-01-01', NULL), ('S4', 'basic', '2024-01-01', NULL), ('S5', 'basic', '2024-01-01', NULL)""")
+    # five customers without a region: their own segment '(none)', 2 of 5 churned
+    profile_store.executemany("INSERT INTO customers (customer_id, signup_at) VALUES (?, '2024-01-01')",
+                              [(f"X{i}",) for i in range(5)])
+    profile_store.executemany("INSERT INTO subscriptions VALUES (?, 'basic', '2024-01-01', ?)",
+                              [(f"X{i}", "2024-03-01" if i < 2 else None) for i in range(5)])
     df = segment_profile(profile_store, by="region", churn_definition="contractual")
     ch = metric_rows(df, "churn_rate")
+    assert ch.loc["(none)", "n"] == 5 and ch.loc["(none)", "value"] == pytest.approx(0.4)
     ref = churn_rate(profile_store, by="region", definition="contractual", min_group_size=1).set_index("segment")
     assert ch.loc["north", "n"] == ref.loc["north", "customers"] == 5
     assert ch.loc["north", "value"] == pytest.approx(0.2) and ch.loc["south", "value"] == pytest.approx(0.4)
-    z = (0.2 - 0.4) / math.sqrt(0.2 * 0.8 / 5 + 0.4 * 0.6 / 5)
-    assert ch.loc["north", "z"] == pytest.approx(z)
+    # the rest of north: south and (none) pooled, 4 churned of 10
+    z = (0.2 - 0.4) / math.sqrt(0.2 * 0.8 / 5 + 0.4 * 0.6 / 10)
+    assert ch.loc["north", "rest_value"] == pytest.approx(0.4) and ch.loc["north", "z"] == pytest.approx(z)
 
 
 def test_by_is_validated_with_a_suggestion(profile_store):

@@ -25,11 +25,11 @@ ev AS (  -- step events in the date range (a touchpoint used at two steps gives 
   FROM events_ordered e JOIN step_list s ON e.touchpoint = s.touchpoint
   WHERE ($start IS NULL OR e.ts >= $start) AND ($end IS NULL OR e.ts < $end)
 ),
-att(customer_id, a_seq, t1, k, tk, times, used) AS (  -- ordered / strict: one row per step reached
-  SELECT customer_id, seq, ts, 1, ts, [ts], [seq]
+att(customer_id, a_seq, t1, k, tk, used) AS (  -- ordered / strict: one row per step reached
+  SELECT customer_id, seq, ts, 1, ts, [seq]
   FROM ev WHERE k = 1 AND $order <> 'any'
   UNION ALL
-  SELECT a.customer_id, a.a_seq, a.t1, a.k + 1, n.ts, list_append(a.times, n.ts), list_append(a.used, n.seq)
+  SELECT a.customer_id, a.a_seq, a.t1, a.k + 1, n.ts, list_append(a.used, n.seq)
   FROM att a, LATERAL (
     SELECT e.ts, e.seq FROM ev e
     WHERE e.customer_id = a.customer_id AND e.k = a.k + 1
@@ -47,12 +47,15 @@ any_first AS (  -- any order: first time each step is seen in the window of each
    AND ($window_seconds IS NULL OR e.ts <= a.ts + to_seconds($window_seconds))
   GROUP BY ALL
 ),
-attempts AS (
-  SELECT customer_id, a_seq, t1, max(k) AS furthest, arg_max(times, k) AS times
-  FROM att GROUP BY customer_id, a_seq, t1
+step_times AS (  -- per attempt and reached step: when (any order: the time the k-th distinct step was seen)
+  SELECT customer_id, a_seq, t1, k, tk FROM att
   UNION ALL
-  SELECT customer_id, a_seq, t1, count(*) AS furthest, list(first_ts ORDER BY first_ts) AS times
-  FROM any_first GROUP BY customer_id, a_seq, t1
+  SELECT customer_id, a_seq, t1, row_number() OVER (PARTITION BY customer_id, a_seq ORDER BY first_ts, k), first_ts
+  FROM any_first
+),
+attempts AS (
+  SELECT customer_id, a_seq, t1, max(k) AS furthest, max(tk) AS t_last
+  FROM step_times GROUP BY customer_id, a_seq, t1
 ),
 xev AS (
   SELECT customer_id, ts FROM events_ordered
@@ -63,15 +66,20 @@ kept AS (
   SELECT a.* FROM attempts a
   WHERE NOT EXISTS (
     SELECT 1 FROM xev x
-    WHERE x.customer_id = a.customer_id AND x.ts > a.t1 AND x.ts < a.times[len(a.times)]
+    WHERE x.customer_id = a.customer_id AND x.ts > a.t1 AND x.ts < a.t_last
   )
 ),
 best AS (
   SELECT customer_id,
          max(furthest) AS furthest,
-         arg_min(times, (-furthest, t1, a_seq)) AS times,
+         arg_min(a_seq, (-furthest, t1, a_seq)) AS best_seq,
          bool_or($window_seconds IS NOT NULL AND t1 + to_seconds($window_seconds) > $horizon) AS any_open
   FROM kept GROUP BY customer_id
+),
+best_times AS (
+  SELECT b.customer_id, list(s.tk ORDER BY s.k) AS times
+  FROM best b JOIN step_times s ON s.customer_id = b.customer_id AND s.a_seq = b.best_seq
+  GROUP BY b.customer_id
 ),
 rel_nps AS (  -- latest relationship NPS answer (blank touchpoint); ties on ts -> response_id
   SELECT customer_id, arg_max(score, (ts, response_id)) AS score
@@ -88,7 +96,8 @@ SELECT b.customer_id,
        END AS segment,
        b.furthest,
        b.furthest < len($steps) AND b.any_open AS is_open,
-       b.times
+       t.times
 FROM best b
+JOIN best_times t ON t.customer_id = b.customer_id
 LEFT JOIN customers c ON c.customer_id = b.customer_id
 LEFT JOIN rel_nps r ON r.customer_id = b.customer_id

@@ -20,6 +20,8 @@ from . import sql
 from .errors import CxDataError, CxInputError, unknown_name
 from .features import to_timestamp
 from .privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
+from .text import comments as feedback_comments
+from .text import quotes, sentiment, sentiment_by_group, themes, topics
 
 __all__ = [
     "nps",
@@ -38,6 +40,13 @@ __all__ = [
     "followup_list",
     "export_followup",
     "neutralise_formulas",
+    # feedback text (cxlib.text), re-exported so that cxlib.themes(...) etc. work
+    "themes",
+    "feedback_comments",
+    "topics",
+    "quotes",
+    "sentiment",
+    "sentiment_by_group",
 ]
 
 Z95 = 1.959963984540054  # the 97.5% normal quantile

@@ -1,3 +1,157 @@
-"""Altair chart builders for cxlib.voc (being written)."""
+"""Altair chart builders for cxlib.voc and cxlib.text: `chart_*(df) -> alt.Chart`, never shown or saved.
 
-__all__: list[str] = []
+Each takes the small frame of the matching metric function. Suppressed rows carry no score and
+are left out of the marks (the table next to the chart still lists them as suppressed).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from ..errors import CxInputError
+from . import BAD, GOOD, NEUTRAL
+
+__all__ = [
+    "chart_nps",
+    "chart_csat",
+    "chart_ces",
+    "chart_compare",
+    "chart_drivers",
+    "chart_themes",
+    "chart_topics",
+    "chart_peak_end",
+]
+
+
+def _need(df: pd.DataFrame, cols: list[str], what: str) -> pd.DataFrame:
+    if not isinstance(df, pd.DataFrame):
+        raise CxInputError(f"{what} takes a DataFrame, got {type(df).__name__}")
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise CxInputError(f"{what} needs columns {cols}; missing {missing}. Pass the result of the matching cxlib function.")
+    out = df.copy()
+    if "suppressed" in out:
+        out = out[~out["suppressed"].astype(bool)]
+    return out
+
+
+def _score_chart(df: pd.DataFrame, score: str, label: str, domain: tuple[float, float], what: str,
+                 title: str | None) -> alt.Chart:
+    data = _need(df, [score, "ci_lower", "ci_upper"], what)
+    tooltip = [c for c in ("segment", "period", "n", score, "ci_lower", "ci_upper") if c in data]
+    scale = alt.Scale(domain=list(domain))
+    if "period" in data:
+        data["period"] = pd.to_datetime(data["period"])
+        color = alt.Color("segment:N", title=None) if "segment" in data else alt.value("#1f4e79")
+        base = alt.Chart(data).encode(x=alt.X("period:T", title=None))
+        band = base.mark_area(opacity=0.18).encode(
+            y=alt.Y("ci_lower:Q", title=label, scale=scale), y2="ci_upper:Q", color=color)
+        line = base.mark_line(point=True).encode(y=alt.Y(f"{score}:Q", scale=scale), color=color,
+                                                 tooltip=tooltip)
+        chart = band + line
+    else:
+        if "segment" not in data:
+            data = data.assign(segment="all")
+        base = alt.Chart(data).encode(y=alt.Y("segment:N", title=None, sort="-x"))
+        bars = base.mark_point(filled=True, size=80).encode(
+            x=alt.X(f"{score}:Q", title=label, scale=scale), tooltip=tooltip)
+        rules = base.mark_rule().encode(x=alt.X("ci_lower:Q", scale=scale), x2="ci_upper:Q")
+        chart = rules + bars
+    return chart.properties(title=title or f"{label} with 95% intervals")
+
+
+def chart_nps(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+    """NPS with its interval: one line per segment over time when `df` has a period, else a dot
+    and interval per segment. `df` is the result of cxlib.nps."""
+    return _score_chart(df, "nps", "NPS", (-100, 100), "chart_nps", title)
+
+
+def chart_csat(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+    """CSAT (% satisfied) with its Wilson interval; `df` is the result of cxlib.csat."""
+    return _score_chart(df, "csat", "CSAT (% satisfied)", (0, 100), "chart_csat", title)
+
+
+def chart_ces(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+    """Mean CES (1-7, higher = easier) with its t interval; `df` is the result of cxlib.ces."""
+    return _score_chart(df, "mean", "CES (1-7, higher = easier)", (1, 7), "chart_ces", title)
+
+
+def chart_compare(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
+    """Each group's difference from the rest (or from group b), coloured by whether it is
+    significant after correction; `df` is the result of cxlib.compare / compare_nps."""
+    key = "segment" if "segment" in df.columns else "period"
+    data = _need(df, [key, "diff", "significant", "p_adjusted"], "chart_compare")
+    data[key] = data[key].astype(str)
+    data["verdict"] = data["significant"].map({True: "significant", False: "could be chance"})
+    return alt.Chart(data).mark_bar().encode(
+        y=alt.Y(f"{key}:N", title=None, sort="-x"),
+        x=alt.X("diff:Q", title="difference from the rest"),
+        color=alt.Color("verdict:N", title=None,
+                        scale=alt.Scale(domain=["significant", "could be chance"], range=[BAD, NEUTRAL])),
+        tooltip=[key, "diff", "p_value", "p_adjusted", "significant"],
+    ).properties(title=title or "Differences between groups (Benjamini-Hochberg corrected)")
+
+
+def chart_drivers(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+    """Relative importance of NPS drivers (% of R^2) with bootstrap intervals; insignificant
+    drivers in grey. `df` is the result of cxlib.key_drivers; R^2 and n go in the subtitle."""
+    data = _need(df, ["driver", "importance", "ci_lower", "ci_upper", "significant", "r_squared", "n"],
+                 "chart_drivers")
+    data["verdict"] = data["significant"].map({True: "significant", False: "not significant"})
+    fit = f"model R² = {data['r_squared'].iloc[0]:.2f}, n = {int(data['n'].iloc[0])} customers" if len(data) else ""
+    base = alt.Chart(data).encode(y=alt.Y("driver:N", title=None, sort="-x"))
+    bars = base.mark_bar().encode(
+        x=alt.X("importance:Q", title="share of explained variance (%)"),
+        color=alt.Color("verdict:N", title=None,
+                        scale=alt.Scale(domain=["significant", "not significant"], range=["#1f4e79", NEUTRAL])),
+        tooltip=["driver", "kind", "importance", "ci_lower", "ci_upper", "direction", "p_adjusted"],
+    )
+    rules = base.mark_rule().encode(x="ci_lower:Q", x2="ci_upper:Q")
+    return (bars + rules).properties(title=alt.TitleParams(title or "What drives NPS", subtitle=fit))
+
+
+def chart_themes(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+    """Feedback themes: volume (share of comments) against the theme's NPS; red when the theme
+    is significantly over-represented among detractors. `df` is the result of cxlib.text.themes."""
+    data = _need(df, ["theme", "share", "nps", "over_representation", "significant"], "chart_themes")
+    data["verdict"] = [
+        "over-represented among detractors" if s and o > 1 else "other"
+        for s, o in zip(data["significant"], data["over_representation"])
+    ]
+    data["over_representation"] = data["over_representation"].clip(upper=1e6)  # inf is not JSON
+    base = alt.Chart(data).encode(
+        x=alt.X("share:Q", title="share of comments (%)"),
+        y=alt.Y("nps:Q", title="NPS of those who mention it", scale=alt.Scale(domain=[-100, 100])),
+    )
+    dots = base.mark_circle(size=140).encode(
+        color=alt.Color("verdict:N", title=None,
+                        scale=alt.Scale(domain=["over-represented among detractors", "other"], range=[BAD, GOOD])),
+        tooltip=["theme", "comments", "share", "nps", "over_representation", "p_adjusted"],
+    )
+    labels = base.mark_text(align="left", dx=9).encode(text="theme:N")
+    return (dots + labels).properties(title=title or "Feedback themes: volume and NPS")
+
+
+def chart_topics(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
+    """Unsupervised topics: comments per topic, labelled by top terms; `df` from cxlib.text.topics."""
+    data = _need(df, ["topic", "top_terms", "comments"], "chart_topics")
+    data["label"] = data["topic"].astype(str) + ": " + data["top_terms"].astype(str)
+    return alt.Chart(data).mark_bar().encode(
+        y=alt.Y("label:N", title=None, sort="-x"),
+        x=alt.X("comments:Q", title="comments"),
+        tooltip=["topic", "top_terms", "comments", "share"],
+    ).properties(title=title or "Topics found in the comments")
+
+
+def chart_peak_end(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
+    """Mean relationship NPS (0-10) against (peak+end)/2 and against the mean rating; the
+    steeper, tighter line is the better predictor. `df` is the result of cxlib.peak_end_bins."""
+    data = _need(df, ["predictor", "value", "customers", "mean_nps"], "chart_peak_end")
+    data["predictor"] = data["predictor"].map({"peak_end": "(peak + end) / 2", "mean": "mean of all ratings"})
+    return alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("value:Q", title="rating (1-5)"),
+        y=alt.Y("mean_nps:Q", title="mean NPS answer (0-10)", scale=alt.Scale(domain=[0, 10])),
+        color=alt.Color("predictor:N", title=None),
+        tooltip=["predictor", "value", "customers", "mean_nps"],
+    ).properties(title=title or "Peak-end: the worst and the last moment shape NPS")

@@ -1,0 +1,125 @@
+"""Voice-of-the-customer charts: assertions on the Vega-Lite spec, never pixels."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import altair as alt
+import pandas as pd
+import pytest
+
+from cxlib.charts import voc as charts
+from cxlib.errors import CxInputError
+
+
+def spec(chart) -> dict:
+    d = chart.to_dict()
+    json.dumps(d)  # the spec must be plain JSON (no NaN/inf surprises hidden in objects)
+    return d
+
+
+def rows(d: dict) -> list[dict]:
+    return next(iter(d["datasets"].values()))
+
+
+def encodings(d: dict) -> list[dict]:
+    return [layer["encoding"] for layer in d.get("layer", [d])]
+
+
+NPS_BY = pd.DataFrame({
+    "segment": ["north", "south", "east"], "n": [40, 30, None], "promoters": [20, 10, None],
+    "passives": [10, 10, None], "detractors": [10, 10, None], "nps": [25.0, 0.0, math.nan],
+    "ci_lower": [2.0, -25.0, math.nan], "ci_upper": [48.0, 25.0, math.nan], "suppressed": [False, False, True],
+})
+
+
+def test_chart_nps_by_segment_leaves_out_suppressed_rows():
+    d = spec(charts.chart_nps(NPS_BY))
+    assert [r["segment"] for r in rows(d)] == ["north", "south"]
+    enc = encodings(d)
+    assert enc[1]["x"]["field"] == "nps" and enc[1]["x"]["scale"]["domain"] == [-100, 100]
+    assert enc[0]["x"]["field"] == "ci_lower" and enc[0]["x2"]["field"] == "ci_upper"
+    assert "NPS" in d["title"]
+
+
+def test_chart_nps_over_time_draws_band_and_line_per_segment():
+    df = pd.DataFrame({"segment": ["a", "a", "b", "b"], "period": pd.to_datetime(["2024-01-01", "2024-02-01"] * 2),
+                       "nps": [10.0, 20.0, -5.0, 0.0], "ci_lower": [0.0, 5.0, -20.0, -10.0],
+                       "ci_upper": [20.0, 35.0, 10.0, 10.0], "n": [50] * 4, "suppressed": [False] * 4})
+    d = spec(charts.chart_nps(df, title="NPS by month"))
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in d["layer"]]
+    assert marks == ["area", "line"]
+    assert encodings(d)[1]["x"] == {"field": "period", "type": "temporal", "title": None}
+    assert encodings(d)[1]["color"]["field"] == "segment"
+    assert d["title"] == "NPS by month"
+
+
+def test_chart_csat_and_ces_scales():
+    csat = pd.DataFrame({"n": [10], "satisfied": [7], "csat": [70.0], "ci_lower": [40.0], "ci_upper": [89.0],
+                         "suppressed": [False]})
+    assert encodings(spec(charts.chart_csat(csat)))[1]["x"]["scale"]["domain"] == [0, 100]
+    ces = pd.DataFrame({"n": [10], "mean": [5.1], "ci_lower": [4.5], "ci_upper": [5.7], "easy_share": [70.0],
+                        "suppressed": [False]})
+    d = spec(charts.chart_ces(ces))
+    assert encodings(d)[1]["x"]["scale"]["domain"] == [1, 7] and "higher = easier" in encodings(d)[1]["x"]["title"]
+
+
+def test_chart_compare_colours_by_significance():
+    df = pd.DataFrame({"segment": ["a", "b"], "reference": ["rest"] * 2, "n": [50, 60], "score": [30.0, 5.0],
+                       "reference_score": [5.0, 30.0], "diff": [25.0, -25.0], "z": [2.5, -2.5],
+                       "p_value": [0.01, 0.01], "p_adjusted": [0.02, 0.02], "significant": [True, False],
+                       "suppressed": [False, False]})
+    d = spec(charts.chart_compare(df))
+    assert {r["verdict"] for r in rows(d)} == {"significant", "could be chance"}
+    assert d["encoding"]["color"]["scale"]["domain"] == ["significant", "could be chance"]
+
+
+def test_chart_drivers_shows_fit_and_marks_insignificant():
+    df = pd.DataFrame({"driver": ["long", "region"], "kind": ["service", "customer attribute"],
+                       "importance": [70.0, 30.0], "ci_lower": [50.0, 5.0], "ci_upper": [85.0, 45.0],
+                       "direction": ["-", ""], "p_value": [1e-5, 0.4], "p_adjusted": [2e-5, 0.4],
+                       "significant": [True, False], "rank": [1, 2], "r_squared": [0.21, 0.21], "n": [900, 900]})
+    d = spec(charts.chart_drivers(df))
+    assert d["title"]["subtitle"] == "model R² = 0.21, n = 900 customers"
+    assert [r["verdict"] for r in rows(d)] == ["significant", "not significant"]
+    assert encodings(d)[1]["x"]["field"] == "ci_lower"
+
+
+def test_chart_themes_handles_infinite_lift_and_highlights_detractor_themes():
+    df = pd.DataFrame({"theme": ["billing", "price", "staff"], "comments": [50, 40, 6], "share": [20.0, 16.0, 2.4],
+                       "nps": [-50.0, 5.0, -100.0], "over_representation": [4.2, 1.0, math.inf],
+                       "significant": [True, False, False], "p_adjusted": [1e-6, 0.9, 0.3],
+                       "suppressed": [False, False, False]})
+    d = spec(charts.chart_themes(df))
+    verdict = {r["theme"]: r["verdict"] for r in rows(d)}
+    assert verdict == {"billing": "over-represented among detractors", "price": "other", "staff": "other"}
+
+
+def test_chart_peak_end_and_topics():
+    bins = pd.DataFrame({"predictor": ["peak_end", "mean"], "value": [4.0, 4.0], "customers": [30, 40],
+                         "mean_nps": [7.5, 7.2], "suppressed": [False, False]})
+    d = spec(charts.chart_peak_end(bins))
+    assert {r["predictor"] for r in rows(d)} == {"(peak + end) / 2", "mean of all ratings"}
+    assert d["encoding"]["y"]["scale"]["domain"] == [0, 10]
+    topics = pd.DataFrame({"topic": [1, 2], "top_terms": ["bill, refund", "late, parcel"], "comments": [10, 8],
+                           "share": [55.0, 45.0], "mean_sentiment": [-0.5, -0.2], "suppressed": [False, False]})
+    assert rows(spec(charts.chart_topics(topics)))[0]["label"] == "1: bill, refund"
+
+
+def test_charts_reject_the_wrong_frame():
+    with pytest.raises(CxInputError, match="missing"):
+        charts.chart_drivers(NPS_BY)
+    with pytest.raises(CxInputError, match="DataFrame"):
+        charts.chart_nps([1, 2])
+
+
+def test_charts_on_sample_results(sample_con):
+    from cxlib import text, voc
+
+    for chart in (charts.chart_nps(voc.nps(sample_con, by="region")),
+                  charts.chart_nps(voc.nps(sample_con, period="quarter")),
+                  charts.chart_themes(text.themes(sample_con)),
+                  charts.chart_peak_end(voc.peak_end_bins(sample_con))):
+        assert isinstance(chart, (alt.Chart, alt.LayerChart))
+        assert len(rows(spec(chart))) > 0

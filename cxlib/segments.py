@@ -118,12 +118,6 @@ def _members(con: duckdb.DuckDBPyConnection, by) -> None:
     )
 
 
-def _attribute_choices(con) -> list[str]:
-    from .store import table_columns
-
-    return [c for c in table_columns(con, "customers") if c not in _NOT_ATTRIBUTES]
-
-
 def _pool(n, mean, sd) -> tuple[float, float, float]:
     """n, mean and sample SD of several groups pooled from their n, means and sample SDs."""
     n, mean, sd = (np.asarray(x, dtype=float) for x in (n, mean, sd))
@@ -224,8 +218,10 @@ def segment_profile(
       in [start, end) from the segment's customers, as cxlib.voc counts them, with voc's
       intervals (NPS multinomial Wald, Wilson, t).
     - churn_rate (share 0..1) from cxlib.churn.churn_rate with `churn_definition` and
-      `inactivity_days`, Wilson interval; only when `by` is a customers column (churn_rate groups
-      by columns) and cxlib.churn provides it.
+      `inactivity_days`, Wilson interval, judged at the store's as-of date (start/end do not
+      apply); n = the judged customers. Only when `by` is a customers column (churn_rate groups
+      by columns); when churn cannot be judged (e.g. contractual churn without subscriptions)
+      the rows are left out with a CxWarning.
     Each segment is tested against the rest pooled (the other visible segments): z = diff /
     sqrt(SE1^2 + SE2^2) (DESIGN.md) with SE the multinomial NPS SE, sqrt(p(1-p)/n) for CSAT and
     churn, s/sqrt(n) for CES and revenue; two-sided normal p; Benjamini-Hochberg false discovery

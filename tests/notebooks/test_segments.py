@@ -65,13 +65,15 @@ def test_runs_with_its_defaults_and_shows_the_key_results(tmp_path, sample_db):
 
 def test_runs_with_another_segment_given_k_and_export(tmp_path, sample_db):
     csv = tmp_path / "segments.csv"
-    nb = run(tmp_path, sample_db, segment="region", cluster_k=4, start="2025-01-01", export_csv=str(csv))
+    nb = run(tmp_path, sample_db, segment="region", cluster_k=4, start="2025-01-01", export_csv=str(csv),
+             interactive=True)
     assert not errors(nb)
     text = shown_text(nb)
     assert "segments by 'region'" in text
     assert sum(r in text for r in ("north", "south", "east", "west")) == 4
     assert "4 clusters" in text and "cluster 4" in text
-    assert not re.search(r"\bC\d{7}\b", text)
+    # interactive=True (an analyst's session) is the only way customer ids are shown
+    assert re.search(r"\bC\d{7}\b", text)
     head = csv.read_text().splitlines()
     assert head[0] == ("customer_id,last_order_at,recency_days,frequency,monetary,r_score,f_score,m_score,"
                        "rfm_cell,rfm_segment,cluster")

@@ -125,8 +125,9 @@ def resolve_notebook(name: str, directory: Path = NOTEBOOK_DIR) -> Path:
 def load_jobs(path: str | Path = JOBS_FILE, *, directory: Path = NOTEBOOK_DIR) -> dict[str, ReportTarget]:
     """Named jobs from a YAML file: ``jobs: {NAME: {notebook: ..., parameters: {...}}}``.
 
-    Values are read as text (YAML's implicit typing is off) and typed by each notebook's
-    parameters cell when the job runs. A notebook path is relative to the project folder.
+    ``notebook`` is a name in notebooks/ (``overview``) or a path to an .ipynb (relative to the
+    jobs file). Values are read as text (YAML's implicit typing is off) and typed by each
+    notebook's parameters cell when the job runs.
     """
     path = Path(path)
     data = load_yaml_text(path, what="jobs file")
@@ -145,10 +146,15 @@ def load_jobs(path: str | Path = JOBS_FILE, *, directory: Path = NOTEBOOK_DIR) -
         params = spec.get("parameters") or {}
         if not isinstance(params, dict):
             raise CxInputError(f"jobs file {path}: parameters of job '{name}' must be a mapping of name: value")
-        nb = spec["notebook"]
-        nb_path = (PROJECT_DIR / nb) if nb.endswith(".ipynb") and not Path(nb).is_absolute() else Path(nb)
-        jobs[name] = ReportTarget(name, nb_path if nb_path.suffix == ".ipynb" else Path(nb), dict(params), job=name)
-        jobs[name].notebook = resolve_notebook(str(jobs[name].notebook), directory)
+        nb = str(spec["notebook"])
+        if nb.endswith(".ipynb"):
+            nb_path = Path(nb) if Path(nb).is_absolute() else path.parent / nb
+            if not nb_path.exists():
+                raise CxInputError(f"jobs file {path}: job '{name}': no notebook at {nb_path}")
+            nb_path = nb_path.resolve()
+        else:
+            nb_path = resolve_notebook(nb, directory)
+        jobs[name] = ReportTarget(name, nb_path, dict(params), job=name)
     return jobs
 
 
@@ -195,7 +201,7 @@ def _new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def _one_line(text: str, limit: int = 300) -> str:
+def _one_line(text: str, limit: int = 400) -> str:
     from .render import mask_text
 
     line = " ".join(str(text).split())
@@ -204,18 +210,51 @@ def _one_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def _reason(exc: BaseException) -> str:
+def _cell_label(executed: Path | None, index: int | None = None) -> str:
+    """'cell 5 (raise ValueError(...))': the failing cell's place in the notebook as its author wrote it.
+
+    The failing cell is the one holding an error output, else (timeout, dead kernel) the last one
+    that started; `index` (papermill's) is the fallback.
+    """
+    import nbformat
+
+    if executed is None or not executed.exists():
+        return "a cell"
+    try:
+        cells = nbformat.read(executed, as_version=4).cells
+    except Exception:  # noqa: BLE001 - the label is a courtesy; the reason stands without it
+        return "a cell"
+    errors = [i for i, c in enumerate(cells) if c.cell_type == "code"
+              and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    started = [i for i, c in enumerate(cells) if c.cell_type == "code"
+               and (c.get("metadata", {}).get("papermill") or {}).get("start_time")]
+    culprit = errors[0] if errors else started[-1] if started else index
+    if culprit is None or not 0 <= culprit < len(cells):
+        return "a cell"
+    tags = set(cells[culprit].get("metadata", {}).get("tags", []))
+    if SETUP_TAG in tags:
+        return "the report setup cell (imports)"
+    added = {SETUP_TAG, "injected-parameters", "papermill-error-cell-tag"}
+    own = [i for i, c in enumerate(cells) if not added & set(c.get("metadata", {}).get("tags", []))]
+    if culprit not in own:
+        return "the injected parameters cell"
+    first = next((line.strip() for line in cells[culprit].source.splitlines() if line.strip()), "")
+    first = first if len(first) <= 40 else first[:37] + "..."
+    return f"cell {own.index(culprit) + 1} ({first})"
+
+
+def _reason(exc: BaseException, executed: Path | None = None, timeout: int | None = None) -> str:
     """One line that says why a notebook failed."""
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(exc, PapermillExecutionError):
         value = exc.evalue.strip().splitlines()[0] if exc.evalue and exc.evalue.strip() else ""
-        return _one_line(f"cell {exc.exec_count} raised {exc.ename}: {value}")
+        return _one_line(f"{_cell_label(executed, exc.cell_index)} raised {exc.ename}: {value}")
     if isinstance(exc, CellTimeoutError) or "timed out" in str(exc).lower():
-        return _one_line(f"timeout: a cell ran longer than the limit ({str(exc).splitlines()[0] if str(exc) else ''})")
+        return _one_line(f"timeout: {_cell_label(executed)} ran longer than the limit of {timeout} s per cell")
     if isinstance(exc, DeadKernelError) or "kernel died" in str(exc).lower():
-        return "the kernel died (killed, crashed or out of memory) while running a cell"
+        return _one_line(f"the kernel died (killed, crashed or out of memory) while running {_cell_label(executed)}")
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return _one_line(f"{type(exc).__name__}: {first}")
 
@@ -335,7 +374,7 @@ def run_reports(
                 results.append(res)
                 raise
             except Exception as exc:  # noqa: BLE001 - every way a notebook can fail is reported, never raised
-                res.status, res.reason = "failed", _reason(exc)
+                res.status, res.reason = "failed", _reason(exc, executed, timeout)
                 _keep_failed(executed, res)
             else:
                 res.ipynb = executed.name

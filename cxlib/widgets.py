@@ -270,6 +270,8 @@ class FilterPanel:
             ]
         )
         self.widget.add_class("cx-filter-panel")
+        for name in ("start", "end", "attribute", "values", "channel", "touchpoint"):
+            getattr(self, name).add_class(f"cx-filter-{name}")  # stable hooks for tests and styling
         self._debouncer = Debouncer(debounce, self._request, timer_factory=timer_factory)
         for control in (self.start, self.end, self.values, self.channel, self.touchpoint):
             control.observe(self._changed, names="value")

@@ -1,0 +1,159 @@
+"""End to end: JupyterLab headless, the filter panel in headless Chromium, a filter change redraws the chart.
+
+Needs Chromium (tests/install_browser.py) and Playwright's Python package (driving the system
+Chromium through executable_path: no browser download). Run with ``pytest -m browser``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+FIXTURE = Path(__file__).parent / "fixtures" / "explore_demo.ipynb"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _missing(what: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is missing (CI must run the browser tests): see tests/install_browser.py")
+    pytest.skip(f"{what} is missing: run tests/install_browser.py")
+
+
+def _chromium() -> str:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from install_browser import find_browser
+
+    found = find_browser()
+    if not found:
+        _missing("headless Chromium")
+    return shutil.which(found) or found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def lab(sample_db, tmp_path):
+    """JupyterLab on a temporary folder holding the demo notebook, with CX_DB = the sample store."""
+    root = tmp_path / "lab"
+    root.mkdir()
+    shutil.copy(FIXTURE, root / FIXTURE.name)
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "CX_DB": str(sample_db), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "IPYTHONDIR": str(tmp_path / "ipy")}
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.news_url="]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
+        cmd.append("--allow-root")
+    log = open(tmp_path / "lab.log", "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 45
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:])
+            time.sleep(0.3)
+        _start_kernel(base, token, FIXTURE.name)
+        yield base, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _api(base: str, token: str, path: str, body: dict | None = None) -> dict:
+    req = urllib.request.Request(f"{base}{path}", method="POST" if body is not None else "GET",
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def _start_kernel(base: str, token: str, notebook: str) -> None:
+    """Start the notebook's kernel through the REST API before the page opens.
+
+    The server answers once the kernel process is up, so the page's websocket attaches to a
+    started kernel: one opened while the kernel is still starting can fail server-side
+    (jupyter_server issue #1265) and the first 'Run All' is then lost.
+    """
+    session = _api(base, token, "/api/sessions",
+                   {"path": notebook, "type": "notebook", "name": notebook, "kernel": {"name": "python3"}})
+    if not session.get("kernel", {}).get("id"):
+        raise RuntimeError(f"no kernel started for {notebook}: {session}")
+
+
+def test_changing_a_filter_redraws_the_chart(lab):
+    executable = _chromium()
+    try:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        _missing("the playwright Python package")
+    base, token = lab
+    started = time.time()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{base}/lab/tree/{FIXTURE.name}?token={token}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=45_000)
+            # JupyterLab may ask which kernel to use for the session started above: keep the default
+            accept = page.locator(".jp-Dialog .jp-mod-accept")
+            try:
+                accept.click(timeout=8_000)
+            except PlaywrightTimeout:
+                pass
+            # the kernel is up when the toolbar's status says idle
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=45_000)
+            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+            page.locator("li[data-command='runmenu:run-all']").click()
+
+            panel = page.locator(".cx-filter-panel")
+            expect(panel).to_be_visible(timeout=45_000)
+            title = panel.locator("svg text", has_text="Events by channel:")
+            expect(title).to_have_text("Events by channel: all data", timeout=30_000)
+            bars = panel.locator("svg g.mark-rect path")
+            expect(bars).to_have_count(6)  # web, app, email, phone, chat, store
+            # the NPS table for all data is there too, and shows no customer ids
+            expect(panel.locator("table").first).to_contain_text("segment")
+            assert "customer_id" not in panel.inner_text()
+
+            # change a filter as the analyst does: the Channel menu of the panel
+            channel = panel.locator(".cx-filter-channel select")
+            channel.select_option("app")
+            expect(title).to_have_text("Events by channel: channel app", timeout=30_000)
+            expect(bars).to_have_count(1)
+            expect(panel.locator(".cx-status-ready")).to_contain_text("channel app")
+            axis_labels = panel.locator("svg .role-axis-label text").evaluate_all("els => els.map(e => e.textContent)")
+            assert "app" in axis_labels and "web" not in axis_labels
+        finally:
+            browser.close()
+    assert time.time() - started < 90

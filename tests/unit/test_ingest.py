@@ -684,3 +684,17 @@ def test_a_rejected_row_does_not_make_a_later_row_with_its_key_a_duplicate(con, 
         (6, "customer_id", "unknown customer_id C404: load its customer first"),
     ]
     assert rows(con, "SELECT response_id, ts, score FROM survey_responses") == [("r1", datetime(2024, 1, 2), 9)]
+
+
+def test_gzipped_csv_and_utf16(con, tmp_path):
+    import gzip
+
+    gz = tmp_path / "o.csv.gz"
+    gz.write_bytes(gzip.compress((ORDERS_HEADER + "o1,C1,2024-01-01,5\no2,C1,2024-01-01,x\n").encode()))
+    report = ingest(gz, "orders", db=con)
+    check_counts(con, report, read=2, loaded=1, rejected=1)
+    assert rejects(con, report) == [(3, "amount", "not a number: x")]
+    path = write(tmp_path, "c.csv", "customer_id,signup_at,city\nU1,2024-01-01,Kraków\n", encoding="utf-16")
+    report = ingest(path, "customers", db=con, encoding="utf-16")
+    check_counts(con, report, read=1, loaded=1, rejected=0)
+    assert rows(con, "SELECT city FROM customers WHERE customer_id = 'U1'") == [("Kraków",)]

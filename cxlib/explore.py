@@ -256,17 +256,18 @@ def filtered(
     filters = Filters() if filters is None else filters
     if not isinstance(filters, Filters):
         raise CxInputError(f"filters must be a cxlib.explore.Filters, got {type(filters).__name__}")
-    attribute = None
-    if filters.attribute is not None:
-        attribute = cxsql.checked_column(con, "customers", filters.attribute, exclude=NOT_ATTRIBUTES)
-    if check and (filters.channel is not None or filters.touchpoint is not None):
-        choices = filter_choices(con)
-        _check_choice("channel", filters.channel, choices["channel"])
-        _check_choice("touchpoint", filters.touchpoint, choices["touchpoint"])
-
-    db = cxsql.quote_ident(_database_name(con))
+    # Everything below runs on a new cursor: the caller's connection is never used for a query, so
+    # the panel's worker thread cannot disturb a query the notebook runs on it at the same time.
     cur = con.cursor()
     try:
+        attribute = None
+        if filters.attribute is not None:
+            attribute = cxsql.checked_column(cur, "customers", filters.attribute, exclude=NOT_ATTRIBUTES)
+        if check and (filters.channel is not None or filters.touchpoint is not None):
+            choices = filter_choices(cur)
+            _check_choice("channel", filters.channel, choices["channel"])
+            _check_choice("touchpoint", filters.touchpoint, choices["touchpoint"])
+        db = cxsql.quote_ident(_database_name(cur))
         cur.execute("SET TimeZone = 'UTC'")
         variables = {
             "cx_start": filters.start,

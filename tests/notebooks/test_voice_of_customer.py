@@ -1,0 +1,99 @@
+"""notebooks/voice_of_customer.ipynb runs headless with papermill on the sample store and shows the key results."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "voice_of_customer.ipynb"
+pytestmark = pytest.mark.slow
+
+
+def run(tmp_path, sample_db, **parameters):
+    import papermill as pm
+
+    out = tmp_path / "voice_of_customer_out.ipynb"
+    pm.execute_notebook(str(NOTEBOOK), str(out), kernel_name="python3", progress_bar=False,
+                        parameters={"db_path": str(sample_db), **parameters}, cwd=str(tmp_path))
+    return json.loads(out.read_text())
+
+
+def outputs(nb):
+    return [o for c in nb["cells"] for o in c.get("outputs", [])]
+
+
+def shown_text(nb) -> str:
+    """Everything the executed notebook shows: text, HTML tables and chart specs."""
+    parts = []
+    for output in outputs(nb):
+        if "text" in output:
+            parts.append("".join(output["text"]))
+        for value in output.get("data", {}).values():
+            parts.append("".join(value) if isinstance(value, list) else
+                         value if isinstance(value, str) else json.dumps(value))
+    return "\n".join(parts)
+
+
+def errors(nb):
+    return [o for o in outputs(nb) if o.get("output_type") == "error"]
+
+
+def chart_count(nb) -> int:
+    def is_chart(data):
+        html = data.get("text/html", "")
+        html = "".join(html) if isinstance(html, list) else html
+        return any(k.startswith("application/vnd.vegalite") for k in data) or "vegaEmbed" in html
+
+    return sum(is_chart(o.get("data", {})) for o in outputs(nb))
+
+
+def assert_safe(text: str) -> None:
+    """No personal data and no live untrusted markup in anything shown."""
+    assert not re.search(r"\bC\d{7}\b", text), "customer ids shown"
+    for secret in ("anna.smith@example.com", "7946 0958", "Anna Smith"):
+        assert secret not in text, secret
+    assert "<script>alert(1)" not in text and "<img src=x onerror" not in text
+
+
+def test_runs_with_its_defaults_and_shows_the_key_results(tmp_path, sample_db):
+    nb = run(tmp_path, sample_db)
+    assert not errors(nb), errors(nb)
+    text = shown_text(nb)
+    for expected in ["Data up to 2026-06-30", "NPS ", "CSAT ", "CES ",
+                     "ci_lower", "ci_upper", "p_adjusted", "significant",  # intervals and corrected tests
+                     "north", "south", "east", "west",  # the default segment, region
+                     "Top driver: ticket resolution > 72h",
+                     "model R²",
+                     "(Peak + end) / 2 predicts NPS better than the average rating",
+                     "billing", "over_representation", "quote",  # themes and quotes
+                     "detractors answered in the last 30 days"]:
+        assert expected in text, expected
+    assert chart_count(nb) >= 8
+    assert_safe(text)
+
+
+def test_runs_with_another_segment_period_filters_and_export(tmp_path, sample_db):
+    out = tmp_path / "followup.csv"
+    nb = run(tmp_path, sample_db, segment="plan", period="quarter", interval="adjusted_wald",
+             start="2025-01-01", followup_days=90, export_csv=str(out), bootstrap=30, n_topics=4)
+    assert not errors(nb), errors(nb)
+    text = shown_text(nb)
+    assert all(p in text for p in ("basic", "plus", "premium"))
+    assert "trend by quarter" in text and "detractors answered in the last 90 days" in text
+    assert_safe(text)
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and all(int(r["nps_score"]) <= 6 for r in rows)
+    assert {"customer_id", "last_touchpoints", "open_tickets", "comment"} <= set(rows[0])
+    assert not any(r["comment"].startswith(("=", "+", "-", "@")) for r in rows)
+
+
+def test_a_misspelt_segment_fails_with_a_suggestion(tmp_path, sample_db):
+    import papermill as pm
+
+    with pytest.raises(pm.PapermillExecutionError, match="did you mean 'region'"):
+        run(tmp_path, sample_db, segment="regon")

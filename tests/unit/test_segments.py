@@ -343,3 +343,16 @@ def test_export_segments_neutralises_formulas(two_groups, tmp_path):
     assert df.loc[df["customer_id"] == "P00", "rfm_segment"].iloc[0] == "no purchase"
     with pytest.raises(cxlib.CxInputError, match="behaviour_clusters"):
         cxlib.segments.export_segments(two_groups, tmp_path / "x.csv", clusters="no")
+
+
+def test_clusters_fitted_on_a_sample_still_assign_everybody(two_groups):
+    full = behaviour_clusters(two_groups, k=2)
+    sampled = behaviour_clusters(two_groups, k=2, fit_sample=12)
+    assert len(sampled.assignments) == 24
+    # the same partition (labels may only be renumbered, and are numbered by size anyway)
+    pairs = set(zip(full.assignments["segment"], sampled.assignments["segment"]))
+    assert len(pairs) == 2
+    again = behaviour_clusters(two_groups, k=2, fit_sample=12)
+    pd.testing.assert_frame_equal(sampled.assignments, again.assignments)
+    with pytest.raises(cxlib.CxInputError, match="fit_sample"):
+        behaviour_clusters(two_groups, k=2, fit_sample=3)

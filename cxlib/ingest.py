@@ -180,7 +180,8 @@ def _read_header(path: Path, encoding: str, delimiter: str | None) -> tuple[list
         delimiter = max(_DELIMITERS, key=lambda d: counts[d])  # ties keep the earlier (',')
     names = [n.strip() for n in next(csv.reader([line], delimiter=delimiter))]
     names = [n or f"column{i + 1}" for i, n in enumerate(names)]
-    twice = sorted({n for n in names if names.count(n) > 1})
+    folded = [n.lower() for n in names]  # DuckDB's column names are case-insensitive
+    twice = sorted({n for n in names if folded.count(n.lower()) > 1})
     if twice:
         raise CxDataError(f"the header of {path} names columns twice: {twice}. Nothing was loaded.")
     return names, delimiter
@@ -196,10 +197,13 @@ def _map_header(con, relation, args, spec: schema.Table, mapping) -> list[tuple[
     if unknown:
         raise CxInputError(f"--map names columns not in the file: {unknown}. Found: {found}")
     pairs = [(src, mapping.get(src, src)) for src in found]
-    pairs = [(src, dst.strip().lower() if spec.name != "customers" or dst in spec.names else dst.strip())
+    # Schema names match in any case; a customer attribute keeps its spelling (DuckDB column
+    # names are case-insensitive, so 'Region' and 'region' are the same attribute).
+    pairs = [(src, dst.strip().lower() if not spec.extra_columns or dst.strip().lower() in spec.names else dst.strip())
              for src, dst in pairs if dst]
     targets = [dst for _, dst in pairs]
-    dupes = sorted({d for d in targets if targets.count(d) > 1})
+    folded = [d.lower() for d in targets]
+    dupes = sorted({d for d in targets if folded.count(d.lower()) > 1})
     missing = [c for c in spec.required if c not in targets]
     extra = [] if spec.extra_columns else [d for d in targets if d not in spec.names]
     if missing or extra or dupes:
@@ -245,9 +249,9 @@ def _stage(con, relation, args, columns) -> int:
 
 
 def _add_attribute_columns(con, spec: schema.Table, targets: list[str]) -> None:
-    existing = set(table_columns(con, spec.name))
+    existing = {c.lower() for c in table_columns(con, spec.name)}
     for name in targets:
-        if name not in existing:
+        if name.lower() not in existing:
             con.execute(f"ALTER TABLE {spec.name} ADD COLUMN {quote_ident(name)} VARCHAR")
 
 

@@ -698,3 +698,17 @@ def test_gzipped_csv_and_utf16(con, tmp_path):
     report = ingest(path, "customers", db=con, encoding="utf-16")
     check_counts(con, report, read=1, loaded=1, rejected=0)
     assert rows(con, "SELECT city FROM customers WHERE customer_id = 'U1'") == [("Kraków",)]
+
+
+def test_header_names_match_in_any_case_and_attributes_are_case_insensitive(con, tmp_path):
+    first = ingest(write(tmp_path, "c1.csv", "customer_id,signup_at,region\nB1,2024-01-01,north\n"), "customers", db=con)
+    check_counts(con, first, read=1, loaded=1, rejected=0)
+    second = ingest(write(tmp_path, "c2.csv", "Customer_ID,Signup_At,Region\nB2,2024-01-01,south\n"), "customers", db=con)
+    check_counts(con, second, read=1, loaded=1, rejected=0)
+    assert cxlib.store.table_columns(con, "customers") == ["customer_id", "signup_at", "region"]
+    assert rows(con, "SELECT customer_id, region FROM customers WHERE region IS NOT NULL ORDER BY 1") == [
+        ("B1", "north"), ("B2", "south")]
+    before = snapshot(con)
+    with pytest.raises(CxDataError, match=r"names columns twice: \['Plan', 'plan'\]"):
+        ingest(write(tmp_path, "c3.csv", "customer_id,signup_at,Plan,plan\nB3,2024-01-01,a,b\n"), "customers", db=con)
+    assert snapshot(con) == before

@@ -29,16 +29,16 @@ att(customer_id, a_seq, t1, k, tk, used) AS (  -- ordered / strict: one row per 
   SELECT customer_id, seq, ts, 1, ts, [seq]
   FROM ev WHERE k = 1 AND $order <> 'any'
   UNION ALL
-  SELECT a.customer_id, a.a_seq, a.t1, a.k + 1, n.ts, list_append(a.used, n.seq)
-  FROM att a, LATERAL (
-    SELECT e.ts, e.seq FROM ev e
-    WHERE e.customer_id = a.customer_id AND e.k = a.k + 1
-      AND e.ts >= a.tk AND NOT list_contains(a.used, e.seq)
-      AND ($window_seconds IS NULL OR e.ts <= a.t1 + to_seconds($window_seconds))
-      AND ($order <> 'strict' OR e.seq = a.used[len(a.used)] + 1)
-    ORDER BY e.ts, e.seq
-    LIMIT 1
-  ) n
+  -- the earliest eligible event of the next step (ties on ts: lowest seq); a join + aggregate
+  -- runs about twice as fast in DuckDB as the equivalent LATERAL ... ORDER BY ... LIMIT 1
+  SELECT a.customer_id, a.a_seq, any_value(a.t1), any_value(a.k) + 1, min(e.ts),
+         list_append(any_value(a.used), arg_min(e.seq, (e.ts, e.seq)))
+  FROM att a
+  JOIN ev e ON e.customer_id = a.customer_id AND e.k = a.k + 1
+   AND e.ts >= a.tk AND NOT list_contains(a.used, e.seq)
+   AND ($window_seconds IS NULL OR e.ts <= a.t1 + to_seconds($window_seconds))
+   AND ($order <> 'strict' OR e.seq = a.used[len(a.used)] + 1)
+  GROUP BY a.customer_id, a.a_seq
 ),
 any_first AS (  -- any order: first time each step is seen in the window of each starting event
   SELECT a.customer_id, a.seq AS a_seq, a.ts AS t1, e.k, min(e.ts) AS first_ts

@@ -32,6 +32,7 @@ __all__ = [
     "t_interval",
     "compare",
     "compare_nps",
+    "score_trend",
     "williams_t",
     "peak_end",
     "peak_end_bins",
@@ -851,3 +852,73 @@ def export_followup(df: pd.DataFrame, path) -> "Path":  # noqa: F821
     path.parent.mkdir(parents=True, exist_ok=True)
     neutralise_formulas(df).to_csv(path, index=False)
     return path
+
+
+# --------------------------------------------------------------------------- trend
+
+
+def score_trend(df: pd.DataFrame, *, period: str | None = None, alpha: float = 0.05) -> pd.DataFrame:
+    """Is a score rising or falling over the periods? A weighted straight-line fit per segment.
+
+    *Definition*: takes the result of `nps`, `csat` or `ces` with ``period=``; suppressed and
+    empty periods are left out. Score (nps, csat or mean) regressed on the period number
+    (0, 1, 2, ... in date order, gaps counted) by weighted least squares with weights n
+    (statsmodels WLS); slope = change per period in the score's units, with its 95% t interval
+    and two-sided p-value; significant = p_value < alpha. Fewer than 3 periods: NaN.
+    The period number is the count of whole `period`s (week/month/quarter; default: read off
+    the spacing of the dates) since the first, so a gap of a missing period counts.
+
+    Columns: [segment] periods, first_period, last_period, slope, ci_lower, ci_upper, p_value,
+    significant.
+    """
+    import statsmodels.api as sm
+
+    if not isinstance(df, pd.DataFrame) or "period" not in df.columns:
+        raise CxInputError("score_trend takes the result of nps/csat/ces called with period=...")
+    score = next((c for c in ("nps", "csat", "mean") if c in df.columns), None)
+    if score is None:
+        raise CxInputError("score_trend needs a score column: nps, csat or mean")
+    if period is not None and period not in PERIODS:
+        raise unknown_name("period", str(period), "the periods", PERIODS)
+    hidden = df["suppressed"].astype(bool) if "suppressed" in df.columns else pd.Series(False, index=df.index)
+    data = df[~hidden & df[score].notna() & (df["n"].fillna(0) > 0)].copy()
+    data["period"] = pd.to_datetime(data["period"])
+    groups = data.groupby("segment", sort=True) if "segment" in data.columns else [(None, data)]
+    step = period or (_period_step(df["period"]) if len(df) else "month")
+    rows = []
+    for seg, g in groups:
+        g = g.sort_values("period")
+        first = g["period"].min()
+        x = np.array([_periods_between(first, p, step) for p in g["period"]], float)
+        rec = {"periods": len(g), "first_period": first if len(g) else pd.NaT,
+               "last_period": g["period"].max() if len(g) else pd.NaT}
+        if len(g) >= 3:
+            fit = sm.WLS(g[score].to_numpy(float), sm.add_constant(x), weights=g["n"].to_numpy(float)).fit()
+            lo, hi = fit.conf_int(alpha=0.05)[1]
+            rec.update(slope=float(fit.params[1]), ci_lower=float(lo), ci_upper=float(hi),
+                       p_value=float(fit.pvalues[1]))
+        else:
+            rec.update(slope=math.nan, ci_lower=math.nan, ci_upper=math.nan, p_value=math.nan)
+        rec["significant"] = bool(rec["p_value"] < alpha) if not math.isnan(rec["p_value"]) else False
+        if seg is not None:
+            rec = {"segment": seg, **rec}
+        rows.append(rec)
+    cols = (["segment"] if "segment" in data.columns else []) + [
+        "periods", "first_period", "last_period", "slope", "ci_lower", "ci_upper", "p_value", "significant"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _period_step(periods: pd.Series) -> str:
+    """week / month / quarter, read off the spacing of date_trunc'ed periods."""
+    p = pd.to_datetime(pd.Series(periods).dropna()).sort_values().unique()
+    if len(p) < 2:
+        return "month"
+    gap = min(np.diff(p)).astype("timedelta64[D]").astype(int)
+    return "week" if gap <= 7 else ("month" if gap <= 31 else "quarter")
+
+
+def _periods_between(a: pd.Timestamp, b: pd.Timestamp, step: str) -> int:
+    if step == "week":
+        return int((b - a).days // 7)
+    months = (b.year - a.year) * 12 + (b.month - a.month)
+    return months if step == "month" else months // 3

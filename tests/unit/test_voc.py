@@ -355,3 +355,61 @@ def test_compare_csat_and_ces(tmp_path):
     assert e["z"] == pytest.approx(1.83333 / math.sqrt(1.549193**2 / 6 + 1.169045**2 / 6), abs=1e-3)
     with pytest.raises(CxInputError, match="metric 'nsp'"):
         voc.compare(con, metric="nsp", by="region")
+
+
+# ------------------------------------------------------------------ trend
+
+
+def _period_frame(periods, scores, n=100, segment=None):
+    df = pd.DataFrame({"period": pd.to_datetime(periods), "n": n, "nps": scores, "suppressed": False})
+    return df if segment is None else df.assign(segment=segment)
+
+
+def test_score_trend_hand_computed_slope_and_interval():
+    df = _period_frame(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"], [10.0, 22.0, 29.0, 41.0])
+    row = voc.score_trend(df).iloc[0]
+    # x = 0..3: slope = Sxy / Sxx = 50 / 5 = 10; SSE = 5, s^2 = 2.5, SE = sqrt(2.5/5); t(.975, 2) = 4.302653
+    assert row["slope"] == pytest.approx(10.0)
+    assert row["ci_lower"] == pytest.approx(10 - 4.302653 * math.sqrt(0.5), abs=1e-5)
+    assert row["ci_upper"] == pytest.approx(10 + 4.302653 * math.sqrt(0.5), abs=1e-5)
+    assert row["significant"] and row["periods"] == 4
+
+
+def test_score_trend_counts_gaps_weights_by_n_and_skips_suppressed():
+    # Jan, Feb, Apr: x = 0, 1, 3 with y = 2x exactly -> slope 2 whatever the weights
+    df = _period_frame(["2024-01-01", "2024-02-01", "2024-04-01"], [0.0, 2.0, 6.0])
+    assert voc.score_trend(df, period="month")["slope"].iloc[0] == pytest.approx(2.0)
+    # by quarter, Jan and Feb are both quarter 0 and Apr is 1: Sxy = 30/9, Sxx = 6/9 -> slope 5
+    assert voc.score_trend(df, period="quarter")["slope"].iloc[0] == pytest.approx(5.0)
+    hidden = pd.concat([df, _period_frame(["2024-05-01"], [math.nan]).assign(suppressed=True, n=math.nan)])
+    assert voc.score_trend(hidden, period="month")["periods"].iloc[0] == 3
+    # weights: two points far off the line with tiny n barely move the fit
+    w = _period_frame(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"], [0.0, 1.0, 50.0, 3.0])
+    w["n"] = [1000, 1000, 1, 1000]
+    assert voc.score_trend(w)["slope"].iloc[0] == pytest.approx(1.0, abs=0.1)
+
+
+def test_score_trend_per_segment_and_too_few_periods():
+    df = pd.concat([_period_frame(["2024-01-01", "2024-02-01", "2024-03-01"], [1.0, 2.0, 3.5], segment="a"),
+                    _period_frame(["2024-01-01", "2024-02-01"], [5.0, 1.0], segment="b")])
+    out = voc.score_trend(df).set_index("segment")
+    assert out.loc["a", "slope"] == pytest.approx(1.25)
+    assert math.isnan(out.loc["b", "slope"]) and not out.loc["b", "significant"]
+    with pytest.raises(CxInputError, match="period="):
+        voc.score_trend(df.drop(columns="period"))
+
+
+def test_nps_by_segment_and_period_suppresses_within_each_period(tmp_path):
+    customers, answers = {}, []
+    for region, sizes in [("east", (2, 6)), ("north", (6, 6)), ("south", (7, 6))]:
+        for month, size in zip(("01", "02"), sizes):
+            for i in range(size):
+                cid = f"{region}{month}{i}"
+                customers[cid] = (region, "basic")
+                answers.append((cid, f"2024-{month}-10", "nps", 10))
+    con = make_store(tmp_path, answers, customers)
+    df = voc.nps(con, by="region", period="month")
+    jan = df[df["period"] == "2024-01-01"].set_index("segment")["suppressed"]
+    feb = df[df["period"] == "2024-02-01"].set_index("segment")["suppressed"]
+    assert jan.to_dict() == {"east": True, "north": True, "south": False}  # east small, north its complement
+    assert not feb.any()

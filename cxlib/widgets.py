@@ -44,7 +44,7 @@ from .explore import (
     filtered,
 )
 
-__all__ = ["Debouncer", "FilterPanel", "View", "explore"]
+__all__ = ["Debouncer", "FilterPanel", "Results", "View", "explore"]
 
 ALL = "(all)"
 NONE = "(none)"
@@ -560,6 +560,17 @@ def _date(value) -> dt.date | None:
         raise CxInputError(f"a date must be 'YYYY-MM-DD', got {value!r}") from None
 
 
+class Results(tuple):
+    """Several results shown one after the other (what a view's tuple becomes in a static run)."""
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        for item in self:
+            if item is not None:
+                display(item)
+
+
 def explore(
     con: duckdb.DuckDBPyConnection,
     func: Callable,
@@ -572,7 +583,8 @@ def explore(
 
     With ``interactive=False`` (papermill, reports) no widget is created: `func` runs once on the
     store filtered by `filters` (default: everything) and its result is returned for the
-    notebook to display. With ``interactive=True`` a :class:`FilterPanel` is returned with `func`
+    notebook to display (a tuple as :class:`Results`, which displays each item in turn). With
+    ``interactive=True`` a :class:`FilterPanel` is returned with `func`
     registered as its view.
     """
     if interactive is not True and interactive is not False:
@@ -581,7 +593,8 @@ def explore(
         if panel_options:
             raise CxInputError(f"panel options {sorted(panel_options)} need interactive=True")
         with filtered(con, filters) as store:
-            return func(store.con, store.filters)
+            result = func(store.con, store.filters)
+        return Results(result) if isinstance(result, (tuple, list)) else result
     panel = FilterPanel(con, filters=filters, **panel_options)
     panel.view(func)
     return panel

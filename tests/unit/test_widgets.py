@@ -392,3 +392,20 @@ def test_charts_are_drawn_offline_by_jupyterlab(tiny):
     assert item["metadata"][LAB_VEGALITE_MIME]["embed_options"]["renderer"] == "svg"
     assert item["data"]["text/plain"] == "<chart: Events: channel web>"
     assert "text/html" not in item["data"]  # nothing that loads Vega from the network
+
+
+def test_static_tuple_results_display_each_item(tiny):
+    from cxlib.widgets import Results
+
+    shown_items = []
+    result = explore(tiny, lambda con, f: (event_count(con, f), None, "note"), interactive=False)
+    assert isinstance(result, Results) and result[0]["events"].tolist() == [7]
+    import IPython.display
+
+    original = IPython.display.display
+    IPython.display.display = lambda item: shown_items.append(item)
+    try:
+        result._ipython_display_()
+    finally:
+        IPython.display.display = original
+    assert len(shown_items) == 2 and shown_items[1] == "note"

@@ -70,7 +70,7 @@ def test_runs_with_its_defaults_and_shows_the_key_results(tmp_path, sample_db):
                      "model R²",
                      "(Peak + end) / 2 predicts NPS better than the average rating",
                      "billing", "over_representation", "quote",  # themes and quotes
-                     "detractors answered in the last 30 days"]:
+                     "detractors answered in the last 30 days", "points per month"]:
         assert expected in text, expected
     assert chart_count(nb) >= 8
     assert_safe(text)

@@ -252,3 +252,15 @@ def test_followup_argument_errors(tmp_path):
         voc.followup_list(con, days=0)
     with pytest.raises(CxInputError, match="DataFrame"):
         voc.export_followup("nope", tmp_path / "x.csv")
+
+
+def test_latest_nps_ties_on_time_go_to_the_later_response_id(tmp_path):
+    # same timestamp: r00000 (score 2) then r00001 (score 9): the later id is the latest answer
+    con = store(tmp_path, customers=[("t", "north")],
+                answers=[("t", "2024-06-20", "nps", 2), ("t", "2024-06-20", "nps", 9)])
+    assert voc.followup_list(con, days=30).empty
+    con2_path = tmp_path / "b"
+    con2_path.mkdir()
+    con2 = store(con2_path, customers=[("t", "north")],
+                 answers=[("t", "2024-06-20", "nps", 9), ("t", "2024-06-20", "nps", 2)])
+    assert voc.followup_list(con2, days=30)["nps_score"].tolist() == [2]

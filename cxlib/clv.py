@@ -115,12 +115,17 @@ def _fit(neg_ll, start_points, n_params):
     for start in start_points:
         res = optimize.minimize(neg_ll, np.log(start), method="Nelder-Mead",
                                 options={"maxiter": 20000, "maxfev": 20000, "xatol": 1e-9, "fatol": 1e-10})
-        res = optimize.minimize(neg_ll, res.x, method="L-BFGS-B")  # polish
-        if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
-            best = res
+        polished = optimize.minimize(neg_ll, res.x, method="L-BFGS-B")
+        # L-BFGS-B often stops with "abnormal termination in line search" at an optimum that
+        # Nelder-Mead already reached: keep whichever is better; converged if either succeeded
+        ok = bool(res.success or polished.success)
+        if polished.fun < res.fun:
+            res = polished
+        if np.isfinite(res.fun) and res.fun < 1e300 and (best is None or res.fun < best[0].fun):
+            best = (res, ok)
     if best is None:
         raise CxDataError("the model could not be fitted to these data (the likelihood is not finite anywhere tried)")
-    return np.exp(best.x), -float(best.fun), bool(best.success)
+    return np.exp(best[0].x), -float(best[0].fun), best[1]
 
 
 def fit_bgnbd(frequency, recency, T, *, weights=None) -> dict:

@@ -1,3 +1,160 @@
-"""Altair chart builders for cxlib.churn (being written)."""
+"""Altair chart builders for cxlib.churn: survival curves, retention heatmap, period churn,
+lifecycle, hazard ratios and value by NPS group. Each takes the small frame a cxlib.churn
+function returns, never shows or saves, and leaves suppressed rows out of the marks."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from ..errors import CxInputError
+from . import BAD, GOOD, NEUTRAL
+
+__all__ = [
+    "chart_survival",
+    "chart_cohort_retention",
+    "chart_period_churn",
+    "chart_lifecycle",
+    "chart_hazard_ratios",
+    "chart_value_by_nps",
+]
+
+NPS_COLORS = {"promoter": GOOD, "passive": NEUTRAL, "detractor": BAD, "(missing)": "#d4a017"}
+
+
+def _need(df: pd.DataFrame, cols, what: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise CxInputError(f"{what} takes a DataFrame, got {type(df).__name__}")
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise CxInputError(f"{what} needs columns {missing}; pass the frame returned by the matching cxlib function")
+
+
+def _visible(df: pd.DataFrame) -> pd.DataFrame:
+    return df[~df["suppressed"].astype(bool)] if "suppressed" in df else df
+
+
+def chart_survival(df: pd.DataFrame, *, unit: str = "month", title: str | None = None) -> alt.LayerChart:
+    """Kaplan-Meier curves (step lines) with their confidence bands, one colour per group."""
+    _need(df, ["group", "time", "survival", "ci_lower", "ci_upper"], "chart_survival")
+    data = _visible(df)[["group", "time", "survival", "ci_lower", "ci_upper", "at_risk"]].dropna(subset=["survival"])
+    base = alt.Chart(data).encode(
+        x=alt.X("time:Q", title=f"{unit}s since start"),
+        color=alt.Color("group:N", title=None),
+    )
+    band = base.mark_area(opacity=0.15, interpolate="step-after").encode(
+        y=alt.Y("ci_lower:Q", title="share still customers", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        y2="ci_upper:Q",
+    )
+    line = base.mark_line(interpolate="step-after").encode(
+        y="survival:Q",
+        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("time:Q", format=".1f"),
+                 alt.Tooltip("survival:Q", format=".1%"), alt.Tooltip("at_risk:Q", title="still followed")],
+    )
+    return (band + line).properties(title=title or "Share of customers still with us, by time since they started")
+
+
+def chart_cohort_retention(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
+    """Retention heatmap: cohort (rows) by periods since the cohort (columns); incomplete cells faded."""
+    _need(df, ["cohort", "period_number", "customers", "retained", "retention", "incomplete"], "chart_cohort_retention")
+    data = _visible(df).copy()
+    data["cohort"] = pd.to_datetime(data["cohort"]).dt.strftime("%Y-%m-%d")
+    data["state"] = data["incomplete"].map({True: "period not over yet", False: "complete"})
+    return (
+        alt.Chart(data[["cohort", "period_number", "customers", "retained", "retention", "state"]])
+        .mark_rect()
+        .encode(
+            x=alt.X("period_number:O", title="periods since first activity"),
+            y=alt.Y("cohort:O", title="cohort"),
+            color=alt.Color("retention:Q", title="retention", scale=alt.Scale(scheme="blues", domain=[0, 1]),
+                            legend=alt.Legend(format="%")),
+            opacity=alt.Opacity("state:N", scale=alt.Scale(domain=["complete", "period not over yet"], range=[1.0, 0.35]),
+                                title=None),
+            tooltip=["cohort:O", "period_number:O", "customers:Q", "retained:Q",
+                     alt.Tooltip("retention:Q", format=".1%"), "state:N"],
+        )
+        .properties(title=title or "Share of each cohort still active, period by period")
+    )
+
+
+def chart_period_churn(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
+    """Churn rate per period; periods not over yet, or not yet judged, are drawn as hollow points."""
+    _need(df, ["period", "churn_rate", "active_at_start", "lost", "complete", "judged"], "chart_period_churn")
+    data = df[["period", "churn_rate", "active_at_start", "lost", "complete", "judged"]].copy()
+    data["state"] = (data["complete"].astype(bool) & data["judged"].astype(bool)).map(
+        {True: "final", False: "not final yet"})
+    data = data.dropna(subset=["churn_rate"])
+    base = alt.Chart(data).encode(
+        x=alt.X("period:T", title=None),
+        y=alt.Y("churn_rate:Q", title="churn rate", axis=alt.Axis(format="%")),
+    )
+    line = base.mark_line(color=BAD)
+    points = base.mark_point(filled=True, color=BAD, size=50).encode(
+        shape=alt.Shape("state:N", title=None, scale=alt.Scale(domain=["final", "not final yet"],
+                                                               range=["circle", "triangle"])),
+        tooltip=[alt.Tooltip("period:T"), alt.Tooltip("churn_rate:Q", format=".2%"),
+                 "active_at_start:Q", "lost:Q", "state:N"],
+    )
+    return (line + points).properties(title=title or "Share of customers lost each period")
+
+
+def chart_lifecycle(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
+    """Lifecycle bars per period: new, returning and resurrecting up, dormant down."""
+    _need(df, ["period", "status", "customers"], "chart_lifecycle")
+    data = df[["period", "status", "customers"]].copy()
+    data["count"] = data["customers"].where(data["status"] != "dormant", -data["customers"])
+    order = ["new", "returning", "resurrecting", "dormant"]
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("period:T", title=None),
+            y=alt.Y("count:Q", title="customers (dormant below zero)"),
+            color=alt.Color("status:N", title=None, sort=order,
+                            scale=alt.Scale(domain=order, range=["#1f4e79", GOOD, "#e07b39", BAD])),
+            tooltip=[alt.Tooltip("period:T"), "status:N", "customers:Q"],
+        )
+        .properties(title=title or "New, returning, resurrecting and dormant customers per period")
+    )
+
+
+def chart_hazard_ratios(summary: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+    """Forest plot of Cox hazard ratios with their intervals (log scale, a line at 1)."""
+    _need(summary, ["description", "hazard_ratio", "ci_lower", "ci_upper", "p_value"], "chart_hazard_ratios")
+    data = summary[["description", "hazard_ratio", "ci_lower", "ci_upper", "p_value"]].copy()
+    data["direction"] = data["hazard_ratio"].gt(1).map({True: "raises churn", False: "lowers churn"})
+    y = alt.Y("description:N", title=None, sort=alt.EncodingSortField("hazard_ratio", order="descending"))
+    base = alt.Chart(data)
+    rule = base.mark_rule().encode(x=alt.X("ci_lower:Q", scale=alt.Scale(type="log"), title="hazard ratio (1 = no effect)"),
+                                   x2="ci_upper:Q", y=y)
+    point = base.mark_point(filled=True, size=70).encode(
+        x="hazard_ratio:Q", y=y,
+        color=alt.Color("direction:N", title=None, scale=alt.Scale(domain=["raises churn", "lowers churn"], range=[BAD, GOOD])),
+        tooltip=["description:N", alt.Tooltip("hazard_ratio:Q", format=".2f"), alt.Tooltip("ci_lower:Q", format=".2f"),
+                 alt.Tooltip("ci_upper:Q", format=".2f"), alt.Tooltip("p_value:Q", format=".2g")],
+    )
+    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4], color=NEUTRAL).encode(x="x:Q")
+    return (rule + point + one).properties(title=title or "How much faster customers churn with each CX factor")
+
+
+def chart_value_by_nps(df: pd.DataFrame, *, measure: str = "retention_at_horizon", title: str | None = None) -> alt.Chart:
+    """Bars per NPS group of one measure of value_by_nps_group (retention, churn or revenue)."""
+    _need(df, ["segment", measure], "chart_value_by_nps")
+    allowed = ("retention_at_horizon", "churn_rate", "revenue_per_customer", "revenue_last_year_per_active")
+    if measure not in allowed:
+        raise CxInputError(f"measure must be one of {', '.join(allowed)}, got {measure!r}")
+    data = _visible(df)[["segment", measure, "customers"]].rename(columns={measure: "value"})
+    pct = measure in ("retention_at_horizon", "churn_rate")
+    order = [g for g in NPS_COLORS if g in set(data["segment"])]
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("segment:N", title=None, sort=order),
+            y=alt.Y("value:Q", title=measure.replace("_", " "), axis=alt.Axis(format="%" if pct else ",.0f")),
+            color=alt.Color("segment:N", legend=None,
+                            scale=alt.Scale(domain=list(NPS_COLORS), range=list(NPS_COLORS.values()))),
+            tooltip=["segment:N", alt.Tooltip("value:Q", format=".1%" if pct else ",.2f"), "customers:Q"],
+        )
+        .properties(title=title or f"{measure.replace('_', ' ').capitalize()} by NPS group")
+    )

@@ -39,15 +39,19 @@ __all__ = ["RenderedReport", "find_external_sources", "find_personal_data", "mas
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]*)*")
 _CUSTOMER_ID = re.compile(r"\bC\d{7}\b")
-# Phone numbers in their usual written shapes only (+44 20 7946 0958, (555) 123-4567,
-# 555-123-4567, +4915112345678, 07700900123); plain figures such as 0.12345678 or 1234567 in a
-# table are not phone numbers and must survive.
+# Phone numbers in their usual written shapes only: international (+44 20 7946 0958,
+# +4915112345678), a bracketed area code ((555) 123-4567), North American 555-123-4567 and
+# national numbers with a trunk 0 (020 7946 0958, 07700900123). Separators are one space, dot
+# or dash (North American: dot or dash), never a line break, so figures in a table or an axis (0.12345678, 140 / 160 / 180)
+# are not phone numbers; fewer than 9 digits never are.
 _PHONE = re.compile(
-    r"(?<![\w.])(?:"
-    r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,5}\)[\s.-]?|\d{2,5}[\s.-])\d{2,4}[\s.-]\d{3,4}(?:[\s.-]\d{2,4})?"
-    r"|\+\d{8,14}"
-    r"|0\d{9,10}"
-    r")(?![\w])"
+    r"(?<![\w.+])(?:"
+    r"\+\d{8,14}"
+    r"|\+\d{1,3}[ .-]?(?:\(\d{1,5}\)[ .-]?)?\d{1,5}(?:[ .-]\d{2,5}){0,4}"
+    r"|\(\d{2,5}\)[ .-]?\d{3,4}[ .-]?\d{3,4}"
+    r"|\d{3}[.-]\d{3}[.-]\d{4}"
+    r"|0\d{2,4}[ .-]?\d{3,4}[ .-]?\d{3,4}"
+    r")(?![\w.]\d|\w)"
 )
 _NAME_INTRO = re.compile(
     r"\b((?i:my name is|my name's|i am|i'm|name:|regards,?|thanks,?|cheers,?|kind regards,?)\s+)"

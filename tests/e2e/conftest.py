@@ -13,3 +13,19 @@ def report_store(sample_db, tmp_path_factory):
     path = tmp_path_factory.mktemp("report_store") / "store.duckdb"
     shutil.copyfile(sample_db, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def rendered_reports(report_store, tmp_path_factory):
+    """One run of every notebook in notebooks/ plus the comment/chart fixture, on the sample store.
+
+    Returns the reports folder; the run's manifest says which targets succeeded.
+    """
+    from report_helpers import FIXTURES, cx
+
+    out = tmp_path_factory.mktemp("rendered")
+    done = cx("report", "run", "--all", str(FIXTURES / "chart_and_comments.ipynb"), "--db", str(report_store),
+              "--out", str(out), timeout=3000)
+    runs = [p for p in out.iterdir() if p.is_dir() and p.name != "latest"]
+    assert len(runs) == 1, done.stderr
+    return {"out": out, "run": runs[0], "returncode": done.returncode, "stderr": done.stderr}

@@ -57,7 +57,8 @@ def test_mask_text_masks_personal_data(text, masked):
 @pytest.mark.parametrize(
     "text",
     ["0.12345678", "25.301205", "1234567", "12,345,678", "2024-01-15", "15.01.2024", "2024-01-15 10:30:00",
-     "NPS 12.5 (95% CI 3.2 to 21.8)", "I am happy with it", "this is NPS", "C123", "order 20240115"],
+     "NPS 12.5 (95% CI 3.2 to 21.8)", "I am happy with it", "this is NPS", "C123", "order 20240115",
+     "60\n80\n100\n140\n160\n1800", "140 160 1800", "n=123456789", "1.234567890"],
 )
 def test_mask_text_leaves_figures_dates_and_prose_alone(text):
     assert mask_text(text) == text

@@ -1,0 +1,93 @@
+"""Rendered reports in headless Chromium with the network off: every chart drew, no script ran."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+SHAPES = re.compile(r"<(?:path|rect|line|circle|text|polygon|polyline)\b", re.I)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    explicit = os.environ.get("CX_CHROMIUM")
+    found = explicit if explicit and shutil.which(explicit) else next(filter(None, map(shutil.which, CANDIDATES)), None)
+    if found:
+        return found
+    message = "headless Chromium not found: run `.venv/bin/python tests/install_browser.py` (or set CX_CHROMIUM)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message)  # CI must run the browser tests, never skip them
+    pytest.skip(message)
+
+
+def dump_dom(browser: str, page, tmp_path) -> str:
+    """The DOM after the page loaded and ran (5 s of virtual time), with every network request failing."""
+    profile = tmp_path / f"profile-{page.stem}"
+    cmd = [
+        browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
+        f"--user-data-dir={profile}",
+        # network off: no name resolves and every request goes to a closed local port
+        "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
+        "--dump-dom", "--virtual-time-budget=5000", page.as_uri(),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "<html" in done.stdout, done.stderr[-2000:]
+    return done.stdout
+
+
+def _no_script_ran(dom: str) -> None:
+    assert not re.search(r"<[^>]+\sdata-xss\s*=", dom), "a script from the data ran"
+    assert "<script" not in dom.lower()
+
+
+def test_harness_sees_a_script_that_runs(browser, tmp_path):
+    """Control: the check above does fail when a script runs (and our CSP stops it)."""
+    payload = "<script>document.body.setAttribute('data-xss', 'ran')</script>"
+    open_page = tmp_path / "open.html"
+    open_page.write_text(f"<!DOCTYPE html><html><body><p>x</p>{payload}</body></html>")
+    assert re.search(r"<body[^>]*data-xss=\"ran\"", dump_dom(browser, open_page, tmp_path))
+    from cxlib.render import CSP
+
+    guarded = tmp_path / "guarded.html"
+    guarded.write_text(f'<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="{CSP}">'
+                       f"</head><body><p>x</p>{payload}</body></html>")
+    assert "data-xss" not in dump_dom(browser, guarded, tmp_path).split("<p>x</p>")[0]
+
+
+def test_every_report_draws_its_charts_and_runs_no_script(browser, rendered_reports, tmp_path):
+    run = rendered_reports["run"]
+    manifest = json.loads((run / "run.json").read_text())
+    good = [t for t in manifest["targets"] if t["status"] == "ok"]
+    assert any(t["name"] == "chart_and_comments" for t in good), rendered_reports["stderr"]
+    for target in good:
+        page = run / target["html"]
+        dom = dump_dom(browser, page, tmp_path)
+        _no_script_ran(dom)
+        title = re.search(r"<title>(.*?)</title>", page.read_text()).group(1)
+        assert f"<title>{title}</title>" in dom
+        svgs = re.findall(r"<svg\b.*?</svg>", dom, re.S)
+        assert len(svgs) >= target["charts"], target["name"]
+        for svg in svgs:
+            assert len(SHAPES.findall(svg)) >= 3, f"{target['name']}: an empty chart"
+    fixture = next(t for t in good if t["name"] == "chart_and_comments")
+    assert fixture["charts"] == 2
+    index = dump_dom(browser, rendered_reports["out"] / "index.html", tmp_path)
+    _no_script_ran(index)
+    assert 'href="latest/chart_and_comments.html"' in index
+
+
+def test_every_notebook_in_the_project_rendered(rendered_reports):
+    """`cx demo` and scheduled runs need every notebook in notebooks/ to run on the sample data."""
+    manifest = json.loads((rendered_reports["run"] / "run.json").read_text())
+    failed = {t["name"]: t["reason"] for t in manifest["targets"] if t["status"] != "ok"}
+    assert not failed, failed
+    assert rendered_reports["returncode"] == 0

@@ -223,6 +223,7 @@ class FilterPanel:
         self.busy = False
         self.queries: list[Filters] = []
         self.last_seconds: float | None = None
+        self.filters_shown = Filters()  # the filter of the results on display
         self.sql_visible = False
 
         choices = filter_choices(con)
@@ -394,8 +395,9 @@ class FilterPanel:
         filters = self.filters
         self.queries.append(filters)
         self._set_busy(True)
+        started = time.perf_counter()
         results = self._run(generation, filters, [view])
-        self._deliver(generation, results, started=time.perf_counter())
+        self._deliver(generation, filters, results, started=started)
         return output
 
     def bind(self, func: Callable, output) -> Any:
@@ -440,7 +442,7 @@ class FilterPanel:
                 self._set_busy(False)
                 self._set_status(f"failed: {exc}", error=True)
             return
-        self._deliver(generation, results, started=started)
+        self._deliver(generation, filters, results, started=started)
 
     def _run(self, generation: int, filters: Filters, views: list[View]) -> list[tuple[View, Any]]:
         store = filtered(self.con, filters, check=False)
@@ -463,7 +465,7 @@ class FilterPanel:
             store.close()
         return out
 
-    def _deliver(self, generation: int, results, *, started: float) -> bool:
+    def _deliver(self, generation: int, filters: Filters, results, *, started: float) -> bool:
         """Show `results` unless a newer request exists (then count them as stale and drop them)."""
         with self._lock:
             if generation != self.generation:
@@ -478,20 +480,16 @@ class FilterPanel:
                     view.error = f"cannot display the result: {exc}"
                     view.output.outputs = _error_output(view.error)
             self.completed = generation
+            self.filters_shown = filters
             self.last_seconds = time.perf_counter() - started
             self._set_busy(False)
             errors = [v.error for v, _d, _e in results if v.error]
             if errors:
                 self._set_status(f"{len(errors)} view(s) failed: {errors[0]}", error=True)
             else:
-                self._set_status(f"showing {self.filters_shown.describe()} ({self.last_seconds:.2f} s)")
+                self._set_status(f"showing {filters.describe()} ({self.last_seconds:.2f} s)")
             self._render_sql()
             return True
-
-    @property
-    def filters_shown(self) -> Filters:
-        """The filter of the results on display."""
-        return self.queries[-1] if self.queries else Filters()
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy

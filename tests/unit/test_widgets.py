@@ -291,6 +291,7 @@ def test_stale_result_never_overwrites_a_newer_one(tiny):
     assert panel.stale_dropped == 1
     assert shown(out) == "'channel app: 3 events'"  # ... and is dropped
     assert panel.completed == 3 and not panel.busy
+    assert panel.filters_shown == Filters(channel="app") and "channel app" in panel.status.value
     panel.close()
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "at_risk_customers",
     "export_csv",
     "definition_text",
+    "check_parameters",
 ]
 
 DEFINITIONS = ("contractual", "non_contractual")
@@ -93,6 +94,30 @@ def _check_choice(value, choices, kind: str) -> str:
 
 def _as_of(con, as_of):
     return to_timestamp(as_of, "as_of") or store_as_of(con)
+
+
+def check_parameters(
+    *,
+    churn_definition: str = "contractual",
+    inactivity_days: int = 90,
+    period: str = "month",
+    retention_kind: str = "first_time",
+    start=None,
+    end=None,
+    horizon_months=12,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> None:
+    """Validate a churn notebook's parameters up front, with a message saying how to fix each."""
+    _check_definition(churn_definition)
+    _check_inactivity(inactivity_days)
+    _check_choice(period, PERIODS, "period")
+    _check_choice(retention_kind, ("first_time", "recurring"), "retention kind")
+    first, last = to_timestamp(start, "start"), to_timestamp(end, "end")
+    if first is not None and last is not None and first > last:
+        raise CxInputError(f"start ({start}) is after end ({end}): swap them or widen the range")
+    if isinstance(horizon_months, bool) or not isinstance(horizon_months, int) or horizon_months < 1:
+        raise CxInputError(f"horizon_months must be a whole number of at least 1, got {horizon_months!r}")
+    check_min_group_size(min_group_size)
 
 
 def definition_text(definition: str, inactivity_days: int = 90) -> str:
@@ -231,8 +256,9 @@ def period_churn(
     definition: str = "contractual",
     inactivity_days: int = 90,
     as_of=None,
+    start=None,
 ) -> pd.DataFrame:
-    """Churn rate per calendar period, from the first customer start to the as-of date.
+    """Churn rate per calendar period, from the first customer start (or `start`) to the as-of date.
 
     *Definition* (DESIGN.md): churn_rate = customers lost in the period / customers active at its
     start. Active at the start: started before the period start and not churned before it.
@@ -244,7 +270,9 @@ def period_churn(
     there, as customers active at the period's end might still turn out to have been lost);
     for contractual, only the running period.
     Columns: period, active_at_start, lost, churn_rate, complete, judged, definition.
+    `start` ('YYYY-MM-DD' or None) only hides earlier periods; the figures do not change.
     """
+    first = to_timestamp(start, "start")
     _check_definition(definition)
     _check_inactivity(inactivity_days)
     _check_choice(period, PERIODS, "period")
@@ -261,7 +289,9 @@ def period_churn(
         df["lost"] = df["lost"].astype("Float64").where(df["judged"])
         df["churn_rate"] = df["churn_rate"].where(df["judged"])
     df["definition"] = definition_text(definition, inactivity_days)
-    return df.drop(columns="period_end")
+    if first is not None:
+        df = df[df["period_end"] > first]
+    return df.drop(columns="period_end").reset_index(drop=True)
 
 
 def churn_trend(df: pd.DataFrame) -> dict:
@@ -297,6 +327,7 @@ def cohort_retention(
     period: str = "month",
     kind: str = "first_time",
     as_of=None,
+    start=None,
     min_group_size: int = MIN_GROUP_SIZE,
 ) -> pd.DataFrame:
     """Cohort retention matrix: share of each cohort active in each later period.
@@ -310,20 +341,25 @@ def cohort_retention(
     as churn). Weeks start on Monday. Cohorts with fewer than `min_group_size` customers are
     suppressed (complementary suppression within each period_number).
     Columns: cohort, period_number, period, customers, retained, retention, incomplete,
-    suppressed, kind.
+    suppressed, kind. `start` ('YYYY-MM-DD' or None) keeps only the cohorts of the period
+    holding `start` and later (suppression is applied to the cohorts kept).
     """
+    first = to_timestamp(start, "start")
     _check_choice(period, PERIODS, "period")
     _check_choice(kind, ("first_time", "recurring"), "retention kind")
     check_min_group_size(min_group_size)
     cutoff = _as_of(con, as_of)
     df = sql.run(con, "cohort_retention", {"period": period, "as_of": cutoff, "kind": kind})
+    if first is not None:
+        step = pd.DateOffset(months=1) if period == "month" else pd.Timedelta(days=7)
+        df = df[df["cohort"] + step > first].reset_index(drop=True)
     df = suppress(df, n="customers", values=["retained", "retention"], min_group_size=min_group_size,
                   within=["period_number"])
     df["kind"] = kind
     return df
 
 
-def lifecycle(con: duckdb.DuckDBPyConnection, *, period: str = "month", as_of=None) -> pd.DataFrame:
+def lifecycle(con: duckdb.DuckDBPyConnection, *, period: str = "month", as_of=None, start=None) -> pd.DataFrame:
     """Customers per period by lifecycle status: new, returning, resurrecting, dormant.
 
     *Definition* (PostHog's lifecycle): activity = events and orders. In period P a customer is
@@ -331,11 +367,17 @@ def lifecycle(con: duckdb.DuckDBPyConnection, *, period: str = "month", as_of=No
     (active in P, not the period before, active some time earlier) or dormant (active the
     period before, not in P). Counts are of whole customer bases (not broken down), so no
     suppression applies. ``incomplete``: the period ends after as-of.
-    Columns: period, status, customers, incomplete.
+    Columns: period, status, customers, incomplete. `start` ('YYYY-MM-DD' or None) hides
+    periods that end before it.
     """
+    first = to_timestamp(start, "start")
     _check_choice(period, PERIODS, "period")
     cutoff = _as_of(con, as_of)
-    return sql.run(con, "lifecycle", {"period": period, "as_of": cutoff})
+    df = sql.run(con, "lifecycle", {"period": period, "as_of": cutoff})
+    if first is not None:
+        step = pd.DateOffset(months=1) if period == "month" else pd.Timedelta(days=7)
+        df = df[df["period"] + step > first].reset_index(drop=True)
+    return df
 
 
 # --------------------------------------------------------------------------- survival

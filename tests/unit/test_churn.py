@@ -220,3 +220,23 @@ def test_lifecycle_by_hand(con):
     )
     pd.testing.assert_frame_equal(got[expected.columns].astype(int), expected, check_names=False)
     assert lc[lc.period == datetime(2024, 6, 1)].incomplete.all()
+
+
+def test_start_only_hides_earlier_periods(con):
+    full = churn.period_churn(con, definition="contractual", as_of=AS_OF)
+    part = churn.period_churn(con, definition="contractual", as_of=AS_OF, start="2024-03-15")
+    pd.testing.assert_frame_equal(part, full.iloc[2:].reset_index(drop=True))
+    c = churn.cohort_retention(con, as_of=AS_OF, start="2024-02-10", min_group_size=1)
+    assert sorted(c.cohort.dt.month.unique()) == [2, 4, 5]  # February's cohort holds the start
+    lc = churn.lifecycle(con, as_of=AS_OF, start="2024-05-01")
+    assert sorted(lc.period.dt.month.unique()) == [5, 6]
+
+
+def test_check_parameters():
+    churn.check_parameters(churn_definition="non_contractual", start="2024-01-01", end="2024-02-01")
+    with pytest.raises(cxlib.CxInputError, match="after end"):
+        churn.check_parameters(start="2024-03-01", end="2024-02-01")
+    with pytest.raises(cxlib.CxInputError, match="retention kind"):
+        churn.check_parameters(retention_kind="returning")
+    with pytest.raises(cxlib.CxInputError, match="horizon_months"):
+        churn.check_parameters(horizon_months=0)

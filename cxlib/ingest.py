@@ -333,26 +333,28 @@ def _validate(con, spec: schema.Table, targets: list[str], timezone: str, date_f
         cases.append((f"NOT ({condition})", column, "'" + reason.replace("'", "''") + "'"))
     if cases:
         first = "CASE " + " ".join(f"WHEN {c} THEN {k}" for k, (c, _, _) in enumerate(cases, 1)) + " END"
-        column = "CASE _p " + " ".join(f"WHEN {k} THEN '{f}'" for k, (_, f, _) in enumerate(cases, 1)) + " END"
-        reason = "CASE _p " + " ".join(f"WHEN {k} THEN {r}" for k, (_, _, r) in enumerate(cases, 1)) + " END"
+        column = "CASE c._p " + " ".join(f"WHEN {k} THEN '{f}'" for k, (_, f, _) in enumerate(cases, 1)) + " END"
+        reason = "CASE c._p " + " ".join(f"WHEN {k} THEN {r}" for k, (_, _, r) in enumerate(cases, 1)) + " END"
     else:
         first, column, reason = "CAST(NULL AS INTEGER)", "CAST(NULL AS VARCHAR)", "CAST(NULL AS VARCHAR)"
-    # A key seen earlier in this load, among rows without a problem, makes the row a duplicate.
+    # A key seen earlier in this load, among rows without a problem, makes the row a duplicate
+    # (found by aggregating keys seen twice and joining back: half the cost of a window).
     key = ", ".join(quote_ident(k) for k in spec.key)
     key_text = "'" + ", ".join(spec.key) + "'"
+    same = " AND ".join(f"c.{quote_ident(k)} = f.{quote_ident(k)}" for k in spec.key)
+    dup = "c._p IS NULL AND c._rn > f._first"
     con.execute(
         f"""CREATE TEMP TABLE _cx_typed AS
             WITH typed AS (SELECT {', '.join(inner)} FROM _cx_stage s),
                  checked AS (SELECT *, {first} AS _p FROM typed),
-                 ranked AS (SELECT *, CASE WHEN _p IS NULL THEN
-                                      row_number() OVER (PARTITION BY {key}, _p IS NULL ORDER BY _rn) END AS _nth
-                            FROM checked)
-            SELECT _rn,
-                   CASE WHEN _nth > 1 THEN {key_text} ELSE {column} END AS _column,
-                   CASE WHEN _nth > 1 THEN 'duplicate key: repeats an earlier row of this load' ELSE {reason} END
-                     AS _reason,
-                   {', '.join(outer)}
-            FROM ranked""",
+                 firsts AS (SELECT {key}, min(_rn) AS _first FROM checked WHERE _p IS NULL
+                            GROUP BY {key} HAVING count(*) > 1)
+            SELECT c._rn,
+                   CASE WHEN {dup} THEN {key_text} ELSE {column} END AS _column,
+                   CASE WHEN {dup} THEN 'duplicate key: repeats an earlier row of this load'
+                        ELSE {reason} END AS _reason,
+                   {', '.join('c.' + o for o in outer)}
+            FROM checked c LEFT JOIN firsts f ON {same}""",
         params,
     )
     # Then keys already in the store and references; each only for rows still without a problem.

@@ -436,7 +436,7 @@ header.cx-header h1{font-size:20px;margin:0 0 8px;color:#1f4e79}
 header.cx-header table,table.cx-meta{border-collapse:collapse;margin:4px 0}
 header.cx-header td,header.cx-header th{padding:2px 10px 2px 0;text-align:left;vertical-align:top}
 .cx-status-failed{color:#c23b4b;font-weight:bold}
-main table{border-collapse:collapse;margin:8px 0;font-size:13px}
+main table{border-collapse:collapse;margin:8px 0;font-size:13px;display:block;overflow-x:auto;max-width:100%}
 main th,main td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:right}
 main th{background:#f4f6f8}
 figure.cx-figure{margin:12px 0}

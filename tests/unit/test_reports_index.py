@@ -1,0 +1,127 @@
+"""reports/index.html, jobs files and the run folder rules, without starting a kernel."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cxlib.errors import CxDataError, CxInputError, CxStoreLockedError
+from cxlib.render import find_external_sources
+from cxlib.reports import ReportTarget, load_jobs, rebuild_index, run_reports
+
+FIXTURES = Path(__file__).resolve().parents[1] / "notebooks" / "fixtures"
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _run(out: Path, run_id: str, started: str, targets: list[dict], status: str | None = None) -> None:
+    folder = out / run_id
+    folder.mkdir(parents=True)
+    status = status or ("ok" if all(t["status"] == "ok" for t in targets) else "failed")
+    (folder / "run.json").write_text(json.dumps({"run_id": run_id, "started": started, "status": status,
+                                                 "data": [{"as_of": "2026-06-30 10:00:00"}], "targets": targets}))
+
+
+def _target(name, status="ok", **kw):
+    base = {"name": name, "notebook": f"{name}.ipynb", "job": name, "parameters": {}, "status": status,
+            "reason": "", "html": f"{name}.html" if status == "ok" else None,
+            "ipynb": f"{name}.ipynb" if status == "ok" else None,
+            "failed_ipynb": None if status == "ok" else f"{name}.failed.ipynb"}
+    return {**base, **kw}
+
+
+def test_index_lists_every_run_and_the_latest_good_report_of_each_job(tmp_path):
+    _run(tmp_path, "20260101T000000Z-aaaaaa", "2026-01-01T00:00:00Z", [_target("weekly"), _target("churn")])
+    _run(tmp_path, "20260102T000000Z-bbbbbb", "2026-01-02T00:00:00Z", [_target("weekly")])
+    _run(tmp_path, "20260103T000000Z-cccccc", "2026-01-03T00:00:00Z",
+         [_target("weekly", "failed", reason="cell 3 (x) raised ValueError: <b>boom</b>",
+                  parameters={"segment": "<script>x</script>"})])
+    (tmp_path / "20260104T000000Z-broken").mkdir()  # a folder without manifest is ignored
+    index = rebuild_index(tmp_path).read_text()
+    latest = index.split("<h2>All runs</h2>")[0]
+    # the newest *good* run of weekly is the 2nd, although the 3rd is newer
+    assert '<td>weekly</td><td><a href="latest/weekly.html">' in latest
+    assert '<a href="20260102T000000Z-bbbbbb/weekly.html">' in latest
+    assert '<a href="20260101T000000Z-aaaaaa/churn.html">' in latest
+    runs = index.split("<h2>All runs</h2>")[1]
+    order = [runs.index(r) for r in ("20260103T000000Z-cccccc", "20260102T000000Z-bbbbbb", "20260101T000000Z-aaaaaa")]
+    assert order == sorted(order)  # newest first
+    assert '<a href="20260103T000000Z-cccccc/weekly.failed.ipynb">failed notebook</a>' in runs
+    assert "failed: cell 3 (x) raised ValueError: &lt;b&gt;boom&lt;/b&gt;" in runs
+    assert "&lt;script&gt;x&lt;/script&gt;" in runs and "<script" not in index
+    assert find_external_sources(index) == []
+    assert "20260104T000000Z-broken" not in index
+
+
+def test_index_with_no_runs(tmp_path):
+    assert "No good report yet." in rebuild_index(tmp_path / "new").read_text()
+
+
+def test_jobs_file(tmp_path):
+    jobs = tmp_path / "jobs.yml"
+    jobs.write_text(f"jobs:\n  a:\n    notebook: {FIXTURES / 'typed_params.ipynb'}\n    parameters:\n"
+                    "      store_id: 02134\n      flag: no\n  b:\n    notebook: ../fixtures_link.ipynb\n")
+    with pytest.raises(CxInputError, match="job 'b': no notebook at"):
+        load_jobs(jobs)
+    jobs.write_text(f"jobs:\n  a:\n    notebook: {FIXTURES / 'typed_params.ipynb'}\n    parameters:\n"
+                    "      store_id: 02134\n      flag: no\n")
+    loaded = load_jobs(jobs)
+    assert loaded["a"].parameters == {"store_id": "02134", "flag": "no"}  # typed later, by the notebook
+    assert loaded["a"].notebook == (FIXTURES / "typed_params.ipynb").resolve()
+    for text, says in [("jobs: [a]\n", "must hold 'jobs:'"), ("jobs:\n  a b:\n    notebook: x\n", "may hold only"),
+                       ("jobs:\n  a:\n    parameters: {}\n", "needs a 'notebook'"),
+                       ("jobs:\n  a:\n    notebook: x\n    params: {}\n", "unknown keys"),
+                       ("jobs:\n  a:\n    notebook: nosuchnotebook\n", "notebook 'nosuchnotebook' not found")]:
+        jobs.write_text(text)
+        with pytest.raises(CxInputError, match=says):
+            load_jobs(jobs)
+
+
+def test_shipped_jobs_file_names_real_notebooks_or_future_ones():
+    import yaml
+
+    data = yaml.load((PROJECT / "data" / "report_jobs.yml").read_text(), Loader=yaml.BaseLoader)
+    assert set(data["jobs"]) >= {"overview", "journey", "segments", "churn", "voice-of-customer"}
+    for job in data["jobs"].values():
+        assert set(job) <= {"notebook", "parameters", "description"}
+
+
+def test_nothing_to_run_and_bad_timeout(tmp_path):
+    with pytest.raises(CxInputError, match="nothing to run"):
+        run_reports([], out_dir=tmp_path)
+    target = ReportTarget("x", FIXTURES / "typed_params.ipynb")
+    with pytest.raises(CxInputError, match="timeout must be"):
+        run_reports([target], out_dir=tmp_path, timeout=0)
+
+
+def test_bad_parameters_and_missing_store_start_nothing(tmp_path):
+    target = ReportTarget("x", FIXTURES / "typed_params.ipynb", {"n_top": "lots"})
+    with pytest.raises(CxInputError, match="takes a whole number"):
+        run_reports([target], out_dir=tmp_path / "out")
+    target = ReportTarget("x", FIXTURES / "typed_params.ipynb", {"db_path": str(tmp_path / "none.duckdb")})
+    with pytest.raises(CxDataError, match="no report was run: no store at"):
+        run_reports([target], out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_locked_store_is_reported_before_any_kernel(tmp_path):
+    import subprocess
+    import sys
+
+    import cxlib
+
+    store = tmp_path / "s.duckdb"
+    cxlib.connect(store, read_only=False).close()
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('locked', flush=True); time.sleep(60)", str(store)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        target = ReportTarget("x", FIXTURES / "typed_params.ipynb", {"db_path": str(store)})
+        with pytest.raises(CxStoreLockedError, match="no report was run: the store .* is held for writing"):
+            run_reports([target], out_dir=tmp_path / "out")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not (tmp_path / "out").exists()

@@ -48,6 +48,7 @@ __all__ = [
     "filter_choices",
     "drilldown_sql",
     "drilldown_customers",
+    "drilldown_funnel_dropped",
 ]
 
 # Tables shadowed by a filtered store, in the order their views are created (customers first:
@@ -442,6 +443,33 @@ def drilldown_customers(
             raise CxInputError("keywords is empty: give the theme's words, e.g. ['bill', 'refund']")
     params = {"value": None if value is None else str(value), "touchpoint": touchpoint, "keywords": words}
     return cxsql.run(con, "explore_drilldown_customers", params, {"segment": seg})
+
+
+def drilldown_funnel_dropped(
+    con: duckdb.DuckDBPyConnection | FilteredStore,
+    steps,
+    *,
+    step: int,
+    interactive: bool,
+    **funnel_options,
+) -> pd.DataFrame:
+    """The customers who dropped at a funnel step, for the analyst's interactive session only.
+
+    *Definition*: :func:`cxlib.journey.funnel_dropped` (the funnel's own semantics and options:
+    window, order, by, exclusions, start, end) run on `con`; on a filtered store, on the
+    filtered events. Columns as funnel_dropped: ``customer_id, segment, reached_step, reached_at``.
+    Refuses with CxInputError when ``interactive`` is not True.
+    """
+    if interactive is not True:
+        raise CxInputError(
+            "customer lists are shown only in an analyst's interactive session (interactive=True); "
+            "stakeholder reports must not show customer ids"
+        )
+    from .journey import funnel_dropped
+
+    if isinstance(con, FilteredStore):
+        con = con.con
+    return funnel_dropped(con, steps, step=step, **funnel_options)
 
 
 # --------------------------------------------------------------------------- cx lab

@@ -39,6 +39,7 @@ from .explore import (
     attribute_columns,
     attribute_values,
     drilldown_customers,
+    drilldown_funnel_dropped,
     drilldown_sql,
     filter_choices,
     filtered,
@@ -534,6 +535,11 @@ class FilterPanel:
         """
         with filtered(self.con, self.filters, check=False) as store:
             return drilldown_customers(store, interactive=True, **kwargs)
+
+    def dropped(self, steps, *, step: int, **funnel_options):
+        """The customers who dropped at funnel `step` under the current filter (analyst-session only)."""
+        with filtered(self.con, self.filters, check=False) as store:
+            return drilldown_funnel_dropped(store, steps, step=step, interactive=True, **funnel_options)
 
     def close(self) -> None:
         self._debouncer.cancel()

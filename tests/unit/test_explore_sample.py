@@ -78,6 +78,11 @@ def test_panel_on_the_sample_store_switches_channel(sample_con):
     assert app < web and "csat" in out.outputs[0]["data"]["text/html"]
     # the SQL behind the number is csat's own query file, reading the filtered views
     assert "cx_channel = 'web'" in panel.sql_text(0) and "metric = 'csat'" in panel.sql_text(0)
+    # drill-down from the panel: customers who dropped between checkout and payment on the web
+    dropped = panel.dropped(["checkout", "payment"], step=2, window="1 day")
+    with filtered(sample_con, Filters(channel="web")) as fs:
+        fun = cxlib.funnel(fs.con, ["checkout", "payment"], window="1 day", min_group_size=1)
+    assert len(dropped) == fun.loc[fun["step"] == 2, "dropped"].iloc[0] > 0
 
 
 class _Now:
@@ -115,3 +120,21 @@ def test_drilldown_sql_of_a_team_metric(sample_con):
 def test_drilldown_customers_is_refused_in_a_static_run(sample_con):
     with pytest.raises(cxlib.CxInputError, match="interactive"):
         drilldown_customers(sample_con, interactive=False, keywords=BILLING)
+
+
+def test_funnel_step_drilldown_matches_the_funnel(sample_con):
+    """The customers behind 'dropped at payment' are exactly the funnel's dropped count, per channel."""
+    from cxlib.explore import drilldown_funnel_dropped
+
+    steps = ["checkout", "payment"]
+    share = {}
+    for channel in ("app", "web"):
+        with filtered(sample_con, Filters(channel=channel)) as fs:
+            fun = cxlib.funnel(fs.con, steps, window="1 day", min_group_size=1)
+            dropped = drilldown_funnel_dropped(fs, steps, step=2, window="1 day", interactive=True)
+        step2 = fun[fun["step"] == 2].iloc[0]
+        assert len(dropped) == step2["dropped"] and dropped["customer_id"].is_unique
+        share[channel] = len(dropped) / fun["customers"].iloc[0]
+    assert share["app"] > share["web"] + 0.05  # planted effect 8: more drop-off to payment on app
+    with pytest.raises(cxlib.CxInputError, match="interactive"):
+        drilldown_funnel_dropped(sample_con, steps, step=2, interactive=False)

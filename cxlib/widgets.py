@@ -456,30 +456,40 @@ class FilterPanel:
                     if generation != self.generation:
                         break  # stale: a newer request will draw every view
                 try:
-                    drill = drilldown_sql(view.func, store, filters)
-                    out.append((view, drill, None))
+                    drill, error = drilldown_sql(view.func, store, filters), None
                 except (CxError, duckdb.Error) as exc:
-                    out.append((view, None, str(exc)))
+                    drill, error = None, str(exc)
+                out.append((view, drill, error))
+                with self._lock:  # draw each view as soon as it is ready, if still current
+                    if generation == self.generation:
+                        self._show(view, drill, error)
         finally:
             with self._lock:
                 self._running.pop(generation, None)
             store.close()
         return out
 
+    def _show(self, view: View, drill: Drilldown | None, error: str | None) -> None:
+        """Draw one view's result (called with the lock held, for the current generation only)."""
+        view.runs += 1
+        view.drilldown, view.error = drill, error
+        try:
+            view.output.outputs = _error_output(error) if error else _outputs_of(drill.result)
+        except Exception as exc:  # noqa: BLE001 - a result that cannot be displayed
+            view.error = f"cannot display the result: {exc}"
+            view.output.outputs = _error_output(view.error)
+        view.output.remove_class("cx-busy")
+
     def _deliver(self, generation: int, filters: Filters, results, *, started: float) -> bool:
-        """Show `results` unless a newer request exists (then count them as stale and drop them)."""
+        """Finish a request: status and busy state, unless a newer request exists (then it is stale).
+
+        Each view was drawn as soon as it was ready (see :meth:`_run`), only while its request
+        was the newest, so a stale result never reaches an Output.
+        """
         with self._lock:
             if generation != self.generation:
                 self.stale_dropped += 1
                 return False
-            for view, drill, error in results:
-                view.runs += 1
-                view.drilldown, view.error = drill, error
-                try:
-                    view.output.outputs = _error_output(error) if error else _outputs_of(drill.result)
-                except Exception as exc:  # noqa: BLE001 - a result that cannot be displayed
-                    view.error = f"cannot display the result: {exc}"
-                    view.output.outputs = _error_output(view.error)
             self.completed = generation
             self.filters_shown = filters
             self.last_seconds = time.perf_counter() - started

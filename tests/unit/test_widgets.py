@@ -410,3 +410,28 @@ def test_static_tuple_results_display_each_item(tiny):
     finally:
         IPython.display.display = original
     assert len(shown_items) == 2 and shown_items[1] == "note"
+
+
+def test_each_view_draws_as_soon_as_it_is_ready(tiny):
+    """A fast view shows its new result while a slow view of the same request still runs."""
+    slow_started, release = threading.Event(), threading.Event()
+    panel = FilterPanel(tiny, debounce=0)
+    fast = panel.view(lambda con, f: event_count(con, f))
+
+    def slow(con, f):
+        if f.channel == "app":
+            slow_started.set()
+            release.wait(5)
+        return event_count(con, f)
+
+    slow_out = panel.view(slow)
+    panel.set(channel="app")
+    assert slow_started.wait(5)
+    assert events_shown(fast) == 3 and events_shown(slow_out) == 7  # fast: new; slow: still the old one
+    assert panel.busy and "cx-busy" not in fast._dom_classes and "cx-busy" in slow_out._dom_classes
+    release.set()
+    deadline = time.time() + 5
+    while panel.busy and time.time() < deadline:
+        time.sleep(0.01)
+    assert events_shown(slow_out) == 3 and not panel.busy
+    panel.close()

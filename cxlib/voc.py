@@ -39,7 +39,9 @@ __all__ = [
     "relative_weights",
     "key_drivers",
     "followup_list",
+    "followup_summary",
     "export_followup",
+    "check_options",
     "neutralise_formulas",
     # feedback text (cxlib.text), re-exported so that cxlib.themes(...) etc. work
     "themes",
@@ -922,3 +924,48 @@ def _periods_between(a: pd.Timestamp, b: pd.Timestamp, step: str) -> int:
         return int((b - a).days // 7)
     months = (b.year - a.year) * 12 + (b.month - a.month)
     return months if step == "month" else months // 3
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+
+def check_options(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    by: str | None = None,
+    period: str | None = None,
+    start=None,
+    end=None,
+    touchpoint: str | None = None,
+    channel: str | None = None,
+    interval: str = "wald",
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> None:
+    """Check a notebook's or report's options up front, with the same errors `nps` would raise
+    later (a misspelt segment, period, touchpoint or date says what to use instead)."""
+    check_min_group_size(min_group_size)
+    if interval not in INTERVALS:
+        raise unknown_name("interval", str(interval), "the NPS interval methods", INTERVALS)
+    _segment_slot(con, by)
+    _params(con, "nps", period=period, start=start, end=end, touchpoint=None, channel=None)
+    if touchpoint is not None or channel is not None:
+        known = pd.concat([sql.run(con, "survey_values", {"metric": m}) for m in ("nps", "csat", "ces")])
+        for name, value in (("touchpoint", touchpoint), ("channel", channel)):
+            if value is None:
+                continue
+            choices = sorted(set(known.loc[known["kind"] == name, "value"]))
+            if value not in choices:
+                raise unknown_name(name, str(value), "the survey answers", choices)
+
+
+def followup_summary(df: pd.DataFrame, *, min_group_size: int = MIN_GROUP_SIZE) -> pd.DataFrame:
+    """What a stakeholder may see of a follow-up list: detractors per NPS score, how many still
+    have an open ticket, no one named. Scores with fewer than `min_group_size` detractors are
+    suppressed (with complementary suppression, as the total is shown alongside).
+    Columns: nps_score, detractors, with_open_ticket, suppressed."""
+    if not isinstance(df, pd.DataFrame) or not {"nps_score", "open_tickets"} <= set(df.columns):
+        raise CxInputError("followup_summary takes the DataFrame from followup_list")
+    out = (df.assign(open_=df["open_tickets"] > 0).groupby("nps_score")
+           .agg(detractors=("open_", "size"), with_open_ticket=("open_", "sum")).reset_index())
+    out = out.astype({"detractors": "int64", "with_open_ticket": "int64"})
+    return suppress(out, n="detractors", values=["with_open_ticket"], min_group_size=min_group_size)

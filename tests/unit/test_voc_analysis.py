@@ -264,3 +264,27 @@ def test_latest_nps_ties_on_time_go_to_the_later_response_id(tmp_path):
     con2 = store(con2_path, customers=[("t", "north")],
                  answers=[("t", "2024-06-20", "nps", 9), ("t", "2024-06-20", "nps", 2)])
     assert voc.followup_list(con2, days=30)["nps_score"].tolist() == [2]
+
+
+def test_followup_summary_counts_without_people():
+    fu = pd.DataFrame({"customer_id": [f"c{i}" for i in range(13)],
+                       "nps_score": [0] * 6 + [3] * 5 + [5] * 2,
+                       "open_tickets": [1, 0, 0, 2, 0, 0] + [0] * 5 + [1, 0]})
+    out = voc.followup_summary(fu).set_index("nps_score")
+    assert "customer_id" not in out.columns
+    assert out.loc[0, "detractors"] == 6 and out.loc[0, "with_open_ticket"] == 2
+    assert out.loc[5, "suppressed"] and out.loc[3, "suppressed"]  # 2 < 5, and its complement
+    assert not out.loc[0, "suppressed"]
+
+
+def test_check_options_fails_early_with_suggestions(tmp_path):
+    con = _loop_store(tmp_path)
+    voc.check_options(con, by="region", period="month", start="2024-01-01")
+    with pytest.raises(CxInputError, match="did you mean 'region'"):
+        voc.check_options(con, by="regoin")
+    with pytest.raises(CxInputError, match="period 'monthly'"):
+        voc.check_options(con, period="monthly")
+    with pytest.raises(CxInputError, match="channel 'emial'"):
+        voc.check_options(con, channel="emial")
+    with pytest.raises(CxInputError, match="date like"):
+        voc.check_options(con, end="31/12/2024")

@@ -42,6 +42,7 @@ __all__ = [
     "gamma_gamma_expected_spend",
     "customer_lifetime_value",
     "clv_summary",
+    "bgnbd_holdout_check",
 ]
 
 UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
@@ -357,3 +358,18 @@ def customer_lifetime_value(
                         f"{annual_discount_rate:.0%} a year discount"),
     }])
     return customers, summary
+
+
+def bgnbd_holdout_check(con: duckdb.DuckDBPyConnection, *, holdout_days: int = 182, unit: str = "week") -> pd.DataFrame:
+    """Fit BG/NBD on all orders but the last `holdout_days` and compare its forecast with them.
+
+    *Definition*: calibration_end = the store's as-of date minus `holdout_days`; returns
+    `BgNbdResult.summary()` (parameters, log-likelihood, holdout_actual = transaction days in
+    the holdout, holdout_expected = the sum of the customers' expected purchases over it).
+    """
+    from datetime import timedelta
+
+    if isinstance(holdout_days, bool) or not isinstance(holdout_days, int) or holdout_days < 1:
+        raise CxInputError(f"holdout_days must be a whole number of days of at least 1, got {holdout_days!r}")
+    cal = store_as_of(con) - timedelta(days=holdout_days)
+    return bgnbd(con, calibration_end=cal, unit=unit).summary()

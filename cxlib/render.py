@@ -360,6 +360,19 @@ GLOSSARY: list[tuple[str, re.Pattern, str]] = [
      "proof of cause)."),
     ("Revenue", re.compile(r"revenue|amount|order value|lifetime", re.I),
      "Revenue: sum of order amounts in the period."),
+    ("Topics", re.compile(r"\btopics?\b", re.I),
+     "Topics: groups of comments that use similar words, found automatically; each is labelled by its most "
+     "typical words."),
+    ("RFM", re.compile(r"recency|frequency|\brfm\b|r.score|f.score", re.I),
+     "RFM: customers scored 1-5 on recency (time since their last order; 5 = most recent) and frequency "
+     "(number of orders; 5 = most)."),
+    ("Lift", re.compile(r"\blift\b|relative to average", re.I),
+     "Lift: a segment's rate divided by the rate of all customers (1 = average; 2 = twice as common)."),
+    ("Cluster profile", re.compile(r"cluster|\bsds?\b from average|z.score", re.I),
+     "Cluster profile: how far each cluster's average on a measure lies from the average of all customers, "
+     "in standard deviations."),
+    ("Journey steps", re.compile(r"position|event number|\bpaths?\b|variant", re.I),
+     "Journey steps: share of customers at each touchpoint by the order of their events (first, second, ...)."),
 ]
 
 

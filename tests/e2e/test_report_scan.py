@@ -71,3 +71,14 @@ def test_no_script_and_no_outside_source_in_any_report(rendered_reports):
         assert not re.search(r"@import|url\(\s*['\"]?(?:https?:)?//", "".join(
             m for m in re.findall(r"<style[^>]*>(.*?)</style>", html, re.S))), page.name
         assert find_external_sources(html) == [], page.name
+
+
+def test_every_chart_carries_a_definition(rendered_reports):
+    for page in pages(rendered_reports):
+        if page.name == "index.html":
+            continue
+        figures = re.findall(r'<figure class="cx-figure">(.*?)</figure>', page.read_text(), re.S)
+        for i, figure in enumerate(figures, 1):
+            assert '<figcaption class="cx-definition">' in figure, (
+                f"{page.name}: chart {i} has no metric definition; give it .properties(description='...') "
+                "or a field/title the glossary in cxlib/render.py knows")

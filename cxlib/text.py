@@ -132,9 +132,10 @@ def themes(
     since they carry a score. share = comments / all comments (percent; themes overlap, so
     shares can sum past 100). nps of the theme's answers with a Wald interval as in
     cxlib.voc.nps. over_representation = (share of detractor comments mentioning the theme) /
-    (share of promoter and passive comments mentioning it), inf when only detractors mention
-    it; tested with Fisher's exact test on that 2x2 table, Benjamini-Hochberg adjusted over
-    themes; significant = p_adjusted < alpha. Themes with fewer than `min_group_size` comments
+    (share of promoter comments mentioning it): the usual NPS text-analytics contrast of the
+    two ends ("detractors mention billing 5x as often as promoters"); inf when no promoter
+    mentions it. Tested with Fisher's exact test (scipy) on the 2x2 table theme yes/no by
+    detractor/promoter, Benjamini-Hochberg adjusted over themes; significant = p_adjusted < alpha. Themes with fewer than `min_group_size` comments
     are suppressed (scores, counts, quotes blanked; suppressed=True); themes overlap, so there is
     no complementary suppression.
 
@@ -153,23 +154,22 @@ def themes(
                                      "start": s, "end": e})
     total = df["total_comments"].iloc[0] if len(df) else 0
     total_det = df["total_detractors"].iloc[0] if len(df) else 0
-    total_non = total - total_det
+    total_pro = df["total_promoters"].iloc[0] if len(df) else 0
     with np.errstate(invalid="ignore", divide="ignore"):
         df["share"] = df["comments"] / total * 100 if total else np.nan
         df["nps"] = np.where(df["comments"] > 0, (df["promoters"] - df["detractors"]) / df["comments"] * 100, np.nan)
         det_share = df["detractors"] / total_det if total_det else pd.Series(np.nan, index=df.index)
-        non = df["promoters"] + df["passives"]
-        non_share = non / total_non if total_non else pd.Series(np.nan, index=df.index)
+        pro_share = df["promoters"] / total_pro if total_pro else pd.Series(np.nan, index=df.index)
         df["detractor_share"] = det_share * 100
-        df["over_representation"] = np.where(non_share > 0, det_share / non_share,
+        df["over_representation"] = np.where(pro_share > 0, det_share / pro_share,
                                              np.where(det_share > 0, np.inf, np.nan))
     cis = [nps_interval(p, d, n) for p, d, n in zip(df["promoters"], df["detractors"], df["comments"])]
     df["ci_lower"] = [c[0] for c in cis]
     df["ci_upper"] = [c[1] for c in cis]
     pvals = []
-    for d, nn in zip(df["detractors"], non):
-        if total_det and total_non:
-            pvals.append(stats.fisher_exact([[d, total_det - d], [nn, total_non - nn]])[1])
+    for d, p in zip(df["detractors"], df["promoters"]):
+        if total_det and total_pro:
+            pvals.append(stats.fisher_exact([[d, total_det - d], [p, total_pro - p]])[1])
         else:
             pvals.append(math.nan)
     df["p_value"] = pvals

@@ -64,9 +64,11 @@ def test_themes_hand_computed(tmp_path):
     assert b["share"] == pytest.approx(50.0)
     assert b["nps"] == pytest.approx((1 - 4) / 5 * 100)
     assert b["detractor_share"] == pytest.approx(80.0)
-    assert b["over_representation"] == pytest.approx((4 / 5) / (1 / 5))
-    # Fisher exact on [[4, 1], [1, 4]]: two-sided p = 0.2063
-    assert b["p_value"] == pytest.approx(0.20635, abs=1e-4)
+    # detractors: 4 of 5 mention billing; promoters (f, g, j): 1 of 3
+    assert b["over_representation"] == pytest.approx((4 / 5) / (1 / 3))
+    # Fisher exact on [[4, 1], [1, 2]]: hypergeometric N=8, 5 mentions, 5 detractors;
+    # P(k) = C(5,k) C(3,5-k) / 56 = 10, 30, 15, 1 (/56) for k = 2..5; two-sided p = (10+15+1)/56
+    assert b["p_value"] == pytest.approx(26 / 56)
     w = df.loc["wait"]  # b (on hold), c (waiting), j (on hold)
     assert (w["comments"], w["detractors"]) == (3, 2)
     s = df.loc["staff"]  # e only: every mention from a detractor

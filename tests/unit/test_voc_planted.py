@@ -28,9 +28,12 @@ def test_peak_end_predicts_nps_better_than_the_mean(sample_con):
 def test_billing_theme_is_over_represented_among_detractors(sample_con):
     df = text.themes(sample_con).set_index("theme")
     billing = df.loc["billing"]
+    # planted: billing is 32% of detractor themes vs 4% of promoter themes
     assert billing["over_representation"] >= 3 and billing["significant"]
-    assert billing["nps"] == df["nps"].min()  # the worst-scoring theme
-    assert df.drop(index="billing")["over_representation"].max() < billing["over_representation"]
+    assert billing["nps"] < voc.nps(sample_con)["nps"].iloc[0] - 30  # far below the overall NPS
+    # themes planted evenly or towards promoters are not flagged as detractor themes
+    for theme in ("delivery", "staff friendliness", "app usability", "product quality"):
+        assert df.loc[theme, "over_representation"] < 1
 
 
 def test_app_checkout_csat_is_lower_than_web(sample_con):

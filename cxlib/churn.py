@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -804,6 +804,10 @@ def value_by_nps_group(
     customers a year in, by default); revenue = all orders up to as-of; revenue_per_customer;
     revenue_last_year_per_active = orders in the 365 days up to as-of per customer not churned.
     Groups below `min_group_size` customers are suppressed.
+    Caution: groups are by the latest answer, which customers give at different times; those
+    who never answered include customers who left before they were asked, so the '(missing)'
+    group's retention is low partly for that reason (the Cox model in `cox_churn` avoids this
+    by letting the NPS group change over time).
     Columns: segment, customers, churned, churn_rate, retention_at_horizon, revenue,
     revenue_per_customer, active, revenue_last_year_per_active, suppressed, definition.
     """
@@ -1018,15 +1022,13 @@ def revenue_at_risk(
     )
 
 
-def export_csv(df: pd.DataFrame, path) -> "os.PathLike":
+def export_csv(df: pd.DataFrame, path) -> Path:
     """Write a customer list (e.g. `at_risk_customers`) to CSV for a spreadsheet; returns the path.
 
     Spreadsheet formula injection is neutralised (cxlib.voc.neutralise_formulas: a text cell
     starting with = + - @, a tab or a carriage return gets a leading apostrophe). Every field
     is quoted; parent folders are created. The input is not changed.
     """
-    from pathlib import Path
-
     from .voc import neutralise_formulas
 
     if not isinstance(df, pd.DataFrame):

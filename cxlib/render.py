@@ -360,6 +360,9 @@ GLOSSARY: list[tuple[str, re.Pattern, str]] = [
      "proof of cause)."),
     ("Revenue", re.compile(r"revenue|amount|order value|lifetime", re.I),
      "Revenue: sum of order amounts in the period."),
+    ("Lifecycle", re.compile(r"lifecycle|resurrect|dormant", re.I),
+     "Lifecycle: customers per period who are new (first activity ever), returning (active this and the "
+     "previous period), resurrecting (back after a gap) or dormant (active the previous period, not this one)."),
     ("Topics", re.compile(r"\btopics?\b", re.I),
      "Topics: groups of comments that use similar words, found automatically; each is labelled by its most "
      "typical words."),

@@ -22,10 +22,20 @@ GOOD = FIXTURES / "chart_and_comments.ipynb"
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory, report_store):
-    """A reports folder holding one good run of job 'daily'."""
+    """A reports folder holding one good run of job 'daily', made while an analyst's session reads the store."""
     out = tmp_path_factory.mktemp("reports")
     jobs = write_jobs(out.parent / "good_jobs.yml", {"daily": (str(GOOD), {"db_path": str(report_store)})})
-    done = cx("report", "run", "--job", "daily", "--jobs-file", str(jobs), "--out", str(out))
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time, cxlib; con = cxlib.connect(sys.argv[1]); "
+                               "print(con.execute('SELECT count(*) FROM events').fetchone()[0], flush=True); "
+                               "time.sleep(600)", str(report_store)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert int(analyst.stdout.readline()) > 0  # the analyst's read-only session is open
+        done = cx("report", "run", "--job", "daily", "--jobs-file", str(jobs), "--out", str(out))
+        assert analyst.poll() is None  # ... and still open: reports read beside it
+    finally:
+        analyst.kill()
+        analyst.wait()
     assert done.returncode == 0, done.stderr
     runs = [p for p in out.iterdir() if p.is_dir() and p.name != "latest"]
     assert len(runs) == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
-import pandas as pd
 import pytest
 
 import cxlib
@@ -202,6 +201,15 @@ def test_filter_names_are_checked_with_suggestions(tiny):
     # check=False trusts the caller (the panel's menus): an absent channel gives empty tables
     with filtered(tiny, Filters(channel="fax"), check=False) as fs:
         assert fs.con.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+
+
+def test_a_store_without_the_tables_says_so():
+    con = duckdb.connect()
+    try:
+        with pytest.raises(CxDataError, match="lacks a table"):
+            filtered(con, Filters())
+    finally:
+        con.close()
 
 
 def test_two_filtered_stores_do_not_interfere(tiny):

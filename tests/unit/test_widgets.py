@@ -8,7 +8,6 @@ import time
 import pandas as pd
 import pytest
 
-import cxlib
 from cxlib.errors import CxInputError
 from cxlib.explore import Filters
 from cxlib.widgets import Debouncer, FilterPanel, _InlineExecutor, explore

@@ -12,7 +12,6 @@ a date or a datetime; a datetime with a time of day is an exclusive bound).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -32,6 +31,7 @@ __all__ = [
     "friction",
     "funnel",
     "funnel_dropped",
+    "funnel_explorer",
     "handoffs",
     "journey_map",
     "parse_window",
@@ -177,8 +177,9 @@ def _wilson(x: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
         denom = 1 + _Z**2 / n
         centre = (p + _Z**2 / (2 * n)) / denom
         half = _Z * np.sqrt(p * (1 - p) / n + _Z**2 / (4 * n**2)) / denom
-    lo = (centre - half).where(n > 0)
-    hi = (centre + half).where(n > 0)
+    # at x = 0 and x = n the exact bounds are 0 and 1; set them so rounding cannot move them
+    lo = (centre - half).where(x > 0, 0.0).where(n > 0)
+    hi = (centre + half).where(x < n, 1.0).where(n > 0)
     return lo.clip(lower=0.0), hi.clip(upper=1.0)
 
 
@@ -465,8 +466,9 @@ def paths(
 
     Returns ``path`` (list of str), ``customers``, ``share``, ``suppressed``: the `top` most common.
     """
-    touchpoint = _check_touchpoints(con, [touchpoint], name="touchpoint")[0] if isinstance(touchpoint, str) else \
-        _check_touchpoints(con, touchpoint, name="touchpoint")
+    if not isinstance(touchpoint, str):
+        raise CxInputError(f"touchpoint must be one touchpoint name, e.g. 'checkout', got {touchpoint!r}")
+    touchpoint = _check_touchpoints(con, [touchpoint], name="touchpoint")[0]
     _check_choice(direction, ("from", "to"), "direction")
     _check_int(steps, "steps")
     _check_int(top, "top")
@@ -689,3 +691,65 @@ def friction(
     out = out[cols].sort_values(["friction_score", "touchpoint", "channel"], ascending=[False, True, True],
                                 na_position="last", kind="stable")
     return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- interactive
+
+
+def funnel_explorer(
+    con: duckdb.DuckDBPyConnection,
+    steps: Sequence[str],
+    *,
+    window: str | timedelta | None = "7 days",
+    start=None,
+    end=None,
+    min_group_size: int = MIN_GROUP_SIZE,
+):
+    """An ipywidgets panel to re-run :func:`funnel` with another order, window or breakdown.
+
+    For analysts in JupyterLab (notebooks show it only with ``interactive=True``). The panel's
+    ``result`` attribute holds the latest funnel frame; ``chart`` the latest chart.
+    """
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    from .charts.journey import chart_funnel
+    from .store import table_columns
+
+    steps = _check_touchpoints(con, steps, name="steps", min_len=2)
+    attributes = [c for c in table_columns(con, "customers") if c not in ("customer_id", "signup_at")]
+    order_w = widgets.Dropdown(options=list(ORDERS), value="ordered", description="Order")
+    window_w = widgets.Text(value="" if window is None else str(window) if isinstance(window, str) else
+                            f"{parse_window(window) / 3600:g} hours", description="Window",
+                            placeholder="7 days; empty = no limit")
+    by_w = widgets.Dropdown(options=[("(none)", None), ("NPS group", NPS_GROUP)] + [(a, a) for a in attributes],
+                            value=None, description="Split by")
+    message = widgets.HTML()
+    out = widgets.Output()
+    panel = widgets.VBox([widgets.HBox([order_w, window_w, by_w]), message, out])
+    panel.result, panel.chart = None, None
+
+    def refresh(_=None):
+        try:
+            df = funnel(con, steps, window=window_w.value.strip() or None, order=order_w.value, by=by_w.value,
+                        start=start, end=end, min_group_size=min_group_size)
+        except CxInputError as exc:
+            message.value = f"<span style='color:#c23b4b'>{_escape(str(exc))}</span>"
+            return
+        message.value = ""
+        panel.result, panel.chart = df, chart_funnel(df)
+        out.clear_output(wait=True)
+        with out:
+            display(panel.chart)
+            display(df)
+
+    for w in (order_w, window_w, by_w):
+        w.observe(refresh, names="value")
+    refresh()
+    return panel
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)

@@ -81,3 +81,26 @@ def test_journey_map_and_variants_on_the_sample(sample_con):
     assert jm.loc[jm["stage"] == "purchase", "csat"].notna().all()
     v = variants(sample_con, top=5, max_steps=3)
     assert len(v) == 5 and v["customers"].is_monotonic_decreasing
+
+
+def test_funnel_explorer_reruns_the_funnel_when_a_choice_changes(sample_con):
+    from cxlib.journey import funnel_explorer
+
+    panel = funnel_explorer(sample_con, PURCHASE)
+    first = panel.result
+    assert set(first["segment"]) == {"all"} and first["open_window"].sum() > 0
+    order_w, window_w, by_w = panel.children[0].children
+    by_w.value = "nps_group"
+    assert set(panel.result["segment"]) == {"promoter", "passive", "detractor", "no_response"}
+    by_w.value = None
+    window_w.value = "1 hour"
+    short = panel.result
+    assert short["customers"].iloc[-1] < first["customers"].iloc[-1]
+    window_w.value = "7 dayz"  # a typo shows the error and keeps the last result
+    assert "&#x27;7 days&#x27;" in panel.children[1].value and panel.result is short
+    window_w.value = ""  # no limit: nobody's window is open
+    unlimited = panel.result
+    assert panel.children[1].value == "" and unlimited["open_window"].sum() == 0
+    order_w.value = "strict"  # strict attempts are a subset of ordered ones
+    assert panel.result is not unlimited
+    assert (panel.result["customers"].to_numpy() <= unlimited["customers"].to_numpy()).all()

@@ -117,6 +117,7 @@ def child(path: str, op: str) -> None:
 
     con = cxlib.connect(path)
     t = time.perf_counter()
+    cpu = time.process_time()  # all threads of this process (DuckDB's workers included)
     rows = None
     if op == "scan":
         con.execute(OPS["scan"]).fetchall()
@@ -135,8 +136,9 @@ def child(path: str, op: str) -> None:
             return
         rows = len(fn(con))
     seconds = time.perf_counter() - t
+    cpu = time.process_time() - cpu
     peak_mib = _peak_rss_mib()
-    print(json.dumps({"op": op, "seconds": seconds, "peak_rss_mib": peak_mib, "rows": rows}))
+    print(json.dumps({"op": op, "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": peak_mib, "rows": rows}))
 
 
 def measure(path: Path, op: str, repeat: int) -> dict:
@@ -184,13 +186,14 @@ def main() -> None:
                  if "generate_s" in info else ""))
         results = [measure(path, op, args.repeat) for op in OPS]
         scan = next(r for r in results if r["op"] == "scan").get("seconds")
-        print(f"{'query':<18}{'seconds':>10}{'x scan':>9}{'peak RSS MiB':>14}{'rows':>7}")
+        print(f"{'query':<18}{'seconds':>10}{'x scan':>9}{'CPU s':>9}{'peak RSS MiB':>14}{'rows':>7}", flush=True)
         for r in results:
             if "seconds" not in r:
                 print(f"{r['op']:<18}  {r.get('skipped') or r.get('error')}")
                 continue
             ratio = r["seconds"] / scan if scan else float("nan")
-            print(f"{r['op']:<18}{r['seconds']:>10.2f}{ratio:>9.1f}{r['peak_rss_mib']:>14.0f}{r['rows'] or '':>7}")
+            print(f"{r['op']:<18}{r['seconds']:>10.2f}{ratio:>9.1f}{r['cpu_seconds']:>9.2f}{r['peak_rss_mib']:>14.0f}"
+                  f"{r['rows'] or '':>7}", flush=True)
         if not args.keep:
             path.unlink(missing_ok=True)
             shutil.rmtree(path.with_suffix(".duckdb.wal"), ignore_errors=True)

@@ -21,10 +21,13 @@ analyst's interactive session only and refuse to run with ``interactive=False``.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -477,14 +480,20 @@ def drilldown_funnel_dropped(
 NOTEBOOK_DIR = PROJECT_DIR / "notebooks"
 
 
-def lab_command(*, port: int | None = None, no_browser: bool = False, notebook_dir: Path | None = None) -> list[str]:
-    """The command line that starts JupyterLab on the notebooks directory."""
+def lab_command(
+    *,
+    port: int | None = None,
+    no_browser: bool = False,
+    notebook_dir: Path | None = None,
+    extra: list[str] | None = None,
+) -> list[str]:
+    """The command line that starts JupyterLab on the notebooks directory (`extra`: more JupyterLab options)."""
     cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={notebook_dir or NOTEBOOK_DIR}"]
     if port is not None:
         cmd.append(f"--port={port}")
     if no_browser:
         cmd.append("--no-browser")
-    return cmd
+    return cmd + list(extra or [])
 
 
 def cmd_lab(args) -> int:
@@ -500,12 +509,31 @@ def cmd_lab(args) -> int:
     if not notebook_dir.is_dir():
         raise CxInputError(f"no notebook directory {notebook_dir}")
     env = {**os.environ, "CX_DB": str(db)}
-    cmd = lab_command(port=args.port, no_browser=args.no_browser, notebook_dir=notebook_dir)
+    extra = list(args.jupyter_args or [])
+    if extra and extra[0] == "--":
+        extra = extra[1:]
+    cmd = lab_command(port=args.port, no_browser=args.no_browser, notebook_dir=notebook_dir, extra=extra)
     print(f"cx lab: JupyterLab on {notebook_dir} with CX_DB={db}", flush=True)
+    return _run_lab(cmd, env)
+
+
+def _run_lab(cmd: list[str], env: dict[str, str]) -> int:
+    """Run JupyterLab until it exits; a SIGTERM to `cx lab` is passed on, so no server is left behind."""
+    proc = subprocess.Popen(cmd, env=env)
+
+    def forward(signum, _frame):
+        proc.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward) if threading.current_thread() is threading.main_thread() else None
     try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:
+                continue  # Ctrl-C reaches JupyterLab too (same process group): it asks, then stops
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def add_cli(sub, add_db) -> None:
@@ -520,4 +548,6 @@ def add_cli(sub, add_db) -> None:
     p.add_argument("--port", type=int, help="port to listen on (default: JupyterLab's, 8888 or the next free one)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser (print the URL instead)")
     p.add_argument("--notebook-dir", help="directory to open (default: the project's notebooks/)")
+    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, metavar="-- JUPYTER_OPTIONS",
+                   help="further JupyterLab options after --, e.g. -- --ip=0.0.0.0")
     p.set_defaults(func=cmd_lab)

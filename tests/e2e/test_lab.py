@@ -52,15 +52,17 @@ def _free_port() -> int:
 
 @pytest.fixture()
 def lab(sample_db, tmp_path):
-    """JupyterLab on a temporary folder holding the demo notebook, with CX_DB = the sample store."""
+    """`cx lab --db <sample store>` on a temporary folder holding the demo notebook."""
     root = tmp_path / "lab"
     root.mkdir()
     shutil.copy(FIXTURE, root / FIXTURE.name)
     port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "CX_DB": str(sample_db), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
+    env = {**{k: v for k, v in os.environ.items() if k != "CX_DB"}, "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "IPYTHONDIR": str(tmp_path / "ipy")}
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.news_url="]
+    # started the way an analyst does, through `cx lab` (extra JupyterLab options after --)
+    cmd = [sys.executable, "-m", "cxlib.cli", "lab", "--db", str(sample_db), "--no-browser", f"--port={port}",
+           f"--notebook-dir={root}", "--", "--ip=127.0.0.1", f"--IdentityProvider.token={token}",
+           "--LabApp.news_url="]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
         cmd.append("--allow-root")
     log = open(tmp_path / "lab.log", "w")

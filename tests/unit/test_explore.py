@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -327,7 +328,7 @@ def test_cx_lab_starts_jupyterlab_on_notebooks_with_the_store(tiny_db, monkeypat
     from cxlib import cli, explore
 
     calls = []
-    monkeypatch.setattr(explore.subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setattr(explore, "_run_lab", lambda cmd, env: calls.append((cmd, env)) or 0)
     nb_dir = tmp_path / "nbs"
     nb_dir.mkdir()
     assert cli.main(["lab", "--db", str(tiny_db), "--no-browser", "--port", "8899", "--notebook-dir", str(nb_dir)]) == 0
@@ -343,11 +344,16 @@ def test_cx_lab_starts_jupyterlab_on_notebooks_with_the_store(tiny_db, monkeypat
     assert "--no-browser" not in cmd and not any(c.startswith("--port") for c in cmd)
     assert env["CX_DB"] == str(tiny_db.resolve())
 
+    calls.clear()
+    assert cli.main(["lab", "--notebook-dir", str(nb_dir), "--", "--ip=127.0.0.1", "--IdentityProvider.token=x"]) == 0
+    (cmd, env), = calls
+    assert cmd[-2:] == ["--ip=127.0.0.1", "--IdentityProvider.token=x"]
+
 
 def test_cx_lab_errors(tiny_db, tmp_path, capsys, monkeypatch):
     from cxlib import cli, explore
 
-    monkeypatch.setattr(explore.subprocess, "call", lambda cmd, env: pytest.fail("must not start"))
+    monkeypatch.setattr(explore, "_run_lab", lambda cmd, env: pytest.fail("must not start"))
     assert cli.main(["lab", "--db", str(tmp_path / "missing.duckdb")]) == 1
     assert "cx sample" in capsys.readouterr().err
     assert cli.main(["lab", "--db", str(tiny_db), "--port", "70000"]) == 2
@@ -355,6 +361,37 @@ def test_cx_lab_errors(tiny_db, tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit):
         cli.main(["lab", "--help"])
     assert "--no-browser" in capsys.readouterr().out
+
+
+def test_lab_runner_passes_sigterm_on_and_returns_the_exit_code(tmp_path):
+    """`cx lab` stopped with SIGTERM stops its JupyterLab (a stand-in child here) and exits with its code."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "runner.py"
+    marker = tmp_path / "child_got_sigterm"
+    child = tmp_path / "child.py"
+    child.write_text(
+        "import signal, sys, time\n"
+        f"signal.signal(signal.SIGTERM, lambda *a: (open({str(marker)!r}, 'w').close(), sys.exit(3)))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    script.write_text(
+        "import sys\nfrom cxlib.explore import _run_lab\n"
+        f"sys.exit(_run_lab([sys.executable, {str(child)!r}], {{}}))\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            cwd=str(Path(__file__).resolve().parents[2]))
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 3
+    deadline = time.time() + 5
+    while not marker.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert marker.exists()
 
 
 def test_default_notebook_dir_is_the_projects():

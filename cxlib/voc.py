@@ -40,6 +40,8 @@ __all__ = [
     "key_drivers",
     "followup_list",
     "followup_summary",
+    "score_headline",
+    "trend_headline",
     "export_followup",
     "check_options",
     "neutralise_formulas",
@@ -155,10 +157,12 @@ def _params(con, metric, *, period, start, end, touchpoint, channel) -> dict:
             continue
         if not isinstance(value, str):
             raise CxInputError(f"{name} must be text such as 'checkout', got {value!r}")
-        known = sql.run(con, "survey_values", {"metric": metric})
+        # any touchpoint/channel some survey carries is accepted (a metric not asked there gives
+        # n = 0); anything else is a misspelling
+        known = sql.run(con, "survey_values", {"metric": None})
         choices = known.loc[known["kind"] == name, "value"].tolist()
         if value not in choices:
-            raise unknown_name(name, value, f"the {metric} survey answers", choices)
+            raise unknown_name(name, value, "the survey answers", choices)
     return {"start": start_ts, "end": end_ts, "touchpoint": touchpoint, "channel": channel, "period": period}
 
 
@@ -219,6 +223,8 @@ def nps(
     Both are clamped to [-100, 100].
     `start` is inclusive, `end` exclusive; a date-only `end` ('2026-03-31') includes that day.
     `period` in week/month/quarter is DuckDB's date_trunc (weeks start on Monday).
+    A `touchpoint`/`channel` must be one some survey answer carries (else a "did you mean"
+    error); one where this metric was not asked gives the n = 0 row.
     `by` is any customers column, or 'touchpoint' / 'channel' of the answer; a missing value
     becomes the segment '(none)'. Groups with fewer than `min_group_size` answers are kept,
     marked ``suppressed=True`` with counts and scores blanked, with complementary suppression
@@ -444,7 +450,8 @@ def compare(
         else:
             rec.update(_test(metric, row, _pool(metric, rest)))
         out.append(rec)
-    res = pd.DataFrame(out)
+    res = pd.DataFrame(out, columns=[key, "reference", "n", "suppressed", "score", "reference_score", "diff", "z",
+                                     "p_value"])
     res["p_adjusted"] = math.nan
     ok = res["p_value"].notna()
     if ok.any():
@@ -948,14 +955,7 @@ def check_options(
         raise unknown_name("interval", str(interval), "the NPS interval methods", INTERVALS)
     _segment_slot(con, by)
     _params(con, "nps", period=period, start=start, end=end, touchpoint=None, channel=None)
-    if touchpoint is not None or channel is not None:
-        known = pd.concat([sql.run(con, "survey_values", {"metric": m}) for m in ("nps", "csat", "ces")])
-        for name, value in (("touchpoint", touchpoint), ("channel", channel)):
-            if value is None:
-                continue
-            choices = sorted(set(known.loc[known["kind"] == name, "value"]))
-            if value not in choices:
-                raise unknown_name(name, str(value), "the survey answers", choices)
+    _params(con, "nps", period=None, start=None, end=None, touchpoint=touchpoint, channel=channel)
 
 
 def followup_summary(df: pd.DataFrame, *, min_group_size: int = MIN_GROUP_SIZE) -> pd.DataFrame:
@@ -969,3 +969,30 @@ def followup_summary(df: pd.DataFrame, *, min_group_size: int = MIN_GROUP_SIZE) 
            .agg(detractors=("open_", "size"), with_open_ticket=("open_", "sum")).reset_index())
     out = out.astype({"detractors": "int64", "with_open_ticket": "int64"})
     return suppress(out, n="detractors", values=["with_open_ticket"], min_group_size=min_group_size)
+
+
+def score_headline(nps_df: pd.DataFrame, csat_df: pd.DataFrame, ces_df: pd.DataFrame) -> str:
+    """One plain-language sentence with the overall NPS (and interval), CSAT and CES, from the
+    one-row results of `nps`, `csat` and `ces`; says so when a score has no (or too few) answers."""
+    parts = []
+    n = nps_df.iloc[0] if len(nps_df) else None
+    if n is None or pd.isna(n["nps"]):
+        parts.append("NPS: too few answers to show")
+    else:
+        parts.append(f"NPS {n['nps']:.0f} (95% interval {n['ci_lower']:.0f} to {n['ci_upper']:.0f}, n = {n['n']:.0f})")
+    c = csat_df.iloc[0] if len(csat_df) else None
+    parts.append("CSAT: too few answers" if c is None or pd.isna(c["csat"]) else f"CSAT {c['csat']:.0f}% satisfied")
+    e = ces_df.iloc[0] if len(ces_df) else None
+    parts.append("CES: too few answers" if e is None or pd.isna(e["mean"])
+                 else f"CES {e['mean']:.1f} of 7 ({e['easy_share']:.0f}% found it easy)")
+    return "; ".join(parts)
+
+
+def trend_headline(trend: pd.DataFrame, *, period: str, score: str = "NPS") -> str:
+    """One sentence on a one-row `score_trend` result: the change per period and whether it is real."""
+    t = trend.iloc[0] if len(trend) else None
+    if t is None or pd.isna(t["slope"]):
+        return f"Too few {period}s with enough answers to judge the {score} trend"
+    verdict = "a real trend" if t["significant"] else "no clear trend"
+    return (f"{score} changes by {t['slope']:+.1f} points per {period} "
+            f"(95% interval {t['ci_lower']:+.1f} to {t['ci_upper']:+.1f}): {verdict}")

@@ -39,7 +39,9 @@ def _need(df: pd.DataFrame, cols: list[str], what: str) -> pd.DataFrame:
 def _score_chart(df: pd.DataFrame, score: str, label: str, domain: tuple[float, float], what: str,
                  title: str | None) -> alt.Chart:
     data = _need(df, [score, "ci_lower", "ci_upper"], what)
-    tooltip = [c for c in ("segment", "period", "n", score, "ci_lower", "ci_upper") if c in data]
+    types = {"segment": "N", "period": "T"}
+    tooltip = [f"{c}:{types.get(c, 'Q')}" for c in ("segment", "period", "n", score, "ci_lower", "ci_upper")
+               if c in data]
     scale = alt.Scale(domain=list(domain))
     if "period" in data:
         data["period"] = pd.to_datetime(data["period"])
@@ -89,7 +91,7 @@ def chart_compare(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
         x=alt.X("diff:Q", title="difference from the rest"),
         color=alt.Color("verdict:N", title=None,
                         scale=alt.Scale(domain=["significant", "could be chance"], range=[BAD, NEUTRAL])),
-        tooltip=[key, "diff", "p_value", "p_adjusted", "significant"],
+        tooltip=[f"{key}:N", "diff:Q", "p_value:Q", "p_adjusted:Q", "significant:N"],
     ).properties(title=title or "Differences between groups (Benjamini-Hochberg corrected)")
 
 
@@ -105,7 +107,7 @@ def chart_drivers(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerCha
         x=alt.X("importance:Q", title="share of explained variance (%)"),
         color=alt.Color("verdict:N", title=None,
                         scale=alt.Scale(domain=["significant", "not significant"], range=["#1f4e79", NEUTRAL])),
-        tooltip=["driver", "kind", "importance", "ci_lower", "ci_upper", "direction", "p_adjusted"],
+        tooltip=["driver:N", "kind:N", "importance:Q", "ci_lower:Q", "ci_upper:Q", "direction:N", "p_adjusted:Q"],
     )
     rules = base.mark_rule().encode(x="ci_lower:Q", x2="ci_upper:Q")
     return (bars + rules).properties(title=alt.TitleParams(title or "What drives NPS", subtitle=fit))
@@ -127,7 +129,7 @@ def chart_themes(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChar
     dots = base.mark_circle(size=140).encode(
         color=alt.Color("verdict:N", title=None,
                         scale=alt.Scale(domain=["over-represented among detractors", "other"], range=[BAD, GOOD])),
-        tooltip=["theme", "comments", "share", "nps", "over_representation", "p_adjusted"],
+        tooltip=["theme:N", "comments:Q", "share:Q", "nps:Q", "over_representation:Q", "p_adjusted:Q"],
     )
     labels = base.mark_text(align="left", dx=9).encode(text="theme:N")
     return (dots + labels).properties(title=title or "Feedback themes: volume and NPS")
@@ -140,7 +142,7 @@ def chart_topics(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
     return alt.Chart(data).mark_bar().encode(
         y=alt.Y("label:N", title=None, sort="-x"),
         x=alt.X("comments:Q", title="comments"),
-        tooltip=["topic", "top_terms", "comments", "share"],
+        tooltip=["topic:O", "top_terms:N", "comments:Q", "share:Q"],
     ).properties(title=title or "Topics found in the comments")
 
 
@@ -153,5 +155,5 @@ def chart_peak_end(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
         x=alt.X("value:Q", title="rating (1-5)"),
         y=alt.Y("mean_nps:Q", title="mean NPS answer (0-10)", scale=alt.Scale(domain=[0, 10])),
         color=alt.Color("predictor:N", title=None),
-        tooltip=["predictor", "value", "customers", "mean_nps"],
+        tooltip=["predictor:N", "value:Q", "customers:Q", "mean_nps:Q"],
     ).properties(title=title or "Peak-end: the worst and the last moment shape NPS")

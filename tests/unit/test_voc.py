@@ -413,3 +413,33 @@ def test_nps_by_segment_and_period_suppresses_within_each_period(tmp_path):
     feb = df[df["period"] == "2024-02-01"].set_index("segment")["suppressed"]
     assert jan.to_dict() == {"east": True, "north": True, "south": False}  # east small, north its complement
     assert not feb.any()
+
+
+def test_a_touchpoint_only_some_metrics_ask_about_gives_n0_for_the_others(tmp_path):
+    answers = [("c1", "2024-01-10", "csat", 5, "checkout", "web"), ("c1", "2024-01-10", "nps", 10)]
+    con = make_store(tmp_path, answers)
+    assert voc.csat(con, touchpoint="checkout", min_group_size=1)["n"].iloc[0] == 1
+    row = voc.nps(con, touchpoint="checkout").iloc[0]
+    assert row["n"] == 0 and math.isnan(row["nps"]) and not row["suppressed"]
+    with pytest.raises(CxInputError, match="did you mean 'web'"):
+        voc.nps(con, channel="wbe")
+
+
+def test_compare_with_no_answers_is_an_empty_table(tmp_path):
+    con = _two_groups(tmp_path)
+    df = voc.compare_nps(con, by="region", start="2030-01-01")
+    assert df.empty and "p_adjusted" in df.columns and "significant" in df.columns
+
+
+def test_headlines_say_when_there_is_too_little_data(tmp_path):
+    con = make_store(tmp_path, nps_rows([10, 9, 8, 0, 10, 9]))
+    text = voc.score_headline(voc.nps(con), voc.csat(con), voc.ces(con))
+    # 4 promoters, 1 detractor of 6: NPS 50
+    assert text.startswith("NPS 50 (95% interval") and "n = 6" in text
+    assert "CSAT: too few answers" in text and "CES: too few answers" in text
+    empty = voc.score_trend(voc.nps(con, period="month"), period="month")
+    assert voc.trend_headline(empty, period="month").startswith("Too few months")
+    t = voc.score_trend(pd.DataFrame({"period": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]),
+                                      "n": 100, "nps": [10.0, 22.0, 29.0, 41.0], "suppressed": False}))
+    assert voc.trend_headline(t, period="month") == (
+        "NPS changes by +10.0 points per month (95% interval +7.0 to +13.0): a real trend")

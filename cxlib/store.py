@@ -40,6 +40,11 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) ->
         if "lock" in str(exc).lower():
             holder = re.search(r"PID (\d+)", str(exc))
             who = f" (process {holder.group(1)})" if holder else ""
+            if "read-only mode" in str(exc):  # the holder only reads: a writer must wait for it to close
+                raise CxStoreLockedError(
+                    f"the store {path} is open for reading in another process{who}, so it cannot be opened "
+                    "for writing. Close that session (a notebook kernel or a report run), then run the load again."
+                ) from None
             raise CxStoreLockedError(
                 f"the store {path} is held for writing by another process{who}. "
                 "Wait for that load to finish or close that session (a notebook kernel holding a "

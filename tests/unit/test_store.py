@@ -15,7 +15,7 @@ from cxlib.store import DEFAULT_DB, default_path
 
 HOLD = """
 import sys, time, duckdb
-con = duckdb.connect(sys.argv[1])
+con = duckdb.connect(sys.argv[1], read_only=len(sys.argv) > 2)
 print("holding", flush=True)
 time.sleep(120)
 """
@@ -134,3 +134,20 @@ def test_not_a_duckdb_file_is_a_clear_error(tmp_path):
     path.write_text("this is not a database")
     with pytest.raises(CxDataError, match=f"cannot open the store {path}"):
         cxlib.connect(path)
+
+
+def test_a_reader_in_another_process_blocks_writing_with_its_own_message(store):
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(store), "read-only"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "holding"
+        con = cxlib.connect(store)  # reading alongside another reader is fine
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (0,)
+        con.close()
+        with pytest.raises(CxStoreLockedError) as err:
+            cxlib.connect(store, read_only=False)
+        assert str(err.value) == (
+            f"the store {store} is open for reading in another process (process {proc.pid}), so it cannot be "
+            "opened for writing. Close that session (a notebook kernel or a report run), then run the load again.")
+    finally:
+        proc.kill()
+        proc.wait()

@@ -166,6 +166,8 @@ def store_summary(db_path: str | os.PathLike | None) -> dict:
     from . import sql
     from .store import as_of, connect
 
+    import duckdb
+
     path = Path(db_path) if db_path else default_path()
     con = connect(path, read_only=True)
     try:
@@ -174,6 +176,9 @@ def store_summary(db_path: str | os.PathLike | None) -> dict:
             as_of_value = as_of(con)
         except CxDataError:
             as_of_value = None
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CxDataError(f"cannot read the store {path} for the report header: {first}") from None
     finally:
         con.close()
     counts = {r.table_name: int(r.row_count) for r in df.itertuples()}
@@ -337,6 +342,7 @@ def run_reports(
 
     # 2. the data each target reads, read-only, before any kernel
     summaries: dict[str, dict] = {}
+    store_keys: dict[str, str] = {}
     for t in checked:
         db = t.parameters.get("db_path") or None
         key = str(Path(db).resolve()) if db else str(default_path().resolve())
@@ -347,8 +353,7 @@ def run_reports(
                 raise CxStoreLockedError(f"no report was run: {exc}") from None
             except CxDataError as exc:
                 raise CxDataError(f"no report was run: {exc}") from None
-        t.parameters = dict(t.parameters)
-        t._store_key = key  # type: ignore[attr-defined]
+        store_keys[t.name] = key
 
     # 3. execute in a private staging folder
     run_id = _new_run_id()
@@ -381,7 +386,7 @@ def run_reports(
                 try:
                     import nbformat
 
-                    data = summaries[t._store_key]  # type: ignore[attr-defined]
+                    data = summaries[store_keys[t.name]]
                     meta = {
                         "run": {"run": run_id, "run started (UTC)": started, "job": t.job or "(ad hoc)",
                                 "notebook": t.notebook.name},

@@ -125,3 +125,13 @@ def test_a_locked_store_is_reported_before_any_kernel(tmp_path):
         holder.kill()
         holder.wait()
     assert not (tmp_path / "out").exists()
+
+
+def test_a_store_that_is_not_a_workbench_store_is_one_clear_error(tmp_path):
+    import duckdb
+
+    store = tmp_path / "other.duckdb"
+    duckdb.connect(str(store)).close()  # a DuckDB file without our tables
+    target = ReportTarget("x", FIXTURES / "typed_params.ipynb", {"db_path": str(store)})
+    with pytest.raises(CxDataError, match="no report was run: cannot read the store .* for the report header"):
+        run_reports([target], out_dir=tmp_path / "out")

@@ -632,7 +632,7 @@ def relative_weights(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     return weights, float(w.sum())
 
 
-def _driver_frame(con, *, target, attributes, rating_metric, min_ratings_share, max_customers, as_of):
+def _driver_frame(con, *, target, attributes, rating_metric, min_ratings_share, max_customers, as_of, max_levels):
     from .features import customer_features
 
     feats = customer_features(con, as_of=as_of)
@@ -663,7 +663,15 @@ def _driver_frame(con, *, target, attributes, rating_metric, min_ratings_share, 
     if attributes:
         cust = sql.run(con, "voc_customer_attributes", {}, {"columns": _attribute_list(con, attributes)})
         cust = cust.set_index("customer_id").reindex(frame.index)
-        for attr in attributes:
+        too_many = [a for a in attributes if cust[a].nunique(dropna=True) > max_levels]
+        if too_many:
+            import warnings
+
+            from .errors import CxWarning
+
+            warnings.warn(f"left out of the driver model: {', '.join(too_many)} (more than {max_levels} distinct "
+                          "values; an identifier or free text is not a segment)", CxWarning, stacklevel=3)
+        for attr in [a for a in attributes if a not in too_many]:
             values = cust[attr].astype("object").where(cust[attr].notna(), MISSING_SEGMENT).astype(str)
             dummies = pd.get_dummies(values, prefix=f"attr_{attr}", drop_first=True, dtype=float)
             frame = pd.concat([frame, dummies], axis=1)
@@ -689,6 +697,7 @@ def key_drivers(
     max_customers: int | None = 50_000,
     as_of=None,
     alpha: float = 0.05,
+    max_levels: int = 30,
 ) -> pd.DataFrame:
     """Key driver analysis of relationship NPS: which touchpoint ratings, service measures and
     customer attributes move it, as relative importance with bootstrap intervals.
@@ -700,7 +709,8 @@ def key_drivers(
     `min_ratings_share` of respondents; missing ratings mean-imputed), service measures (any
     ticket resolved after > 72 h, log max resolution hours, tickets, contacts, reopened and open
     tickets, channel switches) and each customer attribute in `attributes` (default: every
-    customers column; dummy-coded, its dummies summed into one driver).
+    customers column; dummy-coded, its dummies summed into one driver; an attribute with more
+    than `max_levels` distinct values is left out with a CxWarning).
     importance = Johnson's relative weight (the driver's share of the OLS R^2, summing to
     r_squared; close to the Shapley/dominance decomposition) as PERCENT of R^2; ci_lower/ci_upper:
     bootstrap percentile 95% interval over `bootstrap` resamples of customers (seeded).
@@ -731,7 +741,8 @@ def key_drivers(
         attributes = [attributes]
     attributes = list(attributes)
     frame, y, groups = _driver_frame(con, target=target, attributes=attributes, rating_metric=rating_metric,
-                                     min_ratings_share=min_ratings_share, max_customers=max_customers, as_of=as_of)
+                                     min_ratings_share=min_ratings_share, max_customers=max_customers, as_of=as_of,
+                                     max_levels=max_levels)
     n = len(frame)
     labels = list(groups)
     cols = [c for g in labels for c in groups[g][1]]

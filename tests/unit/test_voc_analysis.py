@@ -288,3 +288,15 @@ def test_check_options_fails_early_with_suggestions(tmp_path):
         voc.check_options(con, channel="emial")
     with pytest.raises(CxInputError, match="date like"):
         voc.check_options(con, end="31/12/2024")
+
+
+def test_key_drivers_leave_out_identifier_like_attributes(tmp_path):
+    from cxlib.errors import CxWarning
+
+    con = _driver_store(tmp_path)
+    con.execute("ALTER TABLE customers ADD COLUMN email VARCHAR")
+    con.execute("UPDATE customers SET email = customer_id || '@example.com'")
+    with pytest.warns(CxWarning, match="email"):
+        df = voc.key_drivers(con, bootstrap=0)
+    assert "email" not in set(df["driver"]) and "region" in set(df["driver"])
+    assert df["ci_lower"].isna().all()  # bootstrap=0: no intervals

@@ -465,6 +465,8 @@ def read_runs(out_dir: str | Path = REPORT_DIR) -> list[dict]:
     """Every published run's manifest, newest first."""
     runs = []
     for manifest in Path(out_dir).glob("*/run.json"):
+        if manifest.parent.name.startswith("."):
+            continue  # a staging folder of a run that was killed before publishing
         try:
             runs.append(json.loads(manifest.read_text(encoding="utf-8")))
         except (OSError, ValueError):

@@ -38,6 +38,7 @@ def test_index_lists_every_run_and_the_latest_good_report_of_each_job(tmp_path):
          [_target("weekly", "failed", reason="cell 3 (x) raised ValueError: <b>boom</b>",
                   parameters={"segment": "<script>x</script>"})])
     (tmp_path / "20260104T000000Z-broken").mkdir()  # a folder without manifest is ignored
+    _run(tmp_path, ".staging-20260105T000000Z-dddddd", "2026-01-05T00:00:00Z", [_target("weekly")])  # killed
     index = rebuild_index(tmp_path).read_text()
     latest = index.split("<h2>All runs</h2>")[0]
     # the newest *good* run of weekly is the 2nd, although the 3rd is newer
@@ -51,7 +52,7 @@ def test_index_lists_every_run_and_the_latest_good_report_of_each_job(tmp_path):
     assert "failed: cell 3 (x) raised ValueError: &lt;b&gt;boom&lt;/b&gt;" in runs
     assert "&lt;script&gt;x&lt;/script&gt;" in runs and "<script" not in index
     assert find_external_sources(index) == []
-    assert "20260104T000000Z-broken" not in index
+    assert "20260104T000000Z-broken" not in index and "staging" not in index
 
 
 def test_index_with_no_runs(tmp_path):

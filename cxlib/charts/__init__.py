@@ -26,6 +26,7 @@ def cx_theme() -> alt.theme.ThemeConfig:
 
 
 from .churn import *  # noqa: E402,F401,F403
+from .interactive import *  # noqa: E402,F401,F403
 from .journey import *  # noqa: E402,F401,F403
 from .segments import *  # noqa: E402,F401,F403
 from .voc import *  # noqa: E402,F401,F403

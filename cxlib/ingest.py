@@ -10,7 +10,8 @@ Line numbers count the header as line 1; a quoted value that spans several lines
 Timestamps: ISO 8601 values load without a ``date_format``; a value with an offset (``Z``,
 ``+02:00``) is converted to UTC, a naive one is read in ``timezone`` (default UTC). A day/month
 value such as ``03/04/2024`` is rejected as ambiguous unless ``date_format`` (strptime codes,
-e.g. ``%d/%m/%Y %H:%M``) says how to read it.
+e.g. ``%d/%m/%Y %H:%M``) says how to read it. A naive time that falls in a daylight-saving gap
+(does not exist) or fold (happens twice) is read at the zone's standard-time offset, as ICU does.
 """
 
 from __future__ import annotations

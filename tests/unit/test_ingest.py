@@ -712,3 +712,21 @@ def test_header_names_match_in_any_case_and_attributes_are_case_insensitive(con,
     with pytest.raises(CxDataError, match=r"names columns twice: \['Plan', 'plan'\]"):
         ingest(write(tmp_path, "c3.csv", "customer_id,signup_at,Plan,plan\nB3,2024-01-01,a,b\n"), "customers", db=con)
     assert snapshot(con) == before
+
+
+def test_naive_times_in_a_dst_gap_or_fold_follow_a_fixed_rule(con, tmp_path):
+    # Europe/Berlin: 2024-03-31 02:00-03:00 does not exist; 2024-10-27 02:00-03:00 happens twice.
+    # Both are read at the standard-time offset (+01:00), as ICU does; the rule is pinned here.
+    text = events_csv("C1,2024-03-31 01:59,chat,chat", "C1,2024-03-31 02:30,checkout,web",
+                      "C1,2024-03-31 03:00,home_page,web", "C2,2024-10-27 01:59,chat,chat",
+                      "C2,2024-10-27 02:30,checkout,web", "C2,2024-10-27 03:00,home_page,web")
+    report = ingest(write(tmp_path, "e.csv", text), "events", db=con, timezone="Europe/Berlin")
+    check_counts(con, report, read=6, loaded=6, rejected=0)
+    assert rows(con, "SELECT customer_id, touchpoint, ts FROM events ORDER BY customer_id, ts") == [
+        ("C1", "chat", datetime(2024, 3, 31, 0, 59)),  # CET
+        ("C1", "home_page", datetime(2024, 3, 31, 1, 0)),  # CEST
+        ("C1", "checkout", datetime(2024, 3, 31, 1, 30)),  # in the gap: taken as CET, so after 03:00 CEST
+        ("C2", "chat", datetime(2024, 10, 26, 23, 59)),  # CEST
+        ("C2", "checkout", datetime(2024, 10, 27, 1, 30)),  # in the fold: the second (CET) occurrence
+        ("C2", "home_page", datetime(2024, 10, 27, 2, 0)),  # CET
+    ]

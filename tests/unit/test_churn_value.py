@@ -140,3 +140,14 @@ def test_cox_needs_churners(con):
     con.execute("UPDATE subscriptions SET ended_at = NULL")
     with pytest.raises(cxlib.CxDataError, match="churned"):
         churn.cox_churn(con, as_of=AS_OF)
+
+
+def test_cox_on_a_sample_of_customers_scores_everyone(tmp_path):
+    con, as_of, truth = _fixed_covariate_store(tmp_path, n=300)
+    m = churn.cox_churn(con, as_of=as_of, max_customers=150)
+    assert m.n_customers == 150 and len(m.customers) == 300
+    again = churn.cox_churn(con, as_of=as_of, max_customers=150)
+    pd.testing.assert_frame_equal(m.summary, again.summary)  # the sample is seeded
+    with pytest.raises(cxlib.CxInputError, match="max_customers"):
+        churn.cox_churn(con, as_of=as_of, max_customers=0)
+    con.close()

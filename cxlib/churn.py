@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from . import sql
+from .clv import BgNbdResult, bgnbd, customer_lifetime_value  # re-exported: DESIGN.md's cxlib.bgnbd
 from .errors import CxDataError, CxInputError, unknown_name
 from .features import to_timestamp
 from .privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
@@ -60,6 +61,9 @@ __all__ = [
     "export_csv",
     "definition_text",
     "check_parameters",
+    "bgnbd",
+    "BgNbdResult",
+    "customer_lifetime_value",
 ]
 
 DEFINITIONS = ("contractual", "non_contractual")

@@ -120,8 +120,6 @@ spend_mean. ``PLANTED`` holds the planted parameters for tests.
 
 from __future__ import annotations
 
-import os
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 

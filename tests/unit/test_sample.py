@@ -22,7 +22,6 @@ from cxlib.errors import CxInputError
 N = 3000
 SEED = 42
 SERVICE = [t for t, s in sample.TOUCHPOINT_STAGES.items() if s == "service"]
-TICKET_TOUCHPOINT = {"chat": "chat", "phone": "phone_call", "email": "email_support", "web": "help_center", "store": "store_visit"}
 BILLING_RE = re.compile(r"\b(?:bill|billing|billed|charged|charges?|invoice|refund)\b", re.I)
 
 

@@ -98,7 +98,8 @@ def test_good_report_is_safe_and_self_contained(reports):
     for text in (manifest["run_id"], "daily", "chart_and_comments.ipynb", data["as_of"], data["latest_event"],
                  f"customers {data['row_counts']['customers']:,}", data["fingerprint"], "db_path"):
         assert text in header
-    assert "NPS: % of respondents scoring 9-10" in page
+    assert "NPS: % of respondents scoring 9-10" in page  # from the glossary (field 'nps')
+    assert '<figcaption class="cx-definition">Mentions: number of comments with each text.</figcaption>' in page
     executed = nbformat.read(reports["good_run"] / "daily.ipynb", as_version=4)
     assert executed.cells[0].metadata["tags"] == ["cx-report-setup"]
 

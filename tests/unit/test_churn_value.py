@@ -8,7 +8,7 @@ from lifelines import CoxPHFitter
 import cxlib
 from cxlib import churn
 
-from test_churn import AS_OF, con  # noqa: F401  (the hand-made store)
+from test_churn_metrics import AS_OF, con  # noqa: F401  (the hand-made store)
 
 
 def _fixed_covariate_store(tmp_path, n=300, seed=5):

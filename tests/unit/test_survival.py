@@ -10,7 +10,7 @@ from lifelines.statistics import logrank_test, multivariate_logrank_test
 import cxlib
 from cxlib import churn
 
-from test_churn import AS_OF, con  # noqa: F401  (the hand-made store)
+from test_churn_metrics import AS_OF, con  # noqa: F401  (the hand-made store)
 
 
 def test_km_contractual_by_hand(con):

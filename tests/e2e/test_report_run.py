@@ -232,3 +232,19 @@ def test_values_keep_their_types_from_the_command_line_and_yaml(reports, tmp_pat
     assert len(runs) == 2 and all(index.count(f"<tr><td>{r}</td>") == (2 if r == run.name else 1) for r in runs)
     assert 'href="latest/from_yaml.html"' in index and 'href="latest/typed_params.html"' in index
     assert "&quot;02134&quot;" in index  # parameters listed per run, as typed
+
+
+def test_two_runs_at_once_both_publish(report_store, tmp_path):
+    """Reports open the store read-only and publish under a lock: concurrent runs do not clash."""
+    out = tmp_path / "both"
+    cmd = [sys.executable, "-m", "cxlib.cli", "report", "run", str(FIXTURES / "typed_params.ipynb"),
+           "--db", str(report_store), "--out", str(out)]
+    runs = [subprocess.Popen([*cmd, "-p", f"n_top={i}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for i in (1, 2)]
+    results = [(p.wait(timeout=600), p.stderr.read()) for p in runs]
+    assert [code for code, _ in results] == [0, 0], results
+    folders = [p for p in out.iterdir() if p.is_dir() and p.name != "latest"]
+    assert len(folders) == 2
+    index = (out / "index.html").read_text()
+    assert all(f"<tr><td>{f.name}</td>" in index for f in folders)
+    assert {json.loads((f / "run.json").read_text())["targets"][0]["parameters"]["n_top"] for f in folders} == {1, 2}

@@ -326,7 +326,8 @@ def _validate(con, spec: schema.Table, targets: list[str], timezone: str, date_f
     outer += [quote_ident(e) for e in extras]
     params = {}
     if any(c.kind == "timestamp" for c in present):
-        params["tz"] = timezone
+        if not tz_in_fmt:  # a format with %z reads the offset from each value; the zone is not used
+            params["tz"] = timezone
         if has_fmt:
             params["date_format"] = date_format
     # Rules across columns come after each column's own checks.

@@ -730,3 +730,22 @@ def test_naive_times_in_a_dst_gap_or_fold_follow_a_fixed_rule(con, tmp_path):
         ("C2", "checkout", datetime(2024, 10, 27, 1, 30)),  # in the fold: the second (CET) occurrence
         ("C2", "home_page", datetime(2024, 10, 27, 2, 0)),  # CET
     ]
+
+
+def test_subscription_ended_before_it_started_is_rejected(con, tmp_path):
+    text = ("customer_id,plan,started_at,ended_at\nC1,pro,2024-02-01,2024-01-31\nC1,basic,2024-02-01,\n"
+            "C2,pro,2024-02-01,2024-02-01\n")
+    report = ingest(write(tmp_path, "sub.csv", text), "subscriptions", db=con)
+    check_counts(con, report, read=3, loaded=2, rejected=1)
+    assert rejects(con, report) == [(2, "ended_at", "ended before it started")]
+    assert rows(con, "SELECT customer_id, plan, ended_at FROM subscriptions ORDER BY 1, 2") == [
+        ("C1", "basic", None), ("C2", "pro", datetime(2024, 2, 1))]
+
+
+def test_date_format_with_an_offset_converts_to_utc(con, tmp_path):
+    text = events_csv("C1,03/04/2024 10:00 +0200,chat,chat", "C1,03/04/2024 10:00,checkout,web")
+    report = ingest(write(tmp_path, "e.csv", text), "events", db=con, date_format="%d/%m/%Y %H:%M %z",
+                    timezone="America/New_York")  # the offset in the value wins over the zone
+    check_counts(con, report, read=2, loaded=1, rejected=1)
+    assert rejects(con, report) == [(3, "ts", "not a timestamp: 03/04/2024 10:00")]
+    assert rows(con, "SELECT ts FROM events") == [(datetime(2024, 4, 3, 8),)]

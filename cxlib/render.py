@@ -460,6 +460,10 @@ figure.cx-figure svg{max-width:100%;height:auto}
 figcaption.cx-definition{font-size:12px;color:#555;margin-top:4px}
 pre{white-space:pre-wrap;font-size:12px;background:#f7f7f7;padding:6px}
 .cx-note{font-size:12px;color:#777;font-style:italic}
+main table.cx-index{display:table;font-size:12px}
+main table.cx-index th,main table.cx-index td{text-align:left;vertical-align:top}
+.cx-status-ok{color:#3a9e6f;font-weight:bold}
+body.cx-index-page main,body.cx-index-page header.cx-header{max-width:1400px}
 footer.cx-footer{font-size:12px;color:#555;border-top:1px solid #ddd;margin-top:32px;padding-bottom:24px}
 """
 

@@ -490,7 +490,7 @@ def rebuild_index(out_dir: str | Path = REPORT_DIR) -> Path:
                     latest[t["name"]] = (run, t)
         parts = ["<h2>Latest good report of each job</h2>"]
         if latest:
-            parts.append("<table><tr><th>job</th><th>report</th><th>run</th><th>data as of</th></tr>")
+            parts.append('<table class="cx-index"><tr><th>job</th><th>report</th><th>run</th><th>data as of</th></tr>')
             for name in sorted(latest):
                 run, t = latest[name]
                 as_of = ", ".join(sorted({str(d.get("as_of")) for d in run.get("data", [])}))
@@ -501,7 +501,7 @@ def rebuild_index(out_dir: str | Path = REPORT_DIR) -> Path:
             parts.append("</table>")
         else:
             parts.append("<p>No good report yet.</p>")
-        parts.append("<h2>All runs</h2><table><tr><th>run</th><th>started (UTC)</th><th>job</th><th>notebook</th>"
+        parts.append('<h2>All runs</h2><table class="cx-index"><tr><th>run</th><th>started (UTC)</th><th>job</th><th>notebook</th>'
                      "<th>parameters</th><th>status</th><th>outputs</th></tr>")
         for run in runs:
             rid = run.get("run_id", "")
@@ -514,7 +514,7 @@ def rebuild_index(out_dir: str | Path = REPORT_DIR) -> Path:
                 params = ", ".join(f"{k}={json.dumps(v)}" for k, v in (t.get("parameters") or {}).items())
                 status = t.get("status", "")
                 reason = f": {t['reason']}" if t.get("reason") else ""
-                css = "cx-status-failed" if status != "ok" else ""
+                css = "cx-status-failed" if status != "ok" else "cx-status-ok"
                 parts.append(
                     f"<tr><td>{e(rid)}</td><td>{e(run.get('started', ''))}</td><td>{e(t.get('job') or '(ad hoc)')}</td>"
                     f"<td>{e(t.get('notebook', ''))}</td><td><code>{e(params)}</code></td>"
@@ -524,7 +524,7 @@ def rebuild_index(out_dir: str | Path = REPORT_DIR) -> Path:
         page = (
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-            f"<title>CX reports</title><style>{CSS}</style></head><body>"
+            f'<title>CX reports</title><style>{CSS}</style></head><body class="cx-index-page">'
             '<header class="cx-header"><h1>CX reports</h1>'
             f"<p>{len(runs)} run(s); newest first. Failed runs keep their partly executed notebook.</p></header>"
             f"<main>{''.join(parts)}</main></body></html>\n"

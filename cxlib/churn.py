@@ -173,12 +173,8 @@ def _run(con, name: str, params: dict, slots: dict | None = None) -> pd.DataFram
     return sql.run(con, name, {k: v for k, v in params.items() if k in needed}, slots)
 
 
-def _has_rows(con, table: str) -> bool:
-    return bool(con.execute(f"SELECT count(*) FROM {sql.quote_ident(table)}").fetchone()[0])
-
-
 def _check_data(con, definition: str) -> None:
-    if definition == "contractual" and not _has_rows(con, "subscriptions"):
+    if definition == "contractual" and not sql.run(con, "churn_subscription_count").iloc[0, 0]:
         raise CxDataError(
             "contractual churn needs the subscriptions table, which is empty in this store; "
             "load subscriptions or use definition='non_contractual'"
@@ -961,11 +957,7 @@ def at_risk_customers(
     cust = model.customers
     prob = model.churn_probability(horizon_days).to_numpy()
     reasons = _reasons(model)
-    rev = con.execute(
-        "SELECT customer_id, sum(amount) AS revenue_last_year FROM orders "
-        "WHERE ts <= $as_of AND ts > $as_of - INTERVAL 365 DAY GROUP BY customer_id",
-        {"as_of": cutoff},
-    ).df().set_index("customer_id")["revenue_last_year"]
+    rev = sql.run(con, "churn_revenue_last_year", {"as_of": cutoff}).set_index("customer_id")["revenue_last_year"]
     nps_group = np.select(
         [cust["nps_detractor"] == 1, cust["nps_passive"] == 1, cust["nps_no_answer"] == 1],
         ["detractor", "passive", "no_answer"], "promoter")

@@ -54,7 +54,7 @@ _PHONE = re.compile(
     r")(?![\w.]\d|\w)"
 )
 _NAME_INTRO = re.compile(
-    r"\b((?i:my name is|my name's|i am|i'm|name:|regards,?|thanks,?|cheers,?|kind regards,?)\s+)"
+    r"\b((?i:my name is|my name's|i am|i'm|regards,?|thanks,?|cheers,?|kind regards,?)\s+)"
     r"([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
 )
 

@@ -91,7 +91,8 @@ def ingest(
 
 
 def _ingest(con, source, spec: schema.Table, mapping, timezone, date_format, delimiter, encoding) -> LoadReport:
-    _check_timezone(con, timezone)
+    timezone = _check_timezone(con, timezone)
+    _check_date_format(con, date_format)
     label, relation, csv_args = _open_source(con, source, delimiter, encoding)
     columns = _map_header(con, relation, csv_args, spec, mapping)
     started = datetime.now(tz.utc).replace(tzinfo=None)
@@ -116,9 +117,24 @@ def _ingest(con, source, spec: schema.Table, mapping, timezone, date_format, del
     return report
 
 
-def _check_timezone(con, timezone: str) -> None:
-    if not con.execute("SELECT count(*) FROM pg_timezone_names() WHERE name = ?", [timezone]).fetchone()[0]:
+def _check_timezone(con, timezone: str) -> str:
+    """The zone's IANA spelling ('utc' -> 'UTC'), or a CxInputError."""
+    found = con.execute("SELECT min(name) FROM pg_timezone_names() WHERE lower(name) = lower(?)",
+                        [str(timezone)]).fetchone()[0]
+    if found is None:
         raise CxInputError(f"unknown time zone {timezone!r}: use an IANA name such as 'UTC' or 'Europe/Berlin'")
+    return found
+
+
+def _check_date_format(con, date_format: str | None) -> None:
+    if date_format is None:
+        return
+    try:
+        con.execute("SELECT try_strptime('2000-01-01', ?)", [date_format]).fetchall()
+    except duckdb.Error as exc:
+        detail = str(exc).split(": ", 1)[-1]
+        raise CxInputError(f"date_format {date_format!r} is not a strptime format ({detail}); "
+                           "e.g. '%d/%m/%Y %H:%M'") from None
 
 
 def _open_source(con, source, delimiter, encoding):

@@ -231,3 +231,11 @@ def test_a_load_killed_mid_way_leaves_the_store_exactly_as_it_was(big_events, tm
     run = cx("ingest", "events", events, "--db", db)  # and the next load works
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith(f"events <- {events}: read 300,000, loaded 300,000, rejected 0")
+
+
+def test_bad_date_format_exits_2_with_one_line(db, tmp_path):
+    before = snapshot(db)
+    run = cx("ingest", "events", write(tmp_path, "e.csv", "customer_id,ts,touchpoint,channel\nC1,2024-01-01,chat,chat\n"),
+             "--date-format", "%Q", "--db", db)
+    one_error_line(run, 2, "cx: error: date_format '%Q' is not a strptime format")
+    assert snapshot(db) == before

@@ -749,3 +749,20 @@ def test_date_format_with_an_offset_converts_to_utc(con, tmp_path):
     check_counts(con, report, read=2, loaded=1, rejected=1)
     assert rejects(con, report) == [(3, "ts", "not a timestamp: 03/04/2024 10:00")]
     assert rows(con, "SELECT ts FROM events") == [(datetime(2024, 4, 3, 8),)]
+
+
+def test_bad_date_format_is_an_input_error_and_zone_names_are_case_insensitive(con, tmp_path):
+    path = write(tmp_path, "e.csv", events_csv("C1,2024-07-01 12:00,chat,chat"))
+    before = snapshot(con)
+    with pytest.raises(CxInputError, match=r"date_format '%Q' is not a strptime format .*e\.g\. '%d/%m/%Y %H:%M'"):
+        ingest(path, "events", db=con, date_format="%Q")
+    assert snapshot(con) == before
+    report = ingest(path, "events", db=con, timezone="europe/berlin")
+    check_counts(con, report, read=1, loaded=1, rejected=0)
+    assert rows(con, "SELECT ts FROM events") == [(datetime(2024, 7, 1, 10),)]
+    assert rows(con, f"SELECT timezone FROM load_log WHERE load_id = {report.load_id}") == [("Europe/Berlin",)]
+
+
+def test_empty_file_is_a_clear_error(con, tmp_path):
+    with pytest.raises(CxDataError, match="is empty or its first line is blank: the first line must name the columns"):
+        ingest(write(tmp_path, "e.csv", ""), "events", db=con)

@@ -94,27 +94,42 @@ def _ingest(con, source, spec: schema.Table, mapping, timezone, date_format, del
     timezone = _check_timezone(con, timezone)
     _check_date_format(con, date_format)
     label, relation, csv_args = _open_source(con, source, delimiter, encoding)
-    columns = _map_header(con, relation, csv_args, spec, mapping)
-    started = datetime.now(tz.utc).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
     try:
-        structural = _stage(con, relation, csv_args, columns)
-        if spec.extra_columns:
-            _add_attribute_columns(con, spec, [dst for _, dst in columns])
-        _validate(con, spec, [dst for _, dst in columns], timezone, date_format)
-        report = _write(con, spec, label, structural, started, timezone, date_format, [dst for _, dst in columns])
-        if spec.name in ("events", "touchpoint_stages"):
-            refresh_derived(con)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        columns = _map_header(con, relation, csv_args, spec, mapping)
+        targets = [dst for _, dst in columns]
+        started = datetime.now(tz.utc).replace(tzinfo=None)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            structural = _stage(con, relation, csv_args, columns)
+            if spec.extra_columns:
+                _add_attribute_columns(con, spec, targets)
+            _validate(con, spec, targets, timezone, date_format)
+            report = _write(con, spec, label, structural, started, timezone, date_format, targets)
+            if spec.name in ("events", "touchpoint_stages"):
+                refresh_derived(con)
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            _rollback(con)
+            # One line for the command line (no DuckDB traceback); the store is as it was.
+            raise CxDataError(f"{label} could not be loaded into {spec.name}: {str(exc).splitlines()[0]}. "
+                              "Nothing was loaded.") from None
+        except BaseException:
+            _rollback(con)
+            raise
+        finally:
+            for name in ("_cx_stage", "_cx_typed", "_cx_structural"):
+                con.execute(f"DROP TABLE IF EXISTS {name}")
     finally:
-        for name in ("_cx_stage", "_cx_typed", "_cx_structural"):
-            con.execute(f"DROP TABLE IF EXISTS {name}")
         if relation.startswith("_cx_df_"):
             con.unregister(relation)
     return report
+
+
+def _rollback(con) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:  # a failed COMMIT has already rolled back
+        pass
 
 
 def _check_timezone(con, timezone: str) -> str:

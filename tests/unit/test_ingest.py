@@ -766,3 +766,37 @@ def test_bad_date_format_is_an_input_error_and_zone_names_are_case_insensitive(c
 def test_empty_file_is_a_clear_error(con, tmp_path):
     with pytest.raises(CxDataError, match="is empty or its first line is blank: the first line must name the columns"):
         ingest(write(tmp_path, "e.csv", ""), "events", db=con)
+
+
+def test_a_line_longer_than_the_limit_is_a_malformed_line(con, tmp_path):
+    text = "customer_id,signup_at,note\nB1,2024-01-01,ok\nB2,2024-01-01," + "x" * 3_000_000 + "\nB3,2024-01-01,fine\n"
+    report = ingest(write(tmp_path, "c.csv", text), "customers", db=con)
+    check_counts(con, report, read=3, loaded=2, rejected=1)
+    (line, column, reason), = rejects(con, report)
+    assert (line, column) == (3, None) and reason.startswith("malformed line: LINE SIZE OVER MAXIMUM")
+    assert rows(con, "SELECT customer_id, note FROM customers WHERE note IS NOT NULL ORDER BY 1") == [
+        ("B1", "ok"), ("B3", "fine")]
+
+
+def test_a_database_error_mid_load_is_one_clear_error_and_changes_nothing(con, tmp_path, monkeypatch):
+    before = snapshot(con)
+    real = ingest_mod._write
+
+    def disk_full(*args, **kwargs):
+        real(*args, **kwargs)
+        raise duckdb.IOException("IO Error: could not write file: No space left on device\nmore detail")
+
+    monkeypatch.setattr(ingest_mod, "_write", disk_full)
+    path = write(tmp_path, "e.csv", events_csv("C1,2024-01-02,checkout,web"))
+    with pytest.raises(CxDataError) as err:
+        ingest(path, "events", db=con)
+    assert str(err.value) == (f"{path} could not be loaded into events: IO Error: could not write file: "
+                              "No space left on device. Nothing was loaded.")
+    assert err.value.__suppress_context__
+    assert snapshot(con) == before
+
+
+def test_a_dataframe_is_unregistered_when_its_header_is_refused(con):
+    with pytest.raises(CxDataError, match="header does not match"):
+        ingest(pd.DataFrame({"cust": ["C1"]}), "events", db=con)
+    assert not rows(con, "SELECT count(*) FROM duckdb_views() WHERE view_name LIKE '_cx_df_%'")[0][0]

@@ -5,6 +5,7 @@ Each area's module declares its public names in ``__all__``; they are all import
 """
 
 from .churn import *  # noqa: F401,F403
+from .clv import *  # noqa: F401,F403
 from .errors import CxDataError, CxError, CxInputError, CxStoreLockedError, CxWarning
 from .ingest import LoadReport, ingest
 from .journey import *  # noqa: F401,F403

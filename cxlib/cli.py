@@ -48,9 +48,13 @@ def cmd_ingest(args) -> int:
     con = connect(args.db, read_only=False)
     failed = 0
     try:
-        for source in args.files:
-            report = ingest(source, args.table, db=con, mapping=mapping, timezone=args.timezone,
-                            date_format=args.date_format, delimiter=args.delimiter, encoding=args.encoding)
+        for i, source in enumerate(args.files):
+            try:
+                report = ingest(source, args.table, db=con, mapping=mapping, timezone=args.timezone,
+                                date_format=args.date_format, delimiter=args.delimiter, encoding=args.encoding)
+            except CxError as exc:
+                done = f" ({i} earlier file(s) loaded, as printed above)" if i else ""
+                raise type(exc)(f"{source}: {exc}{done}") from None
             print(report)
             failed += report.rejected > 0
     finally:
@@ -91,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rename a source column (repeatable); SRC= drops it")
     p.add_argument("--timezone", default="UTC", help="time zone of naive timestamps (default UTC)")
     p.add_argument("--date-format", help="strptime format for non-ISO timestamps, e.g. '%%d/%%m/%%Y %%H:%%M'")
-    p.add_argument("--delimiter", help="field delimiter (default: detected)")
+    p.add_argument("--delimiter", help="field delimiter (default: detected from the header among , ; tab |)")
     p.add_argument("--encoding", default="utf-8", help="utf-8 (default, BOM allowed), latin-1 or utf-16")
     p.add_argument("--strict", action="store_true", help="exit 1 when any row was rejected")
     add_db(p)

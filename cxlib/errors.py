@@ -29,7 +29,7 @@ class CxWarning(UserWarning):
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """' did you mean 'x'?' when a close match exists, else ''."""
     close = difflib.get_close_matches(name, list(choices), n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return f"; did you mean '{close[0]}'?" if close else "."
 
 
 def unknown_name(kind: str, name: str, where: str, choices: Iterable[str]) -> CxInputError:

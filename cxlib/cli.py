@@ -53,6 +53,8 @@ def cmd_ingest(args) -> int:
                 report = ingest(source, args.table, db=con, mapping=mapping, timezone=args.timezone,
                                 date_format=args.date_format, delimiter=args.delimiter, encoding=args.encoding)
             except CxError as exc:
+                if len(args.files) == 1:
+                    raise
                 done = f" ({i} earlier file(s) loaded, as printed above)" if i else ""
                 raise type(exc)(f"{source}: {exc}{done}") from None
             print(report)

@@ -61,7 +61,11 @@ def chart_funnel(df: pd.DataFrame) -> alt.Chart:
     errs = alt.Chart(d).mark_rule(color="#333333").encode(
         x=x, y="ci_lower:Q", y2="ci_upper:Q", **({"xOffset": alt.XOffset("segment:N")} if many else {})
     )
-    return (bars + errs).properties(title="Share of customers reaching each step")
+    return (bars + errs).properties(
+        title="Share of customers reaching each step",
+        description="Funnel conversion: customers who did the steps in order within the conversion window "
+                    "from their step 1, as a share of those who did step 1 (customers whose window is still "
+                    "open are left out); black lines are 95% Wilson intervals.")
 
 
 def chart_flow(df: pd.DataFrame, *, top: int = 15) -> alt.LayerChart:
@@ -107,7 +111,9 @@ def chart_flow(df: pd.DataFrame, *, top: int = 15) -> alt.LayerChart:
     text_right = alt.Chart(nodes[nodes["x"] == 1.0]).mark_text(align="left", dx=8).encode(
         x="x:Q", y="y:Q", text="node:N")
     return alt.layer(links, dots, text_left, text_right).properties(
-        title="Where customers go next (wider = more transitions)", height=320)
+        title="Where customers go next (wider = more transitions)", height=320,
+        description="Transitions (directly-follows): how often one step is immediately followed by another "
+                    "in customers' time-ordered events; line width is the number of transitions.")
 
 
 def chart_step_matrix(df: pd.DataFrame) -> alt.Chart:
@@ -121,7 +127,9 @@ def chart_step_matrix(df: pd.DataFrame) -> alt.Chart:
                         legend=alt.Legend(format="%")),
         tooltip=[alt.Tooltip("position:O"), alt.Tooltip("node:N"), alt.Tooltip("customers:Q", format=","),
                  alt.Tooltip("share:Q", format=".1%")],
-    ).properties(title="What customers do first, second, third ...")
+    ).properties(title="What customers do first, second, third ...",
+                 description="Journey steps: share of customers whose k-th event is each touchpoint; "
+                             "'(ended)' means the journey had fewer events.")
 
 
 def chart_journey_map(df: pd.DataFrame) -> alt.Chart:
@@ -138,7 +146,9 @@ def chart_journey_map(df: pd.DataFrame) -> alt.Chart:
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("customers:Q", format=","), alt.Tooltip("share:Q", format=".1%"),
                  alt.Tooltip("days_from_previous:Q", format=".1f", title="median days from previous stage"),
                  alt.Tooltip("csat:Q", format=".1%")],
-    ).properties(title="How far customers get, and how each stage is rated")
+    ).properties(title="How far customers get, and how each stage is rated",
+                 description="Journey map: share of customers with an event in each stage; colour is CSAT "
+                             "(share of ratings 4-5) of the stage's touchpoints where surveys exist.")
 
 
 def chart_handoffs(df: pd.DataFrame) -> alt.Chart:
@@ -158,7 +168,10 @@ def chart_handoffs(df: pd.DataFrame) -> alt.Chart:
         x=alt.X("repeat_rate:Q", title="Share of cases followed by another contact", axis=alt.Axis(format="%")),
         color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["hand-off", "no hand-off"], range=[BAD, NEUTRAL])),
         tooltip=tooltip,
-    ).properties(title="Customers come back after a hand-off between channels")
+    ).properties(title="Customers come back after a hand-off between channels",
+                 description="Hand-off: a service contact followed within a day by the next contact on another "
+                             "channel; repeat rate is the share of cases with a further service contact within "
+                             "the repeat window.")
 
 
 def chart_friction(df: pd.DataFrame) -> alt.Chart:
@@ -180,4 +193,8 @@ def chart_friction(df: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("friction_score:Q", format=".2f")],
     )
     labels = base.mark_text(align="left", dx=7, fontSize=10).encode(text="label:N")
-    return (points + labels).properties(title="Friction: where customers leave and rate the experience low")
+    return (points + labels).properties(
+        title="Friction: where customers leave and rate the experience low",
+        description="Friction: drop-off is the share of visits after which the customer's next event is "
+                    "missing or more than the gap later; dissatisfaction is 1 - CSAT (or low CES) of that "
+                    "touchpoint and channel; the score averages the two percentile ranks.")

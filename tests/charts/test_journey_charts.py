@@ -130,3 +130,4 @@ def test_charts_on_real_results(sample_con):
                   chart_friction(J.friction(sample_con))]:
         spec = chart.to_dict()  # serialisable: no Timedelta or numpy objects left
         assert values(spec)
+        assert len(spec["description"]) > 40  # reports show it as the chart's definition

@@ -66,6 +66,22 @@ def test_runs_with_defaults_and_shows_the_headlines(defaults):
     assert len(charts(defaults)) == 6
 
 
+def test_change_is_latest_minus_previous_period(defaults, sample_db):
+    """Checked against NPS per month computed here in plain SQL (every nps answer, DESIGN.md's formula)."""
+    import duckdb
+
+    con = duckdb.connect(str(sample_db), read_only=True)
+    rows = con.execute("""
+        SELECT date_trunc('month', ts) AS period,
+               100.0 * (avg(CASE WHEN score >= 9 THEN 1 ELSE 0 END) - avg(CASE WHEN score <= 6 THEN 1 ELSE 0 END))
+        FROM survey_responses WHERE metric = 'nps' GROUP BY 1 ORDER BY 1 DESC LIMIT 2""").fetchall()
+    con.close()
+    (latest, latest_nps), (previous, previous_nps) = rows
+    m = re.search(r"month of (\S+) against (\S+): NPS ([+-]\d+\.\d)", printed(defaults))
+    assert (m.group(1), m.group(2)) == (f"{latest:%Y-%m-%d}", f"{previous:%Y-%m-%d}")
+    assert float(m.group(3)) == pytest.approx(latest_nps - previous_nps, abs=0.051)
+
+
 def test_recovers_planted_effects(defaults):
     text = printed(defaults)
     # (6) the billing theme is >= 3x over-represented among detractors

@@ -614,7 +614,7 @@ def add_cli(sub, add_db) -> None:
                     "'parameters' cell before any kernel starts. A failed run exits 1 with a one-line reason, "
                     "keeps <name>.failed.ipynb and leaves earlier reports untouched. Examples: "
                     "cx report run journey -p start=2024-01-01 -p segment=region; cx report run --all; "
-                    "cx report run --job weekly-overview; cx report run --all-jobs (for cron/CI).")
+                    "cx report run --job overview; cx report run --all-jobs (for cron/CI).")
     p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="notebook names in notebooks/ or .ipynb paths")
     p.add_argument("--all", action="store_true", help="every notebook in notebooks/")
     p.add_argument("--job", action="append", metavar="NAME", help="a named job from the jobs file (repeatable)")

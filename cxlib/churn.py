@@ -227,7 +227,7 @@ def churn_rate(
     (contractual: every customer with a subscription; non_contractual: customers with at least
     `inactivity_days` of follow-up since their start) and churned follows `definition`.
     `by`: a customers column (region, plan, ...) or a CX group: 'nps_group' (latest
-    relationship NPS answer: promoter, passive, detractor, '(missing)') or 'long_resolution'
+    relationship NPS answer: promoter, passive, detractor, '(none)') or 'long_resolution'
     (any ticket resolved after more than 72 hours).
     Columns: [segment,] customers, churned, churn_rate (0..1), not_judged, suppressed,
     definition. Segments with fewer than `min_group_size` judged customers are suppressed
@@ -589,7 +589,7 @@ def logrank(
     *Definition*: lifelines' multivariate_logrank_test (for two groups the classic log-rank
     test) on the same durations as `survival`; chi-squared with groups - 1 degrees of freedom.
     Groups below `min_group_size` customers (after complementary suppression) and the
-    '(missing)' group are left out of the test and listed as such in the summary.
+    '(none)' group are left out of the test and listed as such in the summary.
     `origin`: as in `survival` ('first_ticket' with by='first_ticket_resolution' tests whether a
     first ticket over 72 hours is followed by faster churn).
     summary columns: group, customers, churned, tested.
@@ -603,7 +603,7 @@ def logrank(
     counts = _survival_counts(con, by=by, definition=definition, inactivity_days=inactivity_days, as_of=as_of,
                               origin=origin)
     sizes = _group_sizes(counts, min_group_size)
-    tested = sizes[~sizes["suppressed"] & (sizes["segment"] != "(missing)")]["segment"].tolist()
+    tested = sizes[~sizes["suppressed"] & (sizes["segment"] != "(none)")]["segment"].tolist()
     if len(tested) < 2:
         raise CxDataError(
             f"the log-rank test needs at least two groups of {min_group_size} or more customers in '{by}'; "
@@ -812,14 +812,14 @@ def value_by_nps_group(
 ) -> pd.DataFrame:
     """Retention and revenue by NPS group (latest relationship NPS answer).
 
-    *Definition*: per group (promoter, passive, detractor, '(missing)' = never answered):
+    *Definition*: per group (promoter, passive, detractor, '(none)' = never answered):
     customers; churned and churn_rate among judged customers (as in `churn_rate`);
     retention_at_horizon = Kaplan-Meier survival `horizon_months` after the start (share still
     customers a year in, by default); revenue = all orders up to as-of; revenue_per_customer;
     revenue_last_year_per_active = orders in the 365 days up to as-of per customer not churned.
     Groups below `min_group_size` customers are suppressed.
     Caution: groups are by the latest answer, which customers give at different times; those
-    who never answered include customers who left before they were asked, so the '(missing)'
+    who never answered include customers who left before they were asked, so the '(none)'
     group's retention is low partly for that reason (the Cox model in `cox_churn` avoids this
     by letting the NPS group change over time).
     Columns: segment, customers, churned, churn_rate, retention_at_horizon, revenue,

@@ -303,9 +303,7 @@ def _churn_rows(con, by, s: pd.DataFrame, *, churn_definition, inactivity_days) 
         warnings.warn(f"segment profile without churn rate: {exc}", CxWarning, stacklevel=3)
         return None
     c = c.copy()
-    # cxlib.churn labels a blank attribute '(missing)', cxlib.voc and this module '(none)'
     c["segment"] = c["segment"].astype("object").where(c["segment"].notna(), MISSING_SEGMENT).astype(str)
-    c["segment"] = c["segment"].replace({"(missing)": MISSING_SEGMENT})
     c = s[["segment", "customers"]].merge(c.rename(columns={"customers": "judged"}), on="segment", how="left")
     judged = c["judged"].fillna(0).astype("int64")
     churned = c["churned"].fillna(0).astype("int64")

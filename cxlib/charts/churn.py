@@ -19,7 +19,7 @@ __all__ = [
     "chart_value_by_nps",
 ]
 
-NPS_COLORS = {"promoter": GOOD, "passive": NEUTRAL, "detractor": BAD, "(missing)": "#d4a017"}
+NPS_COLORS = {"promoter": GOOD, "passive": NEUTRAL, "detractor": BAD, "(none)": "#d4a017"}
 
 
 def _need(df: pd.DataFrame, cols, what: str) -> None:

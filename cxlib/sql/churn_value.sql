@@ -11,7 +11,7 @@ WITH rev AS (
          coalesce(sum(amount) FILTER (WHERE ts > $as_of - INTERVAL 365 DAY), 0) AS revenue_last_year
   FROM orders WHERE ts <= $as_of GROUP BY customer_id
 )
-SELECT coalesce(g.segment, '(missing)') AS segment,
+SELECT coalesce(g.segment, '(none)') AS segment,
        count(*) AS customers,
        count(*) FILTER (WHERE s.judged) AS judged,
        count(*) FILTER (WHERE s.judged AND s.churned) AS churned,

@@ -92,7 +92,7 @@ SELECT b.customer_id,
          WHEN 'none' THEN 'all'
          WHEN 'nps' THEN CASE WHEN r.score IS NULL THEN 'no_response' WHEN r.score >= 9 THEN 'promoter'
                               WHEN r.score >= 7 THEN 'passive' ELSE 'detractor' END
-         ELSE coalesce(CAST(c.{segment} AS VARCHAR), 'missing')
+         ELSE coalesce(CAST(c.{segment} AS VARCHAR), '(none)')
        END AS segment,
        b.furthest,
        b.furthest < len($steps) AND b.any_open AS is_open,

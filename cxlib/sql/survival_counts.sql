@@ -3,7 +3,7 @@
 -- Slots: <status>: a churn_status_* query; <segments>: a churn_segment_* query.
 -- Output: segment, duration_days (completed days, floor of the exact duration), event
 --   (true = churned, false = censored), customers
-SELECT coalesce(g.segment, '(missing)') AS segment,
+SELECT coalesce(g.segment, '(none)') AS segment,
        CAST(floor(s.duration_days) AS BIGINT) AS duration_days,
        s.churned AS event,
        count(*) AS customers

@@ -27,13 +27,13 @@ seg AS (
            WHEN 'none' THEN 'all'
            WHEN 'nps' THEN CASE WHEN r.score IS NULL THEN 'no_response' WHEN r.score >= 9 THEN 'promoter'
                                 WHEN r.score >= 7 THEN 'passive' ELSE 'detractor' END
-           ELSE coalesce(CAST(c.{segment} AS VARCHAR), 'missing')
+           ELSE coalesce(CAST(c.{segment} AS VARCHAR), '(none)')
          END AS segment
   FROM customers c LEFT JOIN rel_nps r ON r.customer_id = c.customer_id
   WHERE $by_mode <> 'none'
 ),
 labelled AS (
-  SELECT CASE WHEN $by_mode = 'none' THEN 'all' ELSE coalesce(s.segment, 'missing') END AS segment,
+  SELECT CASE WHEN $by_mode = 'none' THEN 'all' ELSE coalesce(s.segment, '(none)') END AS segment,
          p.customer_id, p.source, p.target, p.seconds
   FROM pairs p
   LEFT JOIN seg s ON s.customer_id = p.customer_id

@@ -111,7 +111,7 @@ def test_churn_rate_by_a_cx_group(con):
     con.execute("""INSERT INTO survey_responses (response_id, customer_id, ts, metric, score, touchpoint) VALUES
         ('r1', 'A', '2024-02-01', 'nps', 3, NULL), ('r2', 'B', '2024-02-01', 'nps', 10, NULL)""")
     r = churn.churn_rate(con, by="nps_group", definition="contractual", as_of=AS_OF, min_group_size=1)
-    assert r.set_index("segment")["churned"].to_dict() == {"(missing)": 1, "detractor": 1, "promoter": 0}
+    assert r.set_index("segment")["churned"].to_dict() == {"(none)": 1, "detractor": 1, "promoter": 0}
 
 
 def test_bad_arguments_are_clear_errors(con):

@@ -136,23 +136,12 @@ class View:
     runs: int = 0
 
 
-# JupyterLab 4 renders Vega-Lite offline, with its own bundled Vega, under this MIME type; the
-# charts of cxlib use no Vega-Lite 6-only feature, so the spec is handed over as is.
-LAB_VEGALITE_MIME = "application/vnd.vegalite.v5+json"
-LAB_VEGALITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
-
-
 def _chart_output(chart) -> dict:
     """An Altair chart as an output JupyterLab draws without network: interactive, SVG (inspectable)."""
-    spec = chart.to_dict()
-    spec["$schema"] = LAB_VEGALITE_SCHEMA
-    title = spec.get("title")
-    title = title.get("text") if isinstance(title, dict) else title
-    return {
-        "output_type": "display_data",
-        "data": {LAB_VEGALITE_MIME: spec, "text/plain": f"<chart: {title or type(chart).__name__}>"},
-        "metadata": {LAB_VEGALITE_MIME: {"embed_options": {"renderer": "svg", "actions": False}}},
-    }
+    from .charts import lab_bundle
+
+    data, metadata = lab_bundle(chart.to_dict())
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
 
 
 def _format(obj) -> dict:

@@ -25,6 +25,30 @@ def cx_theme() -> alt.theme.ThemeConfig:
     }
 
 
+# JupyterLab 4 draws Vega-Lite offline, with its own bundled Vega, under the v5 MIME type; Altair 6's
+# default renderer instead loads Vega from a CDN, which fails without network. cxlib's charts use no
+# Vega-Lite 6-only feature, so they are handed to JupyterLab as v5. An explicitly chosen renderer
+# (e.g. the report renderer of cxlib.render) is left alone.
+LAB_VEGALITE_MIME = "application/vnd.vegalite.v5+json"
+LAB_VEGALITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+
+
+def lab_bundle(spec: dict) -> tuple[dict, dict]:
+    """(data, metadata) of a Vega-Lite spec as JupyterLab renders it offline, interactive, as SVG."""
+    spec = {**spec, "$schema": LAB_VEGALITE_SCHEMA}
+    title = spec.get("title")
+    title = title.get("text") if isinstance(title, dict) else title
+    return (
+        {LAB_VEGALITE_MIME: spec, "text/plain": f"<chart: {title or 'Vega-Lite'}>"},
+        {LAB_VEGALITE_MIME: {"embed_options": {"renderer": "svg", "actions": False}}},
+    )
+
+
+if "cx_lab" not in alt.renderers.names():
+    alt.renderers.register("cx_lab", lambda spec, **_: lab_bundle(spec))
+if alt.renderers.active in ("default", "html"):
+    alt.renderers.enable("cx_lab")
+
 from .churn import *  # noqa: E402,F401,F403
 from .interactive import *  # noqa: E402,F401,F403
 from .journey import *  # noqa: E402,F401,F403

@@ -373,7 +373,7 @@ def test_charts_are_drawn_offline_by_jupyterlab(tiny):
     """A chart in a view becomes JupyterLab's built-in Vega-Lite output (no CDN), SVG, no export menu."""
     import altair as alt
 
-    from cxlib.widgets import LAB_VEGALITE_MIME
+    from cxlib.charts import LAB_VEGALITE_MIME
 
     panel, clock = make_panel(tiny)
 

@@ -434,6 +434,7 @@ def use_report_renderer() -> None:
         alt.renderers.register(RENDERER, _report_renderer)
     alt.renderers.enable(RENDERER)
     pd.set_option("styler.format.escape", "html")
+    pd.set_option("display.precision", 2)  # stakeholders read 19.35, not 19.345238
 
 
 # ---------------------------------------------------------------- the page

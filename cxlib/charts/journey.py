@@ -62,6 +62,7 @@ def chart_funnel(df: pd.DataFrame) -> alt.Chart:
         x=x, y="ci_lower:Q", y2="ci_upper:Q", **({"xOffset": alt.XOffset("segment:N")} if many else {})
     )
     return (bars + errs).properties(
+        width=alt.Step(max(110, 28 * d["segment"].nunique())),  # room for each step's label
         title="Share of customers reaching each step",
         description="Funnel conversion: customers who did the steps in order within the conversion window "
                     "from their step 1, as a share of those who did step 1 (customers whose window is still "

@@ -131,3 +131,13 @@ def test_charts_on_real_results(sample_con):
         spec = chart.to_dict()  # serialisable: no Timedelta or numpy objects left
         assert values(spec)
         assert len(spec["description"]) > 40  # reports show it as the chart's definition
+
+
+def test_funnel_steps_are_wide_enough_for_their_labels():
+    import cxlib.charts.journey as jc
+
+    df = pd.DataFrame({"segment": ["all"] * 4, "step": [1, 2, 3, 4],
+                       "touchpoint": ["product_page", "add_to_cart", "checkout", "payment"],
+                       "customers": [100, 80, 60, 50], "conversion_from_first": [1, .8, .6, .5],
+                       "ci_lower": [.96, .71, .5, .4], "ci_upper": [1, .87, .69, .6], "suppressed": [False] * 4})
+    assert jc.chart_funnel(df).to_dict()["width"] == {"step": 110}

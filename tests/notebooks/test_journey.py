@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
+from notebook_run import errors, shown_text
+from notebook_run import run as run_notebook
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "journey.ipynb"
 pytestmark = pytest.mark.slow
 
 
 def run(tmp_path, sample_db, **parameters):
-    import papermill as pm
-
-    out = tmp_path / "journey_out.ipynb"
-    pm.execute_notebook(str(NOTEBOOK), str(out), kernel_name="python3", progress_bar=False,
-                        parameters={"db_path": str(sample_db), **parameters}, cwd=str(tmp_path))
-    return json.loads(out.read_text())
-
-
-def shown_text(nb) -> str:
-    """Everything the executed notebook shows: text, HTML tables and chart specs."""
-    parts = []
-    for cell in nb["cells"]:
-        for output in cell.get("outputs", []):
-            if "text" in output:
-                parts.append("".join(output["text"]))
-            for kind, value in output.get("data", {}).items():
-                parts.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) if not isinstance(value, list)
-                             else "".join(value))
-    return "\n".join(parts)
-
-
-def errors(nb):
-    return [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    return run_notebook(NOTEBOOK, tmp_path, sample_db, **parameters)
 
 
 def test_runs_with_its_defaults_and_shows_the_key_results(tmp_path, sample_db):

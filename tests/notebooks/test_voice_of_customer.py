@@ -3,52 +3,19 @@
 from __future__ import annotations
 
 import csv
-import json
 import re
 from pathlib import Path
 
 import pytest
+from notebook_run import chart_count, errors, shown_text
+from notebook_run import run as run_notebook
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "voice_of_customer.ipynb"
 pytestmark = pytest.mark.slow
 
 
 def run(tmp_path, sample_db, **parameters):
-    import papermill as pm
-
-    out = tmp_path / "voice_of_customer_out.ipynb"
-    pm.execute_notebook(str(NOTEBOOK), str(out), kernel_name="python3", progress_bar=False,
-                        parameters={"db_path": str(sample_db), **parameters}, cwd=str(tmp_path))
-    return json.loads(out.read_text())
-
-
-def outputs(nb):
-    return [o for c in nb["cells"] for o in c.get("outputs", [])]
-
-
-def shown_text(nb) -> str:
-    """Everything the executed notebook shows: text, HTML tables and chart specs."""
-    parts = []
-    for output in outputs(nb):
-        if "text" in output:
-            parts.append("".join(output["text"]))
-        for value in output.get("data", {}).values():
-            parts.append("".join(value) if isinstance(value, list) else
-                         value if isinstance(value, str) else json.dumps(value))
-    return "\n".join(parts)
-
-
-def errors(nb):
-    return [o for o in outputs(nb) if o.get("output_type") == "error"]
-
-
-def chart_count(nb) -> int:
-    def is_chart(data):
-        html = data.get("text/html", "")
-        html = "".join(html) if isinstance(html, list) else html
-        return any(k.startswith("application/vnd.vegalite") for k in data) or "vegaEmbed" in html
-
-    return sum(is_chart(o.get("data", {})) for o in outputs(nb))
+    return run_notebook(NOTEBOOK, tmp_path, sample_db, **parameters)
 
 
 def assert_safe(text: str) -> None:

@@ -91,3 +91,23 @@ def test_every_notebook_in_the_project_rendered(rendered_reports):
     failed = {t["name"]: t["reason"] for t in manifest["targets"] if t["status"] != "ok"}
     assert not failed, failed
     assert rendered_reports["returncode"] == 0
+
+
+def test_interactive_charts_exported_as_html_work_offline(browser, tmp_path):
+    """An analyst's export (`chart.save(path, inline=True)`) draws with no network and keeps its controls."""
+    import pandas as pd
+
+    from cxlib.charts import chart_metric_picker, chart_trend_explorer
+
+    trend = pd.DataFrame({"period": pd.date_range("2025-01-01", periods=6, freq="MS"),
+                          "value": [10.0, 12, 9, 15, 14, 16], "n": [40] * 6})
+    picker = pd.DataFrame({"metric": ["nps", "nps", "csat", "csat"], "segment": ["north", "south"] * 2,
+                           "value": [12.0, 20, 75, 80], "n": [50, 60, 50, 60]})
+    for name, chart in {"trend": chart_trend_explorer(trend), "picker": chart_metric_picker(picker)}.items():
+        page = tmp_path / f"{name}.html"
+        chart.save(str(page), inline=True)
+        dom = dump_dom(browser, page, tmp_path)
+        marks = re.search(r'<svg[^>]*class="marks".*?</svg>', dom, re.S)
+        assert marks and SHAPES.search(marks.group(0)), f"{name}: the chart did not draw offline"
+        if name == "picker":
+            assert re.search(r'<input[^>]*type="radio"', dom), "the radio binding is missing"

@@ -133,23 +133,29 @@ def chart_step_matrix(df: pd.DataFrame) -> alt.Chart:
                              "'(ended)' means the journey had fewer events.")
 
 
-def chart_journey_map(df: pd.DataFrame) -> alt.Chart:
-    """Bars of customers reaching each stage, coloured by the stage's CSAT where rated."""
+def chart_journey_map(df: pd.DataFrame) -> alt.LayerChart:
+    """Bars of customers reaching each stage, coloured by the stage's CSAT where rated, grey where not."""
     d = _need(df, ["stage", "customers", "share", "csat", "median_time_from_previous"], "chart_journey_map")
     d = _shown(d)
     d["days_from_previous"] = d["median_time_from_previous_hours"] / 24
     order = ["awareness", "consideration", "purchase", "service", "loyalty"]
-    return alt.Chart(d).mark_bar().encode(
+    base = alt.Chart(d).mark_bar().encode(
         x=alt.X("stage:N", sort=order, title="Journey stage", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("share:Q", title="Share of customers reaching the stage", axis=alt.Axis(format="%")),
-        color=alt.Color("csat:Q", title="CSAT (share 4-5)", scale=alt.Scale(scheme="redyellowgreen", domain=[0.4, 1]),
-                        legend=alt.Legend(format="%")),
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("customers:Q", format=","), alt.Tooltip("share:Q", format=".1%"),
                  alt.Tooltip("days_from_previous:Q", format=".1f", title="median days from previous stage"),
                  alt.Tooltip("csat:Q", format=".1%")],
-    ).properties(title="How far customers get, and how each stage is rated",
-                 description="Journey map: share of customers with an event in each stage; colour is CSAT "
-                             "(share of ratings 4-5) of the stage's touchpoints where surveys exist.")
+    )
+    # Vega-Lite drops a mark whose colour value is null, so unrated stages are drawn as grey bars
+    # under the coloured ones.
+    unrated = base.mark_bar(color=NEUTRAL)
+    rated = base.encode(color=alt.Color("csat:Q", title="CSAT (share 4-5)",
+                                        scale=alt.Scale(scheme="redyellowgreen", domain=[0.4, 1]),
+                                        legend=alt.Legend(format="%")))
+    return (unrated + rated).properties(
+        width=alt.Step(90), title="How far customers get, and how each stage is rated",
+        description="Journey map: share of customers with an event in each stage; colour is CSAT "
+                    "(share of ratings 4-5) of the stage's touchpoints where surveys exist, grey where none.")
 
 
 def chart_handoffs(df: pd.DataFrame) -> alt.Chart:

@@ -90,7 +90,7 @@ def test_journey_map_chart_converts_durations_to_days():
     spec = chart_journey_map(df).to_dict()
     rows = values(spec)
     assert rows[1]["days_from_previous"] == 2.0
-    assert spec["encoding"]["x"]["sort"][0] == "awareness"
+    assert all(layer["encoding"]["x"]["sort"][0] == "awareness" for layer in spec["layer"])
 
 
 def test_handoff_chart_colours_handoffs_apart():
@@ -141,3 +141,20 @@ def test_funnel_steps_are_wide_enough_for_their_labels():
                        "customers": [100, 80, 60, 50], "conversion_from_first": [1, .8, .6, .5],
                        "ci_lower": [.96, .71, .5, .4], "ci_upper": [1, .87, .69, .6], "suppressed": [False] * 4})
     assert jc.chart_funnel(df).to_dict()["width"] == {"step": 110}
+
+
+def test_journey_map_draws_every_stage_even_without_ratings():
+    import re
+
+    import vl_convert as vlc
+
+    import cxlib.charts.journey as jc
+
+    df = pd.DataFrame({"stage": ["awareness", "consideration", "purchase", "service", "loyalty"],
+                       "customers": [90, 80, 60, 50, 40], "share": [.9, .8, .6, .5, .4],
+                       "csat": [None, None, .76, .74, None],
+                       "median_time_from_previous": pd.to_timedelta([None, "1D", "2D", "3D", "4D"]),
+                       "suppressed": [False] * 5})
+    svg = vlc.vegalite_to_svg(jc.chart_journey_map(df).to_dict())
+    bars = re.findall(r'aria-roledescription="bar"', svg)
+    assert len(bars) == 5 + 2  # a grey bar for each stage, a coloured one over each rated stage

@@ -7,6 +7,9 @@ functions), never raw events. Builders for each area live in the submodule of th
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
+
+from ..errors import CxInputError
 
 PALETTE = ["#1f4e79", "#e07b39", "#3a9e6f", "#c23b4b", "#7a5195", "#8c8c8c", "#d4a017", "#2f9fbf"]
 GOOD, BAD, NEUTRAL = "#3a9e6f", "#c23b4b", "#8c8c8c"
@@ -23,6 +26,21 @@ def cx_theme() -> alt.theme.ThemeConfig:
             "axis": {"labelFontSize": 11, "titleFontSize": 12, "gridColor": "#eeeeee"},
         }
     }
+
+
+def checked_frame(df: pd.DataFrame, columns: list[str], chart: str, *, shown_only: bool = False) -> pd.DataFrame:
+    """A copy of `df` after checking it is a DataFrame with `columns`; with `shown_only`, without
+    the rows marked suppressed (they are listed in tables, never drawn)."""
+    if not isinstance(df, pd.DataFrame):
+        raise CxInputError(f"{chart} takes a DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise CxInputError(f"{chart} needs columns {list(columns)}; missing {missing}. "
+                           "Pass the frame returned by the matching cxlib function.")
+    out = df.copy()
+    if shown_only and "suppressed" in out:
+        out = out[~out["suppressed"].astype(bool)]
+    return out
 
 
 # JupyterLab 4 draws Vega-Lite offline, with its own bundled Vega, under the v5 MIME type; Altair 6's

@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 
 from ..errors import CxInputError
-from . import BAD, GOOD, NEUTRAL
+from . import BAD, GOOD, NEUTRAL, checked_frame
 
 __all__ = [
     "chart_survival",
@@ -23,11 +23,7 @@ NPS_COLORS = {"promoter": GOOD, "passive": NEUTRAL, "detractor": BAD, "(none)": 
 
 
 def _need(df: pd.DataFrame, cols, what: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise CxInputError(f"{what} takes a DataFrame, got {type(df).__name__}")
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise CxInputError(f"{what} needs columns {missing}; pass the frame returned by the matching cxlib function")
+    checked_frame(df, cols, what)
 
 
 def _visible(df: pd.DataFrame) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from ..errors import CxInputError
-from . import BAD, NEUTRAL, PALETTE
+from . import BAD, NEUTRAL, PALETTE, checked_frame
 
 __all__ = [
     "chart_trend_explorer",
@@ -26,14 +26,7 @@ MAX_BOUND_CHOICES = 12  # above this many choices a radio/dropdown is no longer 
 
 
 def _need(df: pd.DataFrame, columns: list[str], chart: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise CxInputError(f"{chart} takes a DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise CxInputError(
-            f"{chart} needs columns {columns}; missing {missing} (got {list(df.columns)})"
-        )
-    if len(df) > MAX_ROWS:
+    if len(checked_frame(df, columns, chart)) > MAX_ROWS:
         raise CxInputError(
             f"{chart} takes an aggregated frame of at most {MAX_ROWS} rows, got {len(df)}: aggregate in DuckDB first"
         )

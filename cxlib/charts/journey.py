@@ -9,8 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from ..errors import CxInputError
-from . import BAD, GOOD, NEUTRAL
+from . import BAD, GOOD, NEUTRAL, checked_frame
 
 __all__ = [
     "chart_flow",
@@ -23,12 +22,7 @@ __all__ = [
 
 
 def _need(df: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise CxInputError(f"{what} takes a DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise CxInputError(f"{what} needs columns {missing}; pass the frame returned by cxlib.journey")
-    out = df.copy()
+    out = checked_frame(df, columns, what)
     for col in [c for c in out.columns if str(out[c].dtype).startswith("timedelta")]:
         # Vega-Lite has no duration type: carry durations as hours.
         out[f"{col}_hours"] = out.pop(col).dt.total_seconds() / 3600

@@ -9,8 +9,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from ..errors import CxInputError, unknown_name
-from . import BAD, GOOD, NEUTRAL
+from ..errors import unknown_name
+from . import BAD, GOOD, NEUTRAL, checked_frame
 
 __all__ = [
     "chart_cluster_features",
@@ -30,15 +30,7 @@ _TITLES = {
 
 
 def _need(df: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise CxInputError(f"{what} takes a DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise CxInputError(f"{what} needs columns {missing}; pass the frame returned by cxlib.segments")
-    out = df.copy()
-    if "suppressed" in out:
-        out = out[~out["suppressed"].astype(bool)]
-    return out
+    return checked_frame(df, columns, what, shown_only=True)
 
 
 def chart_segment_profile(df: pd.DataFrame, *, metric: str = "nps") -> alt.LayerChart:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from ..errors import CxInputError
-from . import BAD, GOOD, NEUTRAL
+from . import BAD, GOOD, NEUTRAL, checked_frame
 
 __all__ = [
     "chart_nps",
@@ -25,15 +24,7 @@ __all__ = [
 
 
 def _need(df: pd.DataFrame, cols: list[str], what: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise CxInputError(f"{what} takes a DataFrame, got {type(df).__name__}")
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise CxInputError(f"{what} needs columns {cols}; missing {missing}. Pass the result of the matching cxlib function.")
-    out = df.copy()
-    if "suppressed" in out:
-        out = out[~out["suppressed"].astype(bool)]
-    return out
+    return checked_frame(df, cols, what, shown_only=True)
 
 
 def _score_chart(df: pd.DataFrame, score: str, label: str, domain: tuple[float, float], what: str,

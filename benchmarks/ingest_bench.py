@@ -7,7 +7,7 @@
 Writes the input files with DuckDB COPY into benchmarks/out/ (kept between runs, not in git),
 then loads customers and events with the `cx ingest` command in a subprocess and prints wall
 time, rows/s, CPU time and the peak resident memory of that process. With --profile the load
-runs in this process and each step of cxlib.ingest (stage, validate, write, events_ordered
+runs in this process and each step of cxlib.store.ingest (stage, validate, write, events_ordered
 refresh) is timed.
 """
 
@@ -72,8 +72,8 @@ def run_cli(table: str, path: Path, db: Path) -> dict:
 
 
 def run_profiled(table: str, path: Path, db: Path) -> dict:
-    """Load in this process, timing each step of cxlib.ingest."""
-    ingest_mod = importlib.import_module("cxlib.ingest")
+    """Load in this process, timing each step of cxlib.store.ingest."""
+    ingest_mod = importlib.import_module("cxlib.store.ingest")
     times: dict[str, float] = {}
     for step in STEPS:
         real = getattr(ingest_mod, step)

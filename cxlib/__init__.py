@@ -1,18 +1,21 @@
 """CX Workbench: customer-experience analysis on a DuckDB store.
 
-Every function that queries takes a DuckDB connection first; see DESIGN.md for the contract.
-Each area's module declares its public names in ``__all__``; they are all importable from here.
+Every function that queries takes a store connection first (``cxlib.connect()``). The public
+names of every analysis area are importable from here (``cxlib.nps``, ``cxlib.funnel``, ...);
+the package's layers, and what each may import, are in docs/architecture.md.
 """
 
-from .churn import *  # noqa: F401,F403
-from .clv import *  # noqa: F401,F403
-from .errors import CxDataError, CxError, CxInputError, CxStoreLockedError, CxWarning
-from .ingest import LoadReport, ingest
-from .journey import *  # noqa: F401,F403
-from .privacy import mask_personal_data, suppress
-from .segments import *  # noqa: F401,F403
-from .store import as_of, connect
-from .voc import *  # noqa: F401,F403
+from cxlib.analysis.churn import *  # noqa: F401,F403
+from cxlib.analysis.clv import *  # noqa: F401,F403
+from cxlib.analysis.exports import neutralise_formulas
+from cxlib.analysis.journey import *  # noqa: F401,F403
+from cxlib.analysis.segments import *  # noqa: F401,F403
+from cxlib.analysis.voc import *  # noqa: F401,F403
+from cxlib.errors import CxDataError, CxError, CxInputError, CxStoreLockedError, CxWarning
+from cxlib.explore.funnel_panel import funnel_explorer
+from cxlib.privacy import mask_personal_data, suppress
+from cxlib.store.connection import as_of, connect
+from cxlib.store.ingest import LoadReport, ingest
 
 __all__ = [
     "CxDataError",
@@ -23,7 +26,9 @@ __all__ = [
     "LoadReport",
     "as_of",
     "connect",
+    "funnel_explorer",
     "ingest",
     "mask_personal_data",
+    "neutralise_formulas",
     "suppress",
 ]

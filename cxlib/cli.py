@@ -1,5 +1,7 @@
 """The `cx` command line: sample data, ingestion, store summary, reports, JupyterLab.
 
+The top layer: it may import every other layer and nothing imports it. Each command parses its
+arguments and calls one function of the layer that does the work.
 Errors of ours print one line (`cx: error: ...`) and exit non-zero; no traceback is the interface.
 Exit codes: 0 success, 1 failed run or bad data, 2 bad arguments.
 """
@@ -7,14 +9,18 @@ Exit codes: 0 success, 1 failed run or bad data, 2 bad arguments.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
-from . import schema
-from .errors import CxError, CxInputError
+from cxlib.errors import CxError, CxInputError, did_you_mean
+from cxlib.store import schema
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
+
+
+# --------------------------------------------------------------------------- store
 
 
 def _parse_mapping(pairs: list[str]) -> dict[str, str | None]:
@@ -28,8 +34,8 @@ def _parse_mapping(pairs: list[str]) -> dict[str, str | None]:
 
 
 def cmd_sample(args) -> int:
-    from .sample import generate
-    from .store import default_path
+    from cxlib.store.connection import default_path
+    from cxlib.store.sample import generate
 
     path = Path(args.db) if args.db else default_path()
     started = time.perf_counter()
@@ -41,8 +47,8 @@ def cmd_sample(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from .ingest import ingest
-    from .store import connect
+    from cxlib.store.connection import connect
+    from cxlib.store.ingest import ingest
 
     mapping = _parse_mapping(args.map)
     con = connect(args.db, read_only=False)
@@ -65,7 +71,7 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from .store import as_of, connect
+    from cxlib.store.connection import as_of, connect
 
     con = connect(args.db)
     for name in schema.LOAD_ORDER:
@@ -74,18 +80,116 @@ def cmd_info(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cx", description="CX Workbench: customer-experience analysis.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+# --------------------------------------------------------------------------- reports
 
-    def add_db(p):
-        p.add_argument("--db", help="store path (default: $CX_DB, else data/cx.duckdb)")
 
+def _targets_from_args(args) -> list:
+    from cxlib.report.jobs import JOBS_FILE, ReportTarget, load_jobs, notebooks, resolve_notebook
+    from cxlib.report.params import load_params_file, parse_assignments
+
+    extra: dict = {}
+    if args.params_file:
+        extra.update(load_params_file(args.params_file))
+    extra.update(parse_assignments(args.param or []))
+    if args.db:
+        extra["db_path"] = str(args.db)
+    targets: list[ReportTarget] = []
+    if args.job or args.all_jobs:
+        jobs = load_jobs(args.jobs_file or JOBS_FILE)
+        names = list(jobs) if args.all_jobs else args.job
+        for name in names:
+            if name not in jobs:
+                raise CxInputError(f"job '{name}' not in {args.jobs_file or JOBS_FILE}{did_you_mean(name, jobs)} "
+                                   f"Available: {', '.join(sorted(jobs)) or '(none)'}")
+            job = jobs[name]
+            targets.append(ReportTarget(job.name, job.notebook, {**job.parameters, **extra}, job=job.name))
+    paths = [resolve_notebook(n) for n in args.notebooks]
+    if args.all:
+        paths += [p.resolve() for p in notebooks()]
+    for path in paths:
+        targets.append(ReportTarget(path.stem, path, dict(extra)))
+    return targets
+
+
+def _out_dir(args) -> Path | None:
+    return Path(args.out) if args.out else None
+
+
+def cmd_report_run(args) -> int:
+    from cxlib.report.runs import run_reports
+
+    result = run_reports(_targets_from_args(args), out_dir=_out_dir(args), timeout=args.timeout,
+                         kernel_name=args.kernel)
+    index = (result.run_dir.parent / "index.html") if result.run_dir else None
+    if result.failed:
+        raise CxError(
+            f"{len(result.failed)} of {len(result.targets)} report(s) failed: "
+            + "; ".join(f"{t.name}: {t.reason}" for t in result.failed)
+            + f" (partly executed notebooks kept in {result.run_dir}; earlier reports unchanged)"
+        )
+    print(f"{len(result.targets)} report(s) ok in {result.run_dir}; index {index}")
+    return 0
+
+
+def cmd_report_list(args) -> int:
+    from cxlib.report.jobs import JOBS_FILE, load_jobs, notebooks
+    from cxlib.report.params import accepted, notebook_parameters
+
+    for path in notebooks():
+        declared = notebook_parameters(path)
+        print(f"{path.stem}: {accepted(declared) if declared is not None else '(no parameters cell)'}")
+    jobs_file = Path(args.jobs_file or JOBS_FILE)
+    if jobs_file.exists():
+        for name, job in load_jobs(jobs_file).items():
+            print(f"job {name}: {job.notebook.name} {json.dumps(job.parameters)}")
+    return 0
+
+
+def cmd_report_index(args) -> int:
+    from cxlib.report.index import rebuild_index
+
+    print(rebuild_index(_out_dir(args)))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from cxlib.report.jobs import ReportTarget, notebooks
+    from cxlib.report.runs import run_reports
+
+    cmd_sample(args)
+    targets = [ReportTarget(p.stem, p.resolve(), {"db_path": str(args.db)} if args.db else {}) for p in notebooks()]
+    result = run_reports(targets, out_dir=_out_dir(args))
+    if result.failed:
+        raise CxError(f"{len(result.failed)} of {len(result.targets)} report(s) failed: "
+                      + "; ".join(f"{t.name}: {t.reason}" for t in result.failed))
+    print(f"reports in {result.run_dir}; open {result.run_dir.parent / 'index.html'}")
+    return 0
+
+
+# --------------------------------------------------------------------------- JupyterLab
+
+
+def cmd_lab(args) -> int:
+    from cxlib.explore.lab import start_lab
+
+    return start_lab(args.db, port=args.port, no_browser=args.no_browser, notebook_dir=args.notebook_dir,
+                     extra=args.jupyter_args)
+
+
+# --------------------------------------------------------------------------- the parser
+
+
+def _add_db(p) -> None:
+    p.add_argument("--db", help="store path (default: $CX_DB, else data/cx.duckdb)")
+
+
+def _add_store_commands(sub) -> None:
     p = sub.add_parser("sample", help="build a seeded synthetic store with planted effects",
-                       description="Build a seeded synthetic store (all tables, planted effects; see cxlib/sample.py).")
+                       description="Build a seeded synthetic store (all tables, planted effects; "
+                                   "see cxlib/store/sample.py).")
     p.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    add_db(p)
+    _add_db(p)
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("ingest", help="load CSV/Parquet files into a table of the store",
@@ -100,17 +204,80 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delimiter", help="field delimiter (default: detected from the header among , ; tab |)")
     p.add_argument("--encoding", default="utf-8", help="utf-8 (default, BOM allowed), latin-1 or utf-16")
     p.add_argument("--strict", action="store_true", help="exit 1 when any row was rejected")
-    add_db(p)
+    _add_db(p)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("info", help="row counts and as-of date of the store")
-    add_db(p)
+    _add_db(p)
     p.set_defaults(func=cmd_info)
 
-    from . import explore, reports
 
-    reports.add_cli(sub, add_db)
-    explore.add_cli(sub, add_db)
+def _add_report_commands(sub) -> None:
+    from cxlib.report.runs import DEFAULT_TIMEOUT
+
+    p = sub.add_parser("demo", help="build the sample store and run every report notebook on it")
+    p.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--out", help="reports folder (default reports/)")
+    _add_db(p)
+    p.set_defaults(func=cmd_demo)
+
+    report = sub.add_parser("report", help="run report notebooks into reports/ (HTML for stakeholders)",
+                            description="Run, list and index report notebooks. See reports/README.md.")
+    rsub = report.add_subparsers(dest="report_command", required=True, metavar="ACTION")
+    p = rsub.add_parser(
+        "run", help="run notebooks or named jobs into reports/<run-id>/",
+        description="Run notebooks with papermill into reports/<run-id>/ as executed .ipynb and HTML without "
+                    "code, then rewrite reports/index.html. Parameters are checked against each notebook's "
+                    "'parameters' cell before any kernel starts. A failed run exits 1 with a one-line reason, "
+                    "keeps <name>.failed.ipynb and leaves earlier reports untouched. Examples: "
+                    "cx report run journey -p start=2024-01-01 -p segment=region; cx report run --all; "
+                    "cx report run --job overview; cx report run --all-jobs (for cron/CI).")
+    p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="notebook names in notebooks/ or .ipynb paths")
+    p.add_argument("--all", action="store_true", help="every notebook in notebooks/")
+    p.add_argument("--job", action="append", metavar="NAME", help="a named job from the jobs file (repeatable)")
+    p.add_argument("--all-jobs", action="store_true", help="every job in the jobs file")
+    p.add_argument("--jobs-file", help="jobs file (default: the one shipped in cxlib/data/report_jobs.yml)")
+    p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
+                   help="a parameter for every notebook run (repeatable; overrides the jobs and params files)")
+    p.add_argument("--params-file", metavar="FILE.yml", help="parameters as a YAML mapping name: value")
+    p.add_argument("--out", help="reports folder (default reports/)")
+    p.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help=f"seconds per cell (default {DEFAULT_TIMEOUT})")
+    p.add_argument("--kernel", default="python3", help="Jupyter kernel (default python3)")
+    _add_db(p)
+    p.set_defaults(func=cmd_report_run)
+
+    p = rsub.add_parser("list", help="notebooks with the parameters they accept, and the named jobs")
+    p.add_argument("--jobs-file", help="jobs file")
+    p.set_defaults(func=cmd_report_list)
+
+    p = rsub.add_parser("index", help="rebuild reports/index.html from the runs' manifests")
+    p.add_argument("--out", help="reports folder (default reports/)")
+    p.set_defaults(func=cmd_report_index)
+
+
+def _add_lab_command(sub) -> None:
+    p = sub.add_parser(
+        "lab",
+        help="open JupyterLab on notebooks/ with the store configured",
+        description="Start JupyterLab on the notebooks directory with CX_DB set to the store, so "
+        "every notebook (and cxlib.connect()) opens it. Stop it with Ctrl-C.",
+    )
+    _add_db(p)
+    p.add_argument("--port", type=int, help="port to listen on (default: JupyterLab's, 8888 or the next free one)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser (print the URL instead)")
+    p.add_argument("--notebook-dir", help="directory to open (default: the project's notebooks/)")
+    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, metavar="-- JUPYTER_OPTIONS",
+                   help="further JupyterLab options after --, e.g. -- --ip=0.0.0.0")
+    p.set_defaults(func=cmd_lab)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cx", description="CX Workbench: customer-experience analysis.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_store_commands(sub)
+    _add_report_commands(sub)
+    _add_lab_command(sub)
     return parser
 
 

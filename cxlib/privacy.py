@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from .errors import CxInputError
+from cxlib.errors import CxInputError
 
 MIN_GROUP_SIZE = 5
 

@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory):
     """Path of a 3,000-customer sample store (seed 7). Tests must open it read-only."""
-    from cxlib.sample import generate
+    from cxlib.store.sample import generate
 
     path = tmp_path_factory.mktemp("store") / "sample.duckdb"
     generate(path, customers=3000, seed=7)

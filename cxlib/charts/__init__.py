@@ -9,7 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from ..errors import CxInputError
+from cxlib.errors import CxInputError
 
 PALETTE = ["#1f4e79", "#e07b39", "#3a9e6f", "#c23b4b", "#7a5195", "#8c8c8c", "#d4a017", "#2f9fbf"]
 GOOD, BAD, NEUTRAL = "#3a9e6f", "#c23b4b", "#8c8c8c"
@@ -46,7 +46,7 @@ def checked_frame(df: pd.DataFrame, columns: list[str], chart: str, *, shown_onl
 # JupyterLab 4 draws Vega-Lite offline, with its own bundled Vega, under the v5 MIME type; Altair 6's
 # default renderer instead loads Vega from a CDN, which fails without network. cxlib's charts use no
 # Vega-Lite 6-only feature, so they are handed to JupyterLab as v5. An explicitly chosen renderer
-# (e.g. the report renderer of cxlib.render) is left alone.
+# (e.g. the report renderer of cxlib.report.render) is left alone.
 LAB_VEGALITE_MIME = "application/vnd.vegalite.v5+json"
 LAB_VEGALITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 
@@ -67,8 +67,8 @@ if "cx_lab" not in alt.renderers.names():
 if alt.renderers.active in ("default", "html"):
     alt.renderers.enable("cx_lab")
 
-from .churn import *  # noqa: E402,F401,F403
-from .interactive import *  # noqa: E402,F401,F403
-from .journey import *  # noqa: E402,F401,F403
-from .segments import *  # noqa: E402,F401,F403
-from .voc import *  # noqa: E402,F401,F403
+from cxlib.charts.churn import *  # noqa: E402,F401,F403
+from cxlib.charts.interactive import *  # noqa: E402,F401,F403
+from cxlib.charts.journey import *  # noqa: E402,F401,F403
+from cxlib.charts.segments import *  # noqa: E402,F401,F403
+from cxlib.charts.voc import *  # noqa: E402,F401,F403

@@ -1,5 +1,5 @@
-"""Altair chart builders for cxlib.churn: survival curves, retention heatmap, period churn,
-lifecycle, hazard ratios and value by NPS group. Each takes the small frame a cxlib.churn
+"""Altair chart builders for cxlib.analysis.churn: survival curves, retention heatmap, period churn,
+lifecycle, hazard ratios and value by NPS group. Each takes the small frame a cxlib.analysis.churn
 function returns, never shows or saves, and leaves suppressed rows out of the marks."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from ..errors import CxInputError
-from . import BAD, GOOD, NEUTRAL, checked_frame
+from cxlib.charts import BAD, GOOD, NEUTRAL, checked_frame
+from cxlib.errors import CxInputError
 
 __all__ = [
     "chart_survival",

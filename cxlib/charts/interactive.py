@@ -11,8 +11,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from ..errors import CxInputError
-from . import BAD, NEUTRAL, PALETTE, checked_frame
+from cxlib.charts import BAD, NEUTRAL, PALETTE, checked_frame
+from cxlib.errors import CxInputError
 
 __all__ = [
     "chart_trend_explorer",

@@ -1,4 +1,4 @@
-"""Altair chart builders for cxlib.journey: `chart_*(df) -> alt.Chart`, never shown or saved.
+"""Altair chart builders for cxlib.analysis.journey: `chart_*(df) -> alt.Chart`, never shown or saved.
 
 Each takes the small frame a journey function returns. Suppressed rows are left out of the
 marks (their values are blank) and never re-derived. Durations are drawn in hours or days.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from . import BAD, GOOD, NEUTRAL, checked_frame
+from cxlib.charts import BAD, GOOD, NEUTRAL, checked_frame
 
 __all__ = [
     "chart_flow",

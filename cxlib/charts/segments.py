@@ -1,4 +1,4 @@
-"""Altair chart builders for cxlib.segments: `chart_*(df)` returning a chart, never shown or saved.
+"""Altair chart builders for cxlib.analysis.segments: `chart_*(df)` returning a chart, never shown or saved.
 
 Each takes the small frame a segments function returns. Suppressed rows are left out of the
 marks (their values are blank) and never re-derived.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from ..errors import unknown_name
-from . import BAD, GOOD, NEUTRAL, checked_frame
+from cxlib.charts import BAD, GOOD, NEUTRAL, checked_frame
+from cxlib.errors import unknown_name
 
 __all__ = [
     "chart_cluster_features",

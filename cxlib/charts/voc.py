@@ -1,4 +1,4 @@
-"""Altair chart builders for cxlib.voc and cxlib.text: `chart_*(df) -> alt.Chart`, never shown or saved.
+"""Altair chart builders for cxlib.analysis.voc and cxlib.analysis.voc.text: `chart_*(df) -> alt.Chart`, never shown or saved.
 
 Each takes the small frame of the matching metric function. Suppressed rows carry no score and
 are left out of the marks (the table next to the chart still lists them as suppressed).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from . import BAD, GOOD, NEUTRAL, checked_frame
+from cxlib.charts import BAD, GOOD, NEUTRAL, checked_frame
 
 __all__ = [
     "chart_nps",
@@ -106,7 +106,7 @@ def chart_drivers(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerCha
 
 def chart_themes(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
     """Feedback themes: volume (share of comments) against the theme's NPS; red when the theme
-    is significantly over-represented among detractors. `df` is the result of cxlib.text.themes."""
+    is significantly over-represented among detractors. `df` is the result of cxlib.analysis.voc.text.themes."""
     data = _need(df, ["theme", "share", "nps", "over_representation", "significant"], "chart_themes")
     data["verdict"] = [
         "over-represented among detractors" if s and o > 1 else "other"
@@ -127,7 +127,7 @@ def chart_themes(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChar
 
 
 def chart_topics(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
-    """Unsupervised topics: comments per topic, labelled by top terms; `df` from cxlib.text.topics."""
+    """Unsupervised topics: comments per topic, labelled by top terms; `df` from cxlib.analysis.voc.text.topics."""
     data = _need(df, ["topic", "top_terms", "comments"], "chart_topics")
     data["label"] = data["topic"].astype(str) + ": " + data["top_terms"].astype(str)
     return alt.Chart(data).mark_bar().encode(

@@ -8,7 +8,7 @@
 --   (recency: most days since the last order first, so the most recent get 5; frequency and
 --   monetary: smallest first). Equal-frequency quintiles of the ranking in which tied customers
 --   share the score of the first of them. Customers with no orders get NULL scores and the
---   segment 'no purchase'. Named segments: the R/F map documented in cxlib.segments.rfm_scores.
+--   segment 'no purchase'. Named segments: the R/F map documented in cxlib.analysis.segments.rfm_scores.
 CREATE OR REPLACE TEMP TABLE cx_rfm AS
 WITH base AS (
   SELECT c.customer_id,

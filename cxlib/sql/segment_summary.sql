@@ -1,6 +1,6 @@
 -- segment_summary: per segment of cx_segment_members, the counts and moments every segment
 --   profile needs: customers, revenue per customer (customers without orders count as 0),
---   NPS / CSAT / CES answer counts (every answer of the metric, as cxlib.voc counts them).
+--   NPS / CSAT / CES answer counts (every answer of the metric, as cxlib.analysis.voc counts them).
 -- Parameters: $start (TIMESTAMP or NULL, inclusive), $end (TIMESTAMP or NULL, exclusive):
 --   the window for orders and survey answers.
 -- Output: segment, customers, revenue, revenue_mean, revenue_sd, nps_n, promoters, passives,

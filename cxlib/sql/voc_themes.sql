@@ -3,7 +3,7 @@
 --   that match no theme and the totals every share is taken of.
 --   A comment matches a theme when its normalised text (lower-cased, split into words on runs
 --   of characters other than letters, digits and '_', joined by single spaces, a space at each
---   end) contains one of the theme's needles (cxlib.text.keyword_pattern: ' on hold ' for a
+--   end) contains one of the theme's needles (cxlib.analysis.voc.text.keyword_pattern: ' on hold ' for a
 --   whole word or phrase, ' bill' for the prefix keyword 'bill*'; values, bound).
 -- Parameters: $themes (VARCHAR[]), $patterns (VARCHAR[], same length: pattern i belongs to
 --   theme i), $start, $end (TIMESTAMP or NULL, on the answer's ts: inclusive, exclusive)

@@ -78,7 +78,7 @@ def test_chart_value_by_nps_and_bad_input():
 
 
 def test_charts_on_real_results(sample_con):
-    from cxlib import churn
+    from cxlib.analysis import churn
 
     assert charts.chart_survival(churn.survival(sample_con, by="nps_group")).to_dict()
     assert charts.chart_cohort_retention(churn.cohort_retention(sample_con)).to_dict()

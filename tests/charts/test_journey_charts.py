@@ -120,7 +120,7 @@ def test_charts_say_what_is_missing():
 
 
 def test_charts_on_real_results(sample_con):
-    from cxlib import journey as J
+    from cxlib.analysis import journey as J
 
     for chart in [chart_funnel(J.funnel(sample_con, ["product_page", "add_to_cart", "checkout"], by="nps_group")),
                   chart_flow(J.transitions(sample_con, level="stage")),

@@ -178,7 +178,7 @@ def test_loading_the_same_file_twice_through_the_cli_adds_nothing(db, tmp_path):
 KILLABLE = textwrap.dedent("""
     import sys
     import importlib
-    ingest = importlib.import_module("cxlib.ingest")
+    ingest = importlib.import_module("cxlib.store.ingest")
     step = sys.argv[3]
     real = getattr(ingest, step)
     def announce(*args, **kwargs):

@@ -55,7 +55,7 @@ def test_harness_sees_a_script_that_runs(browser, tmp_path):
     open_page = tmp_path / "open.html"
     open_page.write_text(f"<!DOCTYPE html><html><body><p>x</p>{payload}</body></html>")
     assert re.search(r"<body[^>]*data-xss=\"ran\"", dump_dom(browser, open_page, tmp_path))
-    from cxlib.render import CSP
+    from cxlib.report.render import CSP
 
     guarded = tmp_path / "guarded.html"
     guarded.write_text(f'<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="{CSP}">'

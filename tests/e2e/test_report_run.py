@@ -11,7 +11,8 @@ import time
 import nbformat
 import pytest
 
-from cxlib.render import find_external_sources, find_personal_data
+from cxlib.report.masking import find_personal_data
+from cxlib.report.sanitize import find_external_sources
 
 from report_helpers import FIXTURES, cx, tree_digest, write_jobs
 
@@ -105,7 +106,7 @@ def test_good_report_is_safe_and_self_contained(reports):
 
 
 def test_same_data_gives_the_same_fingerprint(reports):
-    from cxlib.reports import store_summary
+    from cxlib.report.runs import store_summary
 
     first = store_summary(reports["store"])
     assert store_summary(reports["store"]) == first

@@ -1,6 +1,6 @@
 """A scan of every rendered report (and the index): no personal data, no script, no outside source.
 
-The patterns here are written independently of cxlib.render, so a bug in its own scanner
+The patterns here are written independently of cxlib.report.render, so a bug in its own scanner
 cannot hide a leak.
 """
 
@@ -11,7 +11,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from cxlib.render import find_external_sources, find_personal_data
+from cxlib.report.masking import find_personal_data
+from cxlib.report.sanitize import find_external_sources
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def test_interactive_run_shows_the_filter_panel(name, tmp_path, sample_db):
     nb = run_notebook(NOTEBOOKS / f"{name}.ipynb", tmp_path, sample_db, interactive=True)
     assert not errors(nb)
-    panel_cell = next(c for c in nb["cells"] if "".join(c["source"]).startswith("panel = cxlib.widgets.FilterPanel"))
+    panel_cell = next(c for c in nb["cells"] if "".join(c["source"]).startswith("panel = cxlib.explore.FilterPanel"))
     assert [o for o in panel_cell["outputs"] if WIDGET in o.get("data", {})], "the panel is shown"
 
 

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 import cxlib
-from cxlib import churn, sql
+from cxlib import sql
+from cxlib.analysis import churn
 
 AS_OF = datetime(2024, 6, 30)
 

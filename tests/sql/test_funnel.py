@@ -9,7 +9,7 @@ import pytest
 
 import cxlib
 from cxlib.errors import CxInputError
-from cxlib.journey import funnel, funnel_dropped, parse_window
+from cxlib.analysis.journey import funnel, funnel_dropped, parse_window
 from cxlib.store import refresh_derived
 
 STAGES = {

@@ -11,7 +11,7 @@ from scipy import stats
 
 import cxlib
 from cxlib.errors import CxInputError
-from cxlib.journey import channel_switches, friction, handoffs, switch_outcomes
+from cxlib.analysis.journey import channel_switches, friction, handoffs, switch_outcomes
 from cxlib.store import refresh_derived
 
 STAGES = {

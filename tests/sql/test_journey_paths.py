@@ -10,7 +10,7 @@ import pytest
 
 import cxlib
 from cxlib.errors import CxInputError
-from cxlib.journey import journey_map, paths, step_matrix, transitions, variants
+from cxlib.analysis.journey import journey_map, paths, step_matrix, transitions, variants
 from cxlib.store import refresh_derived
 
 STAGES = {

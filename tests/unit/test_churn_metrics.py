@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import cxlib
-from cxlib import churn
+from cxlib.analysis import churn
 
 AS_OF = "2024-06-30"
 

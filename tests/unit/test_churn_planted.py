@@ -1,11 +1,11 @@
-"""The churn analyses recover the effects planted in the sample data (cxlib.sample):
+"""The churn analyses recover the effects planted in the sample data (cxlib.store.sample):
 detractors churn ~2.5x faster than promoters and a ticket resolved after more than 72 hours
 doubles the churn hazard (both are time-varying in the generator)."""
 
 import pytest
 
 import cxlib
-from cxlib import churn
+from cxlib.analysis import churn
 
 DEFINITIONS = ["contractual", "non_contractual"]
 
@@ -14,7 +14,7 @@ DEFINITIONS = ["contractual", "non_contractual"]
 def big_con(tmp_path_factory):
     """An 8,000-customer sample store: the Cox tests need more power than the shared 3,000 give
     (on those, the long-resolution interval's lower end sits near 1.05)."""
-    from cxlib.sample import generate
+    from cxlib.store.sample import generate
 
     path = tmp_path_factory.mktemp("churn_big") / "sample.duckdb"
     generate(path, customers=8000, seed=11)

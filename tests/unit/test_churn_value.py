@@ -6,7 +6,7 @@ import pytest
 from lifelines import CoxPHFitter
 
 import cxlib
-from cxlib import churn
+from cxlib.analysis import churn
 
 from test_churn_metrics import AS_OF, con  # noqa: F401  (the hand-made store)
 

@@ -7,7 +7,7 @@ import pytest
 from scipy import integrate, special, stats
 
 import cxlib
-from cxlib import clv
+from cxlib.analysis import clv
 
 CDNOW = (0.243, 4.414, 0.793, 2.426)  # FHL (2005) estimates on CDNOW, used as plausible values
 

@@ -325,7 +325,8 @@ def test_drilldown_customers_refuses_outside_an_analyst_session(tiny):
 
 
 def test_cx_lab_starts_jupyterlab_on_notebooks_with_the_store(tiny_db, monkeypatch, tmp_path):
-    from cxlib import cli, explore
+    from cxlib import cli
+    from cxlib.explore import lab as explore
 
     calls = []
     monkeypatch.setattr(explore, "_run_lab", lambda cmd, env: calls.append((cmd, env)) or 0)
@@ -351,7 +352,8 @@ def test_cx_lab_starts_jupyterlab_on_notebooks_with_the_store(tiny_db, monkeypat
 
 
 def test_cx_lab_errors(tiny_db, tmp_path, capsys, monkeypatch):
-    from cxlib import cli, explore
+    from cxlib import cli
+    from cxlib.explore import lab as explore
 
     monkeypatch.setattr(explore, "_run_lab", lambda cmd, env: pytest.fail("must not start"))
     assert cli.main(["lab", "--db", str(tmp_path / "missing.duckdb")]) == 1
@@ -380,7 +382,7 @@ def test_lab_runner_passes_sigterm_on_and_returns_the_exit_code(tmp_path):
         "time.sleep(60)\n"
     )
     script.write_text(
-        "import sys\nfrom cxlib.explore import _run_lab\n"
+        "import sys\nfrom cxlib.explore.lab import _run_lab\n"
         f"sys.exit(_run_lab([sys.executable, {str(child)!r}], {{}}))\n"
     )
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,

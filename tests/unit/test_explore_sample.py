@@ -1,4 +1,4 @@
-"""The explore tools recover effects planted in the sample data (cxlib.sample), through filters."""
+"""The explore tools recover effects planted in the sample data (cxlib.store.sample), through filters."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 import cxlib
 from cxlib.explore import Filters, drilldown_customers, drilldown_sql, filtered
-from cxlib.widgets import FilterPanel, _InlineExecutor
+from cxlib.explore.widgets import FilterPanel, _InlineExecutor
 
 BILLING = ["bill", "billing", "charged", "invoice", "refund"]
 

@@ -7,7 +7,7 @@ import pytest
 import cxlib
 from cxlib.errors import CxInputError
 from cxlib.explore import Filters, filtered
-from cxlib.sqlcell import cxsql, load_ipython_extension, query
+from cxlib.explore.sqlcell import cxsql, load_ipython_extension, query
 from test_explore import tiny, tiny_db  # noqa: E402,F401  (fixtures; tests/unit is on sys.path)
 
 

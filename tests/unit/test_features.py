@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import cxlib
-from cxlib.features import customer_features
+from cxlib.analysis.features import customer_features
 
 
 @pytest.fixture()

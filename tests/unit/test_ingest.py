@@ -1,4 +1,4 @@
-"""A corpus of bad (and awkward) inputs for cxlib.ingest, each asserting the exact outcome.
+"""A corpus of bad (and awkward) inputs for cxlib.store.ingest, each asserting the exact outcome.
 
 Every case states which rows loaded, which were rejected with which line, column and reason,
 that read == loaded + rejected (also in load_log), and that nothing was lost or duplicated.
@@ -17,9 +17,9 @@ import pytest
 
 import cxlib
 from cxlib.errors import CxDataError, CxInputError
-from cxlib.ingest import ingest
+from cxlib.store.ingest import ingest
 
-ingest_mod = importlib.import_module("cxlib.ingest")  # the module (cxlib.ingest the name is the function)
+ingest_mod = importlib.import_module("cxlib.store.ingest")
 
 CUSTOMERS = "customer_id,signup_at\nC1,2024-01-01\nC2,2024-01-02\n02134,2024-01-03\n"
 STAGE_MAP = "touchpoint,stage\nchat,service\nphone_call,service\ncheckout,purchase\nhome_page,consideration\n"

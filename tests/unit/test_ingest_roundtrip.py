@@ -10,13 +10,13 @@ from __future__ import annotations
 import pytest
 
 import cxlib
-from cxlib import schema
-from cxlib.ingest import ingest
+from cxlib.store import schema
+from cxlib.store.ingest import ingest
 
 
 @pytest.fixture(scope="module")
 def small_sample(tmp_path_factory):
-    from cxlib.sample import generate
+    from cxlib.store.sample import generate
 
     path = tmp_path_factory.mktemp("rt") / "sample.duckdb"
     generate(path, customers=300, seed=11)

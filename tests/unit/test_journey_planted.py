@@ -1,10 +1,10 @@
-"""The journey analyses recover the effects planted in the sample data (cxlib.sample, 3,000 customers)."""
+"""The journey analyses recover the effects planted in the sample data (cxlib.store.sample, 3,000 customers)."""
 
 from __future__ import annotations
 
 import pytest
 
-from cxlib.journey import friction, funnel, handoffs, journey_map, switch_outcomes, transitions, variants
+from cxlib.analysis.journey import friction, funnel, handoffs, journey_map, switch_outcomes, transitions, variants
 
 PURCHASE = ["product_page", "add_to_cart", "checkout", "payment"]
 
@@ -84,7 +84,7 @@ def test_journey_map_and_variants_on_the_sample(sample_con):
 
 
 def test_funnel_explorer_reruns_the_funnel_when_a_choice_changes(sample_con):
-    from cxlib.journey import funnel_explorer
+    from cxlib.analysis.journey import funnel_explorer
 
     panel = funnel_explorer(sample_con, PURCHASE)
     first = panel.result

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from cxlib.errors import CxDataError, CxInputError, CxStoreLockedError
-from cxlib.render import find_external_sources
-from cxlib.reports import ReportTarget, load_jobs, rebuild_index, run_reports
+from cxlib.report.sanitize import find_external_sources
+from cxlib.report import ReportTarget, load_jobs, rebuild_index, run_reports
 
 FIXTURES = Path(__file__).resolve().parents[1] / "notebooks" / "fixtures"
 PROJECT = Path(__file__).resolve().parents[2]
@@ -82,7 +82,7 @@ def test_jobs_file(tmp_path):
 def test_shipped_jobs_file_names_real_notebooks_or_future_ones():
     import yaml
 
-    data = yaml.load((PROJECT / "data" / "report_jobs.yml").read_text(), Loader=yaml.BaseLoader)
+    data = yaml.load((PROJECT / "cxlib" / "data" / "report_jobs.yml").read_text(), Loader=yaml.BaseLoader)
     assert set(data["jobs"]) >= {"overview", "journey", "segments", "churn", "voice-of-customer"}
     for job in data["jobs"].values():
         assert set(job) <= {"notebook", "parameters", "description"}

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from cxlib.errors import CxInputError
-from cxlib.report_params import (
+from cxlib.report.params import (
     Parameter,
     coerce,
     load_params_file,

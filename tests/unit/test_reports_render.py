@@ -11,18 +11,11 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from cxlib import render
+from cxlib.report import render
 from cxlib.errors import CxDataError
-from cxlib.render import (
-    chart_svg,
-    definitions_for,
-    find_external_sources,
-    find_personal_data,
-    mask_text,
-    render_report,
-    sanitize_html,
-    sanitize_svg,
-)
+from cxlib.report.masking import find_personal_data, mask_text
+from cxlib.report.render import chart_svg, definitions_for, render_report
+from cxlib.report.sanitize import find_external_sources, sanitize_html, sanitize_svg
 
 HOSTILE = [
     "<script>document.body.setAttribute('data-xss','1')</script>",

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import cxlib
-from cxlib.segments import RFM_SEGMENTS, rfm_grid, rfm_scores, rfm_segments
+from cxlib.analysis.segments import RFM_SEGMENTS, rfm_grid, rfm_scores, rfm_segments
 
 AS_OF = datetime(2024, 12, 31)
 
@@ -170,7 +170,7 @@ def test_rfm_segments_sizes_values_scores_and_suppression(hand):
     assert loyal["customers"] == 3 and loyal["share"] == pytest.approx(3 / 12)
     assert loyal["recency_days"] == 1 and loyal["frequency"] == pytest.approx(3.0)
     assert loyal["monetary"] == pytest.approx(300.0) and loyal["revenue_per_customer"] == pytest.approx(300.0)
-    # NPS of the loyal customers: 10, 9, 3 -> (2 - 1) / 3 = 33.3; Wald interval from cxlib.voc
+    # NPS of the loyal customers: 10, 9, 3 -> (2 - 1) / 3 = 33.3; Wald interval from cxlib.analysis.voc
     assert loyal["nps_n"] == 3 and loyal["nps"] == pytest.approx(100 / 3)
     assert (loyal["nps_ci_lower"], loyal["nps_ci_upper"]) == pytest.approx(cxlib.nps_interval(2, 1, 3))
     assert loyal["csat_n"] == 1 and loyal["csat"] == pytest.approx(100.0)

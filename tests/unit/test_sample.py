@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from cxlib import sample, schema
+from cxlib.store import sample, schema
 from cxlib.errors import CxInputError
 
 N = 3000
@@ -330,7 +330,7 @@ def test_end_moves_the_window(tmp_path):
 
 
 def test_stage_map_file_matches():
-    path = Path(__file__).resolve().parents[2] / "data" / "touchpoint_stages.csv"
+    path = Path(__file__).resolve().parents[2] / "cxlib" / "data" / "touchpoint_stages.csv"
     m = pd.read_csv(path, dtype=str)
     assert list(m.columns) == ["touchpoint", "stage"]
     assert dict(zip(m.touchpoint, m.stage)) == sample.TOUCHPOINT_STAGES

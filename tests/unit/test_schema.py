@@ -9,10 +9,11 @@ import duckdb
 import pytest
 
 import cxlib
-from cxlib import schema, store
+from cxlib import store
+from cxlib.store import schema
 from cxlib.errors import CxInputError
 
-# DESIGN.md's canonical schema, written out by hand (not derived from cxlib.schema) so that a
+# DESIGN.md's canonical schema, written out by hand (not derived from cxlib.store.schema) so that a
 # change to the schema module that breaks the contract fails here.
 EXPECTED = {
     "customers": {"customer_id": "VARCHAR", "signup_at": "TIMESTAMP"},

@@ -1,4 +1,4 @@
-"""Segment profile, usage, cues and clusters on hand-made stores, checked by hand and against cxlib.voc."""
+"""Segment profile, usage, cues and clusters on hand-made stores, checked by hand and against cxlib.analysis.voc."""
 
 import math
 import warnings
@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 import cxlib
-from cxlib.segments import behaviour_clusters, personalisation_cues, segment_profile, segment_usage
+from cxlib.analysis.segments import behaviour_clusters, personalisation_cues, segment_profile, segment_usage
 
 Z95 = 1.959963984540054
 
@@ -129,7 +129,7 @@ def test_bh_adjustment_matches_statsmodels(tmp_path):
     assert nps["p_adjusted"].to_numpy() == pytest.approx(expected)
     assert nps["significant"].tolist() == (expected < 0.05).tolist()
     assert nps.loc["a", "significant"] and nps.loc["d", "significant"]  # 20% vs 80% promoters
-    # the same numbers as cxlib.voc.compare, the shared each-vs-rest test
+    # the same numbers as cxlib.analysis.voc.comparisons, the shared each-vs-rest test
     ref = cxlib.compare(con, metric="nps", by="region").set_index("segment")
     assert nps["z"].to_numpy() == pytest.approx(ref.loc[nps.index, "z"].to_numpy())
     assert nps["p_adjusted"].to_numpy() == pytest.approx(ref.loc[nps.index, "p_adjusted"].to_numpy())
@@ -161,7 +161,7 @@ def test_start_end_window(profile_store):
 
 
 def test_profile_with_churn_rate_from_cxlib_churn(profile_store):
-    from cxlib.churn import churn_rate
+    from cxlib.analysis.churn import churn_rate
 
     profile_store.execute("""INSERT INTO subscriptions VALUES
         ('N1', 'basic', '2024-01-01', '2024-06-01'), ('N2', 'basic', '2024-01-01', NULL),
@@ -335,14 +335,14 @@ def test_no_events_and_no_answers(tmp_path):
 def test_export_segments_neutralises_formulas(two_groups, tmp_path):
     two_groups.execute("INSERT INTO customers (customer_id, signup_at) VALUES ('=HYPERLINK(1)', '2024-01-01')")
     r = behaviour_clusters(two_groups, k=2)
-    path = cxlib.segments.export_segments(two_groups, tmp_path / "out" / "seg.csv", clusters=r)
+    path = cxlib.export_segments(two_groups, tmp_path / "out" / "seg.csv", clusters=r)
     df = pd.read_csv(path)
     assert list(df.columns)[-2:] == ["rfm_segment", "cluster"]
     assert "'=HYPERLINK(1)" in set(df["customer_id"]) and "=HYPERLINK(1)" not in set(df["customer_id"])
     assert df.loc[df["customer_id"] == "A00", "rfm_segment"].iloc[0] != "no purchase"
     assert df.loc[df["customer_id"] == "P00", "rfm_segment"].iloc[0] == "no purchase"
     with pytest.raises(cxlib.CxInputError, match="behaviour_clusters"):
-        cxlib.segments.export_segments(two_groups, tmp_path / "x.csv", clusters="no")
+        cxlib.export_segments(two_groups, tmp_path / "x.csv", clusters="no")
 
 
 def test_clusters_fitted_on_a_sample_still_assign_everybody(two_groups):

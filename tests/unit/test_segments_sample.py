@@ -1,4 +1,4 @@
-"""The segment analyses recover what cxlib.sample planted: the power_app and support_heavy personas.
+"""The segment analyses recover what cxlib.store.sample planted: the power_app and support_heavy personas.
 
 Planted (sample_truth.persona): power_app (~12%: many app events, frequent orders, high NPS),
 support_heavy (~10%: many tickets and phone contacts, low NPS), mainstream (the rest). The
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from cxlib.segments import behaviour_clusters, personalisation_cues, rfm_scores, segment_profile
+from cxlib.analysis.segments import behaviour_clusters, personalisation_cues, rfm_scores, segment_profile
 
 
 @pytest.fixture(scope="module")

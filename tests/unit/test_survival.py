@@ -8,7 +8,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test, multivariate_logrank_test
 
 import cxlib
-from cxlib import churn
+from cxlib.analysis import churn
 
 from test_churn_metrics import AS_OF, con  # noqa: F401  (the hand-made store)
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import cxlib
-from cxlib import text
+from cxlib.analysis.voc import text
 from cxlib.errors import CxDataError, CxInputError
 
 

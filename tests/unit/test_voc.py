@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import cxlib
-from cxlib import voc
+from cxlib.analysis import voc
 from cxlib.errors import CxInputError
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import cxlib
-from cxlib import voc
+from cxlib.analysis import voc
 from cxlib.errors import CxInputError
 from cxlib.store import refresh_derived
 

@@ -1,11 +1,12 @@
-"""The voice-of-the-customer analyses recover what cxlib.sample plants (3,000 customers, seed 7)."""
+"""The voice-of-the-customer analyses recover what cxlib.store.sample plants (3,000 customers, seed 7)."""
 
 from __future__ import annotations
 
 import pytest
 
-from cxlib import text, voc
-from cxlib.sample import UNTRUSTED_COMMENTS
+from cxlib.analysis import voc
+from cxlib.analysis.voc import text
+from cxlib.store.sample import UNTRUSTED_COMMENTS
 
 
 def test_long_ticket_resolution_is_the_top_nps_driver(sample_con):

@@ -10,7 +10,7 @@ import pytest
 
 from cxlib.errors import CxInputError
 from cxlib.explore import Filters
-from cxlib.widgets import Debouncer, FilterPanel, _InlineExecutor, explore
+from cxlib.explore.widgets import Debouncer, FilterPanel, _InlineExecutor, explore
 
 from test_explore import tiny, tiny_db  # noqa: E402,F401  (fixtures; tests/unit is on sys.path)
 
@@ -395,7 +395,7 @@ def test_charts_are_drawn_offline_by_jupyterlab(tiny):
 
 
 def test_static_tuple_results_display_each_item(tiny):
-    from cxlib.widgets import Results
+    from cxlib.explore.widgets import Results
 
     shown_items = []
     result = explore(tiny, lambda con, f: (event_count(con, f), None, "note"), interactive=False)

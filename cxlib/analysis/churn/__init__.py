@@ -1,0 +1,52 @@
+"""Churn and retention: status and rates, cohorts, survival, the Cox model, the value of experience.
+
+Each module holds one job; this package gathers their public names so that notebooks can write
+``from cxlib.analysis import churn`` and ``churn.churn_rate(con)``. Definitions: docs/metrics.md.
+"""
+
+from cxlib.analysis.churn.cox import CoxResult, cox_churn
+from cxlib.analysis.churn.kaplan_meier import LogrankResult, logrank, survival, survival_summary
+from cxlib.analysis.churn.retention import cohort_retention, lifecycle
+from cxlib.analysis.churn.status import (
+    DEFINITIONS,
+    check_parameters,
+    churn_rate,
+    churn_status,
+    churn_trend,
+    definition_text,
+    period_churn,
+)
+from cxlib.analysis.churn.value import (
+    at_risk_customers,
+    detractor_to_passive_value,
+    export_csv,
+    revenue_at_risk,
+    value_by_nps_group,
+)
+from cxlib.analysis.clv import BgNbdResult, bgnbd, customer_lifetime_value
+
+__all__ = [
+    "DEFINITIONS",
+    "churn_status",
+    "churn_rate",
+    "period_churn",
+    "churn_trend",
+    "cohort_retention",
+    "lifecycle",
+    "survival",
+    "survival_summary",
+    "logrank",
+    "LogrankResult",
+    "cox_churn",
+    "CoxResult",
+    "value_by_nps_group",
+    "detractor_to_passive_value",
+    "revenue_at_risk",
+    "at_risk_customers",
+    "export_csv",
+    "definition_text",
+    "check_parameters",
+    "bgnbd",
+    "BgNbdResult",
+    "customer_lifetime_value",
+]

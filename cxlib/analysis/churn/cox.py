@@ -1,0 +1,185 @@
+"""Why customers churn: a time-varying Cox model (lifelines), so that no covariate is used before it is known.
+
+Definition: docs/metrics.md (Cox churn model).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from cxlib.analysis.churn.kaplan_meier import _check_alpha
+from cxlib.analysis.churn.status import (
+    _as_of,
+    _check_data,
+    _check_definition,
+    _check_inactivity,
+    _run,
+    _status_fragment,
+    definition_text,
+)
+from cxlib.errors import CxDataError, CxInputError
+
+COX_COVARIATES = {
+    "nps_detractor": "latest NPS answer was 0-6 (detractor)",
+    "nps_passive": "latest NPS answer was 7-8 (passive)",
+    "nps_no_answer": "no NPS answer yet",
+    "long_resolution": "a ticket took more than 72 hours",
+    "ticket_contacts": "service contacts on resolved tickets",
+    "channel_switches": "channel switches within a day",
+}
+
+
+@dataclass(frozen=True)
+class CoxResult:
+    """A fitted time-varying Cox model of churn.
+
+    summary: covariate, description, coef, se, hazard_ratio, ci_lower, ci_upper, p_value, alpha.
+    customers: per customer (customer-level: exports only) customer_id, churned, tenure_days and
+    the covariates at the end of their follow-up, with partial_hazard.
+    """
+
+    summary: pd.DataFrame
+    customers: pd.DataFrame
+    baseline_cumulative_hazard: pd.Series
+    concordance: float
+    log_likelihood_ratio_p: float
+    n_customers: int
+    n_events: int
+    definition: str
+    covariate_means: pd.Series
+
+    def churn_probability(self, horizon_days: float) -> pd.Series:
+        """P(churn within `horizon_days` | still a customer after tenure_days), per customer.
+
+        1 - exp(-(H0(t + h) - H0(t)) * partial_hazard), H0 the Breslow baseline cumulative
+        hazard (a step function, held flat after the last event time: beyond the follow-up the
+        data hold, no further risk is extrapolated).
+        """
+        h0 = self.baseline_cumulative_hazard
+        times, values = h0.index.to_numpy(dtype=float), h0.to_numpy(dtype=float)
+
+        def at(t):
+            i = np.searchsorted(times, t, side="right") - 1
+            return np.where(i >= 0, values[np.clip(i, 0, None)], 0.0)
+
+        t = self.customers["tenure_days"].to_numpy(dtype=float)
+        inc = at(t + horizon_days) - at(t)
+        p = 1 - np.exp(-inc * self.customers["partial_hazard"].to_numpy(dtype=float))
+        return pd.Series(p, index=self.customers["customer_id"], name="churn_probability")
+
+
+def _design(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "nps_detractor": (df["nps_group"] == "detractor").astype(float),
+            "nps_passive": (df["nps_group"] == "passive").astype(float),
+            "nps_no_answer": (df["nps_group"] == "no_answer").astype(float),
+            "long_resolution": df["long_resolution"].astype(float),
+            "ticket_contacts": df["ticket_contacts"].astype(float),
+            "channel_switches": df["channel_switches"].astype(float),
+        },
+        index=df.index,
+    )
+    return out
+
+
+def cox_churn(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    definition: str = "contractual",
+    inactivity_days: int = 90,
+    as_of=None,
+    alpha: float = 0.05,
+    penalizer: float = 0.0,
+    max_customers: int | None = 10_000,
+) -> CoxResult:
+    """A Cox proportional-hazards model of churn with CX covariates that change over time.
+
+    *Definition*: lifelines' CoxTimeVaryingFitter on counting-process rows (churn_cox_intervals.sql):
+    each customer's follow-up (as in `churn_status`, time since start in days) is cut at every
+    moment a covariate changes, and each interval carries the covariates known at its start.
+    Covariates: NPS group of the latest relationship answer so far (promoter is the reference;
+    nps_detractor, nps_passive, nps_no_answer), long_resolution (a ticket has been open more than
+    72 hours), ticket_contacts (contacts of tickets resolved so far), channel_switches (hand-offs
+    between channels within a day, so far).
+    Leakage: covariates measured at the as-of date would see the future (a customer who stays
+    longer has more time to collect tickets and answers, which makes tickets look protective);
+    the time-varying form uses only what was known before each moment of risk.
+    hazard_ratio = exp(coef); a value above 1 means faster churn; intervals are Wald intervals
+    at level 1 - alpha. Customers with no follow-up time (churned at their start) are left out.
+    Scale: lifelines' fit slows down sharply with many rows (about 3 minutes for 30,000
+    customers), so when there are more than `max_customers` customers the model is fitted on a
+    random sample of that many (seeded: the same data give the same sample) and then applied to
+    every customer; n_customers says how many were fitted. None fits everyone.
+    """
+    from lifelines import CoxTimeVaryingFitter
+
+    _check_definition(definition)
+    _check_inactivity(inactivity_days)
+    _check_alpha(alpha)
+    if isinstance(penalizer, bool) or not isinstance(penalizer, (int, float)) or penalizer < 0:
+        raise CxInputError(f"penalizer must be a number of at least 0, got {penalizer!r}")
+    _check_data(con, definition)
+    cutoff = _as_of(con, as_of)
+    rows = _run(
+        con,
+        "churn_cox_intervals",
+        {"as_of": cutoff, "inactivity_days": inactivity_days},
+        {"status": _status_fragment(definition)},
+    )
+    if rows.empty or not rows["event"].any():
+        raise CxDataError("the Cox model needs customers who churned; none did under this definition")
+    if max_customers is not None and (isinstance(max_customers, bool) or not isinstance(max_customers, int)
+                                      or max_customers < 10):
+        raise CxInputError(f"max_customers must be a whole number of at least 10, or None, got {max_customers!r}")
+    X = _design(rows)
+    fit_rows = rows
+    ids = rows["customer_id"].unique()
+    if max_customers is not None and len(ids) > max_customers:
+        chosen = np.random.default_rng(20240607).choice(np.sort(ids), size=max_customers, replace=False)
+        fit_rows = rows[rows["customer_id"].isin(chosen)]
+    Xf = X.loc[fit_rows.index]
+    keep = [c for c in Xf.columns if Xf[c].nunique() > 1]  # a constant covariate cannot be estimated
+    fit_df = pd.concat([fit_rows[["customer_id", "start_day", "stop_day", "event"]], Xf[keep]], axis=1)
+    ctv = CoxTimeVaryingFitter(alpha=alpha, penalizer=penalizer)
+    ctv.fit(fit_df, id_col="customer_id", event_col="event", start_col="start_day", stop_col="stop_day")
+    s = ctv.summary
+    summary = pd.DataFrame(
+        {
+            "covariate": s.index,
+            "description": [COX_COVARIATES[c] for c in s.index],
+            "coef": s["coef"].to_numpy(),
+            "se": s["se(coef)"].to_numpy(),
+            "hazard_ratio": s["exp(coef)"].to_numpy(),
+            "ci_lower": np.exp(s.iloc[:, s.columns.get_loc("coef lower %g%%" % ((1 - alpha) * 100))].to_numpy()),
+            "ci_upper": np.exp(s.iloc[:, s.columns.get_loc("coef upper %g%%" % ((1 - alpha) * 100))].to_numpy()),
+            "p_value": s["p"].to_numpy(),
+            "alpha": alpha,
+        }
+    )
+    last = rows.groupby("customer_id", sort=True).tail(1).reset_index(drop=True)
+    churned = rows.groupby("customer_id", sort=True)["event"].any().to_numpy()
+    cust = pd.concat([last[["customer_id"]], _design(last)], axis=1)
+    cust.insert(1, "churned", churned)
+    cust.insert(2, "tenure_days", last["stop_day"].to_numpy())
+    cust["partial_hazard"] = np.asarray(ctv.predict_partial_hazard(cust[keep])).ravel()
+    llr = ctv.log_likelihood_ratio_test()
+    # concordance on the customers' final state (Harrell's C; lifelines' utility)
+    from lifelines.utils import concordance_index
+
+    conc = float(concordance_index(cust["tenure_days"], -cust["partial_hazard"], cust["churned"]))
+    return CoxResult(
+        summary=summary,
+        customers=cust,
+        baseline_cumulative_hazard=ctv.baseline_cumulative_hazard_.iloc[:, 0],
+        concordance=conc,
+        log_likelihood_ratio_p=float(llr.p_value),
+        n_customers=int(fit_rows["customer_id"].nunique()),
+        n_events=int(fit_rows["event"].sum()),
+        definition=definition_text(definition, inactivity_days),
+        covariate_means=Xf[keep].mean(),
+    )

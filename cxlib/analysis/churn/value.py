@@ -1,0 +1,272 @@
+"""The value of experience: revenue by NPS group, the value of moving detractors to passive, revenue at risk,
+and the at-risk customer list (analyst-only, customer-level).
+
+Definitions and assumptions: docs/metrics.md (value of experience).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from cxlib import sql
+from cxlib.analysis.churn.cox import COX_COVARIATES, CoxResult, cox_churn
+from cxlib.analysis.churn.kaplan_meier import survival_summary
+from cxlib.analysis.churn.status import (
+    _as_of,
+    _check_data,
+    _check_definition,
+    _check_inactivity,
+    _run,
+    _segments_fragment,
+    _status_fragment,
+    definition_text,
+)
+from cxlib.analysis.exports import write_csv
+from cxlib.errors import CxInputError
+from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
+
+
+def value_by_nps_group(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    definition: str = "contractual",
+    inactivity_days: int = 90,
+    as_of=None,
+    horizon_months: float = 12,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """Retention and revenue by NPS group (latest relationship NPS answer).
+
+    *Definition*: per group (promoter, passive, detractor, '(none)' = never answered):
+    customers; churned and churn_rate among judged customers (as in `churn_rate`);
+    retention_at_horizon = Kaplan-Meier survival `horizon_months` after the start (share still
+    customers a year in, by default); revenue = all orders up to as-of; revenue_per_customer;
+    revenue_last_year_per_active = orders in the 365 days up to as-of per customer not churned.
+    Groups below `min_group_size` customers are suppressed.
+    Caution: groups are by the latest answer, which customers give at different times; those
+    who never answered include customers who left before they were asked, so the '(none)'
+    group's retention is low partly for that reason (the Cox model in `cox_churn` avoids this
+    by letting the NPS group change over time).
+    Columns: segment, customers, churned, churn_rate, retention_at_horizon, revenue,
+    revenue_per_customer, active, revenue_last_year_per_active, suppressed, definition.
+    """
+    _check_definition(definition)
+    _check_inactivity(inactivity_days)
+    check_min_group_size(min_group_size)
+    _check_data(con, definition)
+    cutoff = _as_of(con, as_of)
+    slots = {"status": _status_fragment(definition), "segments": _segments_fragment(con, "nps_group")}
+    df = _run(con, "churn_value", {"as_of": cutoff, "inactivity_days": inactivity_days}, slots)
+    km = survival_summary(con, by="nps_group", unit="month", definition=definition, inactivity_days=inactivity_days,
+                          as_of=cutoff, at=horizon_months, min_group_size=1)
+    df["retention_at_horizon"] = df["segment"].map(km.set_index("group")["survival_at"])
+    order = {"promoter": 0, "passive": 1, "detractor": 2}
+    df = df.sort_values("segment", key=lambda s: s.map(order).fillna(3)).reset_index(drop=True)
+    df = df[["segment", "customers", "churned", "churn_rate", "retention_at_horizon", "revenue",
+             "revenue_per_customer", "active", "revenue_last_year_per_active"]]
+    df = suppress(df, n="customers", min_group_size=min_group_size,
+                  values=["churned", "churn_rate", "retention_at_horizon", "revenue", "revenue_per_customer", "active",
+                          "revenue_last_year_per_active"])
+    df["definition"] = definition_text(definition, inactivity_days)
+    return df
+
+
+def detractor_to_passive_value(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    definition: str = "contractual",
+    inactivity_days: int = 90,
+    as_of=None,
+    horizon_months: float = 12,
+    share_moved: float = 1.0,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """Estimated revenue kept over `horizon_months` if detractors churned like passives.
+
+    *Definition*: moved = share_moved x active detractors (not churned at as-of);
+    churn_gap = P(churn within the horizon | detractor) - P(same | passive), each 1 - KM survival
+    at `horizon_months` after the start (`value_by_nps_group`); customers_kept = moved x
+    churn_gap; value = customers_kept x annual revenue per active detractor (orders in the last
+    365 days per active detractor) x horizon_months / 12.
+    Assumptions (also in the ``assumptions`` column): the churn gap between the groups is caused
+    by the experience (it is observational: detractors may differ in other ways); moved
+    customers keep their own spend; the horizon churn probability from the start of the
+    relationship stands in for every tenure; no discounting; revenue, not margin.
+    Columns: active_detractors, moved, detractor_churn, passive_churn, churn_gap, customers_kept,
+    revenue_per_active_detractor, value, horizon_months, assumptions, definition.
+    Returns a single row of blanks when either group is too small (below min_group_size).
+    """
+    if isinstance(share_moved, bool) or not isinstance(share_moved, (int, float)) or not 0 < share_moved <= 1:
+        raise CxInputError(f"share_moved must be a share above 0 and at most 1, got {share_moved!r}")
+    v = value_by_nps_group(con, definition=definition, inactivity_days=inactivity_days, as_of=as_of,
+                           horizon_months=horizon_months, min_group_size=min_group_size).set_index("segment")
+    assumptions = (
+        f"detractors who move to passive take on the passives' {horizon_months:g}-month churn probability "
+        "(Kaplan-Meier from the start of the relationship); the difference is treated as caused by the "
+        "experience, though it is observational; they keep their own spend (last 365 days per active "
+        "detractor); revenue, not margin; no discounting"
+    )
+    ok = all(g in v.index and not v.loc[g, "suppressed"] for g in ("detractor", "passive"))
+    if not ok:
+        row = dict.fromkeys(["active_detractors", "moved", "detractor_churn", "passive_churn", "churn_gap",
+                             "customers_kept", "revenue_per_active_detractor", "value"], np.nan)
+    else:
+        d, p = v.loc["detractor"], v.loc["passive"]
+        moved = share_moved * float(d["active"])
+        det_churn, pas_churn = 1 - float(d["retention_at_horizon"]), 1 - float(p["retention_at_horizon"])
+        gap = det_churn - pas_churn
+        rev = float(d["revenue_last_year_per_active"]) if pd.notna(d["revenue_last_year_per_active"]) else 0.0
+        kept = moved * gap
+        row = {"active_detractors": float(d["active"]), "moved": moved, "detractor_churn": det_churn,
+               "passive_churn": pas_churn, "churn_gap": gap, "customers_kept": kept,
+               "revenue_per_active_detractor": rev, "value": kept * rev * horizon_months / 12}
+    row.update(horizon_months=horizon_months, assumptions=assumptions,
+               definition=definition_text(definition, inactivity_days))
+    return pd.DataFrame([row])
+
+
+def _reasons(model: CoxResult, top: int = 3) -> pd.Series:
+    """Per customer: the covariates that raise their risk most above an average customer's.
+
+    Only risk factors count (coef > 0, value above the mean): having less of something
+    protective is not given as a reason.
+    """
+    coefs = model.summary.set_index("covariate")["coef"]
+    coefs = coefs[coefs > 0]
+    names = list(coefs.index)
+    if not names:
+        return pd.Series("no CX factor above average", index=model.customers.index)
+    X = model.customers[names].to_numpy(dtype=float)
+    contrib = (X - model.covariate_means[names].to_numpy()) * coefs.to_numpy()
+    order = np.argsort(-contrib, axis=1, kind="stable")[:, :top]
+    counted = {i for i, n in enumerate(names) if n in ("ticket_contacts", "channel_switches")}
+    out = []
+    for row, idx in enumerate(order):
+        parts = [(f"{int(X[row, i])} " if i in counted else "") + COX_COVARIATES[names[i]]
+                 for i in idx if contrib[row, i] > 0]
+        out.append("; ".join(parts) if parts else "no CX factor above average")
+    return pd.Series(out, index=model.customers.index)
+
+
+def at_risk_customers(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    definition: str = "contractual",
+    inactivity_days: int = 90,
+    as_of=None,
+    horizon_days: int = 90,
+    top: int | None = 100,
+    model: CoxResult | None = None,
+) -> pd.DataFrame:
+    """Customers not yet churned, ranked by their probability of churning within `horizon_days`.
+
+    *Definition*: churn_probability from the time-varying Cox model (`cox_churn`, or `model` if
+    given) at the customer's current tenure and latest known covariates (contractual: at as-of;
+    non_contractual: at their last activity); reasons = up to three covariates that raise the
+    customer's risk most above an average customer's (risk factors with coef > 0 whose value is
+    above the mean, ordered by coef x (value - mean));
+    revenue_last_year = orders in the 365 days up to as-of; expected_lost_revenue =
+    churn_probability x revenue_last_year x horizon_days / 365.
+    Customer-level (customer ids): for CSV export (`export_csv`) or interactive use, never for a
+    stakeholder report. Columns: rank, customer_id, churn_probability, reasons, tenure_days,
+    nps_group, long_resolution, ticket_contacts, channel_switches, revenue_last_year,
+    expected_lost_revenue, horizon_days, definition.
+    """
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
+        raise CxInputError(f"horizon_days must be a whole number of days of at least 1, got {horizon_days!r}")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise CxInputError(f"top must be a whole number of at least 1, or None for everyone, got {top!r}")
+    cutoff = _as_of(con, as_of)
+    if model is None:
+        model = cox_churn(con, definition=definition, inactivity_days=inactivity_days, as_of=cutoff)
+    cust = model.customers
+    prob = model.churn_probability(horizon_days).to_numpy()
+    reasons = _reasons(model)
+    rev = sql.run(con, "churn_revenue_last_year", {"as_of": cutoff}).set_index("customer_id")["revenue_last_year"]
+    nps_group = np.select(
+        [cust["nps_detractor"] == 1, cust["nps_passive"] == 1, cust["nps_no_answer"] == 1],
+        ["detractor", "passive", "no_answer"], "promoter")
+    out = pd.DataFrame(
+        {
+            "customer_id": cust["customer_id"],
+            "churn_probability": prob,
+            "reasons": reasons,
+            "tenure_days": cust["tenure_days"],
+            "nps_group": nps_group,
+            "long_resolution": cust["long_resolution"].astype(bool),
+            "ticket_contacts": cust["ticket_contacts"].astype(int),
+            "channel_switches": cust["channel_switches"].astype(int),
+            "revenue_last_year": cust["customer_id"].map(rev).fillna(0.0).to_numpy(),
+        }
+    )
+    out = out[~cust["churned"].to_numpy()]
+    out["expected_lost_revenue"] = out["churn_probability"] * out["revenue_last_year"] * horizon_days / 365
+    out = out.sort_values(["churn_probability", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    if top is not None:
+        out = out.head(top)
+    out["horizon_days"] = horizon_days
+    out["definition"] = model.definition
+    return out
+
+
+def revenue_at_risk(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    definition: str = "contractual",
+    inactivity_days: int = 90,
+    as_of=None,
+    horizon_days: int = 365,
+    threshold: float = 0.5,
+    model: CoxResult | None = None,
+) -> pd.DataFrame:
+    """Expected revenue lost over `horizon_days` from customers likely to churn.
+
+    *Definition*: for every customer not yet churned, churn_probability within `horizon_days`
+    from the time-varying Cox model (as in `at_risk_customers`); likely to churn =
+    churn_probability >= `threshold`; revenue_at_risk = sum over them of churn_probability x
+    revenue in the last 365 days x horizon_days / 365 (their spend continues at last year's
+    rate unless they churn; no discounting); expected_lost_revenue_all = the same sum over every
+    active customer. One aggregated row (no customer data).
+    Columns: active_customers, likely_to_churn, revenue_at_risk, expected_lost_revenue_all,
+    revenue_last_year_active, threshold, horizon_days, assumptions, definition.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise CxInputError(f"threshold must be a probability between 0 and 1, got {threshold!r}")
+    risk = at_risk_customers(con, definition=definition, inactivity_days=inactivity_days, as_of=as_of,
+                             horizon_days=horizon_days, top=None, model=model)
+    likely = risk["churn_probability"] >= threshold
+    return pd.DataFrame(
+        [
+            {
+                "active_customers": len(risk),
+                "likely_to_churn": int(likely.sum()),
+                "revenue_at_risk": float(risk.loc[likely, "expected_lost_revenue"].sum()),
+                "expected_lost_revenue_all": float(risk["expected_lost_revenue"].sum()),
+                "revenue_last_year_active": float(risk["revenue_last_year"].sum()),
+                "threshold": threshold,
+                "horizon_days": horizon_days,
+                "assumptions": (
+                    "churn probabilities from a time-varying Cox model of CX factors; spend continues at each "
+                    f"customer's last-365-day rate for {horizon_days} days unless they churn; no discounting"
+                ),
+                "definition": risk["definition"].iloc[0] if len(risk) else definition_text(definition, inactivity_days),
+            }
+        ]
+    )
+
+
+def export_csv(df: pd.DataFrame, path) -> Path:
+    """Write a customer list (e.g. `at_risk_customers`) to CSV for a spreadsheet; returns the path.
+
+    Spreadsheet formula injection is neutralised (cxlib.analysis.exports.neutralise_formulas: a
+    text cell starting with = + - @, a tab or a carriage return gets a leading apostrophe). Every
+    field is quoted; parent folders are created. The input is not changed.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise CxInputError(f"export_csv takes a DataFrame, got {type(df).__name__}")
+    return write_csv(df, path, quote_all=True)

@@ -1,0 +1,375 @@
+"""Non-contractual customers: BG/NBD purchase model, Gamma-Gamma spend and customer lifetime value.
+
+The likelihoods are the published ones, maximised with scipy (the `lifetimes` package is
+unmaintained and breaks on current numpy):
+
+- BG/NBD: Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way: An Alternative to
+  the Pareto/NBD Model", Marketing Science 24(2). While alive a customer buys as a Poisson
+  process with rate lambda ~ Gamma(r, alpha); after each repeat purchase they drop out with
+  probability p ~ Beta(a, b).
+- Gamma-Gamma: Fader & Hardie (2013), "The Gamma-Gamma Model of Monetary Value". A customer's
+  order values are Gamma(p, nu) with nu ~ Gamma(q, gamma); spend is independent of frequency.
+
+The per-customer summary (frequency, recency, T, monetary value) is computed in DuckDB
+(cxlib/sql/clv_summary.sql); the fit needs one row per purchasing customer in memory (three
+numbers each). Customer-level outputs are for exports and models, not stakeholder reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+from cxlib import sql
+from cxlib.analysis.features import to_timestamp
+from cxlib.errors import CxDataError, CxInputError, unknown_name
+from cxlib.store.connection import as_of as store_as_of
+
+__all__ = [
+    "bgnbd",
+    "BgNbdResult",
+    "fit_bgnbd",
+    "bgnbd_log_likelihood",
+    "bgnbd_p_alive",
+    "bgnbd_expected_purchases",
+    "bgnbd_expected_purchases_new",
+    "fit_gamma_gamma",
+    "gamma_gamma_log_likelihood",
+    "gamma_gamma_expected_spend",
+    "customer_lifetime_value",
+    "clv_summary",
+    "bgnbd_holdout_check",
+]
+
+UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
+
+
+# --------------------------------------------------------------------------- BG/NBD maths
+
+
+def _arrays(*xs):
+    return [np.asarray(x, dtype=float) for x in xs]
+
+
+def bgnbd_log_likelihood(params, frequency, recency, T) -> np.ndarray:
+    """Per-customer BG/NBD log-likelihood (Fader, Hardie & Lee 2005, eq. 6).
+
+    *Definition*: L = B(a, b+x)/B(a, b) * G(r+x)/G(r) * alpha^r / (alpha+T)^(r+x)
+      + [x > 0] * B(a+1, b+x-1)/B(a, b) * G(r+x)/G(r) * alpha^r / (alpha+t_x)^(r+x),
+    with x = frequency (repeat purchases), t_x = recency (time of the last purchase since the
+    first), T = time since the first purchase. Computed on the log scale.
+    """
+    r, alpha, a, b = params
+    x, tx, T = _arrays(frequency, recency, T)
+    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
+    a3 = -(r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a4 = np.log(a) - np.log(b + np.maximum(x, 1) - 1) - (r + x) * np.log(alpha + tx)
+    a4 = np.where(x > 0, a4, -np.inf)
+    return a1 + a2 + np.logaddexp(a3, a4)
+
+
+def bgnbd_p_alive(params, frequency, recency, T) -> np.ndarray:
+    """P(still alive | x, t_x, T) = 1 / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))."""
+    r, alpha, a, b = params
+    x, tx, T = _arrays(frequency, recency, T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(a) - np.log(b + np.maximum(x, 1) - 1) + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
+    return np.where(x > 0, 1.0 / (1.0 + np.exp(log_ratio)), 1.0)
+
+
+def bgnbd_expected_purchases(params, t, frequency, recency, T) -> np.ndarray:
+    """Expected purchases in the next `t` time units given x, t_x, T (FHL 2005, eq. 10).
+
+    *Definition*: E[Y(t) | x, t_x, T] = (a+b+x-1)/(a-1)
+      * [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))]
+      / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)).
+    """
+    r, alpha, a, b = params
+    x, tx, T = _arrays(frequency, recency, T)
+    t = float(t)
+    if t < 0:
+        raise CxInputError(f"the horizon t must be at least 0, got {t!r}")
+    z = t / (alpha + T + t)
+    hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+    head = (a + b + x - 1) / (a - 1)
+    body = 1 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(a) - np.log(b + np.maximum(x, 1) - 1) + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
+    denom = 1 + np.where(x > 0, np.exp(log_ratio), 0.0)
+    return head * body / denom
+
+
+def bgnbd_expected_purchases_new(params, t) -> float:
+    """E[X(t)] for a new customer: (a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; t/(alpha+t))]."""
+    r, alpha, a, b = params
+    return float((a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * special.hyp2f1(r, b, a + b - 1, t / (alpha + t))))
+
+
+def _fit(neg_ll, start_points, n_params):
+    best = None
+    for start in start_points:
+        res = optimize.minimize(neg_ll, np.log(start), method="Nelder-Mead",
+                                options={"maxiter": 20000, "maxfev": 20000, "xatol": 1e-9, "fatol": 1e-10})
+        polished = optimize.minimize(neg_ll, res.x, method="L-BFGS-B")
+        # L-BFGS-B often stops with "abnormal termination in line search" at an optimum that
+        # Nelder-Mead already reached: keep whichever is better; converged if either succeeded
+        ok = bool(res.success or polished.success)
+        if polished.fun < res.fun:
+            res = polished
+        if np.isfinite(res.fun) and res.fun < 1e300 and (best is None or res.fun < best[0].fun):
+            best = (res, ok)
+    if best is None:
+        raise CxDataError("the model could not be fitted to these data (the likelihood is not finite anywhere tried)")
+    return np.exp(best[0].x), -float(best[0].fun), best[1]
+
+
+def fit_bgnbd(frequency, recency, T, *, weights=None) -> dict:
+    """Maximum-likelihood BG/NBD parameters: {'r', 'alpha', 'a', 'b', 'log_likelihood', 'converged'}.
+
+    *Definition*: maximises the sum of `bgnbd_log_likelihood` (times `weights`, a count of
+    identical customers) over log-parameters with Nelder-Mead from a few starting points, then
+    polishes with L-BFGS-B; the best optimum is kept.
+    """
+    x, tx, T = _arrays(frequency, recency, T)
+    if len(x) == 0:
+        raise CxDataError("no purchasing customers to fit the BG/NBD model to")
+    if np.any(x < 0) or np.any(tx < 0) or np.any(T < tx) or np.any(tx[x == 0] != 0):
+        raise CxInputError("frequency and recency must be >= 0, recency <= T, and recency 0 when frequency is 0")
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+
+    def neg_ll(logp):
+        val = -np.sum(w * bgnbd_log_likelihood(np.exp(logp), x, tx, T))
+        return val if np.isfinite(val) else 1e300
+
+    params, ll, ok = _fit(neg_ll, [(1, 1, 1, 1), (0.5, 5, 0.8, 2.5), (2, max(float(np.mean(T)), 1), 1, 5)], 4)
+    return {"r": params[0], "alpha": params[1], "a": params[2], "b": params[3], "log_likelihood": ll, "converged": ok}
+
+
+# --------------------------------------------------------------------------- Gamma-Gamma maths
+
+
+def gamma_gamma_log_likelihood(params, frequency, monetary_value) -> np.ndarray:
+    """Per-customer Gamma-Gamma log-likelihood of the mean order value m_x over x orders.
+
+    *Definition* (Fader & Hardie 2013): f(m_x | p, q, gamma, x) = G(px+q) / (G(px) G(q))
+      * gamma^q m_x^(px-1) x^(px) / (gamma + m_x x)^(px+q).
+    """
+    p, q, g = params
+    x, m = _arrays(frequency, monetary_value)
+    return (special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q) + q * np.log(g)
+            + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(g + m * x))
+
+
+def fit_gamma_gamma(frequency, monetary_value) -> dict:
+    """Maximum-likelihood Gamma-Gamma parameters {'p', 'q', 'gamma', 'log_likelihood', 'converged'}
+    on customers with at least one repeat purchase and a positive mean value."""
+    x, m = _arrays(frequency, monetary_value)
+    keep = (x > 0) & (m > 0)
+    x, m = x[keep], m[keep]
+    if len(x) < 2:
+        raise CxDataError("the Gamma-Gamma spend model needs at least two customers with repeat purchases")
+
+    def neg_ll(logp):
+        val = -np.sum(gamma_gamma_log_likelihood(np.exp(logp), x, m))
+        return val if np.isfinite(val) else 1e300
+
+    params, ll, ok = _fit(neg_ll, [(1, 1, 1), (2, 3, float(np.mean(m))), (6, 4, 15)], 3)
+    return {"p": params[0], "q": params[1], "gamma": params[2], "log_likelihood": ll, "converged": ok}
+
+
+def gamma_gamma_expected_spend(params, frequency, monetary_value) -> np.ndarray:
+    """E[mean order value | x, m_x] = p (gamma + x m_x) / (p x + q - 1); the population mean
+    p gamma / (q - 1) for customers without repeat purchases (x = 0). Needs q > 1."""
+    p, q, g = params
+    x, m = _arrays(frequency, monetary_value)
+    if q <= 1:
+        raise CxDataError(f"the fitted Gamma-Gamma q = {q:.3g} is not above 1: the mean spend is not defined")
+    return np.where(x > 0, p * (g + x * m) / (p * x + q - 1), p * g / (q - 1))
+
+
+# --------------------------------------------------------------------------- store level
+
+
+def _unit(unit: str) -> float:
+    if unit not in UNIT_DAYS:
+        raise unknown_name("time unit", str(unit), "the BG/NBD time units", UNIT_DAYS)
+    return UNIT_DAYS[unit]
+
+
+def clv_summary(con: duckdb.DuckDBPyConnection, *, calibration_end, holdout_end=None, unit: str = "week") -> pd.DataFrame:
+    """Per purchasing customer: frequency, recency, T, monetary_value, holdout_purchases.
+
+    *Definition* (the usual RFM summary, as lifetimes' summary_data_from_transaction_data):
+    orders on one calendar day are one transaction; frequency = transaction days in the
+    calibration period (up to `calibration_end`) minus one; recency = days from the first to
+    the last of them; T = days from the first to `calibration_end`; both in `unit`s;
+    monetary_value = mean value of the repeat transactions (0 without repeats);
+    holdout_purchases = transaction days after `calibration_end` up to `holdout_end` (default:
+    the store's as-of date). Customer-level: for models and exports.
+    """
+    udays = _unit(unit)
+    cal = to_timestamp(calibration_end, "calibration_end")
+    if cal is None:
+        raise CxInputError("calibration_end is required: the date that ends the calibration period, e.g. '2026-01-01'")
+    end = to_timestamp(holdout_end, "holdout_end") or store_as_of(con)
+    if end < cal:
+        raise CxInputError(f"holdout_end ({end:%Y-%m-%d}) is before calibration_end ({cal:%Y-%m-%d})")
+    return sql.run(con, "clv_summary", {"calibration_end": cal, "holdout_end": end, "unit_days": udays})
+
+
+@dataclass(frozen=True)
+class BgNbdResult:
+    """A fitted BG/NBD model on a store.
+
+    r, alpha, a, b: the fitted parameters; log_likelihood; customers: per customer
+    customer_id, frequency, recency, T, monetary_value, holdout_purchases, p_alive,
+    expected_purchases (over `horizon` units), expected_holdout (over the holdout period).
+    """
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    log_likelihood: float
+    converged: bool
+    unit: str
+    horizon: float
+    holdout_length: float
+    customers: pd.DataFrame
+
+    @property
+    def params(self) -> tuple[float, float, float, float]:
+        return (self.r, self.alpha, self.a, self.b)
+
+    def expected_purchases(self, t: float) -> pd.Series:
+        """Each customer's expected purchases in the next `t` units after calibration_end."""
+        c = self.customers
+        return pd.Series(bgnbd_expected_purchases(self.params, t, c["frequency"], c["recency"], c["T"]),
+                         index=c["customer_id"], name="expected_purchases")
+
+    def summary(self) -> pd.DataFrame:
+        """One row: the parameters, log-likelihood, customers, and the holdout check (actual vs
+        expected purchases in the holdout period, summed over customers)."""
+        c = self.customers
+        return pd.DataFrame([{
+            "r": self.r, "alpha": self.alpha, "a": self.a, "b": self.b, "log_likelihood": self.log_likelihood,
+            "customers": len(c), "unit": self.unit, "holdout_length": self.holdout_length,
+            "holdout_actual": float(c["holdout_purchases"].sum()),
+            "holdout_expected": float(c["expected_holdout"].sum()),
+            "mean_p_alive": float(c["p_alive"].mean()),
+        }])
+
+
+def bgnbd(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    calibration_end,
+    unit: str = "week",
+    holdout_end=None,
+    horizon: float | None = None,
+) -> BgNbdResult:
+    """Fit BG/NBD on the orders up to `calibration_end`; per customer P(alive) and expected purchases.
+
+    *Definition*: `clv_summary` per customer who bought by `calibration_end`; parameters by
+    maximum likelihood (`fit_bgnbd`); p_alive = P(alive at calibration_end | history);
+    expected_purchases = E[purchases in the next `horizon` units] (default: the holdout length,
+    or 52 weeks / 365 days / 12 months when there is no holdout); expected_holdout = the same
+    over the holdout period (calibration_end to `holdout_end`, default the store's as-of date),
+    to compare with holdout_purchases.
+    """
+    udays = _unit(unit)
+    summary = clv_summary(con, calibration_end=calibration_end, holdout_end=holdout_end, unit=unit)
+    if summary.empty:
+        raise CxDataError(f"no customer bought by calibration_end {calibration_end}: choose a later date")
+    cal = to_timestamp(calibration_end, "calibration_end")
+    end = to_timestamp(holdout_end, "holdout_end") or store_as_of(con)
+    hold = (pd.Timestamp(end).normalize() - pd.Timestamp(cal).normalize()).days / udays
+    if horizon is None:
+        horizon = hold if hold > 0 else 365.0 / udays
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, float)) or horizon <= 0:
+        raise CxInputError(f"horizon must be a positive number of {unit}s, got {horizon!r}")
+    fit = fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
+    params = (fit["r"], fit["alpha"], fit["a"], fit["b"])
+    out = summary.copy()
+    out["p_alive"] = bgnbd_p_alive(params, out["frequency"], out["recency"], out["T"])
+    out["expected_purchases"] = bgnbd_expected_purchases(params, horizon, out["frequency"], out["recency"], out["T"])
+    out["expected_holdout"] = bgnbd_expected_purchases(params, max(hold, 0.0), out["frequency"], out["recency"], out["T"])
+    return BgNbdResult(r=fit["r"], alpha=fit["alpha"], a=fit["a"], b=fit["b"], log_likelihood=fit["log_likelihood"],
+                       converged=fit["converged"], unit=unit, horizon=float(horizon), holdout_length=float(hold),
+                       customers=out)
+
+
+def customer_lifetime_value(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    calibration_end=None,
+    unit: str = "week",
+    horizon_months: int = 12,
+    annual_discount_rate: float = 0.10,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Customer lifetime value over `horizon_months`: BG/NBD purchases x Gamma-Gamma spend, discounted.
+
+    *Definition*: both models fitted on the orders up to `calibration_end` (default: the store's
+    as-of date, i.e. all data). For month k = 1..horizon_months, expected purchases in that
+    month (BG/NBD, E[Y(t_k)] - E[Y(t_(k-1))]) times the expected order value (Gamma-Gamma
+    conditional mean) discounted by (1 + monthly rate)^k, monthly rate = (1 +
+    annual_discount_rate)^(1/12) - 1; clv is the sum. Revenue, not margin.
+    Returns (customers, summary): customers (customer-level: exports only) customer_id,
+    p_alive, expected_purchases, expected_spend, clv; summary one row: customers, total_clv,
+    mean_clv, the fitted r, alpha, a, b, p, q, gamma, horizon_months, annual_discount_rate,
+    assumptions.
+    """
+    if isinstance(horizon_months, bool) or not isinstance(horizon_months, int) or horizon_months < 1:
+        raise CxInputError(f"horizon_months must be a whole number of at least 1, got {horizon_months!r}")
+    if isinstance(annual_discount_rate, bool) or not isinstance(annual_discount_rate, (int, float)) \
+            or not 0 <= annual_discount_rate < 1:
+        raise CxInputError(f"annual_discount_rate must be a share from 0 up to 1 (0.1 = 10%), got {annual_discount_rate!r}")
+    udays = _unit(unit)
+    cal = to_timestamp(calibration_end, "calibration_end") or store_as_of(con)
+    model = bgnbd(con, calibration_end=cal, unit=unit, holdout_end=cal, horizon=365.0 / udays)
+    c = model.customers
+    gg = fit_gamma_gamma(c["frequency"], c["monetary_value"])
+    spend = gamma_gamma_expected_spend((gg["p"], gg["q"], gg["gamma"]), c["frequency"], c["monetary_value"])
+    month = 365.25 / 12 / udays
+    monthly = (1 + annual_discount_rate) ** (1 / 12) - 1
+    prev = np.zeros(len(c))
+    value = np.zeros(len(c))
+    for k in range(1, horizon_months + 1):
+        cum = bgnbd_expected_purchases(model.params, k * month, c["frequency"], c["recency"], c["T"])
+        value += (cum - prev) * spend / (1 + monthly) ** k
+        prev = cum
+    customers = pd.DataFrame({
+        "customer_id": c["customer_id"], "p_alive": c["p_alive"], "expected_purchases": prev,
+        "expected_spend": spend, "clv": value,
+    }).sort_values("clv", ascending=False).reset_index(drop=True)
+    summary = pd.DataFrame([{
+        "customers": len(customers), "total_clv": float(value.sum()), "mean_clv": float(value.mean()),
+        "r": model.r, "alpha": model.alpha, "a": model.a, "b": model.b,
+        "p": gg["p"], "q": gg["q"], "gamma": gg["gamma"],
+        "horizon_months": horizon_months, "annual_discount_rate": annual_discount_rate,
+        "assumptions": ("purchases follow BG/NBD and order values Gamma-Gamma (spend independent of frequency), "
+                        "fitted on all orders up to the calibration end; revenue, not margin; "
+                        f"{annual_discount_rate:.0%} a year discount"),
+    }])
+    return customers, summary
+
+
+def bgnbd_holdout_check(con: duckdb.DuckDBPyConnection, *, holdout_days: int = 182, unit: str = "week") -> pd.DataFrame:
+    """Fit BG/NBD on all orders but the last `holdout_days` and compare its forecast with them.
+
+    *Definition*: calibration_end = the store's as-of date minus `holdout_days`; returns
+    `BgNbdResult.summary()` (parameters, log-likelihood, holdout_actual = transaction days in
+    the holdout, holdout_expected = the sum of the customers' expected purchases over it).
+    """
+    from datetime import timedelta
+
+    if isinstance(holdout_days, bool) or not isinstance(holdout_days, int) or holdout_days < 1:
+        raise CxInputError(f"holdout_days must be a whole number of days of at least 1, got {holdout_days!r}")
+    cal = store_as_of(con) - timedelta(days=holdout_days)
+    return bgnbd(con, calibration_end=cal, unit=unit).summary()

@@ -1,0 +1,196 @@
+"""What the journey analyses share: argument checks (windows, touchpoints, dates, segments), Wilson intervals.
+
+Every journey function reads the derived table ``events_ordered`` (each customer's events
+pre-sorted, with ``seq`` and the previous/next touchpoint, channel and time), runs one SQL file
+of ``cxlib/sql`` with bound parameters and returns a small tidy DataFrame. Grouped results go
+through :func:`cxlib.privacy.suppress`: groups with fewer than ``min_group_size`` customers stay
+in the frame, marked ``suppressed=True``, with their values blanked.
+
+Dates: ``start`` is the first day included, ``end`` the last day included ('YYYY-MM-DD',
+a date or a datetime; a datetime with a time of day is an exclusive bound).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from cxlib.errors import CxInputError, unknown_name
+from cxlib.sql import Ident, checked_column
+from cxlib.store.connection import as_of as store_as_of
+
+ORDERS = ("ordered", "strict", "any")
+
+
+LEVELS = ("touchpoint", "stage")
+
+
+NPS_GROUP = "nps_group"
+
+
+SERVICE_CONTACTS = ("chat", "phone_call", "email_support", "store_visit", "help_center")
+
+
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
+
+
+_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
+
+
+_Z = 1.959963984540054  # two-sided 95%
+
+
+def parse_window(window, *, name: str = "window", allow_none: bool = True) -> float | None:
+    """A time window as seconds: '7 days', '48 hours', '30 minutes', '2 weeks', a timedelta, or None.
+
+    >>> parse_window("48 hours")
+    172800.0
+    """
+    if window is None:
+        if allow_none:
+            return None
+        raise CxInputError(f"{name} is required: give a duration such as '7 days' or '48 hours'")
+    if isinstance(window, timedelta):
+        seconds = window.total_seconds()
+    elif isinstance(window, str):
+        m = _WINDOW.match(window)
+        if not m:
+            raise CxInputError(
+                f"{name} {window!r} is not a duration: write it like '7 days', '48 hours', '30 minutes' "
+                f"or '2 weeks', or pass a datetime.timedelta" + (" (None means no limit)" if allow_none else "")
+            )
+        seconds = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    else:
+        raise CxInputError(f"{name} must be text like '7 days', a timedelta or None, got {window!r}")
+    if not seconds > 0:
+        raise CxInputError(f"{name} must be longer than zero, got {window!r}")
+    return float(seconds)
+
+
+def _known_touchpoints(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute("SELECT touchpoint FROM touchpoint_stages").fetchall()
+    return {r[0] for r in rows}
+
+
+def _check_touchpoints(con, values, *, name: str, min_len: int = 0) -> list[str]:
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise CxInputError(f"{name} must be a list of touchpoints, e.g. ['product_page', 'checkout'], got {values!r}")
+    values = list(values)
+    if len(values) < min_len:
+        raise CxInputError(f"{name} needs at least {min_len} touchpoints, got {len(values)}: {values!r}")
+    known = _known_touchpoints(con)
+    for v in values:
+        if not isinstance(v, str):
+            raise CxInputError(f"each of {name} must be a touchpoint name (text), got {v!r}")
+        if v not in known:
+            # An unmapped touchpoint is still valid when the events hold it.
+            hit = con.execute("SELECT 1 FROM events_ordered WHERE touchpoint = ? LIMIT 1", [v]).fetchone()
+            if not hit:
+                raise unknown_name("touchpoint", v, "the touchpoint map or the events", known)
+    return values
+
+
+def _contacts(con, contacts) -> list[str]:
+    """The service-contact touchpoints: as given (checked), or the defaults the store knows."""
+    if contacts is None:
+        known = _known_touchpoints(con) | {
+            r[0] for r in con.execute("SELECT DISTINCT touchpoint FROM events_ordered WHERE list_contains(?, touchpoint)",
+                                      [list(SERVICE_CONTACTS)]).fetchall()}
+        contacts = [c for c in SERVICE_CONTACTS if c in known]
+        if not contacts:
+            raise CxInputError(f"none of the default service contacts {list(SERVICE_CONTACTS)} is in this store: "
+                               "pass contacts=[...] with your service touchpoints")
+        return contacts
+    return _check_touchpoints(con, contacts, name="contacts", min_len=1)
+
+
+def _check_choice(value, choices, name: str) -> str:
+    if value not in choices:
+        raise unknown_name(name, str(value), f"the allowed {name} values", choices)
+    return value
+
+
+def _date_bounds(start, end) -> tuple[datetime | None, datetime | None]:
+    """(inclusive start, exclusive end) from the user's start/end."""
+
+    def parse(value, label):
+        if value is None:
+            return None, False
+        if isinstance(value, datetime):
+            return value, False
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day), True
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                raise CxInputError(f"{label} must be a date like '2026-01-31', got {value!r}") from None
+            return parsed, len(value.strip()) <= 10
+        raise CxInputError(f"{label} must be a date like '2026-01-31', got {value!r}")
+
+    lo, _ = parse(start, "start")
+    hi, whole_day = parse(end, "end")
+    if hi is not None and whole_day:
+        hi = hi + timedelta(days=1)
+    if lo is not None and hi is not None and hi <= lo:
+        raise CxInputError(f"end ({end!r}) is before start ({start!r}): give an end on or after the start")
+    return lo, hi
+
+
+def _horizon(con, end_excl: datetime | None) -> datetime:
+    """The end of the observed data: the store's as-of date, or the end bound if earlier."""
+    horizon = store_as_of(con)
+    if end_excl is not None and end_excl < horizon:
+        horizon = end_excl
+    return horizon
+
+
+def _segment(con, by) -> tuple[str, Ident]:
+    """(by_mode, slot) for a breakdown: None, 'nps_group' or a customers column."""
+    if by is None:
+        return "none", Ident('"customer_id"')
+    if by == NPS_GROUP:
+        return "nps", Ident('"customer_id"')
+    return "column", checked_column(con, "customers", by, exclude=("customer_id",))
+
+
+def _wilson(x: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """95% Wilson score interval for x successes of n (NaN where n = 0)."""
+    x = x.astype(float)
+    n = n.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        denom = 1 + _Z**2 / n
+        centre = (p + _Z**2 / (2 * n)) / denom
+        half = _Z * np.sqrt(p * (1 - p) / n + _Z**2 / (4 * n**2)) / denom
+    # at x = 0 and x = n the exact bounds are 0 and 1; set them so rounding cannot move them
+    lo = (centre - half).where(x > 0, 0.0).where(n > 0)
+    hi = (centre + half).where(x < n, 1.0).where(n > 0)
+    return lo.clip(lower=0.0), hi.clip(upper=1.0)
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    num = num.astype(float)
+    den = den.astype(float)
+    return (num / den.where(den > 0)).astype(float)
+
+
+def _seconds_to_timedelta(s: pd.Series) -> pd.Series:
+    return pd.to_timedelta(s.astype(float), unit="s")
+
+
+def _check_int(value, name: str, *, low: int = 1, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise CxInputError(f"{name} must be a whole number of at least {low}, got {value!r}")
+    return value
+
+
+def _to_lists(series: pd.Series) -> pd.Series:
+    return series.map(lambda v: [str(x) for x in v] if v is not None else [])

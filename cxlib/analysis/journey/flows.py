@@ -1,0 +1,193 @@
+"""Paths: directly-follows transitions, path variants, the step matrix, paths to and from a touchpoint, and
+the journey map by stage.
+
+Definitions: docs/metrics.md (transitions, paths).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from cxlib import sql
+from cxlib.analysis.journey.common import (
+    LEVELS,
+    _check_choice,
+    _check_int,
+    _check_touchpoints,
+    _date_bounds,
+    _horizon,
+    _seconds_to_timedelta,
+    _segment,
+    _to_lists,
+)
+from cxlib.errors import CxInputError
+from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
+
+
+def transitions(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    start=None,
+    end=None,
+    level: str = "touchpoint",
+    by: str | None = None,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """Directly-follows transitions between consecutive events of each customer.
+
+    *Definition*: for each customer's time-ordered events (``events_ordered``), every consecutive
+    pair (event, next event) with both events in `start`..`end` is one transition from
+    ``source`` to ``target``. ``transitions`` counts pairs, ``customers`` the distinct customers
+    making them, ``median_duration`` is the median time between the two events (a Timedelta).
+    ``level='stage'`` maps touchpoints to stages and keeps only pairs where the stage changes (the
+    stage sequence with repeats collapsed), which is what a stage flow (Sankey) shows.
+    `by`: a customers column or 'nps_group' (latest relationship NPS answer: promoter, passive,
+    detractor, 'no_response'). Pairs made by fewer than `min_group_size` customers are suppressed.
+
+    Returns ``segment, source, target, transitions, customers, median_duration, suppressed``.
+    """
+    _check_choice(level, LEVELS, "level")
+    check_min_group_size(min_group_size)
+    lo, hi = _date_bounds(start, end)
+    by_mode, slot = _segment(con, by)
+    out = sql.run(
+        con,
+        "transitions",
+        {"start": lo, "end": hi, "level": level, "by_mode": by_mode, "horizon": _horizon(con, hi)},
+        {"segment": slot},
+    )
+    out["median_duration"] = _seconds_to_timedelta(out.pop("median_seconds"))
+    out = out[["segment", "source", "target", "transitions", "customers", "median_duration"]]
+    return suppress(out, n="customers", values=["transitions", "median_duration"],
+                    min_group_size=min_group_size, within=["segment"])
+
+
+def variants(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    top: int = 20,
+    max_steps: int | None = None,
+    level: str = "touchpoint",
+    start=None,
+    end=None,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """The most common journeys (path variants), as lists of touchpoints in time order.
+
+    *Definition*: each customer's events in `start`..`end`, in time order, form one variant
+    (``max_steps``: only the first N events; ``level='stage'``: the stages, with consecutive
+    repeats collapsed). ``customers`` = customers whose journey is exactly that variant,
+    ``share`` = customers / all customers with an event in the range. Ties in count are ordered
+    by the variant itself, so the top list is the same on every run.
+
+    Returns ``variant`` (list of str), ``customers``, ``share``, ``suppressed``: the `top` most
+    common; variants of fewer than `min_group_size` customers are suppressed.
+    """
+    _check_int(top, "top")
+    _check_int(max_steps, "max_steps", allow_none=True)
+    _check_choice(level, LEVELS, "level")
+    check_min_group_size(min_group_size)
+    lo, hi = _date_bounds(start, end)
+    out = sql.run(con, "variants", {"start": lo, "end": hi, "level": level, "max_steps": max_steps, "top": top})
+    out["variant"] = _to_lists(out["variant"])
+    out = out[["variant", "customers", "share"]]
+    return suppress(out, n="customers", values=["share"], min_group_size=min_group_size)
+
+
+def step_matrix(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    max_steps: int = 8,
+    level: str = "touchpoint",
+    start=None,
+    end=None,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """Step matrix: the share of customers whose k-th event is each touchpoint.
+
+    *Definition*: positions count each customer's events in `start`..`end` from 1 in time order.
+    ``share`` = customers whose event at ``position`` is ``node`` / all customers with an event in
+    the range; customers with fewer events are in the row ``node='(ended)'``, so each position sums
+    to 1. ``level='stage'`` uses the stage of each event (repeats not collapsed).
+
+    Returns ``position, node, customers, share, suppressed``.
+    """
+    _check_int(max_steps, "max_steps")
+    _check_choice(level, LEVELS, "level")
+    check_min_group_size(min_group_size)
+    lo, hi = _date_bounds(start, end)
+    out = sql.run(con, "paths_step_matrix", {"start": lo, "end": hi, "level": level, "max_steps": max_steps})
+    return suppress(out, n="customers", values=["share"], min_group_size=min_group_size, within=["position"])
+
+
+def paths(
+    con: duckdb.DuckDBPyConnection,
+    touchpoint: str,
+    *,
+    direction: str = "from",
+    steps: int = 3,
+    top: int = 10,
+    start=None,
+    end=None,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """Paths from (or to) a chosen touchpoint.
+
+    *Definition*: for each customer with `touchpoint` in `start`..`end`, take its first occurrence
+    and the `steps` events right after it (``direction='from'``) or right before it
+    (``direction='to'``), in time order, the touchpoint itself excluded; an empty list means the
+    journey ended (or began) there. ``share`` = customers with that path / customers with the
+    touchpoint.
+
+    Returns ``path`` (list of str), ``customers``, ``share``, ``suppressed``: the `top` most common.
+    """
+    if not isinstance(touchpoint, str):
+        raise CxInputError(f"touchpoint must be one touchpoint name, e.g. 'checkout', got {touchpoint!r}")
+    touchpoint = _check_touchpoints(con, [touchpoint], name="touchpoint")[0]
+    _check_choice(direction, ("from", "to"), "direction")
+    _check_int(steps, "steps")
+    _check_int(top, "top")
+    check_min_group_size(min_group_size)
+    lo, hi = _date_bounds(start, end)
+    out = sql.run(con, "paths", {"touchpoint": touchpoint, "direction": direction, "steps": steps,
+                                 "start": lo, "end": hi, "top": top})
+    out["path"] = _to_lists(out["path"])
+    out = out[["path", "customers", "share"]]
+    return suppress(out, n="customers", values=["share"], min_group_size=min_group_size)
+
+
+def journey_map(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    start=None,
+    end=None,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """The journey map by stage: reach, time between stages and the rating of each stage.
+
+    *Definition*: per stage (awareness, consideration, purchase, service, loyalty, in that order):
+    ``customers`` who had an event of the stage in `start`..`end` and their ``share`` of all
+    customers with an event; ``median_time_from_previous`` / ``p90_time_from_previous``: time from
+    a customer's first event in the previous stage to their first event in this stage, over the
+    ``gap_customers`` who reached the previous stage first (p90 by linear interpolation, as
+    numpy's default); ``csat`` (share of 4-5) and ``ces`` (mean 1-7, higher = easier) of survey
+    answers about the stage's touchpoints, blank when fewer than `min_group_size` answers.
+
+    Returns ``stage, customers, share, gap_customers, median_time_from_previous,
+    p90_time_from_previous, csat_n, csat, ces_n, ces, suppressed``.
+    """
+    check_min_group_size(min_group_size)
+    lo, hi = _date_bounds(start, end)
+    out = sql.run(con, "stage_map", {"start": lo, "end": hi})
+    out["median_time_from_previous"] = _seconds_to_timedelta(out.pop("median_seconds"))
+    out["p90_time_from_previous"] = _seconds_to_timedelta(out.pop("p90_seconds"))
+    small_gap = out["gap_customers"] < min_group_size
+    out.loc[small_gap, ["median_time_from_previous", "p90_time_from_previous"]] = pd.NaT
+    out["csat"] = out["csat"].astype(float).where(out["csat_n"] >= min_group_size)
+    out["ces"] = out["ces"].astype(float).where(out["ces_n"] >= min_group_size)
+    out = out[["stage", "customers", "share", "gap_customers", "median_time_from_previous",
+               "p90_time_from_previous", "csat_n", "csat", "ces_n", "ces"]]
+    return suppress(out, n="customers", values=["share", "gap_customers", "median_time_from_previous",
+                                                "p90_time_from_previous", "csat", "ces"],
+                    min_group_size=min_group_size, within=["stage"])

@@ -1,0 +1,226 @@
+"""Behavioural clusters: per-customer features built in DuckDB, KMeans with k chosen by silhouette, each
+cluster described in plain words.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from cxlib import sql
+from cxlib.analysis.features import customer_features
+from cxlib.analysis.segments.profile import _ONE_TICK, _cutoff, _members, _segment_table
+from cxlib.errors import CxDataError, CxInputError
+from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size
+
+_COUNT_FEATURES = {
+    "events": "activity (events)",
+    "channels_used": "channels used",
+    "channel_switches": "channel hand-offs",
+    "stages_reached": "journey stages reached",
+    "orders": "orders",
+    "revenue": "spend",
+    "tickets": "support tickets",
+    "ticket_contacts": "support contacts",
+}
+
+
+_LEVEL_FEATURES = {
+    "mean_resolution_hours": "ticket resolution time",
+    "nps_score": "NPS rating",
+    "mean_csat": "CSAT rating",
+    "mean_ces": "ease rating (CES)",
+}
+
+
+_WORDS = {  # how to say "above / below average" for each count feature; rates and ratings: higher/lower
+    "events": ("more", "less"),
+    "revenue": ("more", "less"),
+    "channels_used": ("more", "fewer"),
+    "channel_switches": ("more", "fewer"),
+    "stages_reached": ("more", "fewer"),
+    "orders": ("more", "fewer"),
+    "tickets": ("more", "fewer"),
+    "ticket_contacts": ("more", "fewer"),
+}
+
+
+@dataclass(frozen=True)
+class BehaviourClusters:
+    """The result of `behaviour_clusters`.
+
+    k, silhouette: the number of clusters and its mean silhouette.
+    selection: k, silhouette for every k tried (one row when k was given).
+    summary: segment ('cluster 1' is the largest), customers, share, description, then
+      revenue_per_customer and NPS / CSAT / CES with intervals, suppressed.
+    features: segment, feature, label, cluster_mean, overall_mean, z (the cluster's mean of the
+      scaled feature: how many overall SDs it sits from the average).
+    assignments: customer_id, segment (customer-level: for exports, not for stakeholders).
+    """
+
+    k: int
+    silhouette: float
+    selection: pd.DataFrame
+    summary: pd.DataFrame
+    features: pd.DataFrame
+    assignments: pd.DataFrame
+
+
+def _cluster_matrix(con, cutoff) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The raw per-customer features (customer_id index) and their plain-word labels."""
+    f = customer_features(con, as_of=cutoff).set_index("customer_id")
+    mix = sql.run(con, "cluster_mix", {"as_of": cutoff})
+    ratings = sql.run(con, "cluster_ratings", {"as_of": cutoff}).set_index("customer_id")
+    labels = dict(_COUNT_FEATURES) | dict(_LEVEL_FEATURES)
+    cols = [c for c in _COUNT_FEATURES if c != "stages_reached"] + ["mean_resolution_hours", "nps_score"]
+    x = f[cols].astype(float).join(ratings.astype(float))
+    wide = mix.pivot_table(index="customer_id", columns=["kind", "value"], values="share", aggfunc="sum")
+    for (kind, value) in sorted(wide.columns):
+        name = f"{kind}_{value}"
+        x[name] = wide[(kind, value)].reindex(x.index).fillna(0.0).astype(float)
+        labels[name] = f"{value} channel use" if kind == "channel" else f"{value}-stage activity"
+    stage_cols = [c for c in x.columns if c.startswith("stage_")]
+    x["stages_reached"] = (x[stage_cols] > 0).sum(axis=1).astype(float) if stage_cols else 0.0
+    return x, labels
+
+
+def _scale(x: pd.DataFrame) -> pd.DataFrame:
+    """Winsorised z-scores: missing values -> the column mean (neutral), each column clipped to
+    its 1st-99th percentile (a few extreme customers do not make their own cluster), then
+    standardised (population SD); columns without variation are dropped."""
+    t = x.loc[:, x.notna().any()]
+    t = t.fillna(t.mean())
+    t = t.clip(t.quantile(0.01), t.quantile(0.99), axis=1)
+    sd = t.std(ddof=0)
+    t = t.loc[:, sd > 1e-12]
+    return (t - t.mean()) / t.std(ddof=0)
+
+
+def behaviour_clusters(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    k: int | None = None,
+    k_range: tuple[int, int] = (3, 8),
+    seed: int = 0,
+    as_of=None,
+    min_group_size: int = MIN_GROUP_SIZE,
+    silhouette_sample: int = 5000,
+    fit_sample: int = 100_000,
+) -> BehaviourClusters:
+    """Behavioural clusters of customers, each described by what sets it apart.
+
+    *Definition*: per customer signed up by `as_of` (features from DuckDB: customer_features,
+    cluster_mix.sql, cluster_ratings.sql): events, channels used, channel hand-offs, journey
+    stages reached, orders, spend, tickets, support contacts, mean resolution hours, NPS, mean
+    CSAT and CES, and the share of the customer's events on each channel and each stage.
+    A missing rating or resolution time takes the overall mean (neutral); each feature is
+    clipped to its 1st-99th percentile and standardised (z-score); constant features are
+    dropped. scikit-learn KMeans (n_init=10, random_state=`seed`: deterministic); with more
+    than `fit_sample` customers it is fitted on a seeded random sample of that many and every
+    customer is then assigned to the nearest centre.
+    k: given, or the k in `k_range` (inclusive) with the highest mean silhouette (scikit-learn
+    ``silhouette_score``, Euclidean, on a seeded sample of at most `silhouette_sample`
+    customers); ties go to the smaller k. The default range starts at 3: on customer data
+    k = 2 mostly splits buyers from non-buyers, which RFM already shows. Clusters are numbered
+    by size, 'cluster 1' largest.
+    Each cluster's description names its (up to) three features with the largest |z| (at
+    least 0.3 SD from average), e.g. "more app channel use (+2.1 sd)".
+    CX scores per cluster as in `rfm_segments`; clusters smaller than `min_group_size` are
+    suppressed (complementary), rows kept.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+    from threadpoolctl import threadpool_limits
+
+    check_min_group_size(min_group_size)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise CxInputError(f"seed must be a whole number, got {seed!r}")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 2):
+        raise CxInputError(f"k must be a whole number of at least 2 (or None to choose by silhouette), got {k!r}")
+    if k is None:
+        if (not isinstance(k_range, (tuple, list)) or len(k_range) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in k_range)
+                or not 2 <= k_range[0] <= k_range[1]):
+            raise CxInputError(f"k_range must be two whole numbers (lowest, highest k) with 2 <= lowest <= highest, "
+                               f"such as (2, 8); got {k_range!r}")
+    for name, value in (("silhouette_sample", silhouette_sample), ("fit_sample", fit_sample)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 10:
+            raise CxInputError(f"{name} must be a whole number of at least 10, got {value!r}")
+    cutoff = _cutoff(con, as_of)
+    raw, labels = _cluster_matrix(con, cutoff)
+    raw = raw.sort_index()
+    z = _scale(raw)
+    n = len(z)
+    tried = [k] if k is not None else list(range(k_range[0], k_range[1] + 1))
+    if z.shape[1] == 0 or n <= max(tried):
+        raise CxDataError(f"too little data to cluster: {n} customers and {z.shape[1]} varying features for "
+                          f"k up to {max(tried)}; load more data or choose a smaller k")
+    x = z.to_numpy()
+    fits, scores = {}, []
+    # One thread: on a shared machine OpenMP's many threads make KMeans 30x slower, not faster.
+    # Many customers: fit on a seeded sample, then give every customer its nearest centre.
+    fit_rows = (np.sort(np.random.default_rng(seed).choice(n, fit_sample, replace=False))
+                if n > fit_sample else np.arange(n))
+    with threadpool_limits(1):
+        for kk in tried:
+            km = KMeans(n_clusters=kk, n_init=10, random_state=seed).fit(x[fit_rows])
+            labels_k = km.predict(x) if len(fit_rows) < n else km.labels_
+            fits[kk] = labels_k
+            if len(set(labels_k)) < 2:
+                sil = math.nan
+            else:
+                sil = float(silhouette_score(x, labels_k, sample_size=min(n, silhouette_sample),
+                                             random_state=seed))
+            scores.append({"k": kk, "silhouette": sil})
+    selection = pd.DataFrame(scores)
+    best = selection.dropna().sort_values(["silhouette", "k"], ascending=[False, True])
+    chosen = int(best["k"].iloc[0]) if not best.empty else tried[0]
+    raw_labels = fits[chosen]
+    # Number clusters by size (largest first; ties by the smallest member id, deterministic).
+    sizes = pd.Series(raw_labels).value_counts()
+    first = pd.Series(np.arange(n)).groupby(raw_labels).min()
+    order = sorted(sizes.index, key=lambda c: (-sizes[c], first[c]))
+    names = {c: f"cluster {i + 1}" for i, c in enumerate(order)}
+    seg = pd.Series([names[c] for c in raw_labels], index=z.index, name="segment")
+    assignments = seg.rename_axis("customer_id").reset_index()
+
+    zmeans = z.groupby(seg).mean()
+    raw_means = raw.groupby(seg).mean()
+    overall = raw.mean()
+    feats = []
+    for s_name in zmeans.index:
+        for col in z.columns:
+            feats.append({"segment": s_name, "feature": col, "label": labels.get(col, col),
+                          "cluster_mean": float(raw_means.loc[s_name, col]), "overall_mean": float(overall[col]),
+                          "z": float(zmeans.loc[s_name, col])})
+    features = pd.DataFrame(feats)
+    descriptions = {s_name: _describe(g) for s_name, g in features.groupby("segment")}
+
+    _members(con, assignments)
+    summary = sql.run(con, "segment_summary", {"start": None, "end": cutoff + _ONE_TICK})
+    extra = pd.DataFrame({"segment": list(descriptions), "description": list(descriptions.values())})
+    table = _segment_table(summary, extra, min_group_size)
+    table["_order"] = table["segment"].str.extract(r"(\d+)$")[0].astype(int)
+    table = table.sort_values("_order").drop(columns="_order").reset_index(drop=True)
+    hidden = set(table.loc[table["suppressed"], "segment"])
+    features = features[~features["segment"].isin(hidden)].reset_index(drop=True)
+    sil = float(selection.loc[selection["k"] == chosen, "silhouette"].iloc[0])
+    return BehaviourClusters(k=chosen, silhouette=sil, selection=selection, summary=table, features=features,
+                             assignments=assignments)
+
+
+def _describe(g: pd.DataFrame) -> str:
+    """The cluster's (up to) three most distinctive features in words."""
+    g = g.assign(absz=g["z"].abs()).sort_values(["absz", "feature"], ascending=[False, True])
+    g = g[g["absz"] >= 0.3].head(3)
+    if g.empty:
+        return "close to average on every feature"
+    words = []
+    for feature, label, z in zip(g["feature"], g["label"], g["z"]):
+        more, less = _WORDS.get(feature, ("higher", "lower"))
+        words.append(f"{more if z > 0 else less} {label} ({z:+.1f} sd)")
+    return "; ".join(words)

@@ -1,0 +1,396 @@
+"""Feedback text: themes from an editable keyword taxonomy, unsupervised topics, an offline
+sentiment score and representative quotes with personal data masked.
+
+Comments are untrusted text. Functions here return them as plain strings (masked where they
+are meant to be shown); showing them is left to pandas / Altair, which escape HTML.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from cxlib import sql
+from cxlib.analysis.features import to_timestamp
+from cxlib.errors import CxDataError, CxInputError
+from cxlib.locations import shipped
+from cxlib.privacy import (
+    MIN_GROUP_SIZE,
+    check_min_group_size,
+    mask_personal_data,
+    suppress,
+)
+
+THEMES_CSV = shipped("feedback_themes.csv")
+NO_THEME = "(no theme)"
+
+
+# --------------------------------------------------------------------------- taxonomy
+
+
+def keyword_pattern(keyword: str) -> str:
+    """The needle one taxonomy keyword is searched for in a normalised comment.
+
+    Comments are normalised in SQL (voc_themes.sql): lower-cased, split into words on every run
+    of characters that are not letters (any script), digits or '_', and joined with single
+    spaces, with a space at each end. A keyword is normalised the same way and matches as a
+    whole word or phrase ('bill' does not match 'billion'; 'on hold' matches 'On  hold!'); a
+    trailing '*' matches any word ending ('bill*' matches bill, billing, billed). Matching is
+    plain substring search (no regular expression per row), so it stays fast.
+    """
+    if not isinstance(keyword, str):
+        raise CxInputError(f"a taxonomy keyword must be a word or phrase, got {keyword!r}")
+    kw = keyword.strip().lower()
+    prefix = kw.endswith("*")
+    words = [w for w in re.split(r"[\W]+", kw.rstrip("*")) if w]
+    if not words:
+        raise CxInputError(f"a taxonomy keyword must be a word or phrase, got {keyword!r}")
+    return " " + " ".join(words) + ("" if prefix else " ")
+
+
+def normalise(text: str) -> str:
+    """A comment normalised as voc_themes.sql does it (for tests and for matching in Python)."""
+    return " " + " ".join(w for w in re.split(r"[\W]+", str(text).lower()) if w) + " "
+
+
+def load_taxonomy(path=None) -> pd.DataFrame:
+    """The theme taxonomy: a CSV with columns theme,keyword (one keyword per row; default
+    data/feedback_themes.csv, which analysts edit). Returns theme, keyword, pattern.
+    Blank rows are skipped; duplicates dropped; a missing column is a clear error."""
+    path = Path(path) if path is not None else THEMES_CSV
+    if not path.exists():
+        raise CxInputError(f"no theme taxonomy at {path}: give a CSV with columns theme,keyword")
+    tax = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = {"theme", "keyword"} - set(tax.columns)
+    if missing:
+        raise CxDataError(f"{path.name} needs columns theme,keyword; missing {', '.join(sorted(missing))}")
+    tax = tax[["theme", "keyword"]].apply(lambda s: s.str.strip())
+    tax = tax[(tax["theme"] != "") & (tax["keyword"] != "")].drop_duplicates().reset_index(drop=True)
+    if tax.empty:
+        raise CxDataError(f"{path.name} holds no theme,keyword rows")
+    tax["pattern"] = tax["keyword"].map(keyword_pattern)
+    return tax
+
+
+def _taxonomy(taxonomy) -> pd.DataFrame:
+    if taxonomy is None or isinstance(taxonomy, (str, Path)):
+        return load_taxonomy(taxonomy)
+    if isinstance(taxonomy, pd.DataFrame):
+        if not {"theme", "keyword"} <= set(taxonomy.columns):
+            raise CxInputError("a taxonomy DataFrame needs columns theme and keyword")
+        tax = taxonomy[["theme", "keyword"]].copy()
+        tax["pattern"] = tax["keyword"].map(keyword_pattern)
+        return tax
+    if isinstance(taxonomy, dict):  # {theme: [keywords]}
+        rows = [(t, k) for t, kws in taxonomy.items() for k in ([kws] if isinstance(kws, str) else kws)]
+        return _taxonomy(pd.DataFrame(rows, columns=["theme", "keyword"]))
+    raise CxInputError("taxonomy must be a CSV path, a DataFrame (theme, keyword) or a dict {theme: [keywords]}")
+
+
+def _window(start, end):
+    from datetime import timedelta
+
+    s, e = to_timestamp(start, "start"), to_timestamp(end, "end")
+    if e is not None and isinstance(end, str) and len(end) == 10:
+        e = e + timedelta(days=1)
+    if s is not None and e is not None and e <= s:
+        raise CxInputError(f"end ({end}) must be after start ({start})")
+    return s, e
+
+
+# --------------------------------------------------------------------------- themes
+
+
+def themes(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    taxonomy=None,
+    start=None,
+    end=None,
+    min_group_size: int = MIN_GROUP_SIZE,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Feedback themes in comments on NPS answers: volume, NPS and over-representation among
+    detractors.
+
+    *Definition*: a comment belongs to every theme one of whose keywords it contains
+    (`keyword_pattern`: whole words, '*' for any ending, case-insensitive); '(no theme)' counts
+    comments matching none. Only comments on NPS answers (metric 'nps', any touchpoint) count,
+    since they carry a score. share = comments / all comments (percent; themes overlap, so
+    shares can sum past 100). nps of the theme's answers with a Wald interval as in
+    cxlib.analysis.voc.nps. over_representation = (share of detractor comments mentioning the theme) /
+    (share of promoter comments mentioning it): the usual NPS text-analytics contrast of the
+    two ends ("detractors mention billing 5x as often as promoters"); inf when no promoter
+    mentions it. Tested with Fisher's exact test (scipy) on the 2x2 table theme yes/no by
+    detractor/promoter, Benjamini-Hochberg adjusted over themes; significant = p_adjusted < alpha. Themes with fewer than `min_group_size` comments
+    are suppressed (scores, counts, quotes blanked; suppressed=True); themes overlap, so there is
+    no complementary suppression.
+
+    Columns: theme, comments, share, promoters, passives, detractors, nps, ci_lower, ci_upper,
+    detractor_share (percent of detractor comments mentioning it), over_representation,
+    p_value, p_adjusted, significant, suppressed.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    from cxlib.analysis.intervals import nps_interval
+
+    check_min_group_size(min_group_size)
+    tax = _taxonomy(taxonomy)
+    s, e = _window(start, end)
+    df = sql.run(con, "voc_themes", {"themes": tax["theme"].tolist(), "patterns": tax["pattern"].tolist(),
+                                     "start": s, "end": e})
+    total = df["total_comments"].iloc[0] if len(df) else 0
+    total_det = df["total_detractors"].iloc[0] if len(df) else 0
+    total_pro = df["total_promoters"].iloc[0] if len(df) else 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df["share"] = df["comments"] / total * 100 if total else np.nan
+        df["nps"] = np.where(df["comments"] > 0, (df["promoters"] - df["detractors"]) / df["comments"] * 100, np.nan)
+        det_share = df["detractors"] / total_det if total_det else pd.Series(np.nan, index=df.index)
+        pro_share = df["promoters"] / total_pro if total_pro else pd.Series(np.nan, index=df.index)
+        df["detractor_share"] = det_share * 100
+        df["over_representation"] = np.where(pro_share > 0, det_share / pro_share,
+                                             np.where(det_share > 0, np.inf, np.nan))
+    cis = [nps_interval(p, d, n) for p, d, n in zip(df["promoters"], df["detractors"], df["comments"])]
+    df["ci_lower"] = [c[0] for c in cis]
+    df["ci_upper"] = [c[1] for c in cis]
+    pvals = []
+    for d, p in zip(df["detractors"], df["promoters"]):
+        if total_det and total_pro:
+            pvals.append(stats.fisher_exact([[d, total_det - d], [p, total_pro - p]])[1])
+        else:
+            pvals.append(math.nan)
+    df["p_value"] = pvals
+    df["p_adjusted"] = np.nan
+    ok = df["p_value"].notna()
+    if ok.any():
+        df.loc[ok, "p_adjusted"] = multipletests(df.loc[ok, "p_value"].to_numpy(), method="fdr_bh")[1]
+    df["significant"] = (df["p_adjusted"] < alpha).fillna(False).astype(bool)
+    df = df.rename(columns={"comments": "n"})
+    values = ["share", "promoters", "passives", "detractors", "nps", "ci_lower", "ci_upper", "detractor_share",
+              "over_representation", "p_value", "p_adjusted"]
+    # Themes overlap (a comment can be in several), so no total minus the visible themes gives
+    # a hidden one away: each theme is judged alone, with no complementary suppression.
+    df = suppress(df, values=values, min_group_size=min_group_size, within=["theme"])
+    df.loc[df["suppressed"], "significant"] = False
+    df = df.rename(columns={"n": "comments"})
+    cols = ["theme", "comments", "share", "promoters", "passives", "detractors", "nps", "ci_lower", "ci_upper",
+            "detractor_share", "over_representation", "p_value", "p_adjusted", "significant", "suppressed"]
+    return df[cols].reset_index(drop=True)
+
+
+def comments(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    taxonomy=None,
+    metric: str | None = "nps",
+    start=None,
+    end=None,
+    limit: int = 20_000,
+) -> pd.DataFrame:
+    """Comments with their score, NPS group and matched themes (a seeded sample of at most
+    `limit`). Untrusted, unmasked text: for analysis, not for display (see `quotes`).
+
+    Columns: response_id, metric, score, nps_group, comment, themes (list of theme names).
+    """
+    if metric is not None and metric not in ("nps", "csat", "ces"):
+        from cxlib.errors import unknown_name
+
+        raise unknown_name("metric", str(metric), "the survey metrics", ["nps", "csat", "ces"])
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise CxInputError(f"limit must be a whole number of at least 1, got {limit!r}")
+    tax = _taxonomy(taxonomy)
+    s, e = _window(start, end)
+    df = sql.run(con, "voc_comments", {"themes": tax["theme"].tolist(), "patterns": tax["pattern"].tolist(),
+                                       "metric": metric, "start": s, "end": e, "limit": limit})
+    df["themes"] = df["themes"].map(lambda v: list(v) if v is not None else [])
+    return df
+
+
+# --------------------------------------------------------------------------- sentiment
+
+_POSITIVE = {
+    "good", "great", "excellent", "love", "loved", "lovely", "happy", "quick", "quickly", "fast", "easy", "smooth",
+    "friendly", "helpful", "kind", "patient", "thanks", "thank", "clear", "simple", "correct", "fair", "value",
+    "cheaper", "best", "perfect", "nice", "amazing", "awesome", "recommend", "satisfied", "polite", "early", "fine",
+    "okay", "ok", "solved", "resolved", "bien", "bonne", "rapide", "gut", "super", "deals", "wonderful", "pleased",
+    "👍", "😊", "✨", "🚚", "📱",
+}
+_NEGATIVE = {
+    "bad", "poor", "terrible", "awful", "worst", "hate", "late", "damaged", "broke", "broken", "wrong", "rude",
+    "unhelpful", "unfriendly", "confusing", "crashing", "crash", "crashes", "froze", "slow", "expensive", "mess",
+    "unexpected", "unacceptable", "forever", "disappointed", "frustrating", "frustrant", "never", "nobody",
+    "waited", "waiting", "twice", "glitches", "problem", "issue", "complaint", "annoying", "useless", "spät",
+    "refund", "overcharged", "pricey", "rain", "😡",
+}
+_NEGATORS = {"not", "no", "never", "nothing", "didn't", "don't", "doesn't", "wasn't", "isn't", "cannot", "can't",
+             "couldn't", "nicht", "pas", "ne"}
+_TOKEN = re.compile(r"[\w']+|[^\w\s]", re.UNICODE)
+
+
+def sentiment(text: str | None) -> float:
+    """An offline, lexicon-based sentiment score in [-1, 1] (no network, no model download).
+
+    *Definition*: tokens are matched against small positive and negative word lists (English
+    with a few French/German words and emoji); a word within three tokens after a negator
+    ('not', 'no', 'never', ...) counts with the opposite sign (a negator that is itself a
+    negative word still counts as negative when nothing follows it). score = (pos - neg) /
+    (pos + neg), 0 when no sentiment word is found; NaN for missing text.
+    Crude by design: it ranks comments, it does not read irony.
+    """
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return math.nan
+    tokens = _TOKEN.findall(str(text).lower())
+    pos = neg = 0
+    negate_until = -1
+    for i, tok in enumerate(tokens):
+        flipped = i <= negate_until
+        if tok in _POSITIVE:
+            if flipped:
+                neg += 1
+            else:
+                pos += 1
+        elif tok in _NEGATIVE and tok not in _NEGATORS:
+            if flipped:
+                pos += 1
+            else:
+                neg += 1
+        if tok in _NEGATORS:
+            if tok in _NEGATIVE and not any(t in _POSITIVE or t in _NEGATIVE for t in tokens[i + 1:i + 4]):
+                neg += 1
+            negate_until = i + 3
+    return 0.0 if pos + neg == 0 else (pos - neg) / (pos + neg)
+
+
+def sentiment_by_group(df: pd.DataFrame, *, min_group_size: int = MIN_GROUP_SIZE) -> pd.DataFrame:
+    """Mean sentiment of comments (a `comments` frame) by NPS group: a check that the score
+    tracks what people say. Columns: segment (promoter / passive / detractor), n,
+    mean_sentiment, suppressed (groups under `min_group_size` blanked)."""
+    check_min_group_size(min_group_size)
+    d = df[df["nps_group"].notna()].assign(sentiment=lambda x: x["comment"].map(sentiment))
+    order = ["promoter", "passive", "detractor"]
+    out = (d.groupby("nps_group")["sentiment"].agg(n="count", mean_sentiment="mean")
+           .reindex(order).fillna({"n": 0}).rename_axis("segment").reset_index())
+    out["n"] = out["n"].astype("int64")
+    return suppress(out, values=["mean_sentiment"], min_group_size=min_group_size)
+
+
+# --------------------------------------------------------------------------- topics
+
+
+def topics(
+    df: pd.DataFrame,
+    *,
+    k: int = 6,
+    top_terms: int = 6,
+    seed: int = 0,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """Unsupervised topics in comments (a `comments` frame): NMF on TF-IDF (scikit-learn).
+
+    *Definition*: TF-IDF of word uni- and bigrams (English stop words removed, terms in at least
+    2 comments and at most 50% of them); NMF with `k` components (nndsvda start, seeded); each
+    comment goes to its highest-weight topic (comments with no known term go nowhere);
+    top_terms = the topic's highest-weight terms. Topics with fewer than `min_group_size`
+    comments are suppressed. Masking: emails, phone numbers and names are masked before
+    vectorising, so they can never become a topic term.
+
+    Columns: topic (1..k), top_terms (comma-separated), comments, share (percent of comments),
+    mean_sentiment, suppressed.
+    """
+    from sklearn.decomposition import NMF
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise CxInputError(f"k (number of topics) must be a whole number of at least 1, got {k!r}")
+    check_min_group_size(min_group_size)
+    texts = df["comment"].dropna().map(mask_personal_data)
+    cols = ["topic", "top_terms", "comments", "share", "mean_sentiment", "suppressed"]
+    if len(texts) < max(2 * k, 4):
+        raise CxDataError(f"topics need at least {max(2 * k, 4)} comments, found {len(texts)}; widen the dates "
+                          "or ask for fewer topics (k)")
+    vec = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=2, max_df=0.5,
+                          token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b")
+    x = vec.fit_transform(texts.to_numpy())
+    k = min(k, x.shape[1])
+    model = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=400)
+    w = model.fit_transform(x)
+    terms = np.array(vec.get_feature_names_out())
+    has = w.sum(axis=1) > 0
+    assigned = np.where(has, w.argmax(axis=1), -1)
+    senti = texts.map(sentiment).to_numpy()
+    rows = []
+    for t in range(k):
+        members = assigned == t
+        rows.append({
+            "topic": t + 1,
+            "top_terms": ", ".join(terms[np.argsort(model.components_[t])[::-1][:top_terms]]),
+            "n": int(members.sum()),
+            "share": members.sum() / len(texts) * 100,
+            "mean_sentiment": float(np.nanmean(senti[members])) if members.any() else math.nan,
+        })
+    out = pd.DataFrame(rows)
+    out = suppress(out, values=["share", "mean_sentiment", "top_terms"], min_group_size=min_group_size)
+    return out.rename(columns={"n": "comments"})[cols]
+
+
+# --------------------------------------------------------------------------- quotes
+
+
+def quotes(
+    df: pd.DataFrame,
+    *,
+    per_theme: int = 3,
+    nps_group: str | None = None,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """Representative quotes per theme from a `comments` frame, with personal data masked.
+
+    *Definition*: for each theme (and '(no theme)'), the comments closest (cosine similarity of
+    TF-IDF vectors) to the theme's centroid: the most typical wording, distinct texts only, at
+    most `per_theme`; optionally only from one `nps_group`. Quotes pass through
+    cxlib.privacy.mask_personal_data (emails, phone numbers, introduced names). Themes with
+    fewer than `min_group_size` comments give no quotes (their comments are suppressed).
+    The text is NOT HTML-escaped here: pandas and Altair escape it when they show it; escape it
+    yourself (html.escape) before writing it into HTML by hand.
+
+    Columns: theme, quote, nps_group, score, sentiment.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    check_min_group_size(min_group_size)
+    cols = ["theme", "quote", "nps_group", "score", "sentiment"]
+    if nps_group is not None and nps_group not in ("promoter", "passive", "detractor"):
+        from cxlib.errors import unknown_name
+
+        raise unknown_name("nps_group", str(nps_group), "the NPS groups", ["promoter", "passive", "detractor"])
+    d = df[df["comment"].notna()].copy()
+    if nps_group is not None:
+        d = d[d["nps_group"] == nps_group]
+    if d.empty:
+        return pd.DataFrame(columns=cols)
+    d["masked"] = d["comment"].map(mask_personal_data)
+    d["theme"] = d["themes"].map(lambda t: list(t) if len(t) else [NO_THEME])
+    long = d.explode("theme")
+    vec = TfidfVectorizer(min_df=1)
+    x = vec.fit_transform(d["masked"].to_numpy())
+    pos = {rid: i for i, rid in enumerate(d["response_id"])}
+    out = []
+    for theme, grp in long.groupby("theme", sort=True):
+        if len(grp) < min_group_size:
+            continue
+        rows = x[[pos[r] for r in grp["response_id"]]]
+        centroid = np.asarray(rows.mean(axis=0)).ravel()
+        norm = np.linalg.norm(centroid)
+        sims = rows @ centroid / (norm if norm else 1)
+        grp = grp.assign(sim=np.asarray(sims).ravel()).sort_values(["sim", "response_id"], ascending=[False, True])
+        grp = grp.drop_duplicates("masked").head(per_theme)
+        for _, r in grp.iterrows():
+            out.append({"theme": theme, "quote": r["masked"], "nps_group": r["nps_group"], "score": r["score"],
+                        "sentiment": sentiment(r["masked"])})
+    return pd.DataFrame(out, columns=cols)

@@ -1,0 +1,47 @@
+"""The explore layer: what an analyst uses in JupyterLab and a stakeholder never sees.
+
+Owns: ``filters`` (one set of filters applied to every table, drill-downs to customers and SQL),
+``widgets`` (the filter panel that redraws charts), ``funnel_explorer`` (an interactive funnel),
+``sqlcell`` (the ``%%cxsql`` magic, read-only and bound), ``lab`` (``cx lab``).
+May import: the analysis layer, ``cxlib.charts``, ``cxlib.store``, ``cxlib.sql``, ``cxlib.errors``.
+Never imported by analysis, store, sql or report. See docs/architecture.md.
+"""
+
+from cxlib.explore.filters import (
+    Drilldown,
+    FilteredStore,
+    Filters,
+    Query,
+    attribute_columns,
+    attribute_values,
+    drilldown_customers,
+    drilldown_funnel_dropped,
+    drilldown_sql,
+    filter_choices,
+    filtered,
+)
+from cxlib.explore.funnel_panel import funnel_explorer
+from cxlib.explore.lab import NOTEBOOK_DIR, lab_command
+from cxlib.explore.widgets import Debouncer, FilterPanel, Results, View, explore
+
+__all__ = [
+    "Filters",
+    "FilteredStore",
+    "Query",
+    "Drilldown",
+    "filtered",
+    "attribute_columns",
+    "attribute_values",
+    "filter_choices",
+    "drilldown_sql",
+    "drilldown_customers",
+    "drilldown_funnel_dropped",
+    "funnel_explorer",
+    "NOTEBOOK_DIR",
+    "lab_command",
+    "Debouncer",
+    "FilterPanel",
+    "Results",
+    "View",
+    "explore",
+]

@@ -1,0 +1,601 @@
+"""The filter panel (ipywidgets) an analyst uses in JupyterLab when a notebook runs with interactive=True.
+
+One panel per notebook: date range, a customer attribute and its values, channel, touchpoint.
+Every view registered on the panel (``panel.view(func)``) is re-run with the current filter when
+a control changes, without re-running the notebook:
+
+    panel = cxlib.explore.widgets.FilterPanel(con)
+    panel.view(lambda con, f: cxlib.charts.chart_nps(cxlib.nps(con, by=f.attribute or "region")))
+    panel
+
+``func(con, filters)`` receives a filtered connection (see :func:`cxlib.explore.filtered`: the
+canonical tables hold only the filtered rows, so every cxlib function works unchanged) and the
+:class:`~cxlib.explore.Filters` value; it returns what to show (a DataFrame, a chart, text, or a
+tuple of them). Changes are debounced (default 300 ms after the last change), queries run in a
+worker thread with a visible busy state, and a generation counter makes sure that a result of an
+older filter never overwrites a newer one (an older query still running is interrupted).
+
+:func:`explore` is the one-liner a notebook uses: with ``interactive=False`` it creates no widget
+and returns ``func``'s static result for the notebook's own filter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from cxlib.errors import CxError, CxInputError
+from cxlib.explore.filters import (
+    Drilldown,
+    Filters,
+    attribute_columns,
+    attribute_values,
+    drilldown_customers,
+    drilldown_funnel_dropped,
+    drilldown_sql,
+    filter_choices,
+    filtered,
+)
+
+ALL = "(all)"
+NONE = "(none)"
+
+
+class Debouncer:
+    """Calls `callback` once, `delay` seconds after the last :meth:`trigger`.
+
+    Each trigger cancels the pending call and schedules a new one, so a burst of changes runs the
+    callback once, with the last state. ``timer_factory(delay, fn)`` returns an object with
+    ``start()`` and ``cancel()`` (``threading.Timer`` by default); tests pass a fake clock's
+    factory to drive time deterministically.
+    """
+
+    def __init__(self, delay: float, callback: Callable[[], None], *, timer_factory: Callable = threading.Timer):
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+            raise CxInputError(f"debounce delay must be a number of seconds >= 0, got {delay!r}")
+        self.delay = float(delay)
+        self._callback = callback
+        self._timer_factory = timer_factory
+        self._timer = None
+        self._lock = threading.Lock()
+
+    @property
+    def pending(self) -> bool:
+        return self._timer is not None
+
+    def trigger(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            if self.delay == 0:
+                self._timer = None
+                run_now = True
+            else:
+                timer = self._timer_factory(self.delay, self._fire)
+                if hasattr(timer, "daemon"):
+                    timer.daemon = True
+                self._timer = timer
+                run_now = False
+        if run_now:
+            self._callback()
+        else:
+            timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._timer = None
+        self._callback()
+
+    def flush(self) -> None:
+        """Run a pending call now (no-op when nothing is pending)."""
+        with self._lock:
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+            self._callback()
+
+    def cancel(self) -> None:
+        with self._lock:
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
+
+class _InlineExecutor(Executor):
+    """Runs each job at once in the caller's thread (for tests and for the first render)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the future like a real executor
+            future.set_exception(exc)
+        return future
+
+
+@dataclass
+class View:
+    """One registered view: the callable, the Output it draws into, and what its last run produced."""
+
+    func: Callable
+    output: Any
+    drilldown: Drilldown | None = None
+    error: str | None = None
+    runs: int = 0
+
+
+def _chart_output(chart) -> dict:
+    """An Altair chart as an output JupyterLab draws without network: interactive, SVG (inspectable)."""
+    from cxlib.charts import lab_bundle
+
+    data, metadata = lab_bundle(chart.to_dict())
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
+
+
+def _format(obj) -> dict:
+    import altair as alt
+
+    if isinstance(obj, alt.TopLevelMixin):
+        return _chart_output(obj)
+    from IPython.core.formatters import format_display_data
+
+    data, metadata = format_display_data(obj)
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
+
+
+def _outputs_of(result) -> tuple[dict, ...]:
+    items = result if isinstance(result, (tuple, list)) else (result,)
+    return tuple(_format(item) for item in items if item is not None)
+
+
+def _error_output(message: str) -> tuple[dict, ...]:
+    text = html.escape(message)
+    return (
+        {
+            "output_type": "display_data",
+            "data": {"text/plain": message, "text/html": f'<div class="cx-error" style="color:#c23b4b">{text}</div>'},
+            "metadata": {},
+        },
+    )
+
+
+class FilterPanel:
+    """ipywidgets controls for a :class:`Filters` value that re-run registered views on change.
+
+    Controls: ``start``/``end`` date pickers (end exclusive), ``attribute`` (a customer
+    attribute) and ``values`` (its values; none chosen = all customers), ``channel`` and
+    ``touchpoint`` menus, a Refresh and a Reset button, a status line and, per view, an Output.
+    Programmatic use (tests, or a notebook cell): :meth:`set`, :attr:`filters`, :meth:`refresh`.
+
+    State for tests and the analyst: ``generation`` (number of requests made), ``completed``
+    (generation of the result on display), ``stale_dropped`` (results discarded because a newer
+    request existed), ``busy``, ``queries`` (filters of each request actually run).
+    """
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        filters: Filters | None = None,
+        debounce: float = 0.3,
+        timer_factory: Callable = threading.Timer,
+        executor: Executor | None = None,
+        max_values: int = 200,
+    ):
+        import ipywidgets as w
+
+        self.con = con
+        filters = Filters() if filters is None else filters
+        if not isinstance(filters, Filters):
+            raise CxInputError(f"filters must be a cxlib.explore.Filters, got {type(filters).__name__}")
+        self._w = w
+        self._max_values = max_values
+        self._lock = threading.RLock()
+        self._executor = executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="cx-panel")
+        self._running: dict[int, Any] = {}
+        self._muted = False
+        self.views: list[View] = []
+        self.generation = 0
+        self.completed = 0
+        self.stale_dropped = 0
+        self.busy = False
+        self.queries: list[Filters] = []
+        self.last_seconds: float | None = None
+        self.filters_shown = Filters()  # the filter of the results on display
+        self.sql_visible = False
+
+        choices = filter_choices(con)
+        attributes = attribute_columns(con)
+        if filters.attribute is not None and filters.attribute not in attributes:
+            from cxlib.errors import unknown_name
+
+            raise unknown_name("attribute", filters.attribute, "customers", attributes)
+        for name in ("channel", "touchpoint"):
+            value = getattr(filters, name)
+            if value is not None and value not in choices[name]:
+                from cxlib.errors import unknown_name
+
+                raise unknown_name(name, value, "events", choices[name])
+
+        layout = w.Layout(width="auto")
+        style = {"description_width": "initial"}
+        self.start = w.DatePicker(description="From", value=_date(filters.start), style=style, layout=layout)
+        self.end = w.DatePicker(description="Before", value=_date(filters.end), style=style, layout=layout)
+        self.attribute = w.Dropdown(description="Attribute", options=[NONE, *attributes],
+                                    value=filters.attribute or NONE, style=style, layout=layout)
+        self.values = w.SelectMultiple(description="Values", options=self._value_options(filters.attribute),
+                                       rows=4, style=style, layout=layout)
+        if filters.values:
+            self.values.options = tuple(dict.fromkeys([*self.values.options, *filters.values]))
+            self.values.value = tuple(filters.values)
+        self.channel = w.Dropdown(description="Channel", options=[ALL, *choices["channel"]],
+                                  value=filters.channel or ALL, style=style, layout=layout)
+        self.touchpoint = w.Dropdown(description="Touchpoint", options=[ALL, *choices["touchpoint"]],
+                                     value=filters.touchpoint or ALL, style=style, layout=layout)
+        self.refresh_button = w.Button(description="Refresh", icon="refresh", tooltip="Run the views again now")
+        self.reset_button = w.Button(description="Reset", tooltip="Clear every filter")
+        self.sql_toggle = w.ToggleButton(description="Show SQL", value=False, tooltip="Show the SQL behind each view")
+        self.status = w.HTML(value="")
+        self.sql = w.HTML(value="", layout=w.Layout(display="none"))
+        self.outputs = w.VBox([])
+        self.widget = w.VBox(
+            [
+                w.HTML("<style>.cx-busy{opacity:.45;transition:opacity .2s}</style>"),
+                w.HBox([self.start, self.end, self.channel, self.touchpoint]),
+                w.HBox([self.attribute, self.values]),
+                w.HBox([self.refresh_button, self.reset_button, self.sql_toggle, self.status]),
+                self.outputs,
+                self.sql,
+            ]
+        )
+        self.widget.add_class("cx-filter-panel")
+        for name in ("start", "end", "attribute", "values", "channel", "touchpoint"):
+            getattr(self, name).add_class(f"cx-filter-{name}")  # stable hooks for tests and styling
+        self._debouncer = Debouncer(debounce, self._request, timer_factory=timer_factory)
+        for control in (self.start, self.end, self.values, self.channel, self.touchpoint):
+            control.observe(self._changed, names="value")
+        self.attribute.observe(self._attribute_changed, names="value")
+        self.refresh_button.on_click(lambda _b: self.refresh())
+        self.reset_button.on_click(lambda _b: self.reset())
+        self.sql_toggle.observe(self._toggle_sql, names="value")
+        self._set_status("ready")
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def filters(self) -> Filters:
+        """The Filters value the controls show now (CxInputError if they contradict each other)."""
+        attribute = None if self.attribute.value == NONE else self.attribute.value
+        return Filters(
+            start=self.start.value,
+            end=self.end.value,
+            attribute=attribute,
+            values=tuple(self.values.value) if attribute else (),
+            channel=None if self.channel.value == ALL else self.channel.value,
+            touchpoint=None if self.touchpoint.value == ALL else self.touchpoint.value,
+        )
+
+    def set(self, **changes) -> None:
+        """Change controls as a user would (one debounced re-run for all changes together).
+
+        Keys: start, end (date, 'YYYY-MM-DD' or None), attribute (None for none), values,
+        channel, touchpoint (None for all). An unknown key or a value not offered fails.
+        """
+        unknown = set(changes) - {"start", "end", "attribute", "values", "channel", "touchpoint"}
+        if unknown:
+            raise CxInputError(f"unknown filter {sorted(unknown)}; filters are start, end, attribute, values, channel, touchpoint")
+        self._muted = True
+        try:
+            if "start" in changes:
+                self.start.value = _date(changes["start"])
+            if "end" in changes:
+                self.end.value = _date(changes["end"])
+            if "attribute" in changes:
+                self._choose(self.attribute, changes["attribute"], NONE, "attribute")
+                self._refresh_values()
+            if "values" in changes:
+                values = changes["values"]
+                values = (values,) if isinstance(values, str) else tuple(str(v) for v in (values or ()))
+                missing = [v for v in values if v not in self.values.options]
+                if missing:
+                    raise CxInputError(
+                        f"value(s) {missing} not among the values of {self.attribute.value}: "
+                        f"{', '.join(map(str, self.values.options)) or '(none: choose an attribute first)'}"
+                    )
+                self.values.value = values
+            if "channel" in changes:
+                self._choose(self.channel, changes["channel"], ALL, "channel")
+            if "touchpoint" in changes:
+                self._choose(self.touchpoint, changes["touchpoint"], ALL, "touchpoint")
+        finally:
+            self._muted = False
+        self._debouncer.trigger()
+
+    def reset(self) -> None:
+        """Clear every filter (one re-run)."""
+        self.set(start=None, end=None, attribute=None, channel=None, touchpoint=None)
+
+    def _choose(self, control, value, empty: str, name: str) -> None:
+        value = empty if value is None else value
+        if value not in control.options:
+            from cxlib.errors import unknown_name
+
+            raise unknown_name(name, str(value), "the panel's choices", [o for o in control.options if o != empty])
+        control.value = value
+
+    def _value_options(self, attribute: str | None) -> tuple[str, ...]:
+        if attribute is None or attribute == NONE:
+            return ()
+        df = attribute_values(self.con, attribute, limit=self._max_values)
+        return tuple(str(v) for v in df["value"] if v is not None)
+
+    def _refresh_values(self) -> None:
+        self.values.value = ()
+        self.values.options = self._value_options(self.attribute.value)
+
+    # ------------------------------------------------------------------ events
+
+    def _changed(self, _change=None) -> None:
+        if not self._muted:
+            self._debouncer.trigger()
+
+    def _attribute_changed(self, _change=None) -> None:
+        if self._muted:
+            return
+        self._muted = True
+        try:
+            self._refresh_values()
+        finally:
+            self._muted = False
+        self._debouncer.trigger()
+
+    def _toggle_sql(self, change) -> None:
+        self.sql_visible = bool(change["new"])
+        self.sql.layout.display = None if self.sql_visible else "none"
+        self._render_sql()
+
+    # ------------------------------------------------------------------ running
+
+    def view(self, func: Callable, *, output=None):
+        """Register ``func(con, filters)`` and draw its result for the current filter now.
+
+        Returns the Output it draws into (also shown inside the panel's widget). The first run
+        happens in the calling thread, so the cell shows the result when it finishes.
+        """
+        if not callable(func):
+            raise CxInputError(f"panel.view needs a function of (con, filters), got {func!r}")
+        output = output if output is not None else self._w.Output()
+        view = View(func, output)
+        with self._lock:
+            self.views.append(view)
+            self.outputs.children = (*self.outputs.children, output)
+            generation = self.generation = self.generation + 1
+        filters = self.filters
+        self.queries.append(filters)
+        self._set_busy(True)
+        started = time.perf_counter()
+        results = self._run(generation, filters, [view])
+        self._deliver(generation, filters, results, started=started)
+        return output
+
+    def bind(self, func: Callable, output) -> Any:
+        """Like :meth:`view`, drawing into an Output the notebook created (and shows) itself."""
+        return self.view(func, output=output)
+
+    def refresh(self) -> None:
+        """Re-run every view now (skips the debounce delay)."""
+        self._debouncer.cancel()
+        self._request()
+
+    def flush(self) -> None:
+        """Run a pending debounced request now."""
+        self._debouncer.flush()
+
+    def _request(self) -> None:
+        try:
+            filters = self.filters
+        except CxInputError as exc:
+            self._set_status(f"check the filter: {exc}", error=True)
+            return
+        with self._lock:
+            self.generation += 1
+            generation = self.generation
+            older = [fs for gen, fs in self._running.items() if gen < generation]
+            views = list(self.views)
+        for fs in older:  # a newer filter makes them stale: stop wasting the cores on them
+            fs.interrupt()
+        self.queries.append(filters)
+        self._set_busy(True)
+        started = time.perf_counter()
+        self._executor.submit(self._job, generation, filters, views, started)
+
+    def _job(self, generation: int, filters: Filters, views: list[View], started: float) -> None:
+        try:
+            results = self._run(generation, filters, views)
+        except BaseException as exc:  # noqa: BLE001 - shown in the status line, never lost in a thread
+            results = None
+            with self._lock:
+                current = generation == self.generation
+            if current:
+                self._set_busy(False)
+                self._set_status(f"failed: {exc}", error=True)
+            return
+        self._deliver(generation, filters, results, started=started)
+
+    def _run(self, generation: int, filters: Filters, views: list[View]) -> list[tuple[View, Any]]:
+        store = filtered(self.con, filters, check=False)
+        with self._lock:
+            self._running[generation] = store
+        out = []
+        try:
+            for view in views:
+                with self._lock:
+                    if generation != self.generation:
+                        break  # stale: a newer request will draw every view
+                try:
+                    drill, error = drilldown_sql(view.func, store, filters), None
+                except (CxError, duckdb.Error) as exc:
+                    drill, error = None, str(exc)
+                out.append((view, drill, error))
+                with self._lock:  # draw each view as soon as it is ready, if still current
+                    if generation == self.generation:
+                        self._show(view, drill, error)
+        finally:
+            with self._lock:
+                self._running.pop(generation, None)
+            store.close()
+        return out
+
+    def _show(self, view: View, drill: Drilldown | None, error: str | None) -> None:
+        """Draw one view's result (called with the lock held, for the current generation only)."""
+        view.runs += 1
+        view.drilldown, view.error = drill, error
+        try:
+            view.output.outputs = _error_output(error) if error else _outputs_of(drill.result)
+        except Exception as exc:  # noqa: BLE001 - a result that cannot be displayed
+            view.error = f"cannot display the result: {exc}"
+            view.output.outputs = _error_output(view.error)
+        view.output.remove_class("cx-busy")
+
+    def _deliver(self, generation: int, filters: Filters, results, *, started: float) -> bool:
+        """Finish a request: status and busy state, unless a newer request exists (then it is stale).
+
+        Each view was drawn as soon as it was ready (see :meth:`_run`), only while its request
+        was the newest, so a stale result never reaches an Output.
+        """
+        with self._lock:
+            if generation != self.generation:
+                self.stale_dropped += 1
+                return False
+            self.completed = generation
+            self.filters_shown = filters
+            self.last_seconds = time.perf_counter() - started
+            self._set_busy(False)
+            errors = [v.error for v, _d, _e in results if v.error]
+            if errors:
+                self._set_status(f"{len(errors)} view(s) failed: {errors[0]}", error=True)
+            else:
+                self._set_status(f"showing {filters.describe()} ({self.last_seconds:.2f} s)")
+            self._render_sql()
+            return True
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.refresh_button.disabled = busy
+        for view in self.views:
+            if busy:
+                view.output.add_class("cx-busy")
+            else:
+                view.output.remove_class("cx-busy")
+        if busy:
+            self._set_status("updating…", busy=True)
+
+    def _set_status(self, text: str, *, busy: bool = False, error: bool = False) -> None:
+        color = "#c23b4b" if error else ("#1f4e79" if busy else "#555555")
+        icon = "⏳ " if busy else ""
+        cls = "cx-status-busy" if busy else ("cx-status-error" if error else "cx-status-ready")
+        self.status.value = f'<span class="{cls}" style="color:{color}">{icon}{html.escape(text)}</span>'
+
+    def _render_sql(self) -> None:
+        if not self.sql_visible:
+            return
+        parts = []
+        for i, view in enumerate(self.views, 1):
+            if view.drilldown is not None:
+                parts.append(f"<b>view {i}</b><pre>{html.escape(view.drilldown.text())}</pre>")
+        self.sql.value = "".join(parts)
+
+    # ------------------------------------------------------------------ drill-down
+
+    def sql_text(self, index: int = 0) -> str:
+        """The SQL (views, bound values, queries) behind view `index`'s result on display."""
+        try:
+            view = self.views[index]
+        except IndexError:
+            raise CxInputError(f"no view {index}: the panel has {len(self.views)} view(s)") from None
+        return view.drilldown.text() if view.drilldown is not None else ""
+
+    def customers(self, **kwargs):
+        """The customers behind the current filter (and optional segment/value, touchpoint, keywords).
+
+        Analyst-session only: see :func:`cxlib.explore.drilldown_customers`.
+        """
+        with filtered(self.con, self.filters, check=False) as store:
+            return drilldown_customers(store, interactive=True, **kwargs)
+
+    def dropped(self, steps, *, step: int, **funnel_options):
+        """The customers who dropped at funnel `step` under the current filter (analyst-session only)."""
+        with filtered(self.con, self.filters, check=False) as store:
+            return drilldown_funnel_dropped(store, steps, step=step, interactive=True, **funnel_options)
+
+    def close(self) -> None:
+        self._debouncer.cancel()
+        if isinstance(self._executor, ThreadPoolExecutor):
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self.widget.close()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _date(value) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise CxInputError(f"a date must be 'YYYY-MM-DD', got {value!r}") from None
+
+
+class Results(tuple):
+    """Several results shown one after the other (what a view's tuple becomes in a static run)."""
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        for item in self:
+            if item is not None:
+                display(item)
+
+
+def explore(
+    con: duckdb.DuckDBPyConnection,
+    func: Callable,
+    *,
+    interactive: bool,
+    filters: Filters | None = None,
+    **panel_options,
+):
+    """Show ``func(con, filters)``: under a filter panel when interactive, else once, statically.
+
+    With ``interactive=False`` (papermill, reports) no widget is created: `func` runs once on the
+    store filtered by `filters` (default: everything) and its result is returned for the
+    notebook to display (a tuple as :class:`Results`, which displays each item in turn). With
+    ``interactive=True`` a :class:`FilterPanel` is returned with `func`
+    registered as its view.
+    """
+    if interactive is not True and interactive is not False:
+        raise CxInputError(f"interactive must be True or False, got {interactive!r}")
+    if not interactive:
+        if panel_options:
+            raise CxInputError(f"panel options {sorted(panel_options)} need interactive=True")
+        with filtered(con, filters) as store:
+            result = func(store.con, store.filters)
+        return Results(result) if isinstance(result, (tuple, list)) else result
+    panel = FilterPanel(con, filters=filters, **panel_options)
+    panel.view(func)
+    return panel

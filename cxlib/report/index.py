@@ -1,0 +1,115 @@
+"""The index of report runs: ``reports/index.html`` rebuilt from every published run's ``run.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from cxlib.locations import reports_dir
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write `text` to `path` so that readers see the old file or the new one, never half of it."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def atomic_copy(src: Path, dest: Path) -> None:
+    """Copy `src` to `dest` atomically (see atomic_write)."""
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+
+
+@contextlib.contextmanager
+def _index_lock(out_dir: Path):
+    lock = out_dir / ".index.lock"
+    with open(lock, "a+") as fh:
+        try:
+            import fcntl
+
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - Windows: runs there are not concurrent
+            pass
+        yield
+
+
+def read_runs(out_dir: str | Path | None = None) -> list[dict]:
+    """Every published run's manifest, newest first."""
+    out_dir = Path(out_dir) if out_dir is not None else reports_dir()
+    runs = []
+    for manifest in Path(out_dir).glob("*/run.json"):
+        if manifest.parent.name.startswith("."):
+            continue  # a staging folder of a run that was killed before publishing
+        try:
+            runs.append(json.loads(manifest.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    return sorted(runs, key=lambda r: (r.get("started", ""), r.get("run_id", "")), reverse=True)
+
+
+def rebuild_index(out_dir: str | Path | None = None) -> Path:
+    """Rewrite ``out_dir/index.html`` (atomically) from every run's manifest."""
+    from cxlib.report.render import CSP, CSS
+
+    out_dir = Path(out_dir) if out_dir is not None else reports_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    e = html.escape
+    with _index_lock(out_dir):
+        runs = read_runs(out_dir)
+        latest: dict[str, tuple[dict, dict]] = {}
+        for run in runs:
+            for t in run.get("targets", []):
+                if t.get("status") == "ok" and t.get("name") not in latest:
+                    latest[t["name"]] = (run, t)
+        parts = ["<h2>Latest good report of each job</h2>"]
+        if latest:
+            parts.append('<table class="cx-index"><tr><th>job</th><th>report</th><th>run</th><th>data as of</th></tr>')
+            for name in sorted(latest):
+                run, t = latest[name]
+                as_of = ", ".join(sorted({str(d.get("as_of")) for d in run.get("data", [])}))
+                parts.append(
+                    f'<tr><td>{e(name)}</td><td><a href="latest/{e(name)}.html">latest/{e(name)}.html</a></td>'
+                    f'<td><a href="{e(run["run_id"])}/{e(t["html"])}">{e(run["run_id"])}</a></td><td>{e(as_of)}</td></tr>'
+                )
+            parts.append("</table>")
+        else:
+            parts.append("<p>No good report yet.</p>")
+        parts.append('<h2>All runs</h2><table class="cx-index"><tr><th>run</th><th>started (UTC)</th><th>job</th><th>notebook</th>'
+                     "<th>parameters</th><th>status</th><th>outputs</th></tr>")
+        for run in runs:
+            rid = run.get("run_id", "")
+            targets = run.get("targets") or [{"name": "-", "status": run.get("status"), "parameters": {}}]
+            for t in targets:
+                links = []
+                for key, label in (("html", "report"), ("ipynb", "notebook"), ("failed_ipynb", "failed notebook")):
+                    if t.get(key):
+                        links.append(f'<a href="{e(rid)}/{e(t[key])}">{label}</a>')
+                params = ", ".join(f"{k}={json.dumps(v)}" for k, v in (t.get("parameters") or {}).items())
+                status = t.get("status", "")
+                reason = f": {t['reason']}" if t.get("reason") else ""
+                css = "cx-status-failed" if status != "ok" else "cx-status-ok"
+                parts.append(
+                    f"<tr><td>{e(rid)}</td><td>{e(run.get('started', ''))}</td><td>{e(t.get('job') or '(ad hoc)')}</td>"
+                    f"<td>{e(t.get('notebook', ''))}</td><td><code>{e(params)}</code></td>"
+                    f'<td class="{css}">{e(status)}{e(reason)}</td><td>{" ".join(links)}</td></tr>'
+                )
+        parts.append("</table>")
+        page = (
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+            f'<title>CX reports</title><style>{CSS}</style></head><body class="cx-index-page">'
+            '<header class="cx-header"><h1>CX reports</h1>'
+            f"<p>{len(runs)} run(s); newest first. Failed runs keep their partly executed notebook.</p></header>"
+            f"<main>{''.join(parts)}</main></body></html>\n"
+        )
+        index = out_dir / "index.html"
+        atomic_write(index, page)
+    return index

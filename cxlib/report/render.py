@@ -1,0 +1,344 @@
+"""Render an executed notebook to one self-contained, script-free HTML page for stakeholders.
+
+What a rendered report guarantees, whatever the notebook printed:
+
+* **No code, no kernel, no network.** Inputs are hidden; Altair/Vega-Lite charts are drawn to
+  inline SVG here with vl-convert (no CDN script, no JavaScript at all); images are data URIs.
+  A Content-Security-Policy meta tag forbids every script and every outside source, so even a
+  missed injection could not run or phone home. The page is one file that can be mailed.
+* **Untrusted text is inert.** Every HTML fragment a notebook produced (DataFrames, pandas
+  Stylers, Markdown output, error text) passes an allowlist sanitizer (bleach): tags outside the
+  list, ``on*`` attributes, ``javascript:`` links and outside image/style sources are escaped or
+  removed, so a comment ``<script>`` shows as text. Chart data goes into SVG text nodes, escaped
+  by the SVG serializer, and the SVG is sanitized again (no script, foreignObject, handlers).
+* **No personal data.** E-mail addresses, phone numbers, customer ids (``C`` + 7 digits) and
+  introduced names ("my name is Anna Smith") are masked in all shown text and chart data, and the
+  finished page is scanned: a page that still shows any is refused (`find_personal_data`).
+* **Context.** A header gives the run time, job, parameters, data freshness (latest event and
+  as-of), row counts and a fingerprint of the data; each chart carries a short definition of the
+  metric it shows (from the chart's Vega-Lite ``description`` when set, else the glossary below)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import html
+import json
+import re
+import secrets
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+from cxlib.errors import CxDataError
+from cxlib.report.masking import find_personal_data, mask_text
+from cxlib.report.sanitize import _SVG_NS, _XLINK_NS, sanitize_html, sanitize_svg
+
+ET.register_namespace("", _SVG_NS)
+
+
+ET.register_namespace("xlink", _XLINK_NS)
+
+
+def _mask_spec(value):
+    """A copy of a chart spec with personal data masked in every string (its data included)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, list):
+        return [_mask_spec(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mask_spec(v) for k, v in value.items()}
+    return value
+
+
+def _vl_version(spec: dict) -> str | None:
+    import vl_convert as vlc
+
+    m = re.search(r"/v(\d+)\.(\d+)", str(spec.get("$schema", "")))
+    if not m:
+        return None
+    wanted = f"{m.group(1)}.{m.group(2)}"
+    versions = vlc.get_vegalite_versions()
+    if wanted in versions:
+        return wanted
+    same_major = [v for v in versions if v.split(".")[0] == m.group(1)]
+    return same_major[-1] if same_major else None
+
+
+def chart_svg(mimetype: str, spec: dict) -> str:
+    """A Vega-Lite or Vega spec drawn to sanitized SVG, offline (no outside data is fetched)."""
+    import vl_convert as vlc
+
+    spec = _mask_spec(spec)
+    try:
+        if "vegalite" in mimetype:
+            svg = vlc.vegalite_to_svg(spec, vl_version=_vl_version(spec), allowed_base_urls=[])
+        else:
+            svg = vlc.vega_to_svg(spec, allowed_base_urls=[])
+    except Exception as exc:  # noqa: BLE001 - vl-convert raises plain ValueError/RuntimeError
+        raise CxDataError(f"a chart could not be drawn offline: {str(exc).splitlines()[0][:200]}") from None
+    return sanitize_svg(svg)
+
+
+# Short metric definitions shown under each chart (same wording as DESIGN.md's semantics).
+GLOSSARY: list[tuple[str, re.Pattern, str]] = [
+    ("NPS", re.compile(r"\bnps\b|net promoter|promoter|detractor", re.I),
+     "NPS: % of respondents scoring 9-10 (promoters) minus % scoring 0-6 (detractors), from -100 to 100; "
+     "intervals are 95% from the multinomial variance."),
+    ("CSAT", re.compile(r"\bcsat\b|satisfaction", re.I),
+     "CSAT: share of answers 4 or 5 on the 1-5 satisfaction scale (top-2-box), with a 95% Wilson interval."),
+    ("CES", re.compile(r"\bces\b|effort", re.I),
+     "CES: mean customer-effort score on the 1-7 scale, higher = easier (share of 5-7 alongside), "
+     "with a 95% t interval."),
+    ("Conversion", re.compile(r"conversion|funnel|drop.?off", re.I),
+     "Funnel conversion: share of customers who did the first step and then each later step, in order, "
+     "within the conversion window."),
+    ("Retention", re.compile(r"retention|retained|cohort", re.I),
+     "Retention: share of a cohort (customers whose first activity fell in the same month) still active "
+     "N periods later."),
+    ("Survival", re.compile(r"survival|kaplan|at.?risk", re.I),
+     "Survival: Kaplan-Meier estimate of the share of customers not yet churned after t periods; customers "
+     "still active are counted up to the data's as-of date (censored)."),
+    ("Churn", re.compile(r"churn|p_alive|lost", re.I),
+     "Churn: customers lost in a period / customers active at its start; lost = subscription ended, or no "
+     "activity for 90 days where that much follow-up time exists."),
+    ("Transitions", re.compile(r"transition|sankey|directly.?follow", re.I),
+     "Transitions: how often one touchpoint directly followed another in customers' time-ordered events."),
+    ("Peak-end", re.compile(r"peak", re.I),
+     "Peak-end: per customer, (most extreme rating + last rating) / 2, compared with the plain mean of "
+     "their ratings."),
+    ("Themes", re.compile(r"theme", re.I),
+     "Theme share: share of comments that mention a theme's keywords, by group."),
+    ("Drivers", re.compile(r"driver|importance|coefficient|effect", re.I),
+     "Drivers: how strongly each factor goes with the outcome in the analysis above (association, not "
+     "proof of cause)."),
+    ("Revenue", re.compile(r"revenue|amount|order value|lifetime", re.I),
+     "Revenue: sum of order amounts in the period."),
+    ("Lifecycle", re.compile(r"lifecycle|resurrect|dormant", re.I),
+     "Lifecycle: customers per period who are new (first activity ever), returning (active this and the "
+     "previous period), resurrecting (back after a gap) or dormant (active the previous period, not this one)."),
+    ("Topics", re.compile(r"\btopics?\b", re.I),
+     "Topics: groups of comments that use similar words, found automatically; each is labelled by its most "
+     "typical words."),
+    ("RFM", re.compile(r"recency|frequency|\brfm\b|r.score|f.score", re.I),
+     "RFM: customers scored 1-5 on recency (time since their last order; 5 = most recent) and frequency "
+     "(number of orders; 5 = most)."),
+    ("Lift", re.compile(r"\blift\b|relative to average", re.I),
+     "Lift: a segment's rate divided by the rate of all customers (1 = average; 2 = twice as common)."),
+    ("Cluster profile", re.compile(r"cluster|\bsds?\b from average|z.score", re.I),
+     "Cluster profile: how far each cluster's average on a measure lies from the average of all customers, "
+     "in standard deviations."),
+    ("Journey steps", re.compile(r"position|event number|\bpaths?\b|variant", re.I),
+     "Journey steps: share of customers at each touchpoint by the order of their events (first, second, ...)."),
+]
+
+
+def _spec_words(spec) -> str:
+    """Field names, titles and texts of a spec (not its data), for matching the glossary."""
+    words: list[str] = []
+
+    def walk(node, key=None):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("datasets", "data", "values", "config"):
+                    continue
+                walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+        elif isinstance(node, str) and key in ("field", "title", "text", "description", "as", "aggregate", "name"):
+            words.append(node)
+
+    walk(spec)
+    return " ".join(words)
+
+
+def definitions_for(spec: dict) -> list[str]:
+    """The short definitions for a chart: its own ``description``, else matching glossary lines."""
+    own = spec.get("description") if isinstance(spec, dict) else None
+    if isinstance(own, str) and own.strip():
+        return [own.strip()]
+    words = _spec_words(spec).replace("_", " ")
+    return [text for _, pattern, text in GLOSSARY if pattern.search(words)]
+
+
+RENDERER = "cx-report"
+
+
+def _report_renderer(spec: dict, **metadata) -> dict:
+    """Altair renderer for report runs: the spec as Vega-Lite JSON under a `+json` mimetype.
+
+    (Altair's own 'mimetype' renderer writes 'application/vnd.vegalite.v6.json', which nbformat
+    rejects when papermill saves the notebook.) The renderer draws it offline afterwards.
+    """
+    import altair as alt
+
+    major = str(getattr(alt, "SCHEMA_VERSION", "v6")).split(".")[0]
+    return {f"application/vnd.vegalite.{major}+json": spec, "text/plain": "<Chart (drawn in the report)>"}
+
+
+def use_report_renderer() -> None:
+    """Set up a kernel for a report run: charts as Vega-Lite JSON, pandas Stylers escape HTML."""
+    import altair as alt
+    import pandas as pd
+
+    if RENDERER not in alt.renderers.names():
+        alt.renderers.register(RENDERER, _report_renderer)
+    alt.renderers.enable(RENDERER)
+    pd.set_option("styler.format.escape", "html")
+    pd.set_option("display.precision", 2)  # stakeholders read 19.35, not 19.345238
+
+
+_MIME_CHART = re.compile(r"^application/vnd\.vega(?:lite)?\.v\d+(?:\.\d+)*(?:\+json|\.json)?$")
+
+
+_WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+       "base-uri 'none'; form-action 'none'")
+
+
+CSS = """
+body{font-family:Helvetica,Arial,sans-serif;margin:0;color:#1d1d1d;background:#fff;line-height:1.45}
+main,header.cx-header,footer.cx-footer{max-width:1000px;margin:0 auto;padding:0 24px}
+header.cx-header{border-bottom:3px solid #1f4e79;padding-top:16px;padding-bottom:12px;font-size:13px}
+header.cx-header h1{font-size:20px;margin:0 0 8px;color:#1f4e79}
+header.cx-header table,table.cx-meta{border-collapse:collapse;margin:4px 0}
+header.cx-header td,header.cx-header th{padding:2px 10px 2px 0;text-align:left;vertical-align:top}
+.cx-status-failed{color:#c23b4b;font-weight:bold}
+main table{border-collapse:collapse;margin:8px 0;font-size:13px;display:block;overflow-x:auto;max-width:100%}
+main th,main td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:right}
+main th{background:#f4f6f8}
+figure.cx-figure{margin:12px 0}
+figure.cx-figure svg{max-width:100%;height:auto}
+figcaption.cx-definition{font-size:12px;color:#555;margin-top:4px}
+pre{white-space:pre-wrap;font-size:12px;background:#f7f7f7;padding:6px}
+.cx-note{font-size:12px;color:#777;font-style:italic}
+main table.cx-index{display:table;font-size:12px}
+main table.cx-index th,main table.cx-index td{text-align:left;vertical-align:top}
+.cx-status-ok{color:#3a9e6f;font-weight:bold}
+body.cx-index-page main,body.cx-index-page header.cx-header{max-width:1400px}
+footer.cx-footer{font-size:12px;color:#555;border-top:1px solid #ddd;margin-top:32px;padding-bottom:24px}
+"""
+
+
+@dataclass
+class RenderedReport:
+    """The page and what went into it."""
+
+    html: str
+    charts: int = 0
+    definitions: list[str] = field(default_factory=list)
+
+
+def _prepare(nb, token: str) -> tuple[object, dict[str, tuple[str, list[str]]]]:
+    """A copy of the notebook whose chart/widget/stderr outputs are replaced by placeholders."""
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
+    figures: dict[str, tuple[str, list[str]]] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.source = ""
+        outputs = []
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream":
+                if out.get("name") == "stderr":
+                    continue  # warnings and logs belong in the executed notebook, not the report
+                outputs.append(out)
+                continue
+            if out.output_type not in ("display_data", "execute_result"):
+                outputs.append(out)
+                continue
+            data = out.get("data", {})
+            chart_mime = next((m for m in data if _MIME_CHART.match(m)), None)
+            key = f"cxfigure{token}n{len(figures)}"
+            if chart_mime:
+                spec = data[chart_mime]
+                spec = json.loads(spec) if isinstance(spec, str) else dict(spec)
+                figures[key] = (chart_svg(chart_mime, spec), definitions_for(spec))
+            elif "image/svg+xml" in data:
+                svg = data["image/svg+xml"]
+                figures[key] = (sanitize_svg("".join(svg) if isinstance(svg, list) else svg), [])
+            elif _WIDGET in data:
+                out = copy.deepcopy(out)
+                out["data"] = {"text/html": '<p class="cx-note">(an interactive control, shown only in '
+                                            'JupyterLab with interactive = True)</p>'}
+                outputs.append(out)
+                continue
+            else:
+                outputs.append(out)
+                continue
+            out = copy.deepcopy(out)
+            out["data"] = {"text/html": f"<div>{key}</div>"}
+            out["metadata"] = {}
+            outputs.append(out)
+        cell.outputs = outputs
+    return nb, figures
+
+
+def _header(title: str, meta: dict) -> str:
+    e = html.escape
+    rows = []
+    for label, value in meta.get("run", {}).items():
+        rows.append(f"<tr><th>{e(label)}</th><td>{e(str(value))}</td></tr>")
+    params = meta.get("parameters", {})
+    shown = ", ".join(f"{k} = {json.dumps(v, default=str)}" for k, v in params.items()) or "(defaults)"
+    rows.append(f"<tr><th>parameters</th><td><code>{e(mask_text(shown))}</code></td></tr>")
+    data = meta.get("data") or {}
+    if data:
+        rows.append(f"<tr><th>data as of</th><td>{e(str(data.get('as_of')))} (latest event "
+                    f"{e(str(data.get('latest_event')))})</td></tr>")
+        counts = ", ".join(f"{k} {v:,}" for k, v in (data.get("row_counts") or {}).items())
+        rows.append(f"<tr><th>rows</th><td>{e(counts)}</td></tr>")
+        rows.append(f"<tr><th>data fingerprint</th><td><code>{e(str(data.get('fingerprint')))}</code></td></tr>")
+    return (f'<header class="cx-header"><h1>{e(title)}</h1><table class="cx-meta">'
+            + "".join(rows) + "</table></header>")
+
+
+def render_report(nb, *, title: str, meta: dict | None = None) -> RenderedReport:
+    """One self-contained HTML page for an executed notebook node (see the module docstring).
+
+    `meta` = {"run": {label: value} (run time, job, notebook, ...), "parameters": {...},
+    "data": {"as_of", "latest_event", "row_counts", "fingerprint"}}.
+    Raises CxDataError when a chart cannot be drawn or personal data would still be shown.
+    """
+    from nbconvert import HTMLExporter
+
+    meta = meta or {}
+    token = secrets.token_hex(8)
+    prepared, figures = _prepare(nb, token)
+    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, anchor_link_text="")
+    body, _ = exporter.from_notebook_node(prepared)
+    body = sanitize_html(body)
+    all_definitions: list[str] = []
+    for key, (svg, definitions) in figures.items():
+        caption = "".join(f'<figcaption class="cx-definition">{html.escape(d)}</figcaption>' for d in definitions)
+        all_definitions += [d for d in definitions if d not in all_definitions]
+        figure = f'<figure class="cx-figure">{svg}{caption}</figure>'
+        body = body.replace(f"<div>{key}</div>", figure, 1)
+    footer = ""
+    if all_definitions:
+        footer = ('<footer class="cx-footer"><h2>Definitions</h2><ul>'
+                  + "".join(f"<li>{html.escape(d)}</li>" for d in all_definitions) + "</ul></footer>")
+    page = (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="referrer" content="no-referrer">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+        + _header(title, meta) + f"<main>{body}</main>" + footer + "</body></html>\n"
+    )
+    leaks = find_personal_data(page)
+    if leaks:
+        raise CxDataError(
+            f"the report would show personal data ({len(leaks)}: {', '.join(leaks[:3])}); mask it with "
+            "cxlib.mask_personal_data or move customer-level lists to a CSV export or interactive=True"
+        )
+    return RenderedReport(page, charts=len(figures), definitions=all_definitions)
+
+
+def svg_data_uri(svg: str) -> str:
+    """An SVG as a data: URI (for places where inline SVG is not possible)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")

@@ -1,0 +1,363 @@
+"""Scheduled report runs: papermill into reports/<run-id>/, safe on failure, published atomically.
+
+A run (``cx report run``) takes one or more *targets* (a notebook with parameters, named after
+its job, or after the notebook for an ad-hoc run) and:
+
+1. checks every target's parameters against its notebook's ``parameters`` cell before any
+   kernel starts (unknown names and wrong types fail, listing what the notebook accepts);
+2. reads the store read-only for the header (row counts, latest event, as-of, fingerprint), so a
+   store held for writing fails the run up front with one line;
+3. executes each notebook with papermill in a private staging folder (``reports/.staging-*``),
+   with a per-cell timeout; a cell error, timeout or dead kernel fails that target with a one-line
+   reason and keeps the partly executed notebook as ``<target>.failed.ipynb``;
+4. renders each good notebook to one offline, script-free HTML page (cxlib.report.render);
+5. publishes: the staging folder is renamed to ``reports/<run-id>/`` (atomic on one file
+   system), ``reports/latest/<target>.html`` is replaced atomically for good targets only, and
+   ``reports/index.html`` is rebuilt from every run's ``run.json``. A failed run never touches
+   an earlier run's folder or a ``latest`` page.
+
+Exit codes (via cxlib.cli): 0 all good, 1 a run failed or the store was unusable, 2 bad
+arguments or parameters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cxlib.errors import CxDataError, CxInputError, CxStoreLockedError
+from cxlib.locations import reports_dir
+from cxlib.report.index import atomic_copy, atomic_write, rebuild_index
+from cxlib.report.jobs import ReportTarget
+from cxlib.report.params import validate_parameters
+from cxlib.store.connection import default_path
+
+DEFAULT_TIMEOUT = 600  # seconds per cell
+
+
+SETUP_TAG = "cx-report-setup"
+
+
+# Run before the notebook's own cells (and shown in the executed .ipynb, tagged): charts are
+# emitted as Vega-Lite JSON so the renderer can draw them offline, and pandas Stylers escape HTML.
+SETUP_SOURCE = (
+    "# Added by cx report run: charts as Vega-Lite JSON (drawn offline into the HTML), Stylers escape HTML.\n"
+    "from cxlib.report.render import use_report_renderer as _cx_use_report_renderer\n"
+    "_cx_use_report_renderer()\n"
+)
+
+
+@dataclass
+class TargetResult:
+    name: str
+    notebook: str
+    job: str | None
+    parameters: dict
+    status: str  # "ok" or "failed"
+    reason: str = ""
+    seconds: float = 0.0
+    html: str | None = None  # relative to the run folder
+    ipynb: str | None = None
+    failed_ipynb: str | None = None
+    charts: int = 0
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    started: str
+    finished: str
+    status: str  # "ok" or "failed"
+    data: dict
+    targets: list[TargetResult]
+    run_dir: Path | None = None
+
+    @property
+    def failed(self) -> list[TargetResult]:
+        return [t for t in self.targets if t.status != "ok"]
+
+
+def store_summary(db_path: str | os.PathLike | None) -> dict:
+    """Row counts, latest event, as-of and a fingerprint of the store, read read-only."""
+    import duckdb
+
+    from cxlib import sql
+    from cxlib.store.connection import as_of, connect
+
+    path = Path(db_path) if db_path else default_path()
+    con = connect(path, read_only=True)
+    try:
+        df = sql.run(con, "report_store_summary")
+        try:
+            as_of_value = as_of(con)
+        except CxDataError:
+            as_of_value = None
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CxDataError(f"cannot read the store {path} for the report header: {first}") from None
+    finally:
+        con.close()
+    counts = {r.table_name: int(r.row_count) for r in df.itertuples()}
+    digest = hashlib.sha256("\n".join(f"{r.table_name}:{r.row_count}:{r.content_hash}" for r in df.itertuples())
+                            .encode()).hexdigest()[:16]
+    latest = df.set_index("table_name")["latest"]
+    latest_event = latest.get("events")
+    return {
+        "store": path.name,
+        "as_of": str(as_of_value) if as_of_value is not None else None,
+        "latest_event": None if latest_event is None or str(latest_event) in ("NaT", "None") else str(latest_event),
+        "row_counts": counts,
+        "fingerprint": digest,
+    }
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    from cxlib.report.masking import mask_text
+
+    line = " ".join(str(text).split())
+    line = re.sub(r"\x1b\[[0-9;]*m", "", line)
+    line = mask_text(line)
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _cell_label(executed: Path | None, index: int | None = None) -> str:
+    """'cell 5 (raise ValueError(...))': the failing cell's place in the notebook as its author wrote it.
+
+    The failing cell is the one holding an error output, else (timeout, dead kernel) the last one
+    that started; `index` (papermill's) is the fallback.
+    """
+    import nbformat
+
+    if executed is None or not executed.exists():
+        return "a cell"
+    try:
+        cells = nbformat.read(executed, as_version=4).cells
+    except Exception:  # noqa: BLE001 - the label is a courtesy; the reason stands without it
+        return "a cell"
+    errors = [i for i, c in enumerate(cells) if c.cell_type == "code"
+              and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    started = [i for i, c in enumerate(cells) if c.cell_type == "code"
+               and (c.get("metadata", {}).get("papermill") or {}).get("start_time")]
+    culprit = errors[0] if errors else started[-1] if started else index
+    if culprit is None or not 0 <= culprit < len(cells):
+        return "a cell"
+    tags = set(cells[culprit].get("metadata", {}).get("tags", []))
+    if SETUP_TAG in tags:
+        return "the report setup cell (imports)"
+    added = {SETUP_TAG, "injected-parameters", "papermill-error-cell-tag"}
+    own = [i for i, c in enumerate(cells) if not added & set(c.get("metadata", {}).get("tags", []))]
+    if culprit not in own:
+        return "the injected parameters cell"
+    first = next((line.strip() for line in cells[culprit].source.splitlines() if line.strip()), "")
+    first = first if len(first) <= 40 else first[:37] + "..."
+    return f"cell {own.index(culprit) + 1} ({first})"
+
+
+def _reason(exc: BaseException, executed: Path | None = None, timeout: int | None = None) -> str:
+    """One line that says why a notebook failed."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        value = exc.evalue.strip().splitlines()[0] if exc.evalue and exc.evalue.strip() else ""
+        return _one_line(f"{_cell_label(executed, exc.cell_index)} raised {exc.ename}: {value}")
+    if isinstance(exc, CellTimeoutError) or "timed out" in str(exc).lower():
+        return _one_line(f"timeout: {_cell_label(executed)} ran longer than the limit of {timeout} s per cell")
+    if isinstance(exc, DeadKernelError) or "kernel died" in str(exc).lower():
+        return _one_line(f"the kernel died (killed, crashed or out of memory) while running {_cell_label(executed)}")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return _one_line(f"{type(exc).__name__}: {first}")
+
+
+def _prepared_notebook(source: Path, dest: Path) -> None:
+    """A copy of the notebook with the report setup cell first."""
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    setup = nbformat.v4.new_code_cell(SETUP_SOURCE, metadata={"tags": [SETUP_TAG]})
+    nb.cells.insert(0, setup)
+    nbformat.write(nb, dest)
+
+
+def _execute(target: ReportTarget, out: Path, *, store: str, timeout: int, kernel_name: str, progress: bool) -> None:
+    """Run one notebook with papermill; the kernel starts in the notebook's folder, so it is told
+    the store's absolute path through CX_DB (a relative path would resolve against that folder)."""
+    import papermill as pm
+
+    prepared = out.with_name(f".{out.stem}.input.ipynb")
+    _prepared_notebook(target.notebook, prepared)
+    previous = os.environ.get("CX_DB")
+    os.environ["CX_DB"] = store
+    try:
+        pm.execute_notebook(
+            str(prepared), str(out), parameters=target.parameters, kernel_name=kernel_name,
+            progress_bar=progress, cwd=str(target.notebook.parent), execution_timeout=timeout,
+            start_timeout=120, report_mode=False,
+        )
+    finally:
+        prepared.unlink(missing_ok=True)
+        if previous is None:
+            os.environ.pop("CX_DB", None)
+        else:
+            os.environ["CX_DB"] = previous
+
+
+def _say(message: str) -> None:
+    print(f"cx report: {message}", file=sys.stderr, flush=True)
+
+
+def run_reports(
+    targets: list[ReportTarget],
+    *,
+    out_dir: str | Path | None = None,
+    timeout: int = DEFAULT_TIMEOUT,
+    kernel_name: str = "python3",
+    progress: bool | None = None,
+) -> RunResult:
+    """Run report targets into ``out_dir/<run-id>/`` (see the module docstring for the steps).
+
+    Parameters are validated for every target before any kernel starts (CxInputError); a store
+    that cannot be read raises CxStoreLockedError/CxDataError before any kernel starts. Notebook
+    failures do not raise: they are in the result (status "failed", one-line reason per target).
+    """
+    if not targets:
+        raise CxInputError("nothing to run: name notebooks, or use --all, --job NAME or --all-jobs")
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+        raise CxInputError(f"timeout must be a whole number of seconds of at least 1, got {timeout!r}")
+    out_dir = Path(out_dir) if out_dir is not None else reports_dir()
+    progress = sys.stderr.isatty() if progress is None else progress
+
+    # 1. parameters, before any kernel
+    checked: list[ReportTarget] = []
+    seen: dict[str, int] = {}
+    for t in targets:
+        params = validate_parameters(t.notebook, t.parameters, label=f"{t.job and f'job {t.job!r} ' or ''}"
+                                                                       f"notebook {t.notebook.name}")
+        name = t.name
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}-{seen[name]}"
+        else:
+            seen[name] = 1
+        checked.append(ReportTarget(name, t.notebook, params, t.job))
+
+    # 2. the data each target reads, read-only, before any kernel
+    summaries: dict[str, dict] = {}
+    store_keys: dict[str, str] = {}
+    for t in checked:
+        db = t.parameters.get("db_path") or None
+        key = str(Path(db).resolve()) if db else str(default_path().resolve())
+        if key not in summaries:
+            try:
+                summaries[key] = store_summary(db)
+            except CxStoreLockedError as exc:
+                raise CxStoreLockedError(f"no report was run: {exc}") from None
+            except CxDataError as exc:
+                raise CxDataError(f"no report was run: {exc}") from None
+        store_keys[t.name] = key
+        if db:  # the kernel runs in the notebook's folder: a relative path must not be read from there
+            t.parameters["db_path"] = key
+
+    # 3. execute in a private staging folder
+    run_id = _new_run_id()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = out_dir / f".staging-{run_id}"
+    staging.mkdir()
+    started = _now()
+    results: list[TargetResult] = []
+    from cxlib.report.render import render_report
+
+    try:
+        for i, t in enumerate(checked, 1):
+            _say(f"[{i}/{len(checked)}] {t.name}: running {t.notebook.name} "
+                 f"(timeout {timeout}s per cell)")
+            clock = time.perf_counter()
+            executed = staging / f"{t.name}.ipynb"
+            res = TargetResult(t.name, t.notebook.name, t.job, _jsonable(t.parameters), "ok")
+            try:
+                _execute(t, executed, store=store_keys[t.name], timeout=timeout, kernel_name=kernel_name, progress=progress)
+            except KeyboardInterrupt:
+                res.status, res.reason = "failed", "interrupted"
+                _keep_failed(executed, res)
+                results.append(res)
+                raise
+            except Exception as exc:  # noqa: BLE001 - every way a notebook can fail is reported, never raised
+                res.status, res.reason = "failed", _reason(exc, executed, timeout)
+                _keep_failed(executed, res)
+            else:
+                res.ipynb = executed.name
+                try:
+                    import nbformat
+
+                    data = summaries[store_keys[t.name]]
+                    meta = {
+                        "run": {"run": run_id, "run started (UTC)": started, "job": t.job or "(ad hoc)",
+                                "notebook": t.notebook.name},
+                        "parameters": _jsonable(t.parameters),
+                        "data": data,
+                    }
+                    page = render_report(nbformat.read(executed, as_version=4), title=_title(t), meta=meta)
+                except Exception as exc:  # noqa: BLE001 - a report we cannot render safely is not published
+                    res.status, res.reason = "failed", _one_line(f"not rendered: {exc}")
+                    executed.rename(staging / f"{t.name}.failed.ipynb")
+                    res.ipynb, res.failed_ipynb = None, f"{t.name}.failed.ipynb"
+                else:
+                    (staging / f"{t.name}.html").write_text(page.html, encoding="utf-8")
+                    res.html, res.charts = f"{t.name}.html", page.charts
+            res.seconds = round(time.perf_counter() - clock, 1)
+            if res.status == "ok":
+                _say(f"[{i}/{len(checked)}] {t.name}: ok in {res.seconds}s, {res.charts} chart(s)")
+            else:
+                _say(f"[{i}/{len(checked)}] {t.name}: FAILED in {res.seconds}s: {res.reason}")
+            results.append(res)
+    finally:
+        # 5. publish: the run folder appears whole, with its manifest, or not at all
+        status = "ok" if results and all(r.status == "ok" for r in results) and len(results) == len(checked) else "failed"
+        result = RunResult(run_id, started, _now(), status, {k: v for k, v in summaries.items()}, results)
+        manifest = {
+            "run_id": run_id, "started": started, "finished": result.finished, "status": status,
+            "data": list(summaries.values()), "targets": [asdict(r) for r in results],
+        }
+        atomic_write(staging / "run.json", json.dumps(manifest, indent=2, default=str))
+        final = out_dir / run_id
+        os.rename(staging, final)
+        result.run_dir = final
+        latest = out_dir / "latest"
+        latest.mkdir(exist_ok=True)
+        for r in results:
+            if r.status == "ok" and r.html:
+                atomic_copy(final / r.html, latest / f"{r.name}.html")
+        rebuild_index(out_dir)
+    return result
+
+
+def _keep_failed(executed: Path, res: TargetResult) -> None:
+    """Keep the partly executed notebook (papermill saves it after every cell) for debugging."""
+    if executed.exists():
+        failed = executed.with_name(f"{executed.stem}.failed.ipynb")
+        executed.rename(failed)
+        res.failed_ipynb = failed.name
+
+
+def _title(t: ReportTarget) -> str:
+    base = t.notebook.stem.replace("_", " ").capitalize()
+    return f"{base} report" + (f" ({t.job})" if t.job and t.job != t.notebook.stem else "")
+
+
+def _jsonable(params: dict) -> dict:
+    return json.loads(json.dumps(params, default=str))

@@ -1,0 +1,102 @@
+"""The connection helper, schema creation, the derived tables refreshed after each load, and the as-of date."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import duckdb
+
+from cxlib.errors import CxDataError, CxStoreLockedError
+from cxlib.locations import DEFAULT_DB, default_store, shipped  # noqa: F401 - DEFAULT_DB re-exported
+from cxlib.sql import table_columns  # noqa: F401 - part of the store's interface
+from cxlib.store.schema import BOOKKEEPING_DDL, EVENTS_ORDERED_SQL, TABLES, create_table_sql
+
+STAGE_MAP = shipped("touchpoint_stages.csv")
+
+
+def default_path() -> Path:
+    """`CX_DB` if set, else data/cx.duckdb in the workspace (cxlib.locations)."""
+    return default_store()
+
+
+def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the store. Read-only by default, so reports never block or corrupt a writer.
+
+    The path defaults to the ``CX_DB`` environment variable, else ``data/cx.duckdb``.
+    A read-write connection creates the file and the schema when missing.
+    Raises CxStoreLockedError, naming the file, when another process holds it for writing.
+    """
+    path = Path(path) if path is not None else default_path()
+    if read_only and not path.exists():
+        raise CxDataError(
+            f"no store at {path}: build one with 'cx sample' or load your data with 'cx ingest', "
+            "or point CX_DB at an existing store"
+        )
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            holder = re.search(r"PID (\d+)", str(exc))
+            who = f" (process {holder.group(1)})" if holder else ""
+            if "read-only mode" in str(exc):  # the holder only reads: a writer must wait for it to close
+                raise CxStoreLockedError(
+                    f"the store {path} is open for reading in another process{who}, so it cannot be opened "
+                    "for writing. Close that session (a notebook kernel or a report run), then run the load again."
+                ) from None
+            raise CxStoreLockedError(
+                f"the store {path} is held for writing by another process{who}. "
+                "Wait for that load to finish or close that session (a notebook kernel holding a "
+                "read-write connection), then run again; reports only need read access."
+            ) from None
+        raise CxDataError(f"cannot open the store {path}: {exc}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    if not read_only:
+        init_schema(con)
+    return con
+
+
+def init_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table of the canonical schema that does not exist yet."""
+    for t in TABLES.values():
+        con.execute(create_table_sql(t))
+    for ddl in BOOKKEEPING_DDL:
+        con.execute(ddl)
+    if not con.execute("SELECT count(*) FROM touchpoint_stages").fetchone()[0] and STAGE_MAP.exists():
+        # A new store starts with the shipped, user-editable touchpoint -> stage map.
+        con.execute("INSERT INTO touchpoint_stages SELECT touchpoint, stage FROM read_csv(?, all_varchar = true)",
+                    [str(STAGE_MAP)])
+    if not _exists(con, "events_ordered"):
+        refresh_derived(con)
+
+
+def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild events_ordered: each customer's events in time order with neighbours and stage."""
+    con.execute(EVENTS_ORDERED_SQL)
+
+
+def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [name]
+        ).fetchone()[0]
+    )
+
+
+def as_of(con: duckdb.DuckDBPyConnection):
+    """The store's as-of date: the latest timestamp in its data (never the wall clock)."""
+    row = con.execute(
+        """SELECT greatest(
+             (SELECT max(signup_at) FROM customers),
+             (SELECT max(ts) FROM events), (SELECT max(ts) FROM survey_responses),
+             (SELECT max(ts) FROM orders), (SELECT max(opened_at) FROM tickets),
+             (SELECT max(resolved_at) FROM tickets), (SELECT max(started_at) FROM subscriptions),
+             (SELECT max(ended_at) FROM subscriptions))"""
+    ).fetchone()
+    if row[0] is None:
+        raise CxDataError("the store holds no dated rows yet: load data with 'cx ingest' or build 'cx sample'")
+    return row[0]

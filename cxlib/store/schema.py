@@ -1,0 +1,232 @@
+"""The canonical schema: every table, its columns, keys and the rules a row must meet.
+
+This module is the one description of the store. The DDL, ingestion's validation and the
+sample generator all read it, so a rule stated here holds everywhere.
+
+Column kinds:
+  id        text identifier, kept as written (``02134`` stays ``02134``); blank is missing
+  text      free text (may hold untrusted content such as customer comments)
+  timestamp stored as UTC ``TIMESTAMP``; offsets converted, naive times read in the load's time zone
+  int, float, bool
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STAGES = ("awareness", "consideration", "purchase", "service", "loyalty")
+SURVEY_METRICS = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+
+SQL_TYPES = {
+    "id": "VARCHAR",
+    "text": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "int": "INTEGER",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    required: bool = True  # must be present in the file header
+    nullable: bool = False  # may be blank in a row
+    doc: str = ""
+    min: float | None = None  # inclusive lower bound for int/float
+    choices: tuple[str, ...] | None = None  # allowed values (after lower-casing)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]  # a row whose key is already in the store or earlier in the file is a duplicate
+    doc: str
+    references_customers: bool = True  # customer_id must exist in customers
+    extra_columns: bool = False  # further columns are kept (customers: segment attributes)
+    checks: tuple[tuple[str, str, str], ...] = field(default=())
+    # (column, SQL condition on typed values that must hold, reason when it does not)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _id(name: str, doc: str = "", **kw) -> Column:
+    return Column(name, "id", doc=doc, **kw)
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "customers",
+            (
+                _id("customer_id", "joins every table (the 360-degree view)"),
+                Column("signup_at", "timestamp", doc="when the customer relationship began"),
+            ),
+            key=("customer_id",),
+            doc="one row per customer; every further column is a segment attribute (region, plan, ...)",
+            references_customers=False,
+            extra_columns=True,
+        ),
+        Table(
+            "events",
+            (
+                _id("customer_id"),
+                Column("ts", "timestamp", doc="when the interaction happened"),
+                _id("touchpoint", "what happened (e.g. 'product_page', 'checkout'); mapped to a stage"),
+                _id("channel", "where (web, app, email, phone, chat, store, ...)"),
+                _id("session_id", required=False, nullable=True),
+            ),
+            key=("customer_id", "ts", "touchpoint", "channel"),
+            doc="every interaction across channels; the same customer, time, touchpoint and channel twice is one event",
+        ),
+        Table(
+            "touchpoint_stages",
+            (
+                _id("touchpoint"),
+                Column("stage", "id", choices=STAGES, doc="journey stage: " + ", ".join(STAGES)),
+            ),
+            key=("touchpoint",),
+            doc="the touchpoint -> stage map (data/touchpoint_stages.csv is the shipped default)",
+            references_customers=False,
+        ),
+        Table(
+            "survey_responses",
+            (
+                _id("response_id"),
+                _id("customer_id"),
+                Column("ts", "timestamp"),
+                Column("metric", "id", choices=tuple(SURVEY_METRICS), doc="nps (0-10), csat (1-5), ces (1-7)"),
+                Column("score", "int", doc="the rating, range depends on metric"),
+                _id("touchpoint", required=False, nullable=True, doc="blank for relationship surveys"),
+                _id("channel", required=False, nullable=True),
+                Column("comment", "text", required=False, nullable=True, doc="untrusted free text"),
+            ),
+            key=("response_id",),
+            doc="survey answers; a blank touchpoint marks a relationship survey",
+            checks=(
+                (
+                    "score",
+                    "(metric = 'nps' AND score BETWEEN 0 AND 10) OR (metric = 'csat' AND score BETWEEN 1 AND 5)"
+                    " OR (metric = 'ces' AND score BETWEEN 1 AND 7)",
+                    "score out of range for its metric (nps 0-10, csat 1-5, ces 1-7)",
+                ),
+            ),
+        ),
+        Table(
+            "orders",
+            (
+                _id("order_id"),
+                _id("customer_id"),
+                Column("ts", "timestamp"),
+                Column("amount", "float", min=0, doc="order value, never negative"),
+                _id("channel", required=False, nullable=True),
+            ),
+            key=("order_id",),
+            doc="revenue, for value and lifetime value",
+        ),
+        Table(
+            "tickets",
+            (
+                _id("ticket_id"),
+                _id("customer_id"),
+                Column("opened_at", "timestamp"),
+                Column("resolved_at", "timestamp", nullable=True, doc="blank while the ticket is open"),
+                _id("channel"),
+                _id("category", required=False, nullable=True),
+                _id("agent_id", required=False, nullable=True),
+                Column("contacts", "int", required=False, nullable=True, min=1, doc="contacts needed to resolve"),
+                Column("reopened", "bool", required=False, nullable=True),
+            ),
+            key=("ticket_id",),
+            doc="service cases: responsiveness, first-contact resolution, effort",
+            checks=(("resolved_at", "resolved_at IS NULL OR resolved_at >= opened_at", "resolved before it was opened"),),
+        ),
+        Table(
+            "subscriptions",
+            (
+                _id("customer_id"),
+                _id("plan"),
+                Column("started_at", "timestamp"),
+                Column("ended_at", "timestamp", nullable=True, doc="blank while the subscription runs"),
+            ),
+            key=("customer_id", "plan", "started_at"),
+            doc="contractual relationships; an ended subscription is contractual churn",
+            checks=(("ended_at", "ended_at IS NULL OR ended_at >= started_at", "ended before it started"),),
+        ),
+    ]
+}
+
+# Tables in the order they must be loaded: customers first (others reference them).
+LOAD_ORDER = ["customers", "touchpoint_stages", "events", "survey_responses", "orders", "tickets", "subscriptions"]
+
+
+def table(name: str) -> Table:
+    from cxlib.errors import unknown_name
+
+    if name not in TABLES:
+        raise unknown_name("table", name, "the schema", TABLES)
+    return TABLES[name]
+
+
+def create_table_sql(t: Table) -> str:
+    cols = [f'"{c.name}" {SQL_TYPES[c.kind]}' + ("" if c.nullable else " NOT NULL") for c in t.columns]
+    cols.append(f"PRIMARY KEY ({', '.join(t.key)})" if t.name != "events" else "")
+    body = ",\n  ".join(c for c in cols if c)
+    return f"CREATE TABLE IF NOT EXISTS {t.name} (\n  {body}\n)"
+
+
+BOOKKEEPING_DDL = [
+    """CREATE TABLE IF NOT EXISTS load_log (
+  load_id INTEGER PRIMARY KEY,
+  table_name VARCHAR NOT NULL,
+  source VARCHAR NOT NULL,
+  started_at TIMESTAMP NOT NULL,
+  finished_at TIMESTAMP NOT NULL,
+  read BIGINT NOT NULL,
+  loaded BIGINT NOT NULL,
+  rejected BIGINT NOT NULL,
+  timezone VARCHAR,
+  date_format VARCHAR
+)""",
+    """CREATE TABLE IF NOT EXISTS rejects (
+  load_id INTEGER NOT NULL,
+  table_name VARCHAR NOT NULL,
+  source VARCHAR NOT NULL,
+  line BIGINT,
+  column_name VARCHAR,
+  reason VARCHAR NOT NULL,
+  raw VARCHAR
+)""",
+]
+
+# Derived after every load: each customer's events in time order, so journey queries read
+# instead of sort. seq is 1-based; ties on ts are broken by touchpoint then channel so that the
+# order, and every result built on it, is the same on every run.
+EVENTS_ORDERED_SQL = """
+CREATE OR REPLACE TABLE events_ordered AS
+SELECT
+  e.customer_id, e.ts, e.touchpoint, e.channel, e.session_id,
+  coalesce(m.stage, 'unmapped') AS stage,
+  row_number() OVER w AS seq,
+  lag(e.touchpoint) OVER w AS prev_touchpoint,
+  lag(e.channel) OVER w AS prev_channel,
+  lag(e.ts) OVER w AS prev_ts,
+  lead(e.touchpoint) OVER w AS next_touchpoint,
+  lead(e.channel) OVER w AS next_channel,
+  lead(e.ts) OVER w AS next_ts
+FROM events e LEFT JOIN touchpoint_stages m USING (touchpoint)
+WINDOW w AS (PARTITION BY e.customer_id ORDER BY e.ts, e.touchpoint, e.channel)
+ORDER BY e.customer_id, seq
+"""

@@ -31,14 +31,14 @@ def shipped(name: str) -> Path:
 
 
 def workspace() -> Path:
-    """``CX_HOME`` if set, else the current directory (absolute)."""
-    return Path(os.environ.get("CX_HOME") or Path.cwd()).resolve()
+    """``CX_HOME`` if set, else the current directory (as ``Path()``: resolve it where an absolute
+    path is needed, as report runs do before a kernel starts in another folder)."""
+    return Path(os.environ.get("CX_HOME") or "")
 
 
 def default_store() -> Path:
-    """``CX_DB`` if set, else ``<workspace>/data/cx.duckdb`` (absolute)."""
-    env = os.environ.get("CX_DB")
-    return Path(env).resolve() if env else workspace() / DEFAULT_DB
+    """``CX_DB`` if set, else ``<workspace>/data/cx.duckdb``."""
+    return Path(os.environ.get("CX_DB") or workspace() / DEFAULT_DB)
 
 
 def reports_dir() -> Path:

@@ -38,7 +38,7 @@ def start_lab(
     extra: list[str] | None = None,
 ) -> int:
     """`cx lab`: JupyterLab on the notebooks with CX_DB pointing at the store, until it exits."""
-    db = Path(db).expanduser().resolve() if db else default_store()
+    db = Path(db or default_store()).expanduser().resolve()
     if not db.exists():
         raise CxDataError(
             f"no store at {db}: build one with 'cx sample' or load data with 'cx ingest', or pass --db"

@@ -116,7 +116,7 @@ def test_charts_reject_the_wrong_frame():
 
 def test_charts_on_sample_results(sample_con):
     from cxlib.analysis import voc
-from cxlib.analysis.voc import text
+    from cxlib.analysis.voc import text
 
     for chart in (charts.chart_nps(voc.nps(sample_con, by="region")),
                   charts.chart_nps(voc.nps(sample_con, period="quarter")),

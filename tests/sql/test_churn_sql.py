@@ -7,7 +7,7 @@ import pytest
 
 import cxlib
 from cxlib import sql
-from cxlib.analysis import churn
+from cxlib.analysis.churn import status as churn
 
 AS_OF = datetime(2024, 6, 30)
 

@@ -84,7 +84,7 @@ def test_journey_map_and_variants_on_the_sample(sample_con):
 
 
 def test_funnel_explorer_reruns_the_funnel_when_a_choice_changes(sample_con):
-    from cxlib.analysis.journey import funnel_explorer
+    from cxlib.explore import funnel_explorer
 
     panel = funnel_explorer(sample_con, PURCHASE)
     first = panel.result

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 import cxlib
-from cxlib import store
+from cxlib.store import connection as store
 from cxlib.store import schema
 from cxlib.errors import CxInputError
 

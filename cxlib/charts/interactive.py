@@ -11,7 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from cxlib.charts import BAD, NEUTRAL, PALETTE, checked_frame
+from cxlib.charts.theme import BAD, NEUTRAL, PALETTE, checked_frame
 from cxlib.errors import CxInputError
 
 __all__ = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from cxlib.charts import BAD, GOOD, NEUTRAL, checked_frame
+from cxlib.charts.theme import BAD, GOOD, NEUTRAL, checked_frame
 
 __all__ = [
     "chart_flow",

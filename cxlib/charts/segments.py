@@ -9,7 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from cxlib.charts import BAD, GOOD, NEUTRAL, checked_frame
+from cxlib.charts.theme import BAD, GOOD, NEUTRAL, checked_frame
 from cxlib.errors import unknown_name
 
 __all__ = [

@@ -241,8 +241,40 @@ def run_reports(
         raise CxInputError(f"timeout must be a whole number of seconds of at least 1, got {timeout!r}")
     out_dir = Path(out_dir) if out_dir is not None else reports_dir()
     progress = sys.stderr.isatty() if progress is None else progress
+    checked = _checked_targets(targets)
+    summaries, store_keys = _read_stores(checked)
 
-    # 1. parameters, before any kernel
+    run_id = _new_run_id()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = out_dir / f".staging-{run_id}"
+    staging.mkdir()
+    started = _now()
+    results: list[TargetResult] = []
+    try:
+        for i, t in enumerate(checked, 1):
+            step = f"[{i}/{len(checked)}] {t.name}"
+            _say(f"{step}: running {t.notebook.name} (timeout {timeout}s per cell)")
+            meta = {
+                "run": {"run": run_id, "run started (UTC)": started, "job": t.job or "(ad hoc)",
+                        "notebook": t.notebook.name},
+                "parameters": _jsonable(t.parameters),
+                "data": summaries[store_keys[t.name]],
+            }
+            res = _run_target(t, staging, store=store_keys[t.name], meta=meta, results=results, timeout=timeout,
+                              kernel_name=kernel_name, progress=progress)
+            if res.status == "ok":
+                _say(f"{step}: ok in {res.seconds}s, {res.charts} chart(s)")
+            else:
+                _say(f"{step}: FAILED in {res.seconds}s: {res.reason}")
+    finally:
+        status = "ok" if results and all(r.status == "ok" for r in results) and len(results) == len(checked) else "failed"
+        result = RunResult(run_id, started, _now(), status, dict(summaries), results)
+        result.run_dir = _publish(result, staging, out_dir)
+    return result
+
+
+def _checked_targets(targets: list[ReportTarget]) -> list[ReportTarget]:
+    """Step 1, before any kernel: every target's parameters checked and typed; names made unique."""
     checked: list[ReportTarget] = []
     seen: dict[str, int] = {}
     for t in targets:
@@ -255,8 +287,15 @@ def run_reports(
         else:
             seen[name] = 1
         checked.append(ReportTarget(name, t.notebook, params, t.job))
+    return checked
 
-    # 2. the data each target reads, read-only, before any kernel
+
+def _read_stores(checked: list[ReportTarget]) -> tuple[dict[str, dict], dict[str, str]]:
+    """Step 2, before any kernel: each store a target reads, read-only, for the report header.
+
+    Returns (summary by store path, store path by target name). A relative ``db_path`` is made
+    absolute, since the kernel runs in the notebook's folder.
+    """
     summaries: dict[str, dict] = {}
     store_keys: dict[str, str] = {}
     for t in checked:
@@ -270,80 +309,70 @@ def run_reports(
             except CxDataError as exc:
                 raise CxDataError(f"no report was run: {exc}") from None
         store_keys[t.name] = key
-        if db:  # the kernel runs in the notebook's folder: a relative path must not be read from there
+        if db:
             t.parameters["db_path"] = key
+    return summaries, store_keys
 
-    # 3. execute in a private staging folder
-    run_id = _new_run_id()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = out_dir / f".staging-{run_id}"
-    staging.mkdir()
-    started = _now()
-    results: list[TargetResult] = []
+
+def _run_target(t: ReportTarget, staging: Path, *, store: str, meta: dict, results: list, timeout: int,
+                kernel_name: str, progress: bool) -> TargetResult:
+    """Steps 3 and 4 for one target: execute, then render; the result is appended to `results`
+    (also when interrupted, so that the run's manifest lists it)."""
+    clock = time.perf_counter()
+    executed = staging / f"{t.name}.ipynb"
+    res = TargetResult(t.name, t.notebook.name, t.job, _jsonable(t.parameters), "ok")
+    try:
+        _execute(t, executed, store=store, timeout=timeout, kernel_name=kernel_name, progress=progress)
+    except KeyboardInterrupt:
+        res.status, res.reason = "failed", "interrupted"
+        _keep_failed(executed, res)
+        results.append(res)
+        raise
+    except Exception as exc:  # noqa: BLE001 - every way a notebook can fail is reported, never raised
+        res.status, res.reason = "failed", _reason(exc, executed, timeout)
+        _keep_failed(executed, res)
+    else:
+        _render(t, executed, res, meta)
+    res.seconds = round(time.perf_counter() - clock, 1)
+    results.append(res)
+    return res
+
+
+def _render(t: ReportTarget, executed: Path, res: TargetResult, meta: dict) -> None:
+    """Render an executed notebook to HTML beside it; a page that cannot be made safe is not published."""
+    import nbformat
+
     from cxlib.report.render import render_report
 
+    res.ipynb = executed.name
     try:
-        for i, t in enumerate(checked, 1):
-            _say(f"[{i}/{len(checked)}] {t.name}: running {t.notebook.name} "
-                 f"(timeout {timeout}s per cell)")
-            clock = time.perf_counter()
-            executed = staging / f"{t.name}.ipynb"
-            res = TargetResult(t.name, t.notebook.name, t.job, _jsonable(t.parameters), "ok")
-            try:
-                _execute(t, executed, store=store_keys[t.name], timeout=timeout, kernel_name=kernel_name, progress=progress)
-            except KeyboardInterrupt:
-                res.status, res.reason = "failed", "interrupted"
-                _keep_failed(executed, res)
-                results.append(res)
-                raise
-            except Exception as exc:  # noqa: BLE001 - every way a notebook can fail is reported, never raised
-                res.status, res.reason = "failed", _reason(exc, executed, timeout)
-                _keep_failed(executed, res)
-            else:
-                res.ipynb = executed.name
-                try:
-                    import nbformat
+        page = render_report(nbformat.read(executed, as_version=4), title=_title(t), meta=meta)
+    except Exception as exc:  # noqa: BLE001 - a report we cannot render safely is not published
+        res.status, res.reason = "failed", _one_line(f"not rendered: {exc}")
+        executed.rename(executed.with_name(f"{t.name}.failed.ipynb"))
+        res.ipynb, res.failed_ipynb = None, f"{t.name}.failed.ipynb"
+    else:
+        executed.with_name(f"{t.name}.html").write_text(page.html, encoding="utf-8")
+        res.html, res.charts = f"{t.name}.html", page.charts
 
-                    data = summaries[store_keys[t.name]]
-                    meta = {
-                        "run": {"run": run_id, "run started (UTC)": started, "job": t.job or "(ad hoc)",
-                                "notebook": t.notebook.name},
-                        "parameters": _jsonable(t.parameters),
-                        "data": data,
-                    }
-                    page = render_report(nbformat.read(executed, as_version=4), title=_title(t), meta=meta)
-                except Exception as exc:  # noqa: BLE001 - a report we cannot render safely is not published
-                    res.status, res.reason = "failed", _one_line(f"not rendered: {exc}")
-                    executed.rename(staging / f"{t.name}.failed.ipynb")
-                    res.ipynb, res.failed_ipynb = None, f"{t.name}.failed.ipynb"
-                else:
-                    (staging / f"{t.name}.html").write_text(page.html, encoding="utf-8")
-                    res.html, res.charts = f"{t.name}.html", page.charts
-            res.seconds = round(time.perf_counter() - clock, 1)
-            if res.status == "ok":
-                _say(f"[{i}/{len(checked)}] {t.name}: ok in {res.seconds}s, {res.charts} chart(s)")
-            else:
-                _say(f"[{i}/{len(checked)}] {t.name}: FAILED in {res.seconds}s: {res.reason}")
-            results.append(res)
-    finally:
-        # 5. publish: the run folder appears whole, with its manifest, or not at all
-        status = "ok" if results and all(r.status == "ok" for r in results) and len(results) == len(checked) else "failed"
-        result = RunResult(run_id, started, _now(), status, {k: v for k, v in summaries.items()}, results)
-        manifest = {
-            "run_id": run_id, "started": started, "finished": result.finished, "status": status,
-            "data": list(summaries.values()), "targets": [asdict(r) for r in results],
-        }
-        atomic_write(staging / "run.json", json.dumps(manifest, indent=2, default=str))
-        final = out_dir / run_id
-        os.rename(staging, final)
-        result.run_dir = final
-        latest = out_dir / "latest"
-        latest.mkdir(exist_ok=True)
-        for r in results:
-            if r.status == "ok" and r.html:
-                atomic_copy(final / r.html, latest / f"{r.name}.html")
-        rebuild_index(out_dir)
-    return result
+
+def _publish(result: RunResult, staging: Path, out_dir: Path) -> Path:
+    """Step 5: the run folder appears whole, with its manifest, or not at all; `latest` pages are
+    replaced for good targets only; the index is rebuilt. Returns the run folder."""
+    manifest = {
+        "run_id": result.run_id, "started": result.started, "finished": result.finished, "status": result.status,
+        "data": list(result.data.values()), "targets": [asdict(r) for r in result.targets],
+    }
+    atomic_write(staging / "run.json", json.dumps(manifest, indent=2, default=str))
+    final = out_dir / result.run_id
+    os.rename(staging, final)
+    latest = out_dir / "latest"
+    latest.mkdir(exist_ok=True)
+    for r in result.targets:
+        if r.status == "ok" and r.html:
+            atomic_copy(final / r.html, latest / f"{r.name}.html")
+    rebuild_index(out_dir)
+    return final
 
 
 def _keep_failed(executed: Path, res: TargetResult) -> None:

@@ -216,17 +216,17 @@ class FilterPanel:
 
         choices = filter_choices(con)
         attributes = attribute_columns(con)
-        if filters.attribute is not None and filters.attribute not in attributes:
-            from cxlib.errors import unknown_name
+        _check_offered(filters, choices, attributes)
+        self._make_filter_controls(filters, choices, attributes)
+        self._make_buttons()
+        self._make_outputs()
+        self._make_widget()
+        self._connect_events(debounce, timer_factory)
+        self._set_status("ready")
 
-            raise unknown_name("attribute", filters.attribute, "customers", attributes)
-        for name in ("channel", "touchpoint"):
-            value = getattr(filters, name)
-            if value is not None and value not in choices[name]:
-                from cxlib.errors import unknown_name
-
-                raise unknown_name(name, value, "events", choices[name])
-
+    def _make_filter_controls(self, filters: Filters, choices: dict, attributes: list[str]) -> None:
+        """The date pickers, attribute and values, channel and touchpoint menus, set to `filters`."""
+        w = self._w
         layout = w.Layout(width="auto")
         style = {"description_width": "initial"}
         self.start = w.DatePicker(description="From", value=_date(filters.start), style=style, layout=layout)
@@ -242,12 +242,23 @@ class FilterPanel:
                                   value=filters.channel or ALL, style=style, layout=layout)
         self.touchpoint = w.Dropdown(description="Touchpoint", options=[ALL, *choices["touchpoint"]],
                                      value=filters.touchpoint or ALL, style=style, layout=layout)
+
+    def _make_buttons(self) -> None:
+        w = self._w
         self.refresh_button = w.Button(description="Refresh", icon="refresh", tooltip="Run the views again now")
         self.reset_button = w.Button(description="Reset", tooltip="Clear every filter")
         self.sql_toggle = w.ToggleButton(description="Show SQL", value=False, tooltip="Show the SQL behind each view")
+
+    def _make_outputs(self) -> None:
+        """The status line, the SQL box (hidden until asked for) and the box of the views' Outputs."""
+        w = self._w
         self.status = w.HTML(value="")
         self.sql = w.HTML(value="", layout=w.Layout(display="none"))
         self.outputs = w.VBox([])
+
+    def _make_widget(self) -> None:
+        """The panel's widget: the controls in rows, then the views and the SQL, with CSS classes."""
+        w = self._w
         self.widget = w.VBox(
             [
                 w.HTML("<style>.cx-busy{opacity:.45;transition:opacity .2s}</style>"),
@@ -261,6 +272,9 @@ class FilterPanel:
         self.widget.add_class("cx-filter-panel")
         for name in ("start", "end", "attribute", "values", "channel", "touchpoint"):
             getattr(self, name).add_class(f"cx-filter-{name}")  # stable hooks for tests and styling
+
+    def _connect_events(self, debounce: float, timer_factory: Callable) -> None:
+        """A change of a control re-runs the views (debounced); the buttons refresh, reset, show SQL."""
         self._debouncer = Debouncer(debounce, self._request, timer_factory=timer_factory)
         for control in (self.start, self.end, self.values, self.channel, self.touchpoint):
             control.observe(self._changed, names="value")
@@ -268,7 +282,6 @@ class FilterPanel:
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.reset_button.on_click(lambda _b: self.reset())
         self.sql_toggle.observe(self._toggle_sql, names="value")
-        self._set_status("ready")
 
     # ------------------------------------------------------------------ state
 
@@ -546,6 +559,20 @@ class FilterPanel:
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _check_offered(filters: Filters, choices: dict, attributes: list[str]) -> None:
+    """A CxInputError when `filters` names an attribute, channel or touchpoint the store does not have."""
+    if filters.attribute is not None and filters.attribute not in attributes:
+        from cxlib.errors import unknown_name
+
+        raise unknown_name("attribute", filters.attribute, "customers", attributes)
+    for name in ("channel", "touchpoint"):
+        value = getattr(filters, name)
+        if value is not None and value not in choices[name]:
+            from cxlib.errors import unknown_name
+
+            raise unknown_name(name, value, "events", choices[name])
 
 
 def _date(value) -> dt.date | None:

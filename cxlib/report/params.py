@@ -213,61 +213,86 @@ def _convert(kind: str, value, param: Parameter, bad):
             return value
         raise bad()
     if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        if text is not None and text.lower() in _TRUE | _FALSE:
-            return text.lower() in _TRUE
-        raise bad()
+        return _to_bool(value, text, bad)
     if kind == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if text is not None and _INT.match(text):
-            return int(text)
-        raise bad()
+        return _to_int(value, text, bad)
     if kind == "float":
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            return float(value)
-        if text is not None:
-            try:
-                number = float(text)
-            except ValueError:
-                raise bad() from None
-            if math.isfinite(number):
-                return number
-        raise bad()
+        return _to_float(value, text, bad)
     if kind == "date":
-        if isinstance(value, dt.datetime):
-            return value.date().isoformat()
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        if text is not None and _DATE.match(text):
-            try:
-                return dt.date.fromisoformat(text).isoformat()
-            except ValueError:
-                raise bad() from None
-        raise bad()
+        return _to_date(value, text, bad)
     if kind == "list":
-        if isinstance(value, str):
-            import yaml
-
-            items = yaml.load(text, Loader=yaml.BaseLoader) if text.startswith("[") else [
-                part.strip() for part in text.split(",") if part.strip()
-            ]
-            if not isinstance(items, list):
-                raise bad()
-        elif isinstance(value, (list, tuple)):
-            items = list(value)
-        else:
-            raise bad()
-        return [_convert(param.item_kind, item, param, lambda: bad(param.item_kind)) for item in items]
+        return _to_list(value, text, param, bad)
     if kind == "dict":
-        if isinstance(value, str):
-            import yaml
+        return _to_dict(value, text, bad)
+    raise bad()
 
-            value = yaml.load(text, Loader=yaml.BaseLoader)
-        if isinstance(value, dict):
-            return dict(value)
+
+def _to_bool(value, text: str | None, bad) -> bool:
+    if isinstance(value, bool):
+        return value
+    if text is not None and text.lower() in _TRUE | _FALSE:
+        return text.lower() in _TRUE
+    raise bad()
+
+
+def _to_int(value, text: str | None, bad) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if text is not None and _INT.match(text):
+        return int(text)
+    raise bad()
+
+
+def _to_float(value, text: str | None, bad) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    if text is not None:
+        try:
+            number = float(text)
+        except ValueError:
+            raise bad() from None
+        if math.isfinite(number):
+            return number
+    raise bad()
+
+
+def _to_date(value, text: str | None, bad) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if text is not None and _DATE.match(text):
+        try:
+            return dt.date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise bad() from None
+    raise bad()
+
+
+def _to_list(value, text: str | None, param: Parameter, bad) -> list:
+    """A list (or YAML list text, or comma-separated text), each item converted to param.item_kind."""
+    if isinstance(value, str):
+        import yaml
+
+        items = yaml.load(text, Loader=yaml.BaseLoader) if text.startswith("[") else [
+            part.strip() for part in text.split(",") if part.strip()
+        ]
+        if not isinstance(items, list):
+            raise bad()
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
         raise bad()
+    return [_convert(param.item_kind, item, param, lambda: bad(param.item_kind)) for item in items]
+
+
+def _to_dict(value, text: str | None, bad) -> dict:
+    if isinstance(value, str):
+        import yaml
+
+        value = yaml.load(text, Loader=yaml.BaseLoader)
+    if isinstance(value, dict):
+        return dict(value)
     raise bad()
 
 

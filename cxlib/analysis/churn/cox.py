@@ -121,10 +121,47 @@ def cox_churn(
     _check_definition(definition)
     _check_inactivity(inactivity_days)
     _check_alpha(alpha)
+    _check_penalizer(penalizer)
+    _check_data(con, definition)
+    rows = _interval_rows(con, definition, inactivity_days, _as_of(con, as_of))
+    _check_max_customers(max_customers)
+    X = _design(rows)
+    fit_rows = _rows_to_fit(rows, max_customers)
+    Xf = X.loc[fit_rows.index]
+    keep = [c for c in Xf.columns if Xf[c].nunique() > 1]  # a constant covariate cannot be estimated
+    fit_df = pd.concat([fit_rows[["customer_id", "start_day", "stop_day", "event"]], Xf[keep]], axis=1)
+    ctv = CoxTimeVaryingFitter(alpha=alpha, penalizer=penalizer)
+    ctv.fit(fit_df, id_col="customer_id", event_col="event", start_col="start_day", stop_col="stop_day")
+    summary = _summary_table(ctv.summary, alpha)
+    cust = _customer_table(rows, keep, ctv)
+    llr = ctv.log_likelihood_ratio_test()
+    conc = _concordance(cust)
+    return CoxResult(
+        summary=summary,
+        customers=cust,
+        baseline_cumulative_hazard=ctv.baseline_cumulative_hazard_.iloc[:, 0],
+        concordance=conc,
+        log_likelihood_ratio_p=float(llr.p_value),
+        n_customers=int(fit_rows["customer_id"].nunique()),
+        n_events=int(fit_rows["event"].sum()),
+        definition=definition_text(definition, inactivity_days),
+        covariate_means=Xf[keep].mean(),
+    )
+
+
+def _check_penalizer(penalizer) -> None:
     if isinstance(penalizer, bool) or not isinstance(penalizer, (int, float)) or penalizer < 0:
         raise CxInputError(f"penalizer must be a number of at least 0, got {penalizer!r}")
-    _check_data(con, definition)
-    cutoff = _as_of(con, as_of)
+
+
+def _check_max_customers(max_customers) -> None:
+    if max_customers is not None and (isinstance(max_customers, bool) or not isinstance(max_customers, int)
+                                      or max_customers < 10):
+        raise CxInputError(f"max_customers must be a whole number of at least 10, or None, got {max_customers!r}")
+
+
+def _interval_rows(con, definition: str, inactivity_days: int, cutoff) -> pd.DataFrame:
+    """The counting-process rows (churn_cox_intervals.sql); CxDataError when no customer churned."""
     rows = _run(
         con,
         "churn_cox_intervals",
@@ -133,22 +170,21 @@ def cox_churn(
     )
     if rows.empty or not rows["event"].any():
         raise CxDataError("the Cox model needs customers who churned; none did under this definition")
-    if max_customers is not None and (isinstance(max_customers, bool) or not isinstance(max_customers, int)
-                                      or max_customers < 10):
-        raise CxInputError(f"max_customers must be a whole number of at least 10, or None, got {max_customers!r}")
-    X = _design(rows)
-    fit_rows = rows
+    return rows
+
+
+def _rows_to_fit(rows: pd.DataFrame, max_customers: int | None) -> pd.DataFrame:
+    """Every row, or the rows of a seeded random sample of `max_customers` customers."""
     ids = rows["customer_id"].unique()
     if max_customers is not None and len(ids) > max_customers:
         chosen = np.random.default_rng(20240607).choice(np.sort(ids), size=max_customers, replace=False)
-        fit_rows = rows[rows["customer_id"].isin(chosen)]
-    Xf = X.loc[fit_rows.index]
-    keep = [c for c in Xf.columns if Xf[c].nunique() > 1]  # a constant covariate cannot be estimated
-    fit_df = pd.concat([fit_rows[["customer_id", "start_day", "stop_day", "event"]], Xf[keep]], axis=1)
-    ctv = CoxTimeVaryingFitter(alpha=alpha, penalizer=penalizer)
-    ctv.fit(fit_df, id_col="customer_id", event_col="event", start_col="start_day", stop_col="stop_day")
-    s = ctv.summary
-    summary = pd.DataFrame(
+        return rows[rows["customer_id"].isin(chosen)]
+    return rows
+
+
+def _summary_table(s: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """One row per covariate from lifelines' summary `s`, with hazard ratios and their intervals."""
+    return pd.DataFrame(
         {
             "covariate": s.index,
             "description": [COX_COVARIATES[c] for c in s.index],
@@ -161,25 +197,21 @@ def cox_churn(
             "alpha": alpha,
         }
     )
+
+
+def _customer_table(rows: pd.DataFrame, keep: list[str], ctv) -> pd.DataFrame:
+    """Per customer: churned, tenure_days, the covariates at the end of follow-up, partial_hazard."""
     last = rows.groupby("customer_id", sort=True).tail(1).reset_index(drop=True)
     churned = rows.groupby("customer_id", sort=True)["event"].any().to_numpy()
     cust = pd.concat([last[["customer_id"]], _design(last)], axis=1)
     cust.insert(1, "churned", churned)
     cust.insert(2, "tenure_days", last["stop_day"].to_numpy())
     cust["partial_hazard"] = np.asarray(ctv.predict_partial_hazard(cust[keep])).ravel()
-    llr = ctv.log_likelihood_ratio_test()
-    # concordance on the customers' final state (Harrell's C; lifelines' utility)
+    return cust
+
+
+def _concordance(cust: pd.DataFrame) -> float:
+    """Concordance on the customers' final state (Harrell's C; lifelines' utility)."""
     from lifelines.utils import concordance_index
 
-    conc = float(concordance_index(cust["tenure_days"], -cust["partial_hazard"], cust["churned"]))
-    return CoxResult(
-        summary=summary,
-        customers=cust,
-        baseline_cumulative_hazard=ctv.baseline_cumulative_hazard_.iloc[:, 0],
-        concordance=conc,
-        log_likelihood_ratio_p=float(llr.p_value),
-        n_customers=int(fit_rows["customer_id"].nunique()),
-        n_events=int(fit_rows["event"].sum()),
-        definition=definition_text(definition, inactivity_days),
-        covariate_means=Xf[keep].mean(),
-    )
+    return float(concordance_index(cust["tenure_days"], -cust["partial_hazard"], cust["churned"]))

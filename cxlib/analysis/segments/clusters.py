@@ -132,11 +132,29 @@ def behaviour_clusters(
     CX scores per cluster as in `rfm_segments`; clusters smaller than `min_group_size` are
     suppressed (complementary), rows kept.
     """
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
-    from threadpoolctl import threadpool_limits
-
     check_min_group_size(min_group_size)
+    _check_options(seed, k, k_range, silhouette_sample, fit_sample)
+    cutoff = _cutoff(con, as_of)
+    raw, labels = _cluster_matrix(con, cutoff)
+    raw = raw.sort_index()
+    z = _scale(raw)
+    tried = [k] if k is not None else list(range(k_range[0], k_range[1] + 1))
+    _check_enough_data(z, tried)
+    fits, selection = _fit_each_k(z.to_numpy(), tried, seed, silhouette_sample, fit_sample)
+    chosen = _best_k(selection, tried)
+    seg = _segments_by_size(fits[chosen], z.index)
+    assignments = seg.rename_axis("customer_id").reset_index()
+    features = _feature_table(raw, z, seg, labels)
+    descriptions = {s_name: _describe(g) for s_name, g in features.groupby("segment")}
+    table = _summary_table(con, assignments, descriptions, cutoff, min_group_size)
+    hidden = set(table.loc[table["suppressed"], "segment"])
+    features = features[~features["segment"].isin(hidden)].reset_index(drop=True)
+    sil = float(selection.loc[selection["k"] == chosen, "silhouette"].iloc[0])
+    return BehaviourClusters(k=chosen, silhouette=sil, selection=selection, summary=table, features=features,
+                             assignments=assignments)
+
+
+def _check_options(seed, k, k_range, silhouette_sample, fit_sample) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise CxInputError(f"seed must be a whole number, got {seed!r}")
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 2):
@@ -150,16 +168,23 @@ def behaviour_clusters(
     for name, value in (("silhouette_sample", silhouette_sample), ("fit_sample", fit_sample)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 10:
             raise CxInputError(f"{name} must be a whole number of at least 10, got {value!r}")
-    cutoff = _cutoff(con, as_of)
-    raw, labels = _cluster_matrix(con, cutoff)
-    raw = raw.sort_index()
-    z = _scale(raw)
+
+
+def _check_enough_data(z: pd.DataFrame, tried: list[int]) -> None:
     n = len(z)
-    tried = [k] if k is not None else list(range(k_range[0], k_range[1] + 1))
     if z.shape[1] == 0 or n <= max(tried):
         raise CxDataError(f"too little data to cluster: {n} customers and {z.shape[1]} varying features for "
                           f"k up to {max(tried)}; load more data or choose a smaller k")
-    x = z.to_numpy()
+
+
+def _fit_each_k(x: np.ndarray, tried: list[int], seed: int, silhouette_sample: int,
+                fit_sample: int) -> tuple[dict[int, np.ndarray], pd.DataFrame]:
+    """KMeans for each k in `tried`: each customer's cluster per k, and k, silhouette per k."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+    from threadpoolctl import threadpool_limits
+
+    n = len(x)
     fits, scores = {}, []
     # One thread: on a shared machine OpenMP's many threads make KMeans 30x slower, not faster.
     # Many customers: fit on a seeded sample, then give every customer its nearest centre.
@@ -176,18 +201,27 @@ def behaviour_clusters(
                 sil = float(silhouette_score(x, labels_k, sample_size=min(n, silhouette_sample),
                                              random_state=seed))
             scores.append({"k": kk, "silhouette": sil})
-    selection = pd.DataFrame(scores)
+    return fits, pd.DataFrame(scores)
+
+
+def _best_k(selection: pd.DataFrame, tried: list[int]) -> int:
+    """The k with the highest silhouette (ties: the smaller k); the first tried when none has one."""
     best = selection.dropna().sort_values(["silhouette", "k"], ascending=[False, True])
-    chosen = int(best["k"].iloc[0]) if not best.empty else tried[0]
-    raw_labels = fits[chosen]
-    # Number clusters by size (largest first; ties by the smallest member id, deterministic).
+    return int(best["k"].iloc[0]) if not best.empty else tried[0]
+
+
+def _segments_by_size(raw_labels: np.ndarray, index: pd.Index) -> pd.Series:
+    """Each customer's segment, 'cluster 1' the largest (ties by the smallest member id, deterministic)."""
+    n = len(raw_labels)
     sizes = pd.Series(raw_labels).value_counts()
     first = pd.Series(np.arange(n)).groupby(raw_labels).min()
     order = sorted(sizes.index, key=lambda c: (-sizes[c], first[c]))
     names = {c: f"cluster {i + 1}" for i, c in enumerate(order)}
-    seg = pd.Series([names[c] for c in raw_labels], index=z.index, name="segment")
-    assignments = seg.rename_axis("customer_id").reset_index()
+    return pd.Series([names[c] for c in raw_labels], index=index, name="segment")
 
+
+def _feature_table(raw: pd.DataFrame, z: pd.DataFrame, seg: pd.Series, labels: dict[str, str]) -> pd.DataFrame:
+    """Per segment and feature: label, cluster_mean, overall_mean and z."""
     zmeans = z.groupby(seg).mean()
     raw_means = raw.groupby(seg).mean()
     overall = raw.mean()
@@ -197,20 +231,18 @@ def behaviour_clusters(
             feats.append({"segment": s_name, "feature": col, "label": labels.get(col, col),
                           "cluster_mean": float(raw_means.loc[s_name, col]), "overall_mean": float(overall[col]),
                           "z": float(zmeans.loc[s_name, col])})
-    features = pd.DataFrame(feats)
-    descriptions = {s_name: _describe(g) for s_name, g in features.groupby("segment")}
+    return pd.DataFrame(feats)
 
+
+def _summary_table(con, assignments: pd.DataFrame, descriptions: dict[str, str], cutoff,
+                   min_group_size: int) -> pd.DataFrame:
+    """The segments' CX scores and descriptions (suppressed below `min_group_size`), 'cluster 1' first."""
     _members(con, assignments)
     summary = sql.run(con, "segment_summary", {"start": None, "end": cutoff + _ONE_TICK})
     extra = pd.DataFrame({"segment": list(descriptions), "description": list(descriptions.values())})
     table = _segment_table(summary, extra, min_group_size)
     table["_order"] = table["segment"].str.extract(r"(\d+)$")[0].astype(int)
-    table = table.sort_values("_order").drop(columns="_order").reset_index(drop=True)
-    hidden = set(table.loc[table["suppressed"], "segment"])
-    features = features[~features["segment"].isin(hidden)].reset_index(drop=True)
-    sil = float(selection.loc[selection["k"] == chosen, "silhouette"].iloc[0])
-    return BehaviourClusters(k=chosen, silhouette=sil, selection=selection, summary=table, features=features,
-                             assignments=assignments)
+    return table.sort_values("_order").drop(columns="_order").reset_index(drop=True)
 
 
 def _describe(g: pd.DataFrame) -> str:

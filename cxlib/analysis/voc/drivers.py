@@ -150,22 +150,9 @@ def key_drivers(
     Columns: driver, kind, importance, ci_lower, ci_upper, direction, p_value, p_adjusted,
     significant, rank, r_squared, n.
     """
-    import statsmodels.api as sm
-    from statsmodels.stats.multitest import multipletests
-
-    if target not in ("nps_score", "detractor"):
-        raise unknown_name("target", str(target), "the driver targets", ["nps_score", "detractor"])
-    if rating_metric not in _RATING_MIDPOINT:
-        raise unknown_name("rating_metric", str(rating_metric), "the interaction ratings", _RATING_MIDPOINT)
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
-        raise CxInputError(f"bootstrap must be a whole number of resamples (0 for none), got {bootstrap!r}")
-    if not (isinstance(min_ratings_share, (int, float)) and 0 <= min_ratings_share <= 1):
-        raise CxInputError(f"min_ratings_share must be a share between 0 and 1, got {min_ratings_share!r}")
-    if attributes is None:
-        attributes = _customer_attributes(con)
-    elif isinstance(attributes, str):
-        attributes = [attributes]
-    attributes = list(attributes)
+    _check_options(target, rating_metric, bootstrap, min_ratings_share)
+    attributes = _attribute_names(con, attributes)
+    # called from here: its warning's stacklevel points at key_drivers' caller
     frame, y, groups = _driver_frame(con, target=target, attributes=attributes, rating_metric=rating_metric,
                                      min_ratings_share=min_ratings_share, max_customers=max_customers, as_of=as_of,
                                      max_levels=max_levels)
@@ -178,42 +165,11 @@ def key_drivers(
         raise CxDataError(f"key drivers need more customers with an NPS answer than drivers: {n} customers for "
                           f"{len(cols)} model columns; widen the data or pass fewer attributes")
     col_group = np.array([labels.index(g) for g in labels for _ in groups[g][1]])
-
-    def by_group(w):
-        return np.array([w[col_group == i].sum() for i in range(len(labels))])
-
     w, r2 = relative_weights(x, yv)
-    share = by_group(w) / r2 * 100 if r2 > 0 else np.zeros(len(labels))
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(bootstrap):
-        idx = rng.integers(0, n, n)
-        bw, br2 = relative_weights(x[idx], yv[idx])
-        boots.append(by_group(bw) / br2 * 100 if br2 > 0 else np.zeros(len(labels)))
-    if boots:
-        lo, hi = np.percentile(np.array(boots), [2.5, 97.5], axis=0)
-    else:
-        lo = hi = np.full(len(labels), np.nan)
-    # significance: joint F-test per driver in the full OLS model
-    keep = x.std(axis=0) > 0
-    exog = sm.add_constant(pd.DataFrame(x[:, keep], columns=np.array(cols)[keep]), has_constant="add")
-    fit = sm.OLS(yv, exog).fit()
-    pvals, direction = [], []
-    for g in labels:
-        gcols = [c for c in groups[g][1] if c in exog.columns]
-        if not gcols:
-            pvals.append(math.nan)
-            direction.append("")
-            continue
-        restriction = np.eye(len(exog.columns))[[list(exog.columns).index(c) for c in gcols]]
-        res = fit.f_test(restriction)
-        pvals.append(float(np.squeeze(res.pvalue)))
-        direction.append(("+" if fit.params[gcols[0]] > 0 else "-") if len(gcols) == 1 else "")
-    pvals = np.array(pvals)
-    padj = np.full(len(labels), np.nan)
-    ok = ~np.isnan(pvals)
-    if ok.any():
-        padj[ok] = multipletests(pvals[ok], method="fdr_bh")[1]
+    share = _importance(w, r2, col_group, len(labels))
+    lo, hi = _bootstrap_interval(x, yv, col_group, len(labels), bootstrap, seed)
+    pvals, direction = _f_tests(x, yv, cols, groups)
+    padj = _adjusted(pvals)
     out = pd.DataFrame({
         "driver": labels,
         "kind": [groups[g][0] for g in labels],
@@ -224,6 +180,87 @@ def key_drivers(
         "p_value": pvals,
         "p_adjusted": padj,
     })
+    return _ranked(out, alpha, r2, n)
+
+
+def _check_options(target, rating_metric, bootstrap, min_ratings_share) -> None:
+    if target not in ("nps_score", "detractor"):
+        raise unknown_name("target", str(target), "the driver targets", ["nps_score", "detractor"])
+    if rating_metric not in _RATING_MIDPOINT:
+        raise unknown_name("rating_metric", str(rating_metric), "the interaction ratings", _RATING_MIDPOINT)
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
+        raise CxInputError(f"bootstrap must be a whole number of resamples (0 for none), got {bootstrap!r}")
+    if not (isinstance(min_ratings_share, (int, float)) and 0 <= min_ratings_share <= 1):
+        raise CxInputError(f"min_ratings_share must be a share between 0 and 1, got {min_ratings_share!r}")
+
+
+def _attribute_names(con, attributes) -> list[str]:
+    """The attributes asked for as a list (None: every customers column)."""
+    if attributes is None:
+        attributes = _customer_attributes(con)
+    elif isinstance(attributes, str):
+        attributes = [attributes]
+    return list(attributes)
+
+
+def _importance(w: np.ndarray, r2: float, col_group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Each driver's relative weight (its columns' weights summed) as percent of R^2."""
+    by_group = np.array([w[col_group == i].sum() for i in range(n_groups)])
+    return by_group / r2 * 100 if r2 > 0 else np.zeros(n_groups)
+
+
+def _bootstrap_interval(x: np.ndarray, yv: np.ndarray, col_group: np.ndarray, n_groups: int, bootstrap: int,
+                        seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile 95% interval of each driver's importance over `bootstrap` seeded resamples (NaN for none)."""
+    n = len(yv)
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(bootstrap):
+        idx = rng.integers(0, n, n)
+        bw, br2 = relative_weights(x[idx], yv[idx])
+        boots.append(_importance(bw, br2, col_group, n_groups))
+    if boots:
+        lo, hi = np.percentile(np.array(boots), [2.5, 97.5], axis=0)
+    else:
+        lo = hi = np.full(n_groups, np.nan)
+    return lo, hi
+
+
+def _f_tests(x: np.ndarray, yv: np.ndarray, cols: list[str],
+             groups: dict[str, tuple[str, list[str]]]) -> tuple[np.ndarray, list[str]]:
+    """Per driver: the joint F-test p-value of its coefficients in the full OLS model, and its sign."""
+    import statsmodels.api as sm
+
+    keep = x.std(axis=0) > 0
+    exog = sm.add_constant(pd.DataFrame(x[:, keep], columns=np.array(cols)[keep]), has_constant="add")
+    fit = sm.OLS(yv, exog).fit()
+    pvals, direction = [], []
+    for g in groups:
+        gcols = [c for c in groups[g][1] if c in exog.columns]
+        if not gcols:
+            pvals.append(math.nan)
+            direction.append("")
+            continue
+        restriction = np.eye(len(exog.columns))[[list(exog.columns).index(c) for c in gcols]]
+        res = fit.f_test(restriction)
+        pvals.append(float(np.squeeze(res.pvalue)))
+        direction.append(("+" if fit.params[gcols[0]] > 0 else "-") if len(gcols) == 1 else "")
+    return np.array(pvals), direction
+
+
+def _adjusted(pvals: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (NaN stays NaN)."""
+    from statsmodels.stats.multitest import multipletests
+
+    padj = np.full(len(pvals), np.nan)
+    ok = ~np.isnan(pvals)
+    if ok.any():
+        padj[ok] = multipletests(pvals[ok], method="fdr_bh")[1]
+    return padj
+
+
+def _ranked(out: pd.DataFrame, alpha: float, r2: float, n: int) -> pd.DataFrame:
+    """The driver table with significant, sorted by importance, with rank, r_squared and n."""
     out["significant"] = (out["p_adjusted"] < alpha).fillna(False).astype(bool)
     out = out.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1)

@@ -23,16 +23,6 @@ EXIT_FAILED, EXIT_USAGE = 1, 2
 # --------------------------------------------------------------------------- store
 
 
-def _parse_mapping(pairs: list[str]) -> dict[str, str | None]:
-    mapping: dict[str, str | None] = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise CxInputError(f"--map takes SOURCE=TARGET (or SOURCE= to drop a column), got {pair!r}")
-        src, dst = pair.split("=", 1)
-        mapping[src.strip()] = dst.strip() or None
-    return mapping
-
-
 def cmd_sample(args) -> int:
     from cxlib.store.connection import default_path
     from cxlib.store.sample import generate
@@ -46,18 +36,49 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def _pairs(values: list[str], flag: str, *, empty_is_none: bool = False, form: str = "NAME=VALUE") -> dict:
+    """NAME=VALUE arguments of a repeatable flag as a dict (in order)."""
+    out: dict = {}
+    for pair in values or []:
+        name, _, value = (part.strip() for part in pair.partition("="))
+        if "=" not in pair or not name:
+            raise CxInputError(f"{flag} takes {form}, got {pair!r}")
+        out[name] = (value or None) if empty_is_none else value
+    return out
+
+
+def _ingest_options(args) -> dict:
+    """The `ingest` options the command line gave (None: not given, so a preset's setting stands)."""
+    wide = {}
+    if args.question:
+        wide["questions"] = _pairs(args.question, "--question")
+    if args.question_comment:
+        wide["comments"] = _pairs(args.question_comment, "--question-comment")
+    return {
+        "mapping": _pairs(args.map, "--map", empty_is_none=True,
+                          form="SOURCE=TARGET (or SOURCE= to drop a column)") or None,
+        "constants": _pairs(args.set, "--set") or None,
+        "timezone": args.timezone, "date_format": args.date_format, "delimiter": args.delimiter,
+        "encoding": args.encoding,
+        "columns": [c.strip() for c in args.columns.split(",")] if args.columns else None,
+        "skip_rows": args.skip_rows, "add_customers": args.add_customers or None, "update": args.update or None,
+        "lowercase": True if args.lowercase else None,
+        "metric_scales": _pairs(args.metric_scale, "--metric-scale") or None,
+        "as_of": args.as_of, "tenure_unit": args.tenure_unit, "wide": wide or None,
+    }
+
+
 def cmd_ingest(args) -> int:
     from cxlib.store.connection import connect
     from cxlib.store.ingest import ingest
 
-    mapping = _parse_mapping(args.map)
+    options = _ingest_options(args)
     con = connect(args.db, read_only=False)
-    failed = 0
+    failed = empty = 0
     try:
         for i, source in enumerate(args.files):
             try:
-                report = ingest(source, args.table, db=con, mapping=mapping, timezone=args.timezone,
-                                date_format=args.date_format, delimiter=args.delimiter, encoding=args.encoding)
+                report = ingest(source, args.table, db=con, preset=args.preset, **options)
             except CxError as exc:
                 if len(args.files) == 1:
                     raise
@@ -65,9 +86,50 @@ def cmd_ingest(args) -> int:
                 raise type(exc)(f"{source}: {exc}{done}") from None
             print(report)
             failed += report.rejected > 0
+            empty += report.loaded == 0 and not _only_repeats(con, report)
     finally:
         con.close()
+    if empty:
+        print(f"cx: error: {empty} of {len(args.files)} file(s) loaded nothing (see above)", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_FAILED if failed and args.strict else 0
+
+
+def _only_repeats(con, report) -> bool:
+    """Every row read is already in the store: a repeated load, which rightly adds nothing."""
+    repeats = con.execute("SELECT count(*) FROM rejects WHERE load_id = ? AND reason = 'duplicate key: already in "
+                          "the store'", [report.load_id]).fetchone()[0]
+    return report.read > 0 and repeats == report.read
+
+
+def cmd_rejects(args) -> int:
+    from cxlib.store.connection import connect
+    from cxlib.store.rejects import rejects_summary
+
+    con = connect(args.db)
+    try:
+        summary = rejects_summary(con, load_id=args.load, examples=args.examples)
+    finally:
+        con.close()
+    if summary.empty:
+        print("no rejected rows" + (f" in load {args.load}" if args.load else ""))
+        return 0
+    for (load_id, table, source), group in summary.groupby(["load_id", "table_name", "source"], sort=False):
+        print(f"load {load_id}: {table} <- {source}")
+        for r in group.itertuples():
+            print(f"  {r.rows:>8,}  {r.column_name or '(line)'}: {r.reason}")
+            for example in r.examples:
+                print(f"            e.g. line {example}")
+    return 0
+
+
+def cmd_presets(args) -> int:
+    from cxlib.store.presets import PRESET_DIR, describe_presets
+
+    for name, table, description in describe_presets():
+        print(f"{name} ({table}): {description}\n")
+    print(f"Preset files: {PRESET_DIR} (copy one, edit it, pass its path to --preset)")
+    return 0
 
 
 def cmd_info(args) -> int:
@@ -192,20 +254,52 @@ def _add_store_commands(sub) -> None:
     _add_db(p)
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("ingest", help="load CSV/Parquet files into a table of the store",
-                       description="Load files into TABLE. Every row loads or lands in the rejects table with "
-                                   "its line and reason; loading a file twice adds nothing. Load customers first.")
+    p = sub.add_parser(
+        "ingest", help="load CSV, JSON-lines or Parquet files into a table of the store",
+        description="Load files into TABLE. Every row loads or lands in the rejects table with its line and reason; "
+                    "loading a file twice adds nothing. Exports as they come: rename columns with --map, supply "
+                    "a missing one with --set, create customers from first sight with --add-customers, or use a "
+                    "--preset for a common export shape (cx presets lists them). Exit 1 when a file loads nothing.")
     p.add_argument("table", choices=list(schema.TABLES), metavar="TABLE", help=", ".join(schema.LOAD_ORDER))
-    p.add_argument("files", nargs="+", metavar="FILE", help=".csv/.tsv/.txt (optionally .gz) or .parquet")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help=".csv/.tsv/.txt/.json/.jsonl (optionally .gz) or .parquet")
+    p.add_argument("--preset", metavar="NAME|FILE.yml", help="settings for an export shape (see cx presets)")
     p.add_argument("--map", action="append", default=[], metavar="SRC=DST",
-                   help="rename a source column (repeatable); SRC= drops it")
-    p.add_argument("--timezone", default="UTC", help="time zone of naive timestamps (default UTC)")
-    p.add_argument("--date-format", help="strptime format for non-ISO timestamps, e.g. '%%d/%%m/%%Y %%H:%%M'")
-    p.add_argument("--delimiter", help="field delimiter (default: detected from the header among , ; tab |)")
-    p.add_argument("--encoding", default="utf-8", help="utf-8 (default, BOM allowed), latin-1 or utf-16")
+                   help="rename a source column (repeatable); SRC= drops it; a.b names a field of a JSON object")
+    p.add_argument("--set", action="append", default=[], metavar="COLUMN=VALUE",
+                   help="a column every row shares, e.g. --set channel=web (repeatable)")
+    p.add_argument("--add-customers", action="store_true",
+                   help="create customers the file names that are not in the store (signup: first seen)")
+    p.add_argument("--update", action="store_true",
+                   help="replace stored rows with the same key when they changed (previous versions kept in history)")
+    p.add_argument("--columns", metavar="A,B,C", help="column names of a file without a header line")
+    p.add_argument("--skip-rows", type=int, metavar="N", help="rows after the header to skip (question texts)")
+    p.add_argument("--timezone", help="time zone of naive timestamps (default UTC)")
+    p.add_argument("--date-format", help="strptime format for non-ISO timestamps, e.g. '%%d/%%m/%%Y %%H:%%M' or "
+                                         "'%%Y%%m%%d'; epoch_s, epoch_ms, epoch_us for numbers since 1970")
+    p.add_argument("--delimiter", help="field delimiter, or 'whitespace' (default: detected among , ; tab |)")
+    p.add_argument("--encoding", help="utf-8 (default, BOM allowed), latin-1 or utf-16")
+    p.add_argument("--lowercase", action="store_true", help="fold touchpoint and channel names to lower case")
+    p.add_argument("--metric-scale", action="append", default=[], metavar="METRIC=MIN-MAX",
+                   help="declare a survey metric beyond nps/csat/ces, e.g. trust=0-10 (repeatable)")
+    p.add_argument("--question", action="append", default=[], metavar="COLUMN=METRIC",
+                   help="a wide survey export: this question column holds METRIC (repeatable)")
+    p.add_argument("--question-comment", action="append", default=[], metavar="COLUMN=COMMENT_COLUMN",
+                   help="a wide survey export: the comment column that goes with a question (repeatable)")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="subscriptions by tenure: the day the export was taken")
+    p.add_argument("--tenure-unit", choices=["month", "week", "day"], help="unit of tenure (default month)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any row was rejected")
     _add_db(p)
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("rejects", help="what the loads rejected, by reason, with example lines")
+    p.add_argument("--load", type=int, metavar="ID", help="one load (default: every load)")
+    p.add_argument("--examples", type=int, default=2, metavar="N", help="example lines per reason (default 2)")
+    _add_db(p)
+    p.set_defaults(func=cmd_rejects)
+
+    p = sub.add_parser("presets", help="the shipped presets for common export shapes")
+    p.set_defaults(func=cmd_presets)
 
     p = sub.add_parser("info", help="row counts and as-of date of the store")
     _add_db(p)

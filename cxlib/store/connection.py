@@ -11,7 +11,14 @@ import duckdb
 from cxlib.errors import CxDataError, CxStoreLockedError
 from cxlib.locations import DEFAULT_DB, default_store, shipped  # noqa: F401 - DEFAULT_DB re-exported
 from cxlib.sql import table_columns  # noqa: F401 - part of the store's interface
-from cxlib.store.schema import BOOKKEEPING_DDL, EVENTS_ORDERED_SQL, TABLES, create_table_sql
+from cxlib.store.schema import (
+    ADDED_COLUMNS,
+    BOOKKEEPING_DDL,
+    EVENTS_ORDERED_SQL,
+    SURVEY_METRICS,
+    TABLES,
+    create_table_sql,
+)
 
 STAGE_MAP = shipped("touchpoint_stages.csv")
 
@@ -66,6 +73,7 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(create_table_sql(t))
     for ddl in BOOKKEEPING_DDL:
         con.execute(ddl)
+    _migrate(con)
     if not con.execute("SELECT count(*) FROM touchpoint_stages").fetchone()[0] and STAGE_MAP.exists():
         # A new store starts with the shipped, user-editable touchpoint -> stage map.
         con.execute("INSERT INTO touchpoint_stages SELECT touchpoint, stage FROM read_csv(?, all_varchar = true)",
@@ -74,9 +82,44 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         refresh_derived(con)
 
 
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a store made by an earlier version up to the schema, changing nothing that is current
+    (so that opening a current store for writing leaves its file as it was)."""
+    have = set(con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                           "WHERE table_schema = 'main'").fetchall())
+    for table, column, kind in ADDED_COLUMNS:
+        if (table, column) not in have:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    nullable = con.execute("SELECT is_nullable FROM information_schema.columns WHERE table_schema = 'main' "
+                           "AND table_name = 'customers' AND column_name = 'signup_at'").fetchone()[0]
+    if nullable == "NO":
+        con.execute("ALTER TABLE customers ALTER COLUMN signup_at DROP NOT NULL")
+    known = {m for (m,) in con.execute("SELECT metric FROM survey_metrics").fetchall()}
+    missing = [(m, lo, hi) for m, (lo, hi) in SURVEY_METRICS.items() if m not in known]
+    if missing:
+        con.executemany("INSERT INTO survey_metrics VALUES (?, ?, ?)", missing)
+
+
 def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild events_ordered: each customer's events in time order with neighbours and stage."""
     con.execute(EVENTS_ORDERED_SQL)
+
+
+def fill_first_seen(con: duckdb.DuckDBPyConnection) -> None:
+    """A customer without ``signup_at``, or one created from first sight, gets the time they were
+    first seen in any table (which an earlier row of a later load can move back)."""
+    con.execute(
+        """UPDATE customers SET signup_at = f.first_seen FROM (
+             SELECT customer_id, min(ts) AS first_seen FROM (
+               SELECT customer_id, ts FROM events UNION ALL SELECT customer_id, ts FROM survey_responses
+               UNION ALL SELECT customer_id, ts FROM orders UNION ALL SELECT customer_id, opened_at FROM tickets
+               UNION ALL SELECT customer_id, started_at FROM subscriptions)
+             WHERE customer_id IN (SELECT customer_id FROM customers WHERE signup_at IS NULL
+                                   UNION ALL SELECT customer_id FROM added_customers)
+             GROUP BY customer_id) f
+           WHERE customers.customer_id = f.customer_id
+             AND (customers.signup_at IS NULL OR customers.signup_at > f.first_seen)"""
+    )
 
 
 def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -1,49 +1,88 @@
-"""Ingestion: CSV, Parquet or a DataFrame into the canonical schema, validated inside DuckDB.
+"""Ingestion: files as users have them, or a DataFrame, into the canonical schema, validated in DuckDB.
 
 Every row read either loads or lands in ``rejects`` with its source, line, column and reason,
 so ``read == loaded + rejected`` always holds. A load is one transaction: a failure, or a
-killed process, leaves the store exactly as it was. Rows whose key is already in the store are
-rejected as duplicates, so loading the same file twice adds nothing the second time.
+killed process, leaves the store exactly as it was. A row whose key is already in the store is
+rejected as a duplicate, so loading the same file twice adds nothing; with ``update`` it
+replaces the stored row instead (the previous version goes to ``history``) or counts as
+unchanged.
 
-Line numbers count the header as line 1; a quoted value that spans several lines counts as one.
-
-Timestamps: ISO 8601 values load without a ``date_format``; a value with an offset (``Z``,
-``+02:00``) is converted to UTC, a naive one is read in ``timezone`` (default UTC). A day/month
-value such as ``03/04/2024`` is rejected as ambiguous unless ``date_format`` (strptime codes,
-e.g. ``%d/%m/%Y %H:%M``) says how to read it. A naive time that falls in a daylight-saving gap
-(does not exist) or fold (happens twice) is read at the zone's standard-time offset, as ICU does.
+Meeting exports where they are (see also presets, cxlib/store/presets.py):
+- ``mapping`` renames columns (``{"user_id": "customer_id"}``; to None drops one);
+  ``constants`` supplies a column every row shares (``{"channel": "web"}``).
+- Columns the schema does not know are kept: customer attributes on ``customers``, and a JSON
+  ``properties`` object on events, surveys, orders, tickets and subscriptions.
+- ``add_customers`` creates the customers a file names that are not in the store yet, with
+  ``signup_at`` the first time they are seen; customers loaded without ``signup_at`` get the
+  same. Without it such rows are rejected, and a load where every row is such a row says so.
+- Rows without a natural key (orders without ``order_id``, answers without ``response_id``,
+  tickets without ``ticket_id``) get one derived from their content and their occurrence in
+  the file, so a re-load still adds nothing.
+- Timestamps: ISO 8601 values load without a ``date_format``; a value with an offset (``Z``,
+  ``+02:00``) is converted to UTC, a naive one is read in ``timezone`` (default UTC). A day/month
+  value such as ``03/04/2024`` is rejected as ambiguous unless ``date_format`` (strptime codes,
+  e.g. ``%d/%m/%Y %H:%M`` or ``%Y%m%d``) says how to read it; ``epoch_s``, ``epoch_ms`` and
+  ``epoch_us`` read numbers since 1970 (UTC). A naive time in a daylight-saving gap or fold is
+  read at the zone's standard-time offset, as ICU does.
+- Surveys: metrics beyond nps/csat/ces load once their scale is declared (``metric_scales``);
+  ``wide`` turns one-row-per-response exports into one row per answer.
+- Subscriptions may give ``tenure`` (and ``churned``) instead of dates, with the export's
+  ``as_of`` date: started = as_of - tenure (whole months, weeks or days), ended = as_of if churned.
+- ``lowercase`` folds touchpoint and channel names, so ``Checkout`` and ``checkout`` are one.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
+import json
 import os
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from datetime import timezone as tz
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from cxlib.errors import CxDataError, CxInputError
+from cxlib.errors import CxDataError, CxInputError, did_you_mean
 from cxlib.sql import quote_ident, table_columns
 from cxlib.store import schema
-from cxlib.store.connection import connect, refresh_derived
+from cxlib.store.connection import connect, fill_first_seen, refresh_derived
+from cxlib.store.sources import WHITESPACE, Source, drop_staging, stage_source
+from cxlib.store.validate import EPOCHS, TENURE_UNITS, Typing, build_typed, mark_duplicates, mark_orphans
 
-CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1", "iso-8859-1": "latin-1", "utf-16": "utf-16"}
+LOWERCASE_DEFAULT = ("touchpoint", "channel")
+# The timestamp that dates a row, and so a customer's first sight, in each table.
+FIRST_SEEN = {"events": "ts", "survey_responses": "ts", "orders": "ts", "tickets": "opened_at",
+              "subscriptions": "started_at"}
 
-_ISO_TS = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
-_ISO_TZ = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)"
-_DAY_MONTH = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}([ T].*)?"
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Everything that says how a file becomes rows (the arguments of `ingest`, or a preset)."""
+
+    mapping: dict = field(default_factory=dict)
+    preset_mapping: dict = field(default_factory=dict)  # applied to the columns a file has
+    constants: dict = field(default_factory=dict)
+    timezone: str = "UTC"
+    date_format: str | None = None
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    columns: tuple[str, ...] | None = None
+    skip_rows: int = 0
+    add_customers: bool = False
+    update: bool = False
+    lowercase: tuple[str, ...] = ()
+    metric_scales: dict = field(default_factory=dict)
+    as_of: str | None = None
+    tenure_unit: str = "month"
+    wide: dict | None = None
 
 
 @dataclass(frozen=True)
 class LoadReport:
-    """What one load read, loaded and rejected. ``rejects_query`` selects its rejected rows."""
+    """What one load read, loaded and rejected. ``rejects_query`` selects its rejected rows.
+
+    ``loaded`` = ``inserted`` + ``updated`` + ``unchanged`` (the last two only with update).
+    """
 
     load_id: int
     table: str
@@ -51,6 +90,12 @@ class LoadReport:
     read: int
     loaded: int
     rejected: int
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    customers_added: int = 0
+    orphans: int = 0
+    kept_as_properties: tuple[str, ...] = ()
 
     @property
     def rejects_query(self) -> str:
@@ -58,8 +103,17 @@ class LoadReport:
 
     def __str__(self) -> str:
         text = f"{self.table} <- {self.source}: read {self.read:,}, loaded {self.loaded:,}, rejected {self.rejected:,}"
+        if self.updated or self.unchanged:
+            text += f" (inserted {self.inserted:,}, updated {self.updated:,}, unchanged {self.unchanged:,})"
+        if self.customers_added:
+            text += f"; {self.customers_added:,} new customer(s) created from first sight"
+        if self.kept_as_properties:
+            text += f"; kept as properties: {', '.join(self.kept_as_properties)}"
         if self.rejected:
             text += f" (see: {self.rejects_query})"
+        if self.orphans and self.orphans == self.read:
+            text += (". Every row names a customer_id that is not in the store: load customers first, or "
+                     "pass --add-customers to create them from first sight")
         return text
 
 
@@ -68,62 +122,127 @@ def ingest(
     table: str,
     *,
     db: str | os.PathLike | duckdb.DuckDBPyConnection | None = None,
-    mapping: dict[str, str | None] | None = None,
-    timezone: str = "UTC",
-    date_format: str | None = None,
-    delimiter: str | None = None,
-    encoding: str = "utf-8",
+    preset: str | os.PathLike | None = None,
+    **options,
 ) -> LoadReport:
     """Load `source` into `table` of the store and return a LoadReport.
 
-    `mapping` renames source columns to schema names (``{"cust": "customer_id"}``); mapping a
-    column to None drops it. `db` is a store path, an open read-write connection, or None for
-    the default store. Raises CxDataError, with the store unchanged, when the header does not
-    match the schema.
+    `db` is a store path, an open read-write connection, or None for the default store.
+    `preset` names a shipped preset ('amplitude', ...) or a preset file; its settings apply
+    unless an option here says otherwise. Options (see the module docstring and LoadOptions):
+    mapping, constants, timezone, date_format, delimiter ('whitespace' for blank-separated
+    text), encoding, columns (names for a headerless file), skip_rows, add_customers, update,
+    lowercase (True for touchpoint and channel, or column names), metric_scales
+    ({'trust': (0, 10)}), as_of and tenure_unit (subscriptions given by tenure), wide.
+    Raises CxInputError for bad options and CxDataError, with the store unchanged, when the
+    file cannot be loaded at all (a header that does not match, an unreadable file).
     """
     spec = schema.table(table)
+    opts = load_options(spec, preset, options)
     if isinstance(db, duckdb.DuckDBPyConnection):
-        return _ingest(db, source, spec, mapping or {}, timezone, date_format, delimiter, encoding)
+        return _ingest(db, source, spec, opts)
     con = connect(db, read_only=False)
     try:
-        return _ingest(con, source, spec, mapping or {}, timezone, date_format, delimiter, encoding)
+        return _ingest(con, source, spec, opts)
     finally:
         con.close()
 
 
-def _ingest(con, source, spec: schema.Table, mapping, timezone, date_format, delimiter, encoding) -> LoadReport:
-    timezone = _check_timezone(con, timezone)
-    _check_date_format(con, date_format)
-    label, relation, csv_args = _open_source(con, source, delimiter, encoding)
+def load_options(spec: schema.Table, preset, options: dict) -> LoadOptions:
+    """The options of one load: a preset's settings, then the given ones, checked."""
+    from cxlib.store.presets import load_preset
+
+    unknown = sorted(set(options) - set(LoadOptions.__dataclass_fields__))
+    if unknown:
+        raise CxInputError(f"unknown ingest option(s) {unknown}; options: {sorted(LoadOptions.__dataclass_fields__)}")
+    given = {k: v for k, v in options.items() if v is not None}
+    if preset is not None:
+        settings = load_preset(preset)
+        if settings.pop("table", spec.name) != spec.name:
+            raise CxInputError(f"preset {preset!r} loads table {load_preset(preset)['table']}, not {spec.name}")
+        for key in ("constants", "metric_scales", "wide"):  # dictionaries merge, the given entries win
+            if key in settings and key in given:
+                given[key] = {**settings[key], **given[key]}
+        given = {**settings, **given}
+    lowercase = given.get("lowercase", ())
+    given["lowercase"] = LOWERCASE_DEFAULT if lowercase is True else tuple(lowercase or ())
+    if given.get("columns") is not None:
+        given["columns"] = tuple(given["columns"])
+    opts = LoadOptions(**given)
+    _check_options(spec, opts)
+    return opts
+
+
+def _check_options(spec: schema.Table, opts: LoadOptions) -> None:
+    if opts.tenure_unit not in TENURE_UNITS:
+        raise CxInputError(f"tenure_unit must be one of {'/'.join(TENURE_UNITS)}, got {opts.tenure_unit!r}")
+    if isinstance(opts.skip_rows, bool) or not isinstance(opts.skip_rows, int) or opts.skip_rows < 0:
+        raise CxInputError(f"skip_rows must be a whole number of at least 0, got {opts.skip_rows!r}")
+    bad = [c for c in opts.lowercase if c not in spec.accepted or spec.column(c).kind != "id"]
+    if bad:
+        raise CxInputError(f"lowercase takes identifier columns of {spec.name}; not {bad}")
+    if opts.metric_scales and spec.name != "survey_responses":
+        raise CxInputError("metric scales are declared with survey answers (table survey_responses)")
+    if opts.wide is not None and spec.name != "survey_responses":
+        raise CxInputError("a wide export (one column per question) loads into survey_responses")
+    for name, value in opts.constants.items():
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise CxInputError(f"the constant for {name!r} must be text or a number, got {value!r}")
+
+
+# --------------------------------------------------------------------------- one load
+
+
+def _ingest(con, source, spec: schema.Table, opts: LoadOptions) -> LoadReport:
+    opts = replace(opts, timezone=_check_timezone(con, opts.timezone))
+    _check_date_format(con, opts.date_format)
+    started = datetime.now(tz.utc).replace(tzinfo=None)
     try:
-        columns = _map_header(con, relation, csv_args, spec, mapping)
-        targets = [dst for _, dst in columns]
-        started = datetime.now(tz.utc).replace(tzinfo=None)
+        src = stage_source(con, source, delimiter=opts.delimiter, encoding=opts.encoding,
+                           columns=list(opts.columns) if opts.columns else None, skip_rows=opts.skip_rows,
+                           json_paths=[p for p in {**opts.preset_mapping, **opts.mapping} if "." in p])
+        pairs, extras = map_header(con, spec, src, opts)
         con.execute("BEGIN TRANSACTION")
         try:
-            structural = _stage(con, relation, csv_args, columns)
-            if spec.extra_columns:
-                _add_attribute_columns(con, spec, targets)
-            _validate(con, spec, targets, timezone, date_format)
-            report = _write(con, spec, label, structural, started, timezone, date_format, targets)
-            if spec.name in ("events", "touchpoint_stages"):
-                refresh_derived(con)
+            report = _load(con, spec, src, opts, pairs, extras, started)
             con.execute("COMMIT")
         except duckdb.Error as exc:
             _rollback(con)
             # One line for the command line (no DuckDB traceback); the store is as it was.
-            raise CxDataError(f"{label} could not be loaded into {spec.name}: {str(exc).splitlines()[0]}. "
+            raise CxDataError(f"{src.label} could not be loaded into {spec.name}: {str(exc).splitlines()[0]}. "
                               "Nothing was loaded.") from None
         except BaseException:
             _rollback(con)
             raise
-        finally:
-            for name in ("_cx_stage", "_cx_typed", "_cx_structural"):
-                con.execute(f"DROP TABLE IF EXISTS {name}")
+    except duckdb.Error as exc:  # reading the file failed before anything was written
+        label = "DataFrame" if isinstance(source, pd.DataFrame) else str(source)
+        raise CxDataError(f"cannot read {label}: {str(exc).splitlines()[0]}. Nothing was loaded.") from None
     finally:
-        if relation.startswith("_cx_df_"):
-            con.unregister(relation)
+        drop_staging(con)
+        for name in ("_cx_stage", "_cx_typed"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
     return report
+
+
+def _load(con, spec, src: Source, opts: LoadOptions, pairs, extras, started) -> LoadReport:
+    targets = _stage(con, spec, src, opts, pairs, extras)
+    if spec.extra_columns:
+        _add_attribute_columns(con, spec, [t for t in targets if t not in spec.accepted])
+    if opts.metric_scales:
+        _declare_metric_scales(con, opts.metric_scales)
+    typing = Typing(opts.timezone, opts.date_format, opts.lowercase, _as_of(opts, targets), opts.tenure_unit)
+    build_typed(con, spec, targets, typing)
+    mark_duplicates(con, spec, update=opts.update)
+    load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchone()[0]
+    added = _add_customers(con, spec, load_id) if spec.references_customers and opts.add_customers else 0
+    orphans = mark_orphans(con) if spec.references_customers else 0
+    counts = _write(con, spec, targets, load_id)
+    _write_rejects(con, spec, src, targets, load_id)
+    if spec.name in ("events", "touchpoint_stages"):
+        refresh_derived(con)
+    if spec.name == "customers" or spec.name in FIRST_SEEN:
+        fill_first_seen(con)
+    return _log(con, spec, src, opts, load_id, started, counts, added, orphans, extras)
 
 
 def _rollback(con) -> None:
@@ -143,300 +262,301 @@ def _check_timezone(con, timezone: str) -> str:
 
 
 def _check_date_format(con, date_format: str | None) -> None:
-    if date_format is None:
+    if date_format is None or date_format in EPOCHS:
         return
     try:
         con.execute("SELECT try_strptime('2000-01-01', ?)", [date_format]).fetchall()
     except duckdb.Error as exc:
         detail = str(exc).split(": ", 1)[-1]
         raise CxInputError(f"date_format {date_format!r} is not a strptime format ({detail}); "
-                           "e.g. '%d/%m/%Y %H:%M'") from None
+                           "e.g. '%d/%m/%Y %H:%M', '%Y%m%d', or epoch_s / epoch_ms / epoch_us") from None
 
 
-def _open_source(con, source, delimiter, encoding):
-    """A label for the load log, a relation expression, and its bound arguments."""
-    if isinstance(source, pd.DataFrame):
-        name = f"_cx_df_{id(source)}"
-        if hasattr(con, "complete"):  # DuckDB 2 refuses register() while a result is unread
-            con.complete()
-        con.register(name, source)
-        return "DataFrame", name, {}
-    path = Path(source)
-    if not path.exists():
-        raise CxInputError(f"no such file: {path}")
-    lower = path.name.lower()
-    if lower.endswith(PARQUET_SUFFIXES):
-        return str(path), "read_parquet($path)", {"path": str(path)}
-    if not lower.endswith(CSV_SUFFIXES):
-        raise CxInputError(f"{path.name}: unknown file type; use .csv, .tsv, .txt (optionally .gz) or .parquet")
-    if encoding.lower() not in ENCODINGS:
-        raise CxInputError(f"unknown encoding {encoding!r}; use one of {sorted(set(ENCODINGS.values()))}")
-    if delimiter is not None and len(delimiter) != 1:
-        raise CxInputError(f"delimiter must be one character, got {delimiter!r}")
-    if delimiter is None and lower.endswith((".tsv", ".tsv.gz")):
-        delimiter = "\t"
-    names, delimiter = _read_header(path, ENCODINGS[encoding.lower()], delimiter)
-    # The dialect is fixed (RFC 4180 quoting, the header's names) rather than sniffed: a sniffer
-    # that meets one broken quote switches quoting off for the whole file and loads '"ok"' with
-    # its quotes. With it fixed, a bad line is a structural reject and its neighbours load intact.
-    args = {"path": str(path), "encoding": ENCODINGS[encoding.lower()], "delim": delimiter,
-            "columns": {n: "VARCHAR" for n in names}}
-    expr = ("read_csv($path, header = true, auto_detect = false, columns = $columns, delim = $delim, "
-            "quote = '\"', escape = '\"', encoding = $encoding, store_rejects = true)")
-    return str(path), expr, args
-
-
-_DELIMITERS = (",", ";", "\t", "|")
-
-
-def _read_header(path: Path, encoding: str, delimiter: str | None) -> tuple[list[str], str]:
-    """The header's column names and the delimiter (given, or the candidate the header uses most).
-
-    Only the first line is read here; the rows are read by DuckDB.
-    """
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    py_encoding = "utf-8-sig" if encoding == "utf-8" else encoding
+def _as_of(opts: LoadOptions, targets: list[str]):
+    needed = ("tenure" in targets and "started_at" not in targets) or ("churned" in targets and "ended_at" not in targets)
+    if not needed:
+        return None
+    if opts.as_of is None:
+        raise CxInputError("subscriptions given by tenure need the day the export was taken: pass --as-of YYYY-MM-DD")
+    if isinstance(opts.as_of, (date, datetime)):
+        return datetime(opts.as_of.year, opts.as_of.month, opts.as_of.day)
     try:
-        if encoding == "utf-16":
-            with opener(path, "rt", encoding=py_encoding, newline="") as fh:
-                line = fh.readline()
-        else:  # decode the first line only: a bad byte further down is a row's problem, not the header's
-            with opener(path, "rb") as fh:
-                line = fh.readline().decode(py_encoding)
-    except (UnicodeDecodeError, OSError) as exc:
-        raise CxDataError(f"cannot read the header of {path}: {exc}; is the encoding {encoding!r} right?") from None
-    line = line.rstrip("\r\n")
-    if not line.strip():
-        raise CxDataError(f"{path} is empty or its first line is blank: the first line must name the columns")
-    if delimiter is None:
-        counts = {d: next(csv.reader([line], delimiter=d)).__len__() for d in _DELIMITERS}
-        delimiter = max(_DELIMITERS, key=lambda d: counts[d])  # ties keep the earlier (',')
-    names = [n.strip() for n in next(csv.reader([line], delimiter=delimiter))]
-    names = [n or f"column{i + 1}" for i, n in enumerate(names)]
-    folded = [n.lower() for n in names]  # DuckDB's column names are case-insensitive
-    twice = sorted({n for n in names if folded.count(n.lower()) > 1})
-    if twice:
-        raise CxDataError(f"the header of {path} names columns twice: {twice}. Nothing was loaded.")
-    return names, delimiter
+        return datetime.fromisoformat(str(opts.as_of))
+    except ValueError:
+        raise CxInputError(f"as_of must be a date like 2024-01-31, got {opts.as_of!r}") from None
 
 
-def _map_header(con, relation, args, spec: schema.Table, mapping) -> list[tuple[str, str]]:
-    """(source column, schema column) pairs, after checking the header against the schema."""
-    try:
-        found = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}", args).fetchall()]
-    except duckdb.Error as exc:
-        raise CxDataError(f"cannot read the source: {str(exc).splitlines()[0]}") from None
-    unknown = sorted(set(mapping) - set(found))
+# --------------------------------------------------------------------------- the header
+
+
+def map_header(con, spec: schema.Table, src: Source, opts: LoadOptions) -> tuple[list[tuple[str, str]], list[str]]:
+    """(source column, target column) pairs after checking the header against the schema, and the
+    target names kept beyond the schema (customer attributes or properties)."""
+    found = src.columns
+    unknown = sorted(set(opts.mapping) - set(found))
     if unknown:
-        raise CxInputError(f"--map names columns not in the file: {unknown}. Found: {found}")
-    pairs = [(src, mapping.get(src, src)) for src in found]
-    # Schema names match in any case; a customer attribute keeps its spelling (DuckDB column
-    # names are case-insensitive, so 'Region' and 'region' are the same attribute).
-    pairs = [(src, dst.strip().lower() if not spec.extra_columns or dst.strip().lower() in spec.names else dst.strip())
-             for src, dst in pairs if dst]
-    targets = [dst for _, dst in pairs]
-    folded = [d.lower() for d in targets]
-    dupes = sorted({d for d in targets if folded.count(d.lower()) > 1})
-    missing = [c for c in spec.required if c not in targets]
-    extra = [] if spec.extra_columns else [d for d in targets if d not in spec.names]
+        raise CxInputError(f"--map names columns not in the file: {unknown}{did_you_mean(unknown[0], found)} "
+                           f"Found: {found}")
+    wide = opts.wide or {}
+    questions = set(wide.get("questions", {})) | set(wide.get("comments", {}).values()) | {wide.get("id")}
+    missing_questions = sorted(q for q in questions - set(found) if q)
+    if missing_questions:
+        raise CxInputError(f"question columns not in the file: {missing_questions}"
+                           f"{did_you_mean(missing_questions[0], found)} Found: {found}")
+    mapping = _preset_mapping(opts.preset_mapping, found, opts.mapping)
+    pairs = []
+    for src_name in found:
+        if src_name in questions:
+            continue
+        dst = mapping.get(src_name, src_name)
+        if not dst:
+            continue
+        dst = dst.strip()
+        # Schema names match in any case; a customer attribute keeps its spelling.
+        pairs.append((src_name, dst.lower() if dst.lower() in spec.accepted or dst.lower() == "properties" else dst))
+    targets = [d for _, d in pairs] + [c.lower() for c in opts.constants]
+    if opts.wide:
+        targets += ["metric", "score"] + (["comment"] if opts.wide.get("comments") else [])
+        targets += ["response_id"] if opts.wide.get("id") else []
+    _check_targets(spec, targets, found, opts)
+    extras = [t for t in targets if t not in spec.accepted and t != "properties"]
+    return pairs, extras
+
+
+def _preset_mapping(preset: dict, found: list[str], given: dict) -> dict:
+    """The preset's mapping for the columns this file has (the first column for each target wins,
+    later ones are dropped), then the given mapping."""
+    mapping, taken = {}, {d for d in given.values() if d}
+    for src_name, dst in preset.items():
+        if src_name not in found or src_name in given:
+            continue
+        mapping[src_name] = None if dst in taken else dst
+        taken.add(dst)
+    return {**mapping, **given}
+
+
+def _check_targets(spec: schema.Table, targets: list[str], found: list[str], opts: LoadOptions) -> None:
+    folded = [t.lower() for t in targets]
+    dupes = sorted({t for t in targets if folded.count(t.lower()) > 1})
+    required = [c for c in spec.required if not (c == spec.derived_key)]
+    missing = [c for c in required if c not in targets]
+    if spec.name == "subscriptions" and "started_at" not in targets and "tenure" not in targets:
+        missing.append("started_at (or tenure)")
+    extra = [] if spec.extra_columns or spec.properties else [t for t in targets if t not in spec.accepted]
     if missing or extra or dupes:
-        problems = []
-        if missing:
-            problems.append(f"missing {missing}")
-        if extra:
-            problems.append(f"unexpected {extra}")
-        if dupes:
-            problems.append(f"named twice {dupes}")
+        problems = [f"{label} {names}" for label, names in
+                    (("missing", missing), ("unexpected", extra), ("named twice", dupes)) if names]
+        mapped = f"; as mapped {targets}" if opts.mapping or opts.constants else ""
+        hint = (f" If every row has the same {missing[0]}, supply it with --set {missing[0]}=VALUE."
+                if missing and missing[0] in ("channel", "plan", "metric", "touchpoint") else "")
         raise CxDataError(
             f"header does not match table {spec.name}: {'; '.join(problems)}. "
-            f"Expected {spec.required} (optional {[c for c in spec.names if c not in spec.required]}), "
-            f"found {found}. Rename columns with --map SOURCE=TARGET, drop one with --map SOURCE=. "
+            f"Expected {spec.required} (optional {[c for c in spec.accepted if c not in spec.required]}), "
+            f"found {found}{mapped}. Rename columns with --map SOURCE=TARGET, drop one with --map SOURCE=.{hint} "
             "Nothing was loaded."
         )
-    bad = [d for d in targets if d.startswith("_")]
+    bad = [t for t in targets if t.startswith("_")]
     if bad:
         raise CxDataError(f"column names may not start with '_': {bad}")
-    return pairs
 
 
-def _stage(con, relation, args, columns) -> int:
-    """Copy the source into _cx_stage as text with a record number; return structural rejects."""
-    cols = ", ".join(f"CAST({quote_ident(src)} AS VARCHAR) AS {quote_ident(dst)}" for src, dst in columns)
+# --------------------------------------------------------------------------- staging
+
+
+def _stage(con, spec: schema.Table, src: Source, opts: LoadOptions, pairs, extras) -> list[str]:
+    """_cx_stage(_rn, _line, <target columns as text>, _props); returns the target columns."""
+    params: dict = {}
+    cols = [f"CAST(r.{quote_ident(s)} AS VARCHAR) AS {quote_ident(d)}" for s, d in pairs
+            if d != "properties" and (d not in extras or spec.extra_columns)]
+    for i, (name, value) in enumerate(opts.constants.items()):
+        params[f"set{i}"] = str(value)
+        cols.append(f"CAST($set{i} AS VARCHAR) AS {quote_ident(name.strip().lower())}")
+    line = "r._rn" if src.rn_is_line else _line_of_record(src)
+    rows = (f"SELECT r._rn AS _src, 0 AS _q, {line} AS _line, {''.join(c + ', ' for c in cols)}"
+            f"{_properties(spec, pairs, extras)} FROM _cx_raw r")
+    if opts.wide:
+        rows = _unpivot(rows, opts.wide)
+        params.update({f"metric{q}": str(m).strip().lower()
+                       for q, m in enumerate((opts.wide.get("questions") or {}).values(), 1)})
+    con.execute(f"CREATE TEMP TABLE _cx_stage AS SELECT row_number() OVER (ORDER BY _src, _q) AS _rn, "
+                f"* EXCLUDE (_src, _q) FROM ({rows})", params)
+    targets = [c[0] for c in con.execute("DESCRIBE _cx_stage").fetchall() if not c[0].startswith("_")]
+    if spec.derived_key and spec.derived_key not in targets:
+        _derive_key(con, spec, targets)
+        targets.append(spec.derived_key)
+    return targets
+
+
+def _line_of_record(src: Source) -> str:
+    """A CSV record's line: its number, the header lines, and the malformed lines before it."""
+    return (f"r._rn + {src.header_lines} + (SELECT count(*) FROM (SELECT line - row_number() OVER (ORDER BY line) "
+            f"AS gap FROM _cx_structural) g WHERE g.gap <= r._rn + {src.header_lines - 1})")
+
+
+def _properties(spec: schema.Table, pairs, extras: list[str]) -> str:
+    """SQL for the JSON object of the columns kept as properties (NULL when there are none); a
+    column mapped to `properties` that holds a JSON object is its base."""
+    if not spec.properties:
+        return "CAST(NULL AS JSON) AS _props"
+    kept = [(s, d) for s, d in pairs if d in extras]
+    base = next((s for s, d in pairs if d == "properties"), None)
+    obj = None
+    if kept:
+        obj = "json_object(" + ", ".join(f"'{d.replace(chr(39), chr(39) * 2)}', nullif(trim(r.{quote_ident(s)}), '')"
+                                          for s, d in kept) + ")"
+    if base is not None:
+        col = f"r.{quote_ident(base)}"
+        base = f"CASE WHEN json_valid({col}) AND json_type(CAST({col} AS JSON)) = 'OBJECT' THEN CAST({col} AS JSON) END"
+        obj = f"json_merge_patch(coalesce({base}, '{{}}'), {obj})" if obj else base
+    return f"{obj or 'CAST(NULL AS JSON)'} AS _props"
+
+
+def _unpivot(rows: str, wide: dict) -> str:
+    """One row per answered question of a wide survey export (a blank answer is no answer)."""
+    questions = wide.get("questions") or {}
+    comments = wide.get("comments") or {}
+    if not questions:
+        raise CxInputError("a wide survey export needs 'questions': {column: metric}")
+    parts = []
+    for q, (column, metric) in enumerate(questions.items(), 1):
+        answer = f"CAST(r.{quote_ident(column)} AS VARCHAR)"
+        comment = f", CAST(r.{quote_ident(comments[column])} AS VARCHAR) AS comment" if column in comments else (
+            ", CAST(NULL AS VARCHAR) AS comment" if comments else "")
+        if wide.get("id"):
+            comment += f", CAST(r.{quote_ident(wide['id'])} AS VARCHAR) || ':' || $metric{q} AS response_id"
+        parts.append(f"SELECT s.* EXCLUDE (_q), {q} AS _q, $metric{q} AS metric, {answer} AS score{comment} "
+                     f"FROM ({rows}) s JOIN _cx_raw r ON r._rn = s._src WHERE nullif(trim({answer}), '') IS NOT NULL")
+    return " UNION ALL ".join(parts)
+
+
+def _derive_key(con, spec: schema.Table, targets: list[str]) -> None:
+    """A key from the row's content and its occurrence among identical rows of this file, so
+    that loading the same file again gives the same keys (and adds nothing)."""
+    content = "concat_ws(chr(31), " + ", ".join(f"coalesce({quote_ident(t)}, '')" for t in sorted(targets)) + ")"
+    prefix = spec.derived_key.removesuffix("_id")
+    con.execute(f"ALTER TABLE _cx_stage ADD COLUMN {spec.derived_key} VARCHAR")
     con.execute(
-        f"CREATE TEMP TABLE _cx_stage AS SELECT row_number() OVER () AS _rn, {cols} FROM {relation}", args
+        f"""UPDATE _cx_stage SET {spec.derived_key} = k.key FROM (
+              SELECT _rn, '{prefix}-' || substr(md5({content}), 1, 16) || '-'
+                     || row_number() OVER (PARTITION BY md5({content}) ORDER BY _rn) AS key FROM _cx_stage) k
+            WHERE _cx_stage._rn = k._rn"""
     )
-    if "store_rejects" in relation:
-        # Rows DuckDB could not split into the header's columns (too many or too few fields,
-        # an unclosed quote, invalid characters for the encoding). One row per bad line.
-        con.execute(
-            """CREATE TEMP TABLE _cx_structural AS
-               SELECT line, any_value(csv_line) AS raw,
-                      string_agg(DISTINCT error_type || ': ' || error_message, '; ') AS reason
-               FROM reject_errors GROUP BY line"""
-        )
-        con.execute("DELETE FROM reject_errors")
-        con.execute("DELETE FROM reject_scans")
-        return con.execute("SELECT count(*) FROM _cx_structural").fetchone()[0]
-    con.execute("CREATE TEMP TABLE _cx_structural (line BIGINT, raw VARCHAR, reason VARCHAR)")
-    return 0
 
 
-def _add_attribute_columns(con, spec: schema.Table, targets: list[str]) -> None:
+def _add_attribute_columns(con, spec: schema.Table, names: list[str]) -> None:
     existing = {c.lower() for c in table_columns(con, spec.name)}
-    for name in targets:
+    for name in names:
         if name.lower() not in existing:
             con.execute(f"ALTER TABLE {spec.name} ADD COLUMN {quote_ident(name)} VARCHAR")
 
 
-def _typed(col: schema.Column, raw: str, has_date_format: bool, tz_in_format: bool) -> str:
-    """SQL giving the typed value of `raw` (NULL when blank or unparseable)."""
-    v = f"nullif(trim({raw}), '')"
-    if col.kind == "id":
-        return f"lower({v})" if col.choices else v
-    if col.kind == "text":
-        return f"nullif({raw}, '')"
-    if col.kind == "int":
-        return f"CASE WHEN try_cast({v} AS DOUBLE) = floor(try_cast({v} AS DOUBLE)) AND abs(try_cast({v} AS DOUBLE)) < 2e9 THEN CAST(try_cast({v} AS DOUBLE) AS INTEGER) END"
-    if col.kind == "float":
-        return f"CASE WHEN isfinite(try_cast({v} AS DOUBLE)) THEN try_cast({v} AS DOUBLE) END"
-    if col.kind == "bool":
-        return (f"CASE WHEN lower({v}) IN ('true','t','yes','y','1') THEN true "
-                f"WHEN lower({v}) IN ('false','f','no','n','0') THEN false END")
-    if col.kind == "timestamp":
-        if has_date_format:
-            parsed = f"try_strptime({v}, $date_format)"
-            return f"({parsed}) AT TIME ZONE 'UTC'" if tz_in_format else f"timezone($tz, {parsed}) AT TIME ZONE 'UTC'"
-        return (f"CASE WHEN regexp_full_match({v}, '{_ISO_TZ}') THEN try_cast({v} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' "
-                f"WHEN regexp_full_match({v}, '{_ISO_TS}') THEN timezone($tz, try_cast({v} AS TIMESTAMP)) AT TIME ZONE 'UTC' END")
-    raise AssertionError(col.kind)
+def _declare_metric_scales(con, scales: dict) -> None:
+    """Declare survey metrics with their scales; a metric keeps the scale it was declared with."""
+    for metric, scale in scales.items():
+        name = str(metric).strip().lower()
+        try:
+            lo, hi = (int(x) for x in (scale.split("-") if isinstance(scale, str) else scale))
+        except (TypeError, ValueError):
+            raise CxInputError(f"the scale of metric {name!r} must be two whole numbers MIN-MAX, got {scale!r}") from None
+        if not name or lo >= hi:
+            raise CxInputError(f"metric {name!r}: the scale's minimum must be below its maximum, got {lo}-{hi}")
+        known = con.execute("SELECT scale_min, scale_max FROM survey_metrics WHERE metric = ?", [name]).fetchone()
+        if known and tuple(known) != (lo, hi):
+            raise CxInputError(f"metric {name!r} already has the scale {known[0]}-{known[1]}; it cannot become {lo}-{hi}")
+        con.execute("INSERT OR IGNORE INTO survey_metrics VALUES (?, ?, ?)", [name, lo, hi])
 
 
-def _problem(col: schema.Column, raw: str, typed: str, has_date_format: bool) -> list[tuple[str, str]]:
-    """(condition, reason) pairs for one column, most basic first."""
-    blank = f"nullif(trim({raw}), '') IS NULL"
-    checks = []
-    if not col.nullable:
-        checks.append((blank, f"'missing {col.name}'"))
-    kind = {"int": "whole number", "float": "number", "bool": "true/false", "timestamp": "timestamp"}.get(col.kind)
-    if col.kind == "timestamp" and not has_date_format:
-        checks.append((f"NOT {blank} AND {typed} IS NULL AND regexp_full_match(trim({raw}), '{_DAY_MONTH}')",
-                       f"'ambiguous date format ' || {raw} || ': day/month order unknown; pass date_format, e.g. %d/%m/%Y'"))
-    if kind:
-        checks.append((f"NOT {blank} AND {typed} IS NULL", f"'not a {kind}: ' || {raw}"))
-    if col.min is not None:
-        checks.append((f"{typed} < {col.min}", f"'{col.name} below {col.min:g}: ' || {raw}"))
-    if col.choices:
-        allowed = ", ".join(f"'{c}'" for c in col.choices)
-        checks.append((f"{typed} NOT IN ({allowed})", f"'{col.name} not one of {'/'.join(col.choices)}: ' || {raw}"))
-    return checks
+# --------------------------------------------------------------------------- writing
 
 
-def _validate(con, spec: schema.Table, targets: list[str], timezone: str, date_format: str | None) -> None:
-    """Build _cx_typed: typed values plus the first problem (column, reason) of each row.
-
-    Each value is typed once (inner query); the problem checks then read the typed columns and
-    give the number of the first failing check, which picks the column and reason. The raw
-    values of rejected rows are taken from _cx_stage when the rejects are written.
-    """
-    has_fmt = date_format is not None
-    tz_in_fmt = has_fmt and "%z" in date_format
-    inner, outer, cases = ["s._rn"], [], []
-    present = [c for c in spec.columns if c.name in targets]
-    for i, col in enumerate(spec.columns):
-        name = quote_ident(col.name)
-        if col.name in targets:
-            raw_alias = f"_s{i}"
-            inner.append(f"s.{name} AS {raw_alias}")
-            inner.append(f"{_typed(col, f's.{name}', has_fmt, tz_in_fmt)} AS {name}")
-            for cond, reason in _problem(col, raw_alias, name, has_fmt):
-                cases.append((cond, col.name, reason))
-        else:
-            inner.append(f"CAST(NULL AS {schema.SQL_TYPES[col.kind]}) AS {name}")
-        outer.append(name)
-    extras = [t for t in targets if t not in spec.names]
-    inner += [f"nullif(trim(s.{quote_ident(e)}), '') AS {quote_ident(e)}" for e in extras]
-    outer += [quote_ident(e) for e in extras]
-    params = {}
-    if any(c.kind == "timestamp" for c in present):
-        if not tz_in_fmt:  # a format with %z reads the offset from each value; the zone is not used
-            params["tz"] = timezone
-        if has_fmt:
-            params["date_format"] = date_format
-    # Rules across columns come after each column's own checks.
-    for column, condition, reason in spec.checks:
-        cases.append((f"NOT ({condition})", column, "'" + reason.replace("'", "''") + "'"))
-    if cases:
-        first = "CASE " + " ".join(f"WHEN {c} THEN {k}" for k, (c, _, _) in enumerate(cases, 1)) + " END"
-        column = "CASE c._p " + " ".join(f"WHEN {k} THEN '{f}'" for k, (_, f, _) in enumerate(cases, 1)) + " END"
-        reason = "CASE c._p " + " ".join(f"WHEN {k} THEN {r}" for k, (_, _, r) in enumerate(cases, 1)) + " END"
-    else:
-        first, column, reason = "CAST(NULL AS INTEGER)", "CAST(NULL AS VARCHAR)", "CAST(NULL AS VARCHAR)"
-    # A key seen earlier in this load, among rows without a problem, makes the row a duplicate
-    # (found by aggregating keys seen twice and joining back: half the cost of a window).
-    key = ", ".join(quote_ident(k) for k in spec.key)
-    key_text = "'" + ", ".join(spec.key) + "'"
-    same = " AND ".join(f"c.{quote_ident(k)} = f.{quote_ident(k)}" for k in spec.key)
-    dup = "c._p IS NULL AND c._rn > f._first"
+def _add_customers(con, spec: schema.Table, load_id: int) -> int:
+    """Create the customers this load names that are not in the store (signup_at: first seen)."""
+    first = FIRST_SEEN[spec.name]
     con.execute(
-        f"""CREATE TEMP TABLE _cx_typed AS
-            WITH typed AS (SELECT {', '.join(inner)} FROM _cx_stage s),
-                 checked AS (SELECT *, {first} AS _p FROM typed),
-                 firsts AS (SELECT {key}, min(_rn) AS _first FROM checked WHERE _p IS NULL
-                            GROUP BY {key} HAVING count(*) > 1)
-            SELECT c._rn,
-                   CASE WHEN {dup} THEN {key_text} ELSE {column} END AS _column,
-                   CASE WHEN {dup} THEN 'duplicate key: repeats an earlier row of this load'
-                        ELSE {reason} END AS _reason,
-                   {', '.join('c.' + o for o in outer)}
-            FROM checked c LEFT JOIN firsts f ON {same}""",
-        params,
+        f"""CREATE TEMP TABLE _cx_new_customers AS
+            SELECT customer_id, min({quote_ident(first)}) AS first_seen FROM _cx_typed
+            WHERE _reason IS NULL AND customer_id NOT IN (SELECT customer_id FROM customers) GROUP BY customer_id"""
     )
-    # Then keys already in the store and references; each only for rows still without a problem.
-    if spec.name != "touchpoint_stages":  # a map in a file replaces the map in the store (configuration)
-        same = " AND ".join(f"t.{quote_ident(k)} = _cx_typed.{quote_ident(k)}" for k in spec.key)
-        con.execute(
-            f"""UPDATE _cx_typed SET _column = $key, _reason = 'duplicate key: already in the store'
-                WHERE _reason IS NULL AND EXISTS (SELECT 1 FROM {spec.name} t WHERE {same})""",
-            {"key": ", ".join(spec.key)},
-        )
-    if spec.references_customers:
-        con.execute(
-            """UPDATE _cx_typed SET _column = 'customer_id',
-                      _reason = 'unknown customer_id ' || customer_id || ': load its customer first'
-               WHERE _reason IS NULL
-                 AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = _cx_typed.customer_id)"""
-        )
+    try:
+        con.execute("INSERT INTO customers (customer_id, signup_at) SELECT customer_id, first_seen FROM _cx_new_customers")
+        con.execute("INSERT INTO added_customers SELECT customer_id, ? FROM _cx_new_customers", [load_id])
+        return con.execute("SELECT count(*) FROM _cx_new_customers").fetchone()[0]
+    finally:
+        con.execute("DROP TABLE _cx_new_customers")
 
 
-def _write(con, spec, label, structural, started, timezone, date_format, targets) -> LoadReport:
-    load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchone()[0]
+def _write(con, spec: schema.Table, targets: list[str], load_id: int) -> dict:
+    """Insert new rows; with update, replace changed ones (their previous version to history)."""
     if spec.name == "touchpoint_stages":
         con.execute("DELETE FROM touchpoint_stages")
-    cols = spec.names + [t for t in targets if t not in spec.names]
+    stored = {c.lower() for c in table_columns(con, spec.name)}  # DuckDB's names are case-insensitive
+    cols = [c for c in spec.names + [t for t in targets if t not in spec.accepted] if c.lower() in stored]
+    if spec.properties:
+        cols.append("properties")
+    select = ", ".join("_props" if c == "properties" else quote_ident(c) for c in cols)
     col_list = ", ".join(quote_ident(c) for c in cols)
-    con.execute(f"INSERT INTO {spec.name} ({col_list}) SELECT {col_list} FROM _cx_typed WHERE _reason IS NULL")
-    loaded = con.execute("SELECT count(*) FROM _cx_typed WHERE _reason IS NULL").fetchone()[0]
-    # A good record's line: its record number + 1 for the header + structural rejects before it.
+    con.execute(f"INSERT INTO {spec.name} ({col_list}) SELECT {select} FROM _cx_typed WHERE _reason IS NULL "
+                "AND NOT _existing")
+    counts = {"inserted": con.execute("SELECT count(*) FROM _cx_typed WHERE _reason IS NULL AND NOT _existing")
+              .fetchone()[0], "updated": 0, "unchanged": 0}
+    if con.execute("SELECT count(*) FROM _cx_typed WHERE _existing").fetchone()[0]:
+        counts.update(_upsert(con, spec, [c for c in cols if c in targets or c == "properties"], load_id))
+    return counts
+
+
+def _upsert(con, spec: schema.Table, cols: list[str], load_id: int) -> dict:
+    """Replace the stored rows that differ in a column the file gives; keep their previous version."""
+    same = " AND ".join(f"t.{quote_ident(k)} = u.{quote_ident(k)}" for k in spec.key)
+    values = {c: ("u._props" if c == "properties" else f"u.{quote_ident(c)}") for c in cols if c not in spec.key}
+    differs = " OR ".join(f"t.{quote_ident(c)} IS DISTINCT FROM {v}" for c, v in values.items()) or "false"
+    key_text = " || '|' || ".join(f"CAST(t.{quote_ident(k)} AS VARCHAR)" for k in spec.key)
+    con.execute(f"""CREATE TEMP TABLE _cx_changed AS SELECT u._rn FROM _cx_typed u JOIN {spec.name} t ON {same}
+                    WHERE u._existing AND ({differs})""")
+    try:
+        changed = con.execute("SELECT count(*) FROM _cx_changed").fetchone()[0]
+        existing = con.execute("SELECT count(*) FROM _cx_typed WHERE _existing").fetchone()[0]
+        con.execute(f"""INSERT INTO history SELECT $load_id, $table, {key_text}, now()::TIMESTAMP, to_json(t)
+                        FROM {spec.name} t JOIN _cx_typed u ON {same} WHERE u._rn IN (SELECT _rn FROM _cx_changed)""",
+                    {"load_id": load_id, "table": spec.name})
+        if values:
+            assign = ", ".join(f"{quote_ident(c)} = {v}" for c, v in values.items())
+            con.execute(f"UPDATE {spec.name} AS t SET {assign} FROM _cx_typed u "
+                        f"WHERE {same} AND u._rn IN (SELECT _rn FROM _cx_changed)")
+    finally:
+        con.execute("DROP TABLE _cx_changed")
+    return {"updated": changed, "unchanged": existing - changed}
+
+
+def _write_rejects(con, spec: schema.Table, src: Source, targets: list[str], load_id: int) -> None:
     raw_json = ("CAST(to_json(struct_pack(" + ", ".join(f"{quote_ident(t)} := s.{quote_ident(t)}" for t in targets)
                 + ")) AS VARCHAR)")
     con.execute(
         f"""INSERT INTO rejects
-           SELECT $load_id, $table, $source,
-                  t._rn + 1 + (SELECT count(*) FROM (SELECT line - row_number() OVER (ORDER BY line) AS gap
-                                                      FROM _cx_structural) g WHERE g.gap <= t._rn),
-                  t._column, t._reason, {raw_json}
+           SELECT $load_id, $table, $source, t._line, t._column, t._reason, {raw_json}
            FROM _cx_typed t JOIN _cx_stage s USING (_rn) WHERE t._reason IS NOT NULL
            UNION ALL
            SELECT $load_id, $table, $source, line, NULL, 'malformed line: ' || reason, raw FROM _cx_structural""",
-        {"load_id": load_id, "table": spec.name, "source": label},
+        {"load_id": load_id, "table": spec.name, "source": src.label},
     )
+
+
+def _log(con, spec, src: Source, opts: LoadOptions, load_id, started, counts, added, orphans, extras) -> LoadReport:
+    loaded = counts["inserted"] + counts["updated"] + counts["unchanged"]
     rejected = con.execute("SELECT count(*) FROM rejects WHERE load_id = ?", [load_id]).fetchone()[0]
-    read = con.execute("SELECT count(*) FROM _cx_typed").fetchone()[0] + structural
+    read = con.execute("SELECT count(*) FROM _cx_typed").fetchone()[0] + src.structural
+    options = {k: v for k, v in opts.__dict__.items() if v not in (None, {}, (), False, 0) and k not in
+               ("timezone", "date_format")}
     con.execute(
-        "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [load_id, spec.name, label, started, datetime.now(tz.utc).replace(tzinfo=None), read, loaded, rejected,
-         timezone, date_format],
+        "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [load_id, spec.name, src.label, started, datetime.now(tz.utc).replace(tzinfo=None), read, loaded, rejected,
+         opts.timezone, opts.date_format, counts["inserted"], counts["updated"], counts["unchanged"], added,
+         json.dumps(options, default=str)],
     )
     if read != loaded + rejected:
         raise CxDataError(f"internal error: read {read} != loaded {loaded} + rejected {rejected}; nothing was loaded")
-    return LoadReport(load_id, spec.name, label, read, loaded, rejected)
+    kept = tuple(extras) if spec.properties else ()
+    return LoadReport(load_id, spec.name, src.label, read, loaded, rejected, counts["inserted"], counts["updated"],
+                      counts["unchanged"], added, orphans, kept)
+
+
+__all__ = ["LoadOptions", "LoadReport", "WHITESPACE", "ingest", "load_options", "map_header"]

@@ -133,6 +133,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cxlib.errors import CxInputError
+from cxlib.store import schema
 from cxlib.store.simulate import (  # noqa: F401 - the model's public names are re-exported from here
     ACQ_P,
     ACQUISITION,
@@ -383,7 +384,8 @@ def _log_loads(con, counts: dict[str, int], source: str, started_at: datetime) -
     first_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchone()[0]
     for j, (tname, rows) in enumerate(counts.items()):
         con.execute(
-            "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, 0, 'UTC', NULL)",
+            "INSERT INTO load_log (load_id, table_name, source, started_at, finished_at, read, loaded, rejected, "
+            "timezone, date_format) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 'UTC', NULL)",
             [first_id + j, tname, source, started_at, finished_at, rows, rows],
         )
 
@@ -414,9 +416,11 @@ def _id_sql(col: str, prefix: str, width: int) -> str:
 
 
 def _insert(con, table: str, arrow_table: pa.Table, select: str) -> None:
+    spec = schema.TABLES.get(table)
+    columns = f" ({', '.join(spec.names)})" if spec is not None and spec.properties else ""  # properties stay NULL
     con.register("_sample_src", arrow_table)
     try:
-        con.execute(f"INSERT INTO {table} SELECT {select} FROM _sample_src")
+        con.execute(f"INSERT INTO {table}{columns} SELECT {select} FROM _sample_src")
     finally:
         con.unregister("_sample_src")
 

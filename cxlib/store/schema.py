@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 STAGES = ("awareness", "consideration", "purchase", "service", "loyalty")
+# The built-in survey metrics and their scales; a store may declare more (table survey_metrics).
 SURVEY_METRICS = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 
 SQL_TYPES = {
@@ -36,6 +37,7 @@ class Column:
     doc: str = ""
     min: float | None = None  # inclusive lower bound for int/float
     choices: tuple[str, ...] | None = None  # allowed values (after lower-casing)
+    virtual: bool = False  # read from a file and used to derive stored columns, never stored itself
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,19 @@ class Table:
     doc: str
     references_customers: bool = True  # customer_id must exist in customers
     extra_columns: bool = False  # further columns are kept (customers: segment attributes)
+    properties: bool = False  # further columns are kept together as JSON in the `properties` column
+    derived_key: str | None = None  # a key column that, when a file lacks it, is derived from the row's content
     checks: tuple[tuple[str, str, str], ...] = field(default=())
     # (column, SQL condition on typed values that must hold, reason when it does not)
 
     @property
     def names(self) -> list[str]:
+        """The stored columns (without virtual ones and without `properties`)."""
+        return [c.name for c in self.columns if not c.virtual]
+
+    @property
+    def accepted(self) -> list[str]:
+        """Every column a file may name, virtual ones included."""
         return [c.name for c in self.columns]
 
     @property
@@ -72,7 +82,9 @@ TABLES: dict[str, Table] = {
             "customers",
             (
                 _id("customer_id", "joins every table (the 360-degree view)"),
-                Column("signup_at", "timestamp", doc="when the customer relationship began"),
+                Column("signup_at", "timestamp", required=False, nullable=True,
+                       doc="when the customer relationship began; when absent, the first time the customer is "
+                           "seen in any table"),
             ),
             key=("customer_id",),
             doc="one row per customer; every further column is a segment attribute (region, plan, ...)",
@@ -90,6 +102,7 @@ TABLES: dict[str, Table] = {
             ),
             key=("customer_id", "ts", "touchpoint", "channel"),
             doc="every interaction across channels; the same customer, time, touchpoint and channel twice is one event",
+            properties=True,
         ),
         Table(
             "touchpoint_stages",
@@ -107,7 +120,7 @@ TABLES: dict[str, Table] = {
                 _id("response_id"),
                 _id("customer_id"),
                 Column("ts", "timestamp"),
-                Column("metric", "id", choices=tuple(SURVEY_METRICS), doc="nps (0-10), csat (1-5), ces (1-7)"),
+                Column("metric", "id", doc="nps (0-10), csat (1-5), ces (1-7), or a metric declared with its scale"),
                 Column("score", "int", doc="the rating, range depends on metric"),
                 _id("touchpoint", required=False, nullable=True, doc="blank for relationship surveys"),
                 _id("channel", required=False, nullable=True),
@@ -115,14 +128,8 @@ TABLES: dict[str, Table] = {
             ),
             key=("response_id",),
             doc="survey answers; a blank touchpoint marks a relationship survey",
-            checks=(
-                (
-                    "score",
-                    "(metric = 'nps' AND score BETWEEN 0 AND 10) OR (metric = 'csat' AND score BETWEEN 1 AND 5)"
-                    " OR (metric = 'ces' AND score BETWEEN 1 AND 7)",
-                    "score out of range for its metric (nps 0-10, csat 1-5, ces 1-7)",
-                ),
-            ),
+            properties=True,
+            derived_key="response_id",
         ),
         Table(
             "orders",
@@ -135,6 +142,8 @@ TABLES: dict[str, Table] = {
             ),
             key=("order_id",),
             doc="revenue, for value and lifetime value",
+            properties=True,
+            derived_key="order_id",
         ),
         Table(
             "tickets",
@@ -151,6 +160,8 @@ TABLES: dict[str, Table] = {
             ),
             key=("ticket_id",),
             doc="service cases: responsiveness, first-contact resolution, effort",
+            properties=True,
+            derived_key="ticket_id",
             checks=(("resolved_at", "resolved_at IS NULL OR resolved_at >= opened_at", "resolved before it was opened"),),
         ),
         Table(
@@ -158,11 +169,16 @@ TABLES: dict[str, Table] = {
             (
                 _id("customer_id"),
                 _id("plan"),
-                Column("started_at", "timestamp"),
-                Column("ended_at", "timestamp", nullable=True, doc="blank while the subscription runs"),
+                Column("started_at", "timestamp", required=False, doc="or derived from tenure"),
+                Column("ended_at", "timestamp", required=False, nullable=True, doc="blank while the subscription runs"),
+                Column("tenure", "float", required=False, nullable=True, min=0, virtual=True,
+                       doc="instead of started_at: time subscribed up to the export's as-of date (unit given)"),
+                Column("churned", "bool", required=False, nullable=True, virtual=True,
+                       doc="with tenure: the subscription ended by the as-of date"),
             ),
             key=("customer_id", "plan", "started_at"),
             doc="contractual relationships; an ended subscription is contractual churn",
+            properties=True,
             checks=(("ended_at", "ended_at IS NULL OR ended_at >= started_at", "ended before it started"),),
         ),
     ]
@@ -181,7 +197,9 @@ def table(name: str) -> Table:
 
 
 def create_table_sql(t: Table) -> str:
-    cols = [f'"{c.name}" {SQL_TYPES[c.kind]}' + ("" if c.nullable else " NOT NULL") for c in t.columns]
+    cols = [f'"{c.name}" {SQL_TYPES[c.kind]}' + ("" if c.nullable else " NOT NULL") for c in t.columns if not c.virtual]
+    if t.properties:
+        cols.append('"properties" JSON')
     cols.append(f"PRIMARY KEY ({', '.join(t.key)})" if t.name != "events" else "")
     body = ",\n  ".join(c for c in cols if c)
     return f"CREATE TABLE IF NOT EXISTS {t.name} (\n  {body}\n)"
@@ -198,7 +216,12 @@ BOOKKEEPING_DDL = [
   loaded BIGINT NOT NULL,
   rejected BIGINT NOT NULL,
   timezone VARCHAR,
-  date_format VARCHAR
+  date_format VARCHAR,
+  inserted BIGINT,
+  updated BIGINT,
+  unchanged BIGINT,
+  customers_added BIGINT,
+  options JSON
 )""",
     """CREATE TABLE IF NOT EXISTS rejects (
   load_id INTEGER NOT NULL,
@@ -209,7 +232,36 @@ BOOKKEEPING_DDL = [
   reason VARCHAR NOT NULL,
   raw VARCHAR
 )""",
+    # The previous version of every row that a load with `update` replaced.
+    """CREATE TABLE IF NOT EXISTS history (
+  load_id INTEGER NOT NULL,
+  table_name VARCHAR NOT NULL,
+  key VARCHAR NOT NULL,
+  replaced_at TIMESTAMP NOT NULL,
+  previous JSON NOT NULL
+)""",
+    # Customers created from first sight by a load with `add_customers`.
+    """CREATE TABLE IF NOT EXISTS added_customers (
+  customer_id VARCHAR PRIMARY KEY,
+  load_id INTEGER NOT NULL
+)""",
+    # Survey metrics and their scales: the built-in ones and any a load declares.
+    """CREATE TABLE IF NOT EXISTS survey_metrics (
+  metric VARCHAR PRIMARY KEY,
+  scale_min INTEGER NOT NULL,
+  scale_max INTEGER NOT NULL,
+  CHECK (scale_min < scale_max)
+)""",
 ]
+
+# Columns added since a store's first version: (table, column, type); a store opened for
+# writing gets the ones it lacks (and customers.signup_at loses its NOT NULL).
+ADDED_COLUMNS = [
+    *[("load_log", c, "BIGINT") for c in ("inserted", "updated", "unchanged", "customers_added")],
+    ("load_log", "options", "JSON"),
+    *[(t.name, "properties", "JSON") for t in TABLES.values() if t.properties],
+]
+
 
 # Derived after every load: each customer's events in time order, so journey queries read
 # instead of sort. seq is 1-based; ties on ts are broken by touchpoint then channel so that the

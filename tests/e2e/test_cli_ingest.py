@@ -243,8 +243,8 @@ def test_bad_date_format_exits_2_with_one_line(db, tmp_path):
 
 def test_with_several_files_an_error_names_its_file_and_the_earlier_loads(db, tmp_path):
     good = write(tmp_path, "o1.csv", "order_id,customer_id,ts,amount\no1,C1,2024-01-01,5\n")
-    bad = write(tmp_path, "o2.csv", "order,customer_id,ts,amount\no2,C1,2024-01-01,5\n")
+    bad = write(tmp_path, "o2.csv", "order_id,cust,ts,amount\no2,C1,2024-01-01,5\n")
     run = cx("ingest", "orders", good, bad, "--db", db)
     assert run.stdout.startswith(f"orders <- {good}: read 1, loaded 1, rejected 0")
-    one_error_line(run, 1, f"cx: error: {bad}: header does not match table orders: missing ['order_id']")
+    one_error_line(run, 1, f"cx: error: {bad}: header does not match table orders: missing ['customer_id']")
     assert run.stderr.strip().endswith("(1 earlier file(s) loaded, as printed above)")

@@ -10,11 +10,10 @@ import time
 
 import nbformat
 import pytest
+from report_helpers import FIXTURES, cx, tree_digest, write_jobs
 
 from cxlib.report.masking import find_personal_data
 from cxlib.report.sanitize import find_external_sources
-
-from report_helpers import FIXTURES, cx, tree_digest, write_jobs
 
 pytestmark = pytest.mark.slow
 

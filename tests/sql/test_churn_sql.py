@@ -17,7 +17,7 @@ def con(tmp_path):
     con = cxlib.connect(tmp_path / "t.duckdb", read_only=False)
     con.execute("""INSERT INTO customers (customer_id, signup_at) VALUES
         ('A', '2024-01-01'), ('B', '2024-01-01'), ('C', '2024-01-01')""")
-    con.execute("""INSERT INTO subscriptions VALUES
+    con.execute("""INSERT INTO subscriptions (customer_id, plan, started_at, ended_at) VALUES
         ('A', 'basic', '2024-01-01', '2024-03-01'),  -- 60 days, churned
         ('B', 'basic', '2024-01-01', NULL),          -- censored at as-of (181 days)
         ('C', 'basic', '2024-01-01', '2024-01-01')   -- churned at its start: no follow-up""")
@@ -26,7 +26,7 @@ def con(tmp_path):
         ('r2', 'A', '2024-01-21', 'nps', 9, NULL),
         ('r3', 'A', '2024-01-21', 'nps', 8, 'checkout'),  -- transactional: no change point
         ('r4', 'B', '2024-07-10', 'nps', 2, NULL)          -- after as-of: ignored""")
-    con.execute("""INSERT INTO tickets VALUES
+    con.execute("""INSERT INTO tickets (ticket_id, customer_id, opened_at, resolved_at, channel, category, agent_id, contacts, reopened) VALUES
         ('t1', 'B', '2024-02-01', '2024-02-06', 'chat', 'billing', 'a', 3, false),   -- long: known 02-04
         ('t2', 'B', '2024-03-01', '2024-03-02', 'phone', 'billing', 'a', 1, false),  -- short
         ('t3', 'A', '2024-02-28', NULL, 'phone', 'billing', 'a', NULL, NULL)          -- open: long mark 03-02 after churn""")

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 import cxlib
-from cxlib.errors import CxInputError
 from cxlib.analysis.journey import funnel, funnel_dropped, parse_window
+from cxlib.errors import CxInputError
 from cxlib.store import refresh_derived
 
 STAGES = {
@@ -36,11 +36,11 @@ def make_store(tmp_path, events, customers=None, surveys=()):
         con.execute("ALTER TABLE customers ADD COLUMN region VARCHAR")
         con.executemany("INSERT INTO customers VALUES (?, ?, ?)", [(c, T0, r) for c, r in customers])
     con.executemany(
-        "INSERT INTO events VALUES (?, ?, ?, ?, NULL)",
+        "INSERT INTO events (customer_id, ts, touchpoint, channel, session_id) VALUES (?, ?, ?, ?, NULL)",
         [(e[0], at(e[1]), e[2], e[3] if len(e) > 3 else "web") for e in events],
     )
     for i, (cust, hours, score) in enumerate(surveys):
-        con.execute("INSERT INTO survey_responses VALUES (?, ?, ?, 'nps', ?, NULL, NULL, NULL)",
+        con.execute("INSERT INTO survey_responses (response_id, customer_id, ts, metric, score, touchpoint, channel, comment) VALUES (?, ?, ?, 'nps', ?, NULL, NULL, NULL)",
                     [f"r{i}", cust, at(hours), score])
     refresh_derived(con)
     return con

@@ -10,8 +10,8 @@ import pytest
 from scipy import stats
 
 import cxlib
-from cxlib.errors import CxInputError
 from cxlib.analysis.journey import channel_switches, friction, handoffs, switch_outcomes
+from cxlib.errors import CxInputError
 from cxlib.store import refresh_derived
 
 STAGES = {
@@ -33,16 +33,16 @@ def make_store(tmp_path, events, surveys=(), tickets=(), orders=()):
     con.executemany("INSERT INTO touchpoint_stages VALUES (?, ?)", list(STAGES.items()))
     ids = sorted({e[0] for e in events})
     con.executemany("INSERT INTO customers (customer_id, signup_at) VALUES (?, ?)", [(i, T0) for i in ids])
-    con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, NULL)",
+    con.executemany("INSERT INTO events (customer_id, ts, touchpoint, channel, session_id) VALUES (?, ?, ?, ?, NULL)",
                     [(e[0], at(e[1]), e[2], e[3] if len(e) > 3 else CHANNEL.get(e[2], "web")) for e in events])
     for i, (cust, hours, metric, score, tp, ch) in enumerate(surveys):
-        con.execute("INSERT INTO survey_responses VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+        con.execute("INSERT INTO survey_responses (response_id, customer_id, ts, metric, score, touchpoint, channel, comment) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
                     [f"r{i}", cust, at(hours), metric, score, tp, ch])
     for i, (cust, hours, contacts) in enumerate(tickets):
-        con.execute("INSERT INTO tickets VALUES (?, ?, ?, ?, 'chat', NULL, NULL, ?, false)",
+        con.execute("INSERT INTO tickets (ticket_id, customer_id, opened_at, resolved_at, channel, category, agent_id, contacts, reopened) VALUES (?, ?, ?, ?, 'chat', NULL, NULL, ?, false)",
                     [f"t{i}", cust, at(hours), at(hours + 2), contacts])
     for i, (cust, hours) in enumerate(orders):
-        con.execute("INSERT INTO orders VALUES (?, ?, ?, 10.0, 'web')", [f"o{i}", cust, at(hours)])
+        con.execute("INSERT INTO orders (order_id, customer_id, ts, amount, channel) VALUES (?, ?, ?, 10.0, 'web')", [f"o{i}", cust, at(hours)])
     refresh_derived(con)
     return con
 

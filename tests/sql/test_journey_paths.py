@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import cxlib
-from cxlib.errors import CxInputError
 from cxlib.analysis.journey import journey_map, paths, step_matrix, transitions, variants
+from cxlib.errors import CxInputError
 from cxlib.store import refresh_derived
 
 STAGES = {
@@ -31,10 +31,10 @@ def make_store(tmp_path, events, surveys=()):
     con.executemany("INSERT INTO touchpoint_stages VALUES (?, ?)", list(STAGES.items()))
     ids = sorted({e[0] for e in events} | {s[0] for s in surveys})
     con.executemany("INSERT INTO customers (customer_id, signup_at) VALUES (?, ?)", [(i, T0) for i in ids])
-    con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, NULL)",
+    con.executemany("INSERT INTO events (customer_id, ts, touchpoint, channel, session_id) VALUES (?, ?, ?, ?, NULL)",
                     [(e[0], at(e[1]), e[2], e[3] if len(e) > 3 else "web") for e in events])
     for i, (cust, hours, metric, score, tp) in enumerate(surveys):
-        con.execute("INSERT INTO survey_responses VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
+        con.execute("INSERT INTO survey_responses (response_id, customer_id, ts, metric, score, touchpoint, channel, comment) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
                     [f"r{i}", cust, at(hours), metric, score, tp])
     refresh_derived(con)
     return con

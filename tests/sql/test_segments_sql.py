@@ -13,7 +13,7 @@ def con(tmp_path):
     con.execute("ALTER TABLE customers ADD COLUMN region VARCHAR")
     con.execute("""INSERT INTO customers (customer_id, signup_at, region) VALUES
         ('A', '2024-01-01', 'north'), ('B', '2024-01-01', 'north'), ('C', '2024-01-01', NULL)""")
-    con.execute("""INSERT INTO orders VALUES ('o1', 'A', '2024-02-01', 30, 'web'), ('o2', 'A', '2024-03-01', 10, 'web'),
+    con.execute("""INSERT INTO orders (order_id, customer_id, ts, amount, channel) VALUES ('o1', 'A', '2024-02-01', 30, 'web'), ('o2', 'A', '2024-03-01', 10, 'web'),
         ('o3', 'C', '2024-02-01', 5, 'web')""")
     con.execute("""INSERT INTO survey_responses (response_id, customer_id, ts, metric, score) VALUES
         ('1', 'A', '2024-02-01', 'nps', 10), ('2', 'B', '2024-02-01', 'nps', 5), ('3', 'B', '2024-02-02', 'nps', 8),

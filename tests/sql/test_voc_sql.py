@@ -27,7 +27,7 @@ def con(tmp_path):
         ("r7", "a", "2024-01-24", "ces", 6, "chat", "chat", None),
         ("r8", "a", "2024-01-25", "ces", 3, "chat", "chat", None),
     ]
-    con.executemany("INSERT INTO survey_responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO survey_responses (response_id, customer_id, ts, metric, score, touchpoint, channel, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return con
 
 

@@ -23,7 +23,7 @@ def con(tmp_path):
         ('E', '2024-05-01'), ('F', '2024-03-01'), ('G', '2024-08-01')""")
     con.execute("ALTER TABLE customers ADD COLUMN region VARCHAR")
     con.execute("UPDATE customers SET region = CASE WHEN customer_id IN ('A', 'B', 'C') THEN 'north' ELSE 'south' END")
-    con.execute("""INSERT INTO subscriptions VALUES
+    con.execute("""INSERT INTO subscriptions (customer_id, plan, started_at, ended_at) VALUES
         ('A', 'basic', '2024-01-01', '2024-03-15'),   -- churned after 74 days
         ('B', 'basic', '2024-01-01', NULL),           -- running: censored at as-of (181 days)
         ('C', 'basic', '2024-02-01', '2024-02-20'),   -- a gap, then a new subscription: not churned
@@ -38,7 +38,7 @@ def con(tmp_path):
         ('E', '2024-05-02', 'home_page', 'web'), ('E', '2024-06-10', 'home_page', 'web'),
         ('F', '2024-02-20', 'ad_click', 'web'),      -- before F's signup: F starts here
         ('F', '2024-04-02', 'home_page', 'web')""")
-    con.execute("""INSERT INTO orders VALUES
+    con.execute("""INSERT INTO orders (order_id, customer_id, ts, amount, channel) VALUES
         ('o1', 'A', '2024-01-20', 10.0, 'web'),
         ('o2', 'D', '2024-04-01 00:00:00', 25.0, 'web')   -- exactly 90 days before as-of""")
     cxlib.store.refresh_derived(con)

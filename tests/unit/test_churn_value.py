@@ -4,11 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
+from test_churn_metrics import AS_OF, con  # noqa: F401  (the hand-made store)
 
 import cxlib
 from cxlib.analysis import churn
-
-from test_churn_metrics import AS_OF, con  # noqa: F401  (the hand-made store)
 
 
 def _fixed_covariate_store(tmp_path, n=300, seed=5):
@@ -33,7 +32,7 @@ def _fixed_covariate_store(tmp_path, n=300, seed=5):
                            "ts": as_of - pd.Timedelta(days=10), "amount": 100.0})
     ords = ords[~ended].copy()
     con.execute("INSERT INTO customers SELECT * FROM cust")
-    con.execute("INSERT INTO subscriptions SELECT * FROM subs")
+    con.execute("INSERT INTO subscriptions (customer_id, plan, started_at, ended_at) SELECT * FROM subs")
     con.execute("INSERT INTO survey_responses (response_id, customer_id, ts, metric, score) SELECT * FROM resp")
     con.execute("INSERT INTO orders (order_id, customer_id, ts, amount) SELECT order_id, customer_id, ts, amount FROM ords")
     duration = np.where(ended, life, (as_of - start).days)
@@ -91,7 +90,7 @@ def _with_nps_and_orders(con):
         ('r1', 'A', '2024-01-10', 'nps', 3, NULL), ('r2', 'B', '2024-01-10', 'nps', 5, NULL),
         ('r3', 'C', '2024-02-10', 'nps', 8, NULL), ('r4', 'D', '2024-01-20', 'nps', 7, NULL),
         ('r5', 'E', '2024-03-01', 'nps', 10, NULL)""")
-    con.execute("INSERT INTO orders VALUES ('o3', 'B', '2024-05-01', 40.0, 'web')")
+    con.execute("INSERT INTO orders (order_id, customer_id, ts, amount, channel) VALUES ('o3', 'B', '2024-05-01', 40.0, 'web')")
 
 
 def test_value_by_nps_group_by_hand(con):

@@ -119,7 +119,7 @@ def test_gamma_gamma_formula_and_recovery():
 def con(tmp_path):
     con = cxlib.connect(tmp_path / "c.duckdb", read_only=False)
     con.execute("INSERT INTO customers (customer_id, signup_at) VALUES ('A', '2024-01-01'), ('B', '2024-01-01'), ('C', '2024-01-01')")
-    con.execute("""INSERT INTO orders VALUES
+    con.execute("""INSERT INTO orders (order_id, customer_id, ts, amount, channel) VALUES
         ('o1', 'A', '2024-01-01 09:00', 10, 'web'),
         ('o2', 'A', '2024-01-01 18:00', 5, 'web'),    -- same day: one transaction of 15
         ('o3', 'A', '2024-01-15 10:00', 20, 'web'),   -- repeat 1, day 14

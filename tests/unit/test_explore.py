@@ -41,7 +41,7 @@ def tiny_db(tmp_path):
            ON CONFLICT DO NOTHING"""
     )
     con.execute(
-        """INSERT INTO events VALUES
+        """INSERT INTO events (customer_id, ts, touchpoint, channel, session_id) VALUES
         ('a', '2025-01-02 10:00', 'home_page', 'web', NULL),
         ('a', '2025-01-03 10:00', 'checkout', 'app', NULL),
         ('a', '2025-01-03 10:05', 'payment', 'app', NULL),
@@ -51,7 +51,7 @@ def tiny_db(tmp_path):
         ('c', '2025-03-01 08:00', 'home_page', 'app', NULL)"""
     )
     con.execute(
-        """INSERT INTO survey_responses VALUES
+        """INSERT INTO survey_responses (response_id, customer_id, ts, metric, score, touchpoint, channel, comment) VALUES
         ('r1', 'a', '2025-01-04', 'nps', 10, NULL, NULL, 'Great app'),
         ('r2', 'b', '2025-01-07', 'nps', 3, NULL, NULL, 'I was charged twice, refund please!'),
         ('r3', 'b', '2025-01-06', 'csat', 2, 'checkout', 'web', 'Billing page broken'),
@@ -59,14 +59,14 @@ def tiny_db(tmp_path):
         ('r5', 'c', '2025-03-02', 'nps', 8, NULL, NULL, 'billed ok')"""
     )
     con.execute(
-        """INSERT INTO orders VALUES ('o1', 'a', '2025-01-03 10:05', 20.0, 'app'), ('o2', 'b', '2025-01-06 12:00', 35.5, 'web'),
+        """INSERT INTO orders (order_id, customer_id, ts, amount, channel) VALUES ('o1', 'a', '2025-01-03 10:05', 20.0, 'app'), ('o2', 'b', '2025-01-06 12:00', 35.5, 'web'),
            ('o3', 'b', '2025-02-10', 5.0, NULL)"""
     )
     con.execute(
-        """INSERT INTO tickets VALUES ('t1', 'a', '2025-02-01 09:00', '2025-02-05 09:00', 'chat', 'billing', NULL, 2, false),
+        """INSERT INTO tickets (ticket_id, customer_id, opened_at, resolved_at, channel, category, agent_id, contacts, reopened) VALUES ('t1', 'a', '2025-02-01 09:00', '2025-02-05 09:00', 'chat', 'billing', NULL, 2, false),
            ('t2', 'b', '2025-01-20', NULL, 'phone', 'delivery', NULL, 1, NULL)"""
     )
-    con.execute("INSERT INTO subscriptions VALUES ('a', 'basic', '2025-01-01', NULL), ('b', 'pro', '2025-01-01', '2025-02-15')")
+    con.execute("INSERT INTO subscriptions (customer_id, plan, started_at, ended_at) VALUES ('a', 'basic', '2025-01-01', NULL), ('b', 'pro', '2025-01-01', '2025-02-15')")
     refresh_derived(con)
     con.close()
     return path

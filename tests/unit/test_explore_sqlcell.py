@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from test_explore import tiny, tiny_db  # noqa: E402,F401  (fixtures; tests/unit is on sys.path)
 
 import cxlib
 from cxlib.errors import CxInputError
 from cxlib.explore import Filters, filtered
 from cxlib.explore.sqlcell import cxsql, load_ipython_extension, query
-from test_explore import tiny, tiny_db  # noqa: E402,F401  (fixtures; tests/unit is on sys.path)
 
 
 def test_query_returns_rows_chart_and_timing(tiny_db, monkeypatch):
@@ -33,7 +33,7 @@ def test_params_are_bound(tiny, tiny_db):
 
 @pytest.mark.parametrize(
     "sql",
-    ["INSERT INTO events VALUES ('a', now(), 'x', 'y', NULL)", "CREATE TABLE x AS SELECT 1", "DROP TABLE events",
+    ["INSERT INTO events (customer_id, ts, touchpoint, channel, session_id) VALUES ('a', now(), 'x', 'y', NULL)", "CREATE TABLE x AS SELECT 1", "DROP TABLE events",
      "COPY events TO '/tmp/cx_should_not_exist.csv'", "SET threads = 1", "ATTACH ':memory:' AS other",
      "PRAGMA enable_profiling"],
 )

@@ -26,8 +26,8 @@ def con(tmp_path):
         ('r3', 'A', '2024-04-01', 'nps', 9, 'checkout'),     -- transactional: ignored
         ('r4', 'B', '2024-02-02', 'nps', 7, NULL),
         ('r5', 'B', '2024-02-02', 'csat', 2, NULL)""")
-    con.execute("""INSERT INTO orders VALUES ('o1', 'A', '2024-01-02', 10.5, 'web'), ('o2', 'A', '2024-02-02', 4.5, 'web')""")
-    con.execute("""INSERT INTO tickets VALUES
+    con.execute("""INSERT INTO orders (order_id, customer_id, ts, amount, channel) VALUES ('o1', 'A', '2024-01-02', 10.5, 'web'), ('o2', 'A', '2024-02-02', 4.5, 'web')""")
+    con.execute("""INSERT INTO tickets (ticket_id, customer_id, opened_at, resolved_at, channel, category, agent_id, contacts, reopened) VALUES
         ('t1', 'A', '2024-01-05 00:00', '2024-01-09 00:00', 'phone', 'billing', 'ag1', 3, true),   -- 96 h
         ('t2', 'A', '2024-02-01 00:00', '2024-02-01 12:00', 'chat', 'billing', 'ag1', 1, false),   -- 12 h
         ('t3', 'B', '2024-02-01 00:00', NULL, 'email', 'delivery', 'ag2', NULL, NULL)""")

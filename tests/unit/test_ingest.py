@@ -90,11 +90,19 @@ def test_header_missing_column_loads_nothing_and_lists_expected_and_found(con, t
     assert snapshot(con) == before
 
 
-def test_header_extra_column_is_refused_for_a_fixed_table(con, tmp_path):
-    before = snapshot(con)
+def test_header_extra_column_is_kept_as_a_property_of_the_event(con, tmp_path):
     path = write(tmp_path, "e.csv", "customer_id,ts,touchpoint,channel,browser\nC1,2024-01-01,chat,chat,ff\n")
-    with pytest.raises(CxDataError, match=r"unexpected \['browser'\].*found \['customer_id', 'ts', 'touchpoint', 'channel', 'browser'\]"):
-        ingest(path, "events", db=con)
+    report = ingest(path, "events", db=con)
+    check_counts(con, report, read=1, loaded=1, rejected=0)
+    assert report.kept_as_properties == ("browser",) and "kept as properties: browser" in str(report)
+    assert rows(con, "SELECT customer_id, properties->>'browser' FROM events") == [("C1", "ff")]
+
+
+def test_header_extra_column_is_refused_for_the_stage_map(con, tmp_path):
+    before = snapshot(con)
+    path = write(tmp_path, "s.csv", "touchpoint,stage,colour\nchat,service,red\n")
+    with pytest.raises(CxDataError, match=r"unexpected \['colour'\].*found \['touchpoint', 'stage', 'colour'\]"):
+        ingest(path, "touchpoint_stages", db=con)
     assert snapshot(con) == before
 
 
@@ -111,7 +119,7 @@ def test_map_to_nothing_drops_a_column(con, tmp_path):
     path = write(tmp_path, "e.csv", "customer_id,ts,touchpoint,channel,browser\nC1,2024-01-01,chat,chat,ff\n")
     report = ingest(path, "events", db=con, mapping={"browser": None})
     check_counts(con, report, read=1, loaded=1, rejected=0)
-    assert rows(con, "SELECT * FROM events") == [("C1", datetime(2024, 1, 1), "chat", "chat", None)]
+    assert rows(con, "SELECT * EXCLUDE (properties) FROM events") == [("C1", datetime(2024, 1, 1), "chat", "chat", None)]
 
 
 def test_map_of_a_column_not_in_the_file_is_an_input_error(con, tmp_path):
@@ -624,7 +632,7 @@ def test_events_ordered_is_refreshed_after_each_events_load(con, tmp_path):
 # --- failures leave the store exactly as it was ------------------------------------------------
 
 
-@pytest.mark.parametrize("step", ["_validate", "_write", "refresh_derived"])
+@pytest.mark.parametrize("step", ["build_typed", "_write", "refresh_derived"])
 def test_failure_mid_load_leaves_the_store_exactly_as_it_was(con, tmp_path, monkeypatch, step):
     ingest(write(tmp_path, "e0.csv", events_csv("C1,2024-01-01,chat,chat")), "events", db=con)
     before = snapshot(con)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from cxlib.errors import CxDataError, CxInputError, CxStoreLockedError
-from cxlib.report.sanitize import find_external_sources
 from cxlib.report import ReportTarget, load_jobs, rebuild_index, run_reports
+from cxlib.report.sanitize import find_external_sources
 
 FIXTURES = Path(__file__).resolve().parents[1] / "notebooks" / "fixtures"
 PROJECT = Path(__file__).resolve().parents[2]

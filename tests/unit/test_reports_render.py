@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from cxlib.report import render
 from cxlib.errors import CxDataError
+from cxlib.report import render
 from cxlib.report.masking import find_personal_data, mask_text
 from cxlib.report.render import chart_svg, definitions_for, render_report
 from cxlib.report.sanitize import find_external_sources, sanitize_html, sanitize_svg

@@ -24,7 +24,7 @@ def add_orders(con, customer, days_ago, count, amount_each, start_id):
     for i in range(count):
         ts = AS_OF - timedelta(days=days_ago + 7 * i)
         rows.append((f"o{start_id + i}", customer, ts, amount_each, "web"))
-    con.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO orders (order_id, customer_id, ts, amount, channel) VALUES (?, ?, ?, ?, ?)", rows)
     return start_id + count
 
 
@@ -54,7 +54,7 @@ def hand(tmp_path):
     for c, (days, count, total) in HAND.items():
         oid = add_orders(con, c, days, count, total / count, oid)
     # after the as-of date: must not count
-    con.execute("INSERT INTO orders VALUES ('late1', 'C10', '2025-01-02', 999, 'web'), ('late2', 'LATE', '2025-01-06', 5, 'web')")
+    con.execute("INSERT INTO orders (order_id, customer_id, ts, amount, channel) VALUES ('late1', 'C10', '2025-01-02', 999, 'web'), ('late2', 'LATE', '2025-01-06', 5, 'web')")
     yield con
     con.close()
 
@@ -137,7 +137,7 @@ def test_all_tied_and_single_buyer(tmp_path):
     con = new_store(tmp_path)
     for c in ("A", "B", "C"):
         con.execute("INSERT INTO customers (customer_id, signup_at) VALUES (?, '2024-01-01')", [c])
-    con.execute("INSERT INTO orders VALUES ('1', 'A', '2024-12-01', 10, 'web'), ('2', 'B', '2024-12-01', 10, 'web')")
+    con.execute("INSERT INTO orders (order_id, customer_id, ts, amount, channel) VALUES ('1', 'A', '2024-12-01', 10, 'web'), ('2', 'B', '2024-12-01', 10, 'web')")
     df = rfm_scores(con, as_of=AS_OF).set_index("customer_id")
     # A and B tie on everything: both share rank 1 and score 1 (never 1 and 3 by row order)
     assert df.loc[["A", "B"], ["r_score", "f_score", "m_score"]].to_numpy().tolist() == [[1, 1, 1], [1, 1, 1]]
@@ -197,7 +197,7 @@ def test_rfm_grid_suppresses_small_cells(hand):
 
 
 def test_a_date_only_as_of_includes_that_whole_day(hand):
-    hand.execute("INSERT INTO orders VALUES ('pm', 'N1', '2024-12-31 15:00', 7, 'web')")
+    hand.execute("INSERT INTO orders (order_id, customer_id, ts, amount, channel) VALUES ('pm', 'N1', '2024-12-31 15:00', 7, 'web')")
     by_day = rfm_scores(hand, as_of="2024-12-31").set_index("customer_id")
     assert by_day.loc["N1", "frequency"] == 1 and by_day.loc["N1", "recency_days"] == 0
     at_midnight = rfm_scores(hand, as_of=AS_OF).set_index("customer_id")

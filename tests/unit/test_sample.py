@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from cxlib.store import sample, schema
 from cxlib.errors import CxInputError
+from cxlib.store import sample, schema
 
 N = 3000
 SEED = 42

@@ -9,31 +9,37 @@ import duckdb
 import pytest
 
 import cxlib
+from cxlib.errors import CxInputError
 from cxlib.store import connection as store
 from cxlib.store import schema
-from cxlib.errors import CxInputError
 
 # DESIGN.md's canonical schema, written out by hand (not derived from cxlib.store.schema) so that a
 # change to the schema module that breaks the contract fails here.
 EXPECTED = {
     "customers": {"customer_id": "VARCHAR", "signup_at": "TIMESTAMP"},
     "events": {"customer_id": "VARCHAR", "ts": "TIMESTAMP", "touchpoint": "VARCHAR", "channel": "VARCHAR",
-               "session_id": "VARCHAR"},
+               "session_id": "VARCHAR", "properties": "JSON"},
     "touchpoint_stages": {"touchpoint": "VARCHAR", "stage": "VARCHAR"},
     "survey_responses": {"response_id": "VARCHAR", "customer_id": "VARCHAR", "ts": "TIMESTAMP", "metric": "VARCHAR",
-                         "score": "INTEGER", "touchpoint": "VARCHAR", "channel": "VARCHAR", "comment": "VARCHAR"},
+                         "score": "INTEGER", "touchpoint": "VARCHAR", "channel": "VARCHAR", "comment": "VARCHAR",
+                         "properties": "JSON"},
     "orders": {"order_id": "VARCHAR", "customer_id": "VARCHAR", "ts": "TIMESTAMP", "amount": "DOUBLE",
-               "channel": "VARCHAR"},
+               "channel": "VARCHAR", "properties": "JSON"},
     "tickets": {"ticket_id": "VARCHAR", "customer_id": "VARCHAR", "opened_at": "TIMESTAMP",
                 "resolved_at": "TIMESTAMP", "channel": "VARCHAR", "category": "VARCHAR", "agent_id": "VARCHAR",
-                "contacts": "INTEGER", "reopened": "BOOLEAN"},
+                "contacts": "INTEGER", "reopened": "BOOLEAN", "properties": "JSON"},
     "subscriptions": {"customer_id": "VARCHAR", "plan": "VARCHAR", "started_at": "TIMESTAMP",
-                      "ended_at": "TIMESTAMP"},
+                      "ended_at": "TIMESTAMP", "properties": "JSON"},
     "load_log": {"load_id": "INTEGER", "table_name": "VARCHAR", "source": "VARCHAR", "started_at": "TIMESTAMP",
                  "finished_at": "TIMESTAMP", "read": "BIGINT", "loaded": "BIGINT", "rejected": "BIGINT",
-                 "timezone": "VARCHAR", "date_format": "VARCHAR"},
+                 "timezone": "VARCHAR", "date_format": "VARCHAR", "inserted": "BIGINT", "updated": "BIGINT",
+                 "unchanged": "BIGINT", "customers_added": "BIGINT", "options": "JSON"},
     "rejects": {"load_id": "INTEGER", "table_name": "VARCHAR", "source": "VARCHAR", "line": "BIGINT",
                 "column_name": "VARCHAR", "reason": "VARCHAR", "raw": "VARCHAR"},
+    "history": {"load_id": "INTEGER", "table_name": "VARCHAR", "key": "VARCHAR", "replaced_at": "TIMESTAMP",
+                "previous": "JSON"},
+    "added_customers": {"customer_id": "VARCHAR", "load_id": "INTEGER"},
+    "survey_metrics": {"metric": "VARCHAR", "scale_min": "INTEGER", "scale_max": "INTEGER"},
     "events_ordered": {"customer_id": "VARCHAR", "ts": "TIMESTAMP", "touchpoint": "VARCHAR", "channel": "VARCHAR",
                        "session_id": "VARCHAR", "stage": "VARCHAR", "seq": "BIGINT", "prev_touchpoint": "VARCHAR",
                        "prev_channel": "VARCHAR", "prev_ts": "TIMESTAMP", "next_touchpoint": "VARCHAR",
@@ -71,7 +77,8 @@ def test_every_table_exists_with_its_columns_and_types_in_order(con):
 
 
 def test_schema_module_lists_the_design_tables_and_load_order():
-    assert set(schema.TABLES) == set(EXPECTED) - {"load_log", "rejects", "events_ordered"}
+    assert set(schema.TABLES) == set(EXPECTED) - {"load_log", "rejects", "events_ordered", "history",
+                                                  "added_customers", "survey_metrics"}
     assert sorted(schema.LOAD_ORDER) == sorted(schema.TABLES)
     assert schema.LOAD_ORDER[0] == "customers"
     assert schema.SURVEY_METRICS == {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
@@ -83,12 +90,14 @@ def test_schema_module_lists_the_design_tables_and_load_order():
 
 @pytest.mark.parametrize("table, row, dup", [
     ("customers", "('C1', TIMESTAMP '2024-01-01')", "('C1', TIMESTAMP '2025-01-01')"),
-    ("orders", "('o1', 'C1', TIMESTAMP '2024-01-01', 1.0, 'web')", "('o1', 'C2', TIMESTAMP '2024-01-02', 2.0, NULL)"),
-    ("survey_responses", "('r1', 'C1', TIMESTAMP '2024-01-01', 'nps', 9, NULL, NULL, NULL)",
-     "('r1', 'C1', TIMESTAMP '2024-01-01', 'csat', 4, NULL, NULL, NULL)"),
-    ("tickets", "('t1', 'C1', TIMESTAMP '2024-01-01', NULL, 'chat', NULL, NULL, NULL, NULL)",
-     "('t1', 'C2', TIMESTAMP '2024-01-01', NULL, 'chat', NULL, NULL, NULL, NULL)"),
-    ("subscriptions", "('C1', 'pro', TIMESTAMP '2024-01-01', NULL)", "('C1', 'pro', TIMESTAMP '2024-01-01', NULL)"),
+    ("orders", "('o1', 'C1', TIMESTAMP '2024-01-01', 1.0, 'web', NULL)",
+     "('o1', 'C2', TIMESTAMP '2024-01-02', 2.0, NULL, NULL)"),
+    ("survey_responses", "('r1', 'C1', TIMESTAMP '2024-01-01', 'nps', 9, NULL, NULL, NULL, NULL)",
+     "('r1', 'C1', TIMESTAMP '2024-01-01', 'csat', 4, NULL, NULL, NULL, NULL)"),
+    ("tickets", "('t1', 'C1', TIMESTAMP '2024-01-01', NULL, 'chat', NULL, NULL, NULL, NULL, NULL)",
+     "('t1', 'C2', TIMESTAMP '2024-01-01', NULL, 'chat', NULL, NULL, NULL, NULL, NULL)"),
+    ("subscriptions", "('C1', 'pro', TIMESTAMP '2024-01-01', NULL, NULL)",
+     "('C1', 'pro', TIMESTAMP '2024-01-01', NULL, NULL)"),
     ("touchpoint_stages", "('zz_new', 'service')", "('zz_new', 'loyalty')"),
 ])
 def test_primary_keys_refuse_a_second_row_with_the_same_key(con, table, row, dup):
@@ -99,9 +108,9 @@ def test_primary_keys_refuse_a_second_row_with_the_same_key(con, table, row, dup
 
 @pytest.mark.parametrize("table, row", [
     ("customers", "(NULL, TIMESTAMP '2024-01-01')"),
-    ("events", "('C1', NULL, 'chat', 'chat', NULL)"),
-    ("survey_responses", "('r1', 'C1', TIMESTAMP '2024-01-01', 'nps', NULL, NULL, NULL, NULL)"),
-    ("orders", "('o1', 'C1', TIMESTAMP '2024-01-01', NULL, NULL)"),
+    ("events", "('C1', NULL, 'chat', 'chat', NULL, NULL)"),
+    ("survey_responses", "('r1', 'C1', TIMESTAMP '2024-01-01', 'nps', NULL, NULL, NULL, NULL, NULL)"),
+    ("orders", "('o1', 'C1', TIMESTAMP '2024-01-01', NULL, NULL, NULL)"),
 ])
 def test_required_columns_are_not_null(con, table, row):
     with pytest.raises(duckdb.ConstraintException):
@@ -109,9 +118,9 @@ def test_required_columns_are_not_null(con, table, row):
 
 
 def test_optional_columns_accept_null(con):
-    con.execute("INSERT INTO events VALUES ('C1', TIMESTAMP '2024-01-01', 'chat', 'chat', NULL)")
-    con.execute("INSERT INTO tickets VALUES ('t1', 'C1', TIMESTAMP '2024-01-01', NULL, 'chat', NULL, NULL, NULL, NULL)")
-    con.execute("INSERT INTO subscriptions VALUES ('C1', 'pro', TIMESTAMP '2024-01-01', NULL)")
+    con.execute("INSERT INTO events (customer_id, ts, touchpoint, channel, session_id) VALUES ('C1', TIMESTAMP '2024-01-01', 'chat', 'chat', NULL)")
+    con.execute("INSERT INTO tickets (ticket_id, customer_id, opened_at, resolved_at, channel, category, agent_id, contacts, reopened) VALUES ('t1', 'C1', TIMESTAMP '2024-01-01', NULL, 'chat', NULL, NULL, NULL, NULL)")
+    con.execute("INSERT INTO subscriptions (customer_id, plan, started_at, ended_at) VALUES ('C1', 'pro', TIMESTAMP '2024-01-01', NULL)")
     assert con.execute("SELECT count(*) FROM events").fetchone() == (1,)
 
 
@@ -153,7 +162,7 @@ def test_the_stage_map_is_read_from_the_editable_file_once(tmp_path, monkeypatch
 
 def test_events_ordered_sequence_neighbours_and_deterministic_ties(con):
     con.execute("""INSERT INTO touchpoint_stages VALUES ('zz_a', 'awareness') ON CONFLICT DO NOTHING""")
-    con.execute("""INSERT INTO events VALUES
+    con.execute("""INSERT INTO events (customer_id, ts, touchpoint, channel, session_id) VALUES
         ('C1', TIMESTAMP '2024-01-01 10:00', 'zz_b', 'web', NULL),
         ('C1', TIMESTAMP '2024-01-01 10:00', 'zz_a', 'web', 's1'),
         ('C1', TIMESTAMP '2024-01-01 09:00', 'zz_c', 'app', NULL),

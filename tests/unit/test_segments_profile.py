@@ -29,7 +29,7 @@ def profile_store(tmp_path):
     rows += [("W1", "west"), ("W2", "west"), ("E1", "east"), ("E2", "east"), ("E3", "east")]
     con.executemany("INSERT INTO customers (customer_id, signup_at, region, plan) VALUES (?, '2024-01-01', ?, 'basic')",
                     rows)
-    con.execute("""INSERT INTO orders VALUES ('o1', 'N1', '2024-03-01', 60, 'web'), ('o2', 'N1', '2024-04-01', 40, 'web'),
+    con.execute("""INSERT INTO orders (order_id, customer_id, ts, amount, channel) VALUES ('o1', 'N1', '2024-03-01', 60, 'web'), ('o2', 'N1', '2024-04-01', 40, 'web'),
         ('o3', 'N2', '2024-03-01', 50, 'web'), ('o4', 'S1', '2024-03-01', 80, 'app'), ('o5', 'W1', '2024-03-01', 1000, 'web')""")
     nps = {"N1": 9, "N2": 10, "N3": 10, "N4": 3, "N5": 7, "S1": 0, "S2": 2, "S3": 9, "S4": 8, "S5": 8, "S6": 6,
            "W1": 10, "E1": 0}
@@ -163,7 +163,7 @@ def test_start_end_window(profile_store):
 def test_profile_with_churn_rate_from_cxlib_churn(profile_store):
     from cxlib.analysis.churn import churn_rate
 
-    profile_store.execute("""INSERT INTO subscriptions VALUES
+    profile_store.execute("""INSERT INTO subscriptions (customer_id, plan, started_at, ended_at) VALUES
         ('N1', 'basic', '2024-01-01', '2024-06-01'), ('N2', 'basic', '2024-01-01', NULL),
         ('N3', 'basic', '2024-01-01', NULL), ('N4', 'basic', '2024-01-01', NULL), ('N5', 'basic', '2024-01-01', NULL),
         ('S1', 'basic', '2024-01-01', '2024-02-01'), ('S2', 'basic', '2024-01-01', '2024-02-01'),
@@ -171,7 +171,7 @@ def test_profile_with_churn_rate_from_cxlib_churn(profile_store):
     # five customers without a region: their own segment '(none)', 2 of 5 churned
     profile_store.executemany("INSERT INTO customers (customer_id, signup_at) VALUES (?, '2024-01-01')",
                               [(f"X{i}",) for i in range(5)])
-    profile_store.executemany("INSERT INTO subscriptions VALUES (?, 'basic', '2024-01-01', ?)",
+    profile_store.executemany("INSERT INTO subscriptions (customer_id, plan, started_at, ended_at) VALUES (?, 'basic', '2024-01-01', ?)",
                               [(f"X{i}", "2024-03-01" if i < 2 else None) for i in range(5)])
     df = segment_profile(profile_store, by="region", churn_definition="contractual")
     ch = metric_rows(df, "churn_rate")
@@ -274,7 +274,7 @@ def two_groups(tmp_path):
     con.executemany("INSERT INTO customers (customer_id, signup_at) VALUES (?, '2024-01-01')", rows)
     con.executemany("INSERT INTO events (customer_id, ts, touchpoint, channel) VALUES (?, ?, ?, ?)", ev)
     con.executemany("INSERT INTO tickets (ticket_id, customer_id, opened_at, channel) VALUES (?, ?, ?, ?)", tickets)
-    con.executemany("INSERT INTO orders VALUES (?, ?, '2024-02-10', 30, 'app')", [(f"o{i}", f"A{i:02d}") for i in range(12)])
+    con.executemany("INSERT INTO orders (order_id, customer_id, ts, amount, channel) VALUES (?, ?, '2024-02-10', 30, 'app')", [(f"o{i}", f"A{i:02d}") for i in range(12)])
     cxlib.store.refresh_derived(con)
     yield con
     con.close()

@@ -6,11 +6,10 @@ import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test, multivariate_logrank_test
+from test_churn_metrics import AS_OF, con  # noqa: F401  (the hand-made store)
 
 import cxlib
 from cxlib.analysis import churn
-
-from test_churn_metrics import AS_OF, con  # noqa: F401  (the hand-made store)
 
 
 def test_km_contractual_by_hand(con):
@@ -62,7 +61,7 @@ def _random_store(tmp_path, n=400, seed=3):
                          "ended_at": pd.Series(end).where(ended)})
     con.execute("ALTER TABLE customers ADD COLUMN plan VARCHAR")
     con.execute("INSERT INTO customers SELECT * FROM cust")
-    con.execute("INSERT INTO subscriptions SELECT * FROM subs")
+    con.execute("INSERT INTO subscriptions (customer_id, plan, started_at, ended_at) SELECT * FROM subs")
     dur = np.where(ended, (end - start).days, (as_of - start).days)
     return con, as_of, cust.assign(duration=dur, event=ended)
 

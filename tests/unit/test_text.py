@@ -17,7 +17,7 @@ def store(tmp_path, answers):
     ids = sorted({a[0] for a in answers})
     con.executemany("INSERT INTO customers VALUES (?, '2024-01-01')", [(i,) for i in ids])
     rows = [(f"r{i:05d}", a[0], a[1], a[2], a[3], None, None, a[4]) for i, a in enumerate(answers)]
-    con.executemany("INSERT INTO survey_responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO survey_responses (response_id, customer_id, ts, metric, score, touchpoint, channel, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return con
 
 

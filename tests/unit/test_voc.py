@@ -27,7 +27,7 @@ def make_store(tmp_path, answers, customers=None):
         a = tuple(a) + (None,) * (7 - len(a))
         rows.append((f"r{i:04d}", *a))
     if rows:
-        con.executemany("INSERT INTO survey_responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.executemany("INSERT INTO survey_responses (response_id, customer_id, ts, metric, score, touchpoint, channel, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return con
 
 

@@ -21,11 +21,11 @@ def store(tmp_path, *, customers, answers=(), tickets=(), events=()):
     con.executemany("INSERT INTO customers VALUES (?, '2024-01-01', ?)", [(c, r) for c, r in customers])
     rows = [(f"r{i:05d}", *(tuple(a) + (None,) * (7 - len(a)))) for i, a in enumerate(answers)]
     if rows:
-        con.executemany("INSERT INTO survey_responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.executemany("INSERT INTO survey_responses (response_id, customer_id, ts, metric, score, touchpoint, channel, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     if tickets:
-        con.executemany("INSERT INTO tickets VALUES (?, ?, ?, ?, 'chat', ?, NULL, 1, false)", list(tickets))
+        con.executemany("INSERT INTO tickets (ticket_id, customer_id, opened_at, resolved_at, channel, category, agent_id, contacts, reopened) VALUES (?, ?, ?, ?, 'chat', ?, NULL, 1, false)", list(tickets))
     if events:
-        con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, NULL)", list(events))
+        con.executemany("INSERT INTO events (customer_id, ts, touchpoint, channel, session_id) VALUES (?, ?, ?, ?, NULL)", list(events))
     refresh_derived(con)
     return con
 

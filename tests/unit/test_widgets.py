@@ -7,12 +7,11 @@ import time
 
 import pandas as pd
 import pytest
+from test_explore import tiny, tiny_db  # noqa: E402,F401  (fixtures; tests/unit is on sys.path)
 
 from cxlib.errors import CxInputError
 from cxlib.explore import Filters
 from cxlib.explore.widgets import Debouncer, FilterPanel, _InlineExecutor, explore
-
-from test_explore import tiny, tiny_db  # noqa: E402,F401  (fixtures; tests/unit is on sys.path)
 
 
 class FakeClock:

@@ -1,0 +1,227 @@
+"""Typing and checking staged rows inside DuckDB: each value typed once, each row's first problem.
+
+Reads ``_cx_stage(_rn, _line, <columns as text>, _props)`` and builds ``_cx_typed``: the typed
+values plus ``_column`` and ``_reason`` of the row's first problem (NULL for a good row). The
+problems, most basic first: a missing required value; a value of the wrong kind (with the
+ambiguous day/month dates named as such); a number below its minimum; a value outside its
+allowed set; a rule across columns; a survey metric without a declared scale or a score
+outside it; a key repeated within the load. Keys already in the store and unknown customers
+are marked afterwards (`mark_duplicates`, `mark_orphans`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from cxlib.sql import quote_ident
+from cxlib.store import schema
+
+_ISO_TS = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
+_ISO_TZ = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)"
+_DAY_MONTH = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}([ T].*)?"
+EPOCHS = {"epoch_s": "to_timestamp({v}) AT TIME ZONE 'UTC'", "epoch_ms": "epoch_ms(CAST({v} AS BIGINT))",
+          "epoch_us": "make_timestamp(CAST({v} AS BIGINT))"}
+TENURE_UNITS = ("day", "week", "month")
+
+
+@dataclass(frozen=True)
+class Typing:
+    """How text becomes values in one load."""
+
+    timezone: str = "UTC"
+    date_format: str | None = None  # strptime codes, or epoch_s / epoch_ms / epoch_us
+    lowercase: tuple[str, ...] = ()  # id columns folded to lower case (e.g. touchpoint, channel)
+    as_of: object = None  # with tenure: the day the export was taken
+    tenure_unit: str = "month"
+
+    @property
+    def epoch(self) -> bool:
+        return self.date_format in EPOCHS
+
+    @property
+    def offset_in_format(self) -> bool:
+        return self.date_format is not None and not self.epoch and "%z" in self.date_format
+
+
+def typed_value(col: schema.Column, raw: str, typing: Typing) -> str:
+    """SQL giving the typed value of `raw` (NULL when blank or unparseable)."""
+    v = f"nullif(trim({raw}), '')"
+    if col.kind == "id":
+        return f"lower({v})" if col.choices or col.name == "metric" or col.name in typing.lowercase else v
+    if col.kind == "text":
+        return f"nullif({raw}, '')"
+    if col.kind == "int":
+        return (f"CASE WHEN try_cast({v} AS DOUBLE) = floor(try_cast({v} AS DOUBLE)) AND abs(try_cast({v} AS DOUBLE)) "
+                f"< 2e9 THEN CAST(try_cast({v} AS DOUBLE) AS INTEGER) END")
+    if col.kind == "float":
+        return f"CASE WHEN isfinite(try_cast({v} AS DOUBLE)) THEN try_cast({v} AS DOUBLE) END"
+    if col.kind == "bool":
+        return (f"CASE WHEN lower({v}) IN ('true','t','yes','y','1') THEN true "
+                f"WHEN lower({v}) IN ('false','f','no','n','0') THEN false END")
+    if col.kind == "timestamp":
+        return _typed_timestamp(v, typing)
+    raise AssertionError(col.kind)
+
+
+def _typed_timestamp(v: str, typing: Typing) -> str:
+    if typing.epoch:
+        number = f"try_cast({v} AS DOUBLE)"
+        return f"CASE WHEN isfinite({number}) THEN {EPOCHS[typing.date_format].format(v=number)} END"
+    if typing.date_format is not None:
+        parsed = f"try_strptime({v}, $date_format)"
+        return f"({parsed}) AT TIME ZONE 'UTC'" if typing.offset_in_format else f"timezone($tz, {parsed}) AT TIME ZONE 'UTC'"
+    return (f"CASE WHEN regexp_full_match({v}, '{_ISO_TZ}') THEN try_cast({v} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' "
+            f"WHEN regexp_full_match({v}, '{_ISO_TS}') THEN timezone($tz, try_cast({v} AS TIMESTAMP)) AT TIME ZONE 'UTC' END")
+
+
+def _problems(col: schema.Column, raw: str, typed: str, typing: Typing) -> list[tuple[str, str]]:
+    """(condition, reason) pairs for one column, most basic first."""
+    blank = f"nullif(trim({raw}), '') IS NULL"
+    checks = []
+    if not col.nullable:
+        checks.append((blank, f"'missing {col.name}'"))
+    kind = {"int": "whole number", "float": "number", "bool": "true/false", "timestamp": "timestamp"}.get(col.kind)
+    if col.kind == "timestamp" and typing.epoch:
+        kind = f"number of {'seconds' if typing.date_format == 'epoch_s' else typing.date_format[6:]} since 1970"
+    if col.kind == "timestamp" and typing.date_format is None:
+        checks.append((f"NOT {blank} AND {typed} IS NULL AND regexp_full_match(trim({raw}), '{_DAY_MONTH}')",
+                       f"'ambiguous date format ' || {raw} || ': day/month order unknown; pass date_format, e.g. %d/%m/%Y'"))
+    if kind:
+        checks.append((f"NOT {blank} AND {typed} IS NULL", f"'not a {kind}: ' || {raw}"))
+    if col.min is not None:
+        checks.append((f"{typed} < {col.min}", f"'{col.name} below {col.min:g}: ' || {raw}"))
+    if col.choices:
+        allowed = ", ".join(f"'{c}'" for c in col.choices)
+        checks.append((f"{typed} NOT IN ({allowed})", f"'{col.name} not one of {'/'.join(col.choices)}: ' || {raw}"))
+    return checks
+
+
+_BUILT_IN = ", ".join(f"'{m}'" for m in schema.SURVEY_METRICS)
+# Survey scores are checked against the metric's scale in survey_metrics (joined as _m).
+_SURVEY_CHECKS = [
+    ("metric", "_m.metric IS NOT NULL",
+     "'metric not one of ' || (SELECT string_agg(metric, '/' ORDER BY metric NOT IN (" + _BUILT_IN + "), "
+     "CASE metric WHEN 'nps' THEN 1 WHEN 'csat' THEN 2 WHEN 'ces' THEN 3 END, metric) FROM survey_metrics) "
+     "|| ': ' || @.metric"),
+    ("score", "@.score BETWEEN _m.scale_min AND _m.scale_max",
+     "'score out of range for its metric (' || CASE WHEN @.metric IN (" + _BUILT_IN + ") "
+     "THEN 'nps 0-10, csat 1-5, ces 1-7' ELSE @.metric || ' ' || @._scale_min || '-' || @._scale_max END || ')'"),
+]
+
+
+def build_typed(con: duckdb.DuckDBPyConnection, spec: schema.Table, targets: list[str], typing: Typing) -> None:
+    """Build _cx_typed: typed values plus the first problem (column, reason) of each row.
+
+    Each value is typed once (inner query); the problem checks then read the typed columns and
+    give the number of the first failing check, which picks the column and reason.
+    """
+    inner, outer, cases = ["s._rn", "s._line", "s._props"], [], []
+    for i, col in enumerate(spec.columns):
+        name = quote_ident(col.name)
+        if col.name in targets:
+            raw_alias = f"_s{i}"
+            inner.append(f"s.{name} AS {raw_alias}")
+            inner.append(f"{typed_value(col, f's.{name}', typing)} AS {name}")
+            cases += [(cond, col.name, reason) for cond, reason in _problems(col, f"@.{raw_alias}", f"@.{name}", typing)]
+        else:
+            inner.append(f"CAST(NULL AS {schema.SQL_TYPES[col.kind]}) AS {name}")
+        outer.append(name)
+    extras = [t for t in targets if t not in spec.accepted]
+    inner += [f"nullif(trim(s.{quote_ident(e)}), '') AS {quote_ident(e)}" for e in extras]
+    outer += [quote_ident(e) for e in extras]
+    # Rules across columns come after each column's own checks.
+    cases += [(f"NOT ({condition})", column, "'" + reason.replace("'", "''") + "'")
+              for column, condition, reason in spec.checks]
+    join = ""
+    if spec.name == "survey_responses":
+        cases += [(f"NOT ({cond})", column, reason) for column, cond, reason in _SURVEY_CHECKS]
+        join = ", _m.scale_min AS _scale_min, _m.scale_max AS _scale_max FROM derived t " \
+               "LEFT JOIN survey_metrics _m ON _m.metric = t.metric"
+    first, column, reason = _case_columns(cases)
+    derived = _derived_columns(spec, targets)
+    key = ", ".join(quote_ident(k) for k in spec.key)
+    same = " AND ".join(f"c.{quote_ident(k)} = f.{quote_ident(k)}" for k in spec.key)
+    dup = "c._p IS NULL AND c._rn > f._first"
+    # A key seen earlier in this load, among rows without a problem, makes the row a duplicate
+    # (found by aggregating keys seen twice and joining back: half the cost of a window).
+    con.execute(
+        f"""CREATE TEMP TABLE _cx_typed AS
+            WITH typed AS (SELECT {', '.join(inner)} FROM _cx_stage s),
+                 derived AS (SELECT * REPLACE ({derived}) FROM typed),
+                 checked AS (SELECT t.*, {first} AS _p {join or 'FROM derived t'}),
+                 firsts AS (SELECT {key}, min(_rn) AS _first FROM checked WHERE _p IS NULL
+                            GROUP BY {key} HAVING count(*) > 1)
+            SELECT c._rn, c._line, c._props,
+                   CASE WHEN {dup} THEN '{', '.join(spec.key)}' ELSE {column} END AS _column,
+                   CASE WHEN {dup} THEN 'duplicate key: repeats an earlier row of this load'
+                        ELSE {reason} END AS _reason,
+                   {', '.join('c.' + o for o in outer)}
+            FROM checked c LEFT JOIN firsts f ON {same}""",
+        _parameters(spec, targets, typing),
+    )
+
+
+def _case_columns(cases: list[tuple[str, str, str]]) -> tuple[str, str, str]:
+    """SQL for the number of the first failing check, and its column and reason."""
+    if not cases:
+        return "CAST(NULL AS INTEGER)", "CAST(NULL AS VARCHAR)", "CAST(NULL AS VARCHAR)"
+    # Conditions are evaluated on the typed row (alias t), reasons on the checked row (alias c).
+    first = "CASE " + " ".join(f"WHEN {c.replace('@.', 't.')} THEN {k}" for k, (c, _, _) in enumerate(cases, 1)) + " END"
+    column = "CASE c._p " + " ".join(f"WHEN {k} THEN '{f}'" for k, (_, f, _) in enumerate(cases, 1)) + " END"
+    reason = "CASE c._p " + " ".join(f"WHEN {k} THEN {r.replace('@.', 'c.')}" for k, (_, _, r) in enumerate(cases, 1)) + " END"
+    return first, column, reason
+
+
+def _derived_columns(spec: schema.Table, targets: list[str]) -> str:
+    """Stored columns computed from virtual ones (a subscription's dates from its tenure)."""
+    parts = []
+    if "tenure" in targets and "started_at" not in targets:
+        parts.append("CASE $unit WHEN 'month' THEN $as_of - to_months(CAST(round(tenure) AS INTEGER)) "
+                     "WHEN 'week' THEN $as_of - to_days(CAST(round(tenure * 7) AS INTEGER)) "
+                     "ELSE $as_of - to_days(CAST(round(tenure) AS INTEGER)) END AS started_at")
+    if "churned" in targets and "ended_at" not in targets:
+        parts.append("CASE WHEN churned THEN $as_of END AS ended_at")
+    return ", ".join(parts) or "_rn AS _rn"
+
+
+def _parameters(spec: schema.Table, targets: list[str], typing: Typing) -> dict:
+    params = {}
+    present = [c for c in spec.columns if c.name in targets]
+    if any(c.kind == "timestamp" for c in present) and not typing.epoch:
+        if not typing.offset_in_format:  # a format with %z reads the offset from each value; the zone is unused
+            params["tz"] = typing.timezone
+        if typing.date_format is not None:
+            params["date_format"] = typing.date_format
+    if "tenure" in targets and "started_at" not in targets:
+        params["unit"] = typing.tenure_unit
+    if ("tenure" in targets and "started_at" not in targets) or ("churned" in targets and "ended_at" not in targets):
+        params["as_of"] = typing.as_of
+    return params
+
+
+def mark_duplicates(con: duckdb.DuckDBPyConnection, spec: schema.Table, *, update: bool) -> None:
+    """Rows whose key is already in the store: rejected as duplicates, or (with `update`) kept
+    for the upsert, marked ``_existing``. The stage map is configuration: a file replaces it."""
+    con.execute("ALTER TABLE _cx_typed ADD COLUMN _existing BOOLEAN DEFAULT false")
+    if spec.name == "touchpoint_stages":
+        return
+    same = " AND ".join(f"t.{quote_ident(k)} = _cx_typed.{quote_ident(k)}" for k in spec.key)
+    found = f"_reason IS NULL AND EXISTS (SELECT 1 FROM {spec.name} t WHERE {same})"
+    if update:
+        con.execute(f"UPDATE _cx_typed SET _existing = true WHERE {found}")
+    else:
+        con.execute(f"UPDATE _cx_typed SET _column = $key, _reason = 'duplicate key: already in the store' "
+                    f"WHERE {found}", {"key": ", ".join(spec.key)})
+
+
+def mark_orphans(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows whose customer is not in the store are rejected; returns how many."""
+    con.execute(
+        """UPDATE _cx_typed SET _column = 'customer_id',
+                  _reason = 'unknown customer_id ' || customer_id || ': load its customer first'
+           WHERE _reason IS NULL
+             AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = _cx_typed.customer_id)"""
+    )
+    return con.execute("SELECT count(*) FROM _cx_typed WHERE _reason LIKE 'unknown customer_id %'").fetchone()[0]

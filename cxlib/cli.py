@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from cxlib.errors import CxError, CxInputError, did_you_mean
+from cxlib.errors import CxDataError, CxError, CxInputError, did_you_mean
 from cxlib.store import schema
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
@@ -24,10 +24,10 @@ EXIT_FAILED, EXIT_USAGE = 1, 2
 
 
 def cmd_sample(args) -> int:
-    from cxlib.store.connection import default_path
+    from cxlib.locations import sample_store
     from cxlib.store.sample import generate
 
-    path = Path(args.db) if args.db else default_path()
+    path = Path(args.db) if args.db else sample_store()
     started = time.perf_counter()
     counts = generate(path, customers=args.customers, seed=args.seed)
     took = time.perf_counter() - started
@@ -78,7 +78,7 @@ def cmd_ingest(args) -> int:
     try:
         for i, source in enumerate(args.files):
             try:
-                report = ingest(source, args.table, db=con, preset=args.preset, **options)
+                report = ingest(source, args.table, db=con, preset=args.preset, force=args.force, **options)
             except CxError as exc:
                 if len(args.files) == 1:
                     raise
@@ -132,6 +132,41 @@ def cmd_presets(args) -> int:
     return 0
 
 
+def cmd_profile(args) -> int:
+    from cxlib.analysis.profile import profile
+    from cxlib.store.connection import connect
+
+    con = connect(args.db)
+    try:
+        print(profile(con))
+    finally:
+        con.close()
+    return 0
+
+
+def cmd_stages_suggest(args) -> int:
+    from cxlib.store.connection import connect
+    from cxlib.store.stages import suggest_stages
+
+    con = connect(args.db)
+    try:
+        stages = suggest_stages(con)
+    finally:
+        con.close()
+    if stages.empty:
+        raise CxDataError("the store holds no events, so there are no touchpoints to map: load events first")
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        raise CxInputError(f"{out} exists; pass --overwrite to replace it, or another -o FILE")
+    stages[["touchpoint", "stage"]].to_csv(out, index=False)
+    counts = stages["source"].value_counts()
+    print(f"wrote {out}: {len(stages)} touchpoints ({counts.get('map', 0)} from the current map, "
+          f"{counts.get('guess', 0)} guessed from their names, {counts.get('default', 0)} set to 'consideration' "
+          "for want of a better guess). Edit the stages (awareness, consideration, purchase, service, loyalty), "
+          f"then load it: cx ingest touchpoint_stages {out}")
+    return 0
+
+
 def cmd_info(args) -> int:
     from cxlib.store.connection import as_of, connect
 
@@ -164,12 +199,14 @@ def _targets_from_args(args) -> list:
                 raise CxInputError(f"job '{name}' not in {args.jobs_file or JOBS_FILE}{did_you_mean(name, jobs)} "
                                    f"Available: {', '.join(sorted(jobs)) or '(none)'}")
             job = jobs[name]
-            targets.append(ReportTarget(job.name, job.notebook, {**job.parameters, **extra}, job=job.name))
+            targets.append(ReportTarget(job.name, job.notebook, {**job.parameters, **extra}, job=job.name,
+                                        shared=frozenset(extra) - {"db_path"}))
     paths = [resolve_notebook(n) for n in args.notebooks]
     if args.all:
         paths += [p.resolve() for p in notebooks()]
+    shared = frozenset(extra) - {"db_path"} if len(paths) > 1 else frozenset()
     for path in paths:
-        targets.append(ReportTarget(path.stem, path, dict(extra)))
+        targets.append(ReportTarget(path.stem, path, dict(extra), shared=shared))
     return targets
 
 
@@ -215,11 +252,13 @@ def cmd_report_index(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    from cxlib.locations import sample_store
     from cxlib.report.jobs import ReportTarget, notebooks
     from cxlib.report.runs import run_reports
 
     cmd_sample(args)
-    targets = [ReportTarget(p.stem, p.resolve(), {"db_path": str(args.db)} if args.db else {}) for p in notebooks()]
+    store = str(Path(args.db) if args.db else sample_store())
+    targets = [ReportTarget(p.stem, p.resolve(), {"db_path": store}) for p in notebooks()]
     result = run_reports(targets, out_dir=_out_dir(args))
     if result.failed:
         raise CxError(f"{len(result.failed)} of {len(result.targets)} report(s) failed: "
@@ -247,8 +286,9 @@ def _add_db(p) -> None:
 
 def _add_store_commands(sub) -> None:
     p = sub.add_parser("sample", help="build a seeded synthetic store with planted effects",
-                       description="Build a seeded synthetic store (all tables, planted effects; "
-                                   "see cxlib/store/sample.py).")
+                       description="Build a seeded synthetic store (all tables, planted effects; see "
+                                   "cxlib/store/sample.py) in data/sample.duckdb, apart from your own store. "
+                                   "It replaces an earlier sample, never a store holding loaded data.")
     p.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     _add_db(p)
@@ -289,6 +329,7 @@ def _add_store_commands(sub) -> None:
     p.add_argument("--as-of", metavar="YYYY-MM-DD", help="subscriptions by tenure: the day the export was taken")
     p.add_argument("--tenure-unit", choices=["month", "week", "day"], help="unit of tenure (default month)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any row was rejected")
+    p.add_argument("--force", action="store_true", help="load into a sample store all the same")
     _add_db(p)
     p.set_defaults(func=cmd_ingest)
 
@@ -301,6 +342,24 @@ def _add_store_commands(sub) -> None:
     p = sub.add_parser("presets", help="the shipped presets for common export shapes")
     p.set_defaults(func=cmd_presets)
 
+    p = sub.add_parser("profile", help="what the store holds and which report sections can run on it",
+                       description="Tables with rows and date ranges, customers, touchpoints (and those without a "
+                                   "stage), attributes usable as segments, survey metrics, and for every report "
+                                   "section whether it can run here or what to load to enable it.")
+    _add_db(p)
+    p.set_defaults(func=cmd_profile)
+
+    stages = sub.add_parser("stages", help="the touchpoint -> stage map of the store")
+    ssub = stages.add_subparsers(dest="stages_command", required=True, metavar="ACTION")
+    p = ssub.add_parser("suggest", help="write a starting map of the store's own touchpoints to edit and load",
+                        description="Write a CSV (touchpoint,stage) with every touchpoint the store's events use: the "
+                                    "stage from the current map where it has one, else a guess from the name. Edit "
+                                    "it, then load it with cx ingest touchpoint_stages FILE.")
+    p.add_argument("-o", "--output", default="touchpoint_stages.csv", help="file to write (default touchpoint_stages.csv)")
+    p.add_argument("--overwrite", action="store_true", help="replace the file if it exists")
+    _add_db(p)
+    p.set_defaults(func=cmd_stages_suggest)
+
     p = sub.add_parser("info", help="row counts and as-of date of the store")
     _add_db(p)
     p.set_defaults(func=cmd_info)
@@ -309,7 +368,7 @@ def _add_store_commands(sub) -> None:
 def _add_report_commands(sub) -> None:
     from cxlib.report.runs import DEFAULT_TIMEOUT
 
-    p = sub.add_parser("demo", help="build the sample store and run every report notebook on it")
+    p = sub.add_parser("demo", help="build the sample store (data/sample.duckdb) and run every report notebook on it")
     p.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument("--out", help="reports folder (default reports/)")

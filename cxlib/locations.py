@@ -22,7 +22,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 # An installed wheel carries the notebooks inside the package; a checkout keeps them beside it.
 NOTEBOOK_DIR = PACKAGE_DIR / "notebooks" if (PACKAGE_DIR / "notebooks").is_dir() else PACKAGE_DIR.parent / "notebooks"
-DEFAULT_DB = Path("data") / "cx.duckdb"  # relative to the workspace
+DEFAULT_DB = Path("data") / "cx.duckdb"  # relative to the workspace: the user's store
+SAMPLE_DB = Path("data") / "sample.duckdb"  # the sample store, kept apart from the user's
 
 
 def shipped(name: str) -> Path:
@@ -39,6 +40,11 @@ def workspace() -> Path:
 def default_store() -> Path:
     """``CX_DB`` if set, else ``<workspace>/data/cx.duckdb``."""
     return Path(os.environ.get("CX_DB") or workspace() / DEFAULT_DB)
+
+
+def sample_store() -> Path:
+    """``<workspace>/data/sample.duckdb``: where ``cx sample`` and ``cx demo`` build the sample."""
+    return workspace() / SAMPLE_DB
 
 
 def reports_dir() -> Path:

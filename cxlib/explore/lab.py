@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from cxlib.errors import CxDataError, CxInputError
-from cxlib.locations import NOTEBOOK_DIR, default_store
+from cxlib.locations import NOTEBOOK_DIR, default_store, sample_store
 
 
 def lab_command(
@@ -38,6 +38,9 @@ def start_lab(
     extra: list[str] | None = None,
 ) -> int:
     """`cx lab`: JupyterLab on the notebooks with CX_DB pointing at the store, until it exits."""
+    if db is None and not default_store().exists() and sample_store().exists():
+        print(f"cx lab: no store of yours at {default_store()} yet; opening the sample store {sample_store()}")
+        db = sample_store()
     db = Path(db or default_store()).expanduser().resolve()
     if not db.exists():
         raise CxDataError(

@@ -41,6 +41,17 @@ def _index_lock(out_dir: Path):
         yield
 
 
+def latest_page(store: str, name: str) -> str:
+    """Where the latest good report of job `name` on `store` is kept, relative to the reports folder."""
+    stem = Path(store).stem if store else "store"
+    return f"latest/{stem}/{name}.html"
+
+
+def _store_label(t: dict) -> str:
+    fingerprint = t.get("fingerprint") or ""
+    return f"{t.get('store') or '?'}" + (f" ({fingerprint[:8]})" if fingerprint else "")
+
+
 def read_runs(out_dir: str | Path | None = None) -> list[dict]:
     """Every published run's manifest, newest first."""
     out_dir = Path(out_dir) if out_dir is not None else reports_dir()
@@ -64,26 +75,30 @@ def rebuild_index(out_dir: str | Path | None = None) -> Path:
     e = html.escape
     with _index_lock(out_dir):
         runs = read_runs(out_dir)
-        latest: dict[str, tuple[dict, dict]] = {}
+        latest: dict[tuple[str, str], tuple[dict, dict]] = {}
         for run in runs:
             for t in run.get("targets", []):
-                if t.get("status") == "ok" and t.get("name") not in latest:
-                    latest[t["name"]] = (run, t)
-        parts = ["<h2>Latest good report of each job</h2>"]
+                key = (t.get("store", ""), t.get("name"))
+                if t.get("status") == "ok" and key not in latest:
+                    latest[key] = (run, t)
+        parts = ["<h2>Latest good report of each job, per store</h2>"]
         if latest:
-            parts.append('<table class="cx-index"><tr><th>job</th><th>report</th><th>run</th><th>data as of</th></tr>')
-            for name in sorted(latest):
-                run, t = latest[name]
-                as_of = ", ".join(sorted({str(d.get("as_of")) for d in run.get("data", [])}))
+            parts.append('<table class="cx-index"><tr><th>store</th><th>job</th><th>report</th><th>run</th>'
+                         '<th>data as of</th></tr>')
+            for store, name in sorted(latest):
+                run, t = latest[(store, name)]
+                data = next((d for d in run.get("data", []) if d.get("store") == store), {})
+                page = latest_page(store, name)
                 parts.append(
-                    f'<tr><td>{e(name)}</td><td><a href="latest/{e(name)}.html">latest/{e(name)}.html</a></td>'
-                    f'<td><a href="{e(run["run_id"])}/{e(t["html"])}">{e(run["run_id"])}</a></td><td>{e(as_of)}</td></tr>'
+                    f'<tr><td>{e(_store_label(t))}</td><td>{e(name)}</td><td><a href="{e(page)}">{e(page)}</a></td>'
+                    f'<td><a href="{e(run["run_id"])}/{e(t["html"])}">{e(run["run_id"])}</a></td>'
+                    f'<td>{e(str(data.get("as_of", "")))}</td></tr>'
                 )
             parts.append("</table>")
         else:
             parts.append("<p>No good report yet.</p>")
-        parts.append('<h2>All runs</h2><table class="cx-index"><tr><th>run</th><th>started (UTC)</th><th>job</th><th>notebook</th>'
-                     "<th>parameters</th><th>status</th><th>outputs</th></tr>")
+        parts.append('<h2>All runs</h2><table class="cx-index"><tr><th>run</th><th>started (UTC)</th><th>store</th>'
+                     "<th>job</th><th>notebook</th><th>parameters</th><th>status</th><th>outputs</th></tr>")
         for run in runs:
             rid = run.get("run_id", "")
             targets = run.get("targets") or [{"name": "-", "status": run.get("status"), "parameters": {}}]
@@ -97,7 +112,8 @@ def rebuild_index(out_dir: str | Path | None = None) -> Path:
                 reason = f": {t['reason']}" if t.get("reason") else ""
                 css = "cx-status-failed" if status != "ok" else "cx-status-ok"
                 parts.append(
-                    f"<tr><td>{e(rid)}</td><td>{e(run.get('started', ''))}</td><td>{e(t.get('job') or '(ad hoc)')}</td>"
+                    f"<tr><td>{e(rid)}</td><td>{e(run.get('started', ''))}</td><td>{e(_store_label(t))}</td>"
+                    f"<td>{e(t.get('job') or '(ad hoc)')}</td>"
                     f"<td>{e(t.get('notebook', ''))}</td><td><code>{e(params)}</code></td>"
                     f'<td class="{css}">{e(status)}{e(reason)}</td><td>{" ".join(links)}</td></tr>'
                 )

@@ -26,6 +26,7 @@ class ReportTarget:
     notebook: Path
     parameters: dict = field(default_factory=dict)
     job: str | None = None
+    shared: frozenset = frozenset()  # names given for a whole run (-p): they apply where the notebook has them
 
 
 def notebooks(directory: Path = NOTEBOOK_DIR) -> list[Path]:

@@ -12,7 +12,8 @@ its job, or after the notebook for an ad-hoc run) and:
    reason and keeps the partly executed notebook as ``<target>.failed.ipynb``;
 4. renders each good notebook to one offline, script-free HTML page (cxlib.report.render);
 5. publishes: the staging folder is renamed to ``reports/<run-id>/`` (atomic on one file
-   system), ``reports/latest/<target>.html`` is replaced atomically for good targets only, and
+   system), ``reports/latest/<store>/<target>.html`` (one per store and job: a sample run never
+   replaces the latest report of a user's store) is replaced atomically for good targets only, and
    ``reports/index.html`` is rebuilt from every run's ``run.json``. A failed run never touches
    an earlier run's folder or a ``latest`` page.
 
@@ -32,11 +33,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from cxlib.errors import CxDataError, CxInputError, CxStoreLockedError
+from cxlib.errors import CxDataError, CxInputError, CxStoreLockedError, did_you_mean
 from cxlib.locations import reports_dir
-from cxlib.report.index import atomic_copy, atomic_write, rebuild_index
+from cxlib.report.index import atomic_copy, atomic_write, latest_page, rebuild_index
 from cxlib.report.jobs import ReportTarget
-from cxlib.report.params import validate_parameters
+from cxlib.report.params import notebook_parameters, validate_parameters
 from cxlib.store.connection import default_path
 
 DEFAULT_TIMEOUT = 600  # seconds per cell
@@ -67,6 +68,8 @@ class TargetResult:
     ipynb: str | None = None
     failed_ipynb: str | None = None
     charts: int = 0
+    store: str = ""  # the store's file name
+    fingerprint: str = ""  # of the store's contents when the run read it
 
 
 @dataclass
@@ -163,9 +166,25 @@ def _cell_label(executed: Path | None, index: int | None = None) -> str:
     own = [i for i, c in enumerate(cells) if not added & set(c.get("metadata", {}).get("tags", []))]
     if culprit not in own:
         return "the injected parameters cell"
-    first = next((line.strip() for line in cells[culprit].source.splitlines() if line.strip()), "")
-    first = first if len(first) <= 40 else first[:37] + "..."
-    return f"cell {own.index(culprit) + 1} ({first})"
+    return f"cell {own.index(culprit) + 1} ({_statement(cells[culprit])})"
+
+
+_CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _statement(cell) -> str:
+    """The line of the cell that raised (from the traceback's last frame in the cell), else its first line."""
+    lines = cell.source.splitlines()
+    number = None
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            found = _CELL_LINE.findall(_ANSI.sub("", "\n".join(out.get("traceback", []))))
+            number = int(found[-1]) if found else None
+    text = lines[number - 1].strip() if number and 0 < number <= len(lines) else ""
+    text = text or next((line.strip() for line in lines if line.strip()), "")
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"line {number}: {text}" if number and number > 1 else text
 
 
 def _reason(exc: BaseException, executed: Path | None = None, timeout: int | None = None) -> str:
@@ -274,12 +293,20 @@ def run_reports(
 
 
 def _checked_targets(targets: list[ReportTarget]) -> list[ReportTarget]:
-    """Step 1, before any kernel: every target's parameters checked and typed; names made unique."""
+    """Step 1, before any kernel: every target's parameters checked and typed; names made unique.
+
+    A parameter given for the whole run applies to the notebooks that have it, and is an error
+    only when none of them has it; a job's own parameters must all be the notebook's.
+    """
     checked: list[ReportTarget] = []
     seen: dict[str, int] = {}
+    used: set[str] = set()
     for t in targets:
-        params = validate_parameters(t.notebook, t.parameters, label=f"{t.job and f'job {t.job!r} ' or ''}"
-                                                                       f"notebook {t.notebook.name}")
+        declared = notebook_parameters(t.notebook) or {}
+        given = {k: v for k, v in t.parameters.items() if k not in t.shared or k in declared}
+        used |= set(given) & set(t.shared)
+        label = f"{t.job and f'job {t.job!r} ' or ''}notebook {t.notebook.name}"
+        params = validate_parameters(t.notebook, given, label=label)
         name = t.name
         if name in seen:
             seen[name] += 1
@@ -287,6 +314,11 @@ def _checked_targets(targets: list[ReportTarget]) -> list[ReportTarget]:
         else:
             seen[name] = 1
         checked.append(ReportTarget(name, t.notebook, params, t.job))
+    unused = sorted(set().union(*(t.shared for t in targets)) - used)
+    if unused:
+        every = sorted(set().union(*((notebook_parameters(t.notebook) or {}).keys() for t in targets)))
+        raise CxInputError(f"-p {unused[0]}: none of the notebooks in this run takes '{unused[0]}'"
+                           f"{did_you_mean(unused[0], every)} They take: {', '.join(every)}")
     return checked
 
 
@@ -309,9 +341,23 @@ def _read_stores(checked: list[ReportTarget]) -> tuple[dict[str, dict], dict[str
             except CxDataError as exc:
                 raise CxDataError(f"no report was run: {exc}") from None
         store_keys[t.name] = key
+        _check_against_store(key, t)
         if db:
             t.parameters["db_path"] = key
     return summaries, store_keys
+
+
+def _check_against_store(store: str, t: ReportTarget) -> None:
+    from cxlib.report.store_params import check_against_store
+    from cxlib.store.connection import connect
+
+    con = connect(store, read_only=True)
+    try:
+        check_against_store(con, t.notebook.stem, {k: v for k, v in t.parameters.items() if k != "db_path"})
+    except CxInputError as exc:
+        raise CxInputError(f"{t.job and f'job {t.job!r}, ' or ''}notebook {t.notebook.name}: {exc}") from None
+    finally:
+        con.close()
 
 
 def _run_target(t: ReportTarget, staging: Path, *, store: str, meta: dict, results: list, timeout: int,
@@ -320,7 +366,8 @@ def _run_target(t: ReportTarget, staging: Path, *, store: str, meta: dict, resul
     (also when interrupted, so that the run's manifest lists it)."""
     clock = time.perf_counter()
     executed = staging / f"{t.name}.ipynb"
-    res = TargetResult(t.name, t.notebook.name, t.job, _jsonable(t.parameters), "ok")
+    res = TargetResult(t.name, t.notebook.name, t.job, _jsonable(t.parameters), "ok",
+                       store=meta["data"].get("store", ""), fingerprint=meta["data"].get("fingerprint", ""))
     try:
         _execute(t, executed, store=store, timeout=timeout, kernel_name=kernel_name, progress=progress)
     except KeyboardInterrupt:
@@ -366,11 +413,11 @@ def _publish(result: RunResult, staging: Path, out_dir: Path) -> Path:
     atomic_write(staging / "run.json", json.dumps(manifest, indent=2, default=str))
     final = out_dir / result.run_id
     os.rename(staging, final)
-    latest = out_dir / "latest"
-    latest.mkdir(exist_ok=True)
     for r in result.targets:
         if r.status == "ok" and r.html:
-            atomic_copy(final / r.html, latest / f"{r.name}.html")
+            latest = out_dir / latest_page(r.store, r.name)
+            latest.parent.mkdir(parents=True, exist_ok=True)
+            atomic_copy(final / r.html, latest)
     rebuild_index(out_dir)
     return final
 

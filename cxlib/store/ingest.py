@@ -123,6 +123,7 @@ def ingest(
     *,
     db: str | os.PathLike | duckdb.DuckDBPyConnection | None = None,
     preset: str | os.PathLike | None = None,
+    force: bool = False,
     **options,
 ) -> LoadReport:
     """Load `source` into `table` of the store and return a LoadReport.
@@ -134,18 +135,26 @@ def ingest(
     text), encoding, columns (names for a headerless file), skip_rows, add_customers, update,
     lowercase (True for touchpoint and channel, or column names), metric_scales
     ({'trust': (0, 10)}), as_of and tenure_unit (subscriptions given by tenure), wide.
+    A sample store (cx sample) takes no real data unless `force`: the two would mix.
     Raises CxInputError for bad options and CxDataError, with the store unchanged, when the
     file cannot be loaded at all (a header that does not match, an unreadable file).
     """
     spec = schema.table(table)
     opts = load_options(spec, preset, options)
-    if isinstance(db, duckdb.DuckDBPyConnection):
-        return _ingest(db, source, spec, opts)
-    con = connect(db, read_only=False)
+    con = db if isinstance(db, duckdb.DuckDBPyConnection) else connect(db, read_only=False)
     try:
+        if not force and _is_sample(con):
+            raise CxInputError("this is a sample store (synthetic data with planted effects): load your data into "
+                               "your own store (the default data/cx.duckdb, or --db PATH), or pass --force to mix them")
         return _ingest(con, source, spec, opts)
     finally:
-        con.close()
+        if con is not db:
+            con.close()
+
+
+def _is_sample(con) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'sample_truth'")
+                .fetchone()[0])
 
 
 def load_options(spec: schema.Table, preset, options: dict) -> LoadOptions:

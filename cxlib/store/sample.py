@@ -238,14 +238,15 @@ def generate(path, *, customers: int = 5000, seed: int = 42, end="2026-06-30") -
     """Build a fresh sample store at `path`; return its row count per table (and sample_truth).
 
     customers: how many customers (>= 1); seed: any non-negative integer (same seed, same
-    store); end: the last day of data ('YYYY-MM-DD', date or timestamp; UTC). An existing file
-    at `path` is deleted first; if the build fails, the partial file is removed. See the module
+    store); end: the last day of data ('YYYY-MM-DD', date or timestamp; UTC). An existing sample
+    store at `path` is replaced; a store holding loaded data is never touched (CxInputError); if the build fails, the partial file is removed. See the module
     docstring for the model, the planted effects and sample_truth.
     """
     customers, seed = _checked(customers, seed)
     t1 = _end_ts(end)
     t0 = t1 - SPAN_DAYS * DAY
     path = Path(path)
+    _refuse_a_loaded_store(path)
     _remove_store(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -291,6 +292,33 @@ def _end_ts(end) -> float:
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return float((ts.normalize() + pd.Timedelta(days=1)).value // 10**9)
+
+
+def is_sample_store(con) -> bool:
+    """A sample store holds sample_truth (the planted truth); a user's store never does."""
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'sample_truth'")
+                .fetchone()[0])
+
+
+def _refuse_a_loaded_store(path: Path) -> None:
+    """The sample never replaces a store that holds loaded data (one without sample_truth)."""
+    if not path.exists():
+        return
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise CxInputError(f"{path} exists and is not a store the sample may replace ({str(exc).splitlines()[0]}); "
+                           "choose another path with --db") from None
+    try:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        loaded = "customers" in tables and con.execute("SELECT count(*) FROM customers").fetchone()[0] > 0
+        if loaded and not is_sample_store(con):
+            raise CxInputError(f"{path} holds loaded data, not a sample: the sample never replaces it. "
+                               "Build the sample elsewhere (cx sample builds data/sample.duckdb by default).")
+    finally:
+        con.close()
 
 
 def _remove_store(path: Path) -> None:

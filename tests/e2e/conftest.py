@@ -28,4 +28,4 @@ def rendered_reports(report_store, tmp_path_factory):
               "--out", str(out), timeout=3000)
     runs = [p for p in out.iterdir() if p.is_dir() and p.name != "latest"]
     assert len(runs) == 1, done.stderr
-    return {"out": out, "run": runs[0], "returncode": done.returncode, "stderr": done.stderr}
+    return {"out": out, "run": runs[0], "returncode": done.returncode, "stderr": done.stderr, "store": report_store}

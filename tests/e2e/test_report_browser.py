@@ -82,7 +82,7 @@ def test_every_report_draws_its_charts_and_runs_no_script(browser, rendered_repo
     assert fixture["charts"] == 2
     index = dump_dom(browser, rendered_reports["out"] / "index.html", tmp_path)
     _no_script_ran(index)
-    assert 'href="latest/chart_and_comments.html"' in index
+    assert f'href="latest/{rendered_reports["store"].stem}/chart_and_comments.html"' in index
 
 
 def test_every_notebook_in_the_project_rendered(rendered_reports):

@@ -51,13 +51,13 @@ def _failing(reports, tmp_path, fixture: str, *extra: str, params: dict | None =
     out = reports["out"]
     before_runs = _runs(out)
     good = tree_digest(reports["good_run"])
-    latest = (out / "latest" / "daily.html").read_bytes()
+    latest = (out / "latest" / reports["store"].stem / "daily.html").read_bytes()
     jobs = write_jobs(tmp_path / "jobs.yml", {"daily": (str(FIXTURES / fixture),
                                                         {"db_path": str(reports["store"]), **(params or {})})})
     done = cx("report", "run", "--job", "daily", "--jobs-file", str(jobs), "--out", str(out), *extra)
     # the last good report is untouched, whatever happened
     assert tree_digest(reports["good_run"]) == good
-    assert (out / "latest" / "daily.html").read_bytes() == latest
+    assert (out / "latest" / reports["store"].stem / "daily.html").read_bytes() == latest
     assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
     new = _runs(out) - before_runs
     return done, (out / new.pop()) if new else None
@@ -76,9 +76,9 @@ def test_good_run_publishes_report_notebook_latest_and_index(reports):
     assert manifest["status"] == "ok" and manifest["targets"][0]["charts"] == 2
     assert manifest["targets"][0]["parameters"] == {"db_path": str(reports["store"])}
     assert manifest["data"][0]["row_counts"]["customers"] == 3000
-    assert (out / "latest" / "daily.html").read_bytes() == (run / "daily.html").read_bytes()
+    assert (out / "latest" / reports["store"].stem / "daily.html").read_bytes() == (run / "daily.html").read_bytes()
     index = (out / "index.html").read_text()
-    assert 'href="latest/daily.html"' in index and f'href="{run.name}/daily.html"' in index
+    assert f'href="latest/{reports["store"].stem}/daily.html"' in index and f'href="{run.name}/daily.html"' in index
     # progress was shown while it ran
     assert "[1/1] daily: running chart_and_comments.ipynb" in reports["stderr"]
     assert "[1/1] daily: ok in" in reports["stderr"]
@@ -116,7 +116,7 @@ def test_cell_error(reports, tmp_path):
     done, run = _failing(reports, tmp_path, "cell_error.ipynb")
     assert done.returncode == 1
     line = _error_line(done)
-    assert "daily: cell 5 (raise ValueError('planted failure for...) raised ValueError: " in line
+    assert "daily: cell 5 (raise ValueError('planted failure for the report tests')) raised ValueError: " in line
     assert "raised ValueError: planted failure for the report tests (partly executed" in line
     assert "earlier reports unchanged" in line
     assert sorted(p.name for p in run.iterdir()) == ["daily.failed.ipynb", "run.json"]
@@ -127,7 +127,7 @@ def test_cell_error(reports, tmp_path):
     assert json.loads((run / "run.json").read_text())["status"] == "failed"
     index = (reports["out"] / "index.html").read_text()
     assert f'href="{run.name}/daily.failed.ipynb"' in index and "planted failure" in index
-    assert 'href="latest/daily.html"' in index  # the latest good report is still there
+    assert f'href="latest/{reports["store"].stem}/daily.html"' in index  # the latest good report is still there
 
 
 def test_timeout(reports, tmp_path):
@@ -230,7 +230,8 @@ def test_values_keep_their_types_from_the_command_line_and_yaml(reports, tmp_pat
     index = (out / "index.html").read_text()
     runs = [p.name for p in out.iterdir() if p.is_dir() and p.name != "latest"]
     assert len(runs) == 2 and all(index.count(f"<tr><td>{r}</td>") == (2 if r == run.name else 1) for r in runs)
-    assert 'href="latest/from_yaml.html"' in index and 'href="latest/typed_params.html"' in index
+    stem = reports["store"].stem
+    assert f'href="latest/{stem}/from_yaml.html"' in index and f'href="latest/{stem}/typed_params.html"' in index
     assert "&quot;02134&quot;" in index  # parameters listed per run, as typed
 
 

@@ -28,7 +28,7 @@ ALLOWED = {
     "analysis": {"errors", "locations", "privacy", "sql", "store"},
     "charts": {"errors"},
     "explore": {"errors", "locations", "privacy", "sql", "store", "analysis", "charts"},
-    "report": {"errors", "locations", "privacy", "sql", "store"},
+    "report": {"errors", "locations", "privacy", "sql", "store", "analysis"},
     "cli": {"errors", "locations", "privacy", "sql", "store", "analysis", "charts", "explore", "report"},
     "__init__": {"errors", "locations", "privacy", "sql", "store", "analysis", "charts", "explore", "report"},
 }

@@ -25,6 +25,7 @@ def _run(out: Path, run_id: str, started: str, targets: list[dict], status: str 
 
 def _target(name, status="ok", **kw):
     base = {"name": name, "notebook": f"{name}.ipynb", "job": name, "parameters": {}, "status": status,
+            "store": "cx.duckdb", "fingerprint": "0123456789abcdef",
             "reason": "", "html": f"{name}.html" if status == "ok" else None,
             "ipynb": f"{name}.ipynb" if status == "ok" else None,
             "failed_ipynb": None if status == "ok" else f"{name}.failed.ipynb"}
@@ -39,14 +40,19 @@ def test_index_lists_every_run_and_the_latest_good_report_of_each_job(tmp_path):
                   parameters={"segment": "<script>x</script>"})])
     (tmp_path / "20260104T000000Z-broken").mkdir()  # a folder without manifest is ignored
     _run(tmp_path, ".staging-20260105T000000Z-dddddd", "2026-01-05T00:00:00Z", [_target("weekly")])  # killed
+    # the same job on another store (the sample) keeps its own latest page
+    _run(tmp_path, "20260106T000000Z-eeeeee", "2026-01-06T00:00:00Z", [_target("weekly", store="sample.duckdb")])
     index = rebuild_index(tmp_path).read_text()
     latest = index.split("<h2>All runs</h2>")[0]
     # the newest *good* run of weekly is the 2nd, although the 3rd is newer
-    assert '<td>weekly</td><td><a href="latest/weekly.html">' in latest
+    assert '<td>cx.duckdb (01234567)</td><td>weekly</td><td><a href="latest/cx/weekly.html">' in latest
     assert '<a href="20260102T000000Z-bbbbbb/weekly.html">' in latest
+    assert '<td>sample.duckdb (01234567)</td><td>weekly</td><td><a href="latest/sample/weekly.html">' in latest
+    assert '<a href="20260106T000000Z-eeeeee/weekly.html">' in latest
     assert '<a href="20260101T000000Z-aaaaaa/churn.html">' in latest
     runs = index.split("<h2>All runs</h2>")[1]
-    order = [runs.index(r) for r in ("20260103T000000Z-cccccc", "20260102T000000Z-bbbbbb", "20260101T000000Z-aaaaaa")]
+    order = [runs.index(r) for r in ("20260106T000000Z-eeeeee", "20260103T000000Z-cccccc", "20260102T000000Z-bbbbbb",
+                                     "20260101T000000Z-aaaaaa")]
     assert order == sorted(order)  # newest first
     assert '<a href="20260103T000000Z-cccccc/weekly.failed.ipynb">failed notebook</a>' in runs
     assert "failed: cell 3 (x) raised ValueError: &lt;b&gt;boom&lt;/b&gt;" in runs
@@ -83,9 +89,12 @@ def test_shipped_jobs_file_names_real_notebooks_or_future_ones():
     import yaml
 
     data = yaml.load((PROJECT / "cxlib" / "data" / "report_jobs.yml").read_text(), Loader=yaml.BaseLoader)
-    assert set(data["jobs"]) >= {"overview", "journey", "segments", "churn", "voice-of-customer"}
-    for job in data["jobs"].values():
+    assert set(data["jobs"]) >= {"overview", "journey", "segments", "churn", "voice_of_customer"}
+    for name, job in data["jobs"].items():
         assert set(job) <= {"notebook", "parameters", "description"}
+        # a job that runs a notebook as it is carries the notebook's name, so its latest page is the
+        # same one an ad-hoc run of that notebook makes
+        assert "parameters" in job or name == job["notebook"], name
 
 
 def test_nothing_to_run_and_bad_timeout(tmp_path):

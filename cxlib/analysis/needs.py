@@ -1,0 +1,230 @@
+"""What each report section needs from the store, in one place, and the check that says so.
+
+Real stores hold part of the tables: a clickstream alone, subscriptions alone, one survey. A
+section of a report notebook asks ``section(con, "journey.funnel")`` before it runs: when the
+store holds what the section needs, it returns True; when not, it shows one plain sentence
+(what is missing and how to load it) and returns False, and the notebook goes on with the next
+section. The sentence carries the section's name in its output metadata, so the report renderer
+can leave out the captions that belong to a section that did not run.
+
+A requirement counts something in the store (rows of a table, answers of a survey metric,
+customers with two orders, ...) and needs at least a minimum. Counts run as fixed SQL with
+bound parameters; a few take the section's context (the segment, the churn definition).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+
+from cxlib.errors import CxInputError, unknown_name
+from cxlib.sql import table_columns
+
+LOAD = {
+    "events": "cx ingest events FILE (--preset clickstream, amplitude, mixpanel, ga4 or segment for their exports)",
+    "surveys": "cx ingest survey_responses FILE (--preset qualtrics or surveymonkey for a wide export)",
+    "orders": "cx ingest orders FILE (--preset shopify, stripe or cdnow)",
+    "tickets": "cx ingest tickets FILE (--preset zendesk)",
+    "subscriptions": "cx ingest subscriptions FILE (--preset subscriptions-tenure for one row per customer)",
+    "customers": "cx ingest customers FILE (any further column becomes a segment attribute)",
+}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """At least `minimum` of what `count` counts; `label` says it in plain words, `load` how to get it."""
+
+    label: str
+    count: Callable[[duckdb.DuckDBPyConnection, dict], int]
+    minimum: int = 1
+    load: str = ""
+
+
+def _sql(query: str, **fixed) -> Callable[[duckdb.DuckDBPyConnection, dict], int]:
+    def count(con, context):
+        params = {k: v for k, v in {**fixed, **context}.items() if f"${k}" in query}
+        return con.execute(query, params).fetchone()[0] or 0
+    return count
+
+
+def _answers(metric: str, extra: str = "") -> Callable:
+    return _sql(f"SELECT count(*) FROM survey_responses WHERE metric = $metric {extra}", metric=metric)
+
+
+def _segment_values(con, context) -> int:
+    """Groups the chosen breakdown has (0 when the store has no such attribute)."""
+    segment = context.get("segment")
+    if segment in (None, "", "none"):
+        return 0
+    if segment == "nps_group":
+        return con.execute("SELECT count(DISTINCT CASE WHEN score >= 9 THEN 'p' WHEN score >= 7 THEN 'n' ELSE 'd' END) "
+                           "FROM survey_responses WHERE metric = 'nps'").fetchone()[0]
+    if segment not in table_columns(con, "customers"):
+        return 0
+    from cxlib.sql import quote_ident
+
+    return con.execute(f"SELECT count(DISTINCT {quote_ident(segment)}) FROM customers").fetchone()[0]
+
+
+def _churn_population(con, context) -> int:
+    """Customers whose churn can be judged under the section's definition."""
+    if context.get("definition", "non_contractual") == "contractual":
+        return con.execute("SELECT count(DISTINCT customer_id) FROM subscriptions").fetchone()[0]
+    return con.execute("SELECT count(DISTINCT customer_id) FROM (SELECT customer_id FROM events UNION ALL "
+                       "SELECT customer_id FROM orders)").fetchone()[0]
+
+
+def _churned(con, context) -> int:
+    """Customers who churned under the section's definition (needed to model churn)."""
+    from cxlib.analysis.churn.status import churn_status
+
+    if _churn_population(con, context) == 0:
+        return 0
+    status = churn_status(con, definition=context.get("definition", "non_contractual"),
+                          inactivity_days=context.get("inactivity_days", 90), as_of=context.get("as_of"))
+    return int(status["churned"].sum())
+
+
+EVENTS = Requirement("events (a clickstream or interaction log)", _sql("SELECT count(*) FROM events"),
+                     load=LOAD["events"])
+JOURNEYS = Requirement("customers with at least two events", _sql(
+    "SELECT count(*) FROM (SELECT customer_id FROM events GROUP BY 1 HAVING count(*) >= 2)"), load=LOAD["events"])
+CHANNELS = Requirement("events on at least two channels", _sql("SELECT count(DISTINCT channel) FROM events"), 2,
+                       LOAD["events"])
+SERVICE_CONTACTS = Requirement(
+    "service contacts (chat, phone_call, email_support, store_visit or help_center events)",
+    _sql("SELECT count(*) FROM events WHERE touchpoint IN ('chat', 'phone_call', 'email_support', 'store_visit', "
+         "'help_center')"), load=LOAD["events"])
+NPS = Requirement("NPS answers (0-10)", _answers("nps"), load=LOAD["surveys"])
+CSAT = Requirement("CSAT answers (1-5)", _answers("csat"), load=LOAD["surveys"])
+CES = Requirement("CES answers (1-7)", _answers("ces"), load=LOAD["surveys"])
+NPS_PERIODS = Requirement("NPS answers in at least two periods", _sql(
+    "SELECT count(DISTINCT date_trunc($period, ts)) FROM survey_responses WHERE metric = 'nps'", period="month"), 2,
+    LOAD["surveys"])
+RATED_TOUCHPOINTS = Requirement("CSAT or CES answers tied to a touchpoint", _sql(
+    "SELECT count(*) FROM survey_responses WHERE metric IN ('csat', 'ces') AND touchpoint IS NOT NULL"),
+    load=LOAD["surveys"] + " with a touchpoint column")
+NPS_COMMENTS = Requirement("NPS answers with a comment", _answers("nps", "AND nullif(trim(comment), '') IS NOT NULL"),
+                           load=LOAD["surveys"] + " with a comment column")
+COMMENTS = Requirement("survey comments (at least 20 for topics)", _sql(
+    "SELECT count(*) FROM survey_responses WHERE nullif(trim(comment), '') IS NOT NULL"), 20, LOAD["surveys"])
+ORDERS = Requirement("orders", _sql("SELECT count(*) FROM orders"), load=LOAD["orders"])
+REPEAT_BUYERS = Requirement("customers with at least two orders (at least 20 of them, to fit a lifetime model)", _sql(
+    "SELECT count(*) FROM (SELECT customer_id FROM orders GROUP BY 1 HAVING count(*) >= 2)"), 20, LOAD["orders"])
+TICKETS = Requirement("service tickets", _sql("SELECT count(*) FROM tickets"), load=LOAD["tickets"])
+SUBSCRIPTIONS = Requirement("subscriptions", _sql("SELECT count(*) FROM subscriptions"), load=LOAD["subscriptions"])
+ACTIVITY = Requirement("customers with dated activity (events, orders or subscriptions, by the churn definition)",
+                       _churn_population, load=LOAD["events"] + ", " + LOAD["orders"] + " or " + LOAD["subscriptions"])
+CHURNERS = Requirement("customers who churned (under the chosen churn definition)", _churned,
+                       load="data covering a longer period, or another churn definition")
+SEGMENT = Requirement("a breakdown with at least two groups (a customer attribute, or nps_group with NPS answers)",
+                      _segment_values, 2, LOAD["customers"])
+CUSTOMERS_WITH_ACTIVITY = Requirement("customers with activity (events, orders, tickets or answers; at least 20)", _sql(
+    "SELECT count(*) FROM (SELECT customer_id FROM events UNION SELECT customer_id FROM orders UNION SELECT customer_id "
+    "FROM tickets UNION SELECT customer_id FROM survey_responses)"), 20, LOAD["events"])
+
+# Every report section and what it needs (one declaration per section).
+SECTIONS: dict[str, tuple[Requirement, ...]] = {
+    # voice of the customer
+    "voc.scores": (),  # any of NPS, CSAT, CES: checked with `any_of`
+    "voc.nps": (NPS,),
+    "voc.by_segment": (NPS, SEGMENT),
+    "voc.trend": (NPS_PERIODS,),
+    "voc.touchpoints": (RATED_TOUCHPOINTS,),
+    "voc.csat_by_touchpoint": (CSAT,),
+    "voc.ces_by_channel": (CES,),
+    "voc.drivers": (NPS, CUSTOMERS_WITH_ACTIVITY),
+    "voc.peak_end": (NPS, RATED_TOUCHPOINTS),
+    "voc.themes": (NPS_COMMENTS,),
+    "voc.topics": (COMMENTS,),
+    "voc.followup": (NPS,),
+    # journeys
+    "journey.map": (EVENTS,),
+    "journey.funnel": (JOURNEYS,),
+    "journey.funnel_by_segment": (JOURNEYS, SEGMENT),
+    "journey.paths": (JOURNEYS,),
+    "journey.paths_by_segment": (JOURNEYS, SEGMENT),
+    "journey.channels": (CHANNELS,),
+    "journey.handoffs": (SERVICE_CONTACTS, CHANNELS),
+    "journey.friction": (JOURNEYS,),
+    # segments
+    "segments.profile": (SEGMENT,),
+    "segments.usage": (SEGMENT, EVENTS),
+    "segments.rfm": (ORDERS,),
+    "segments.clusters": (CUSTOMERS_WITH_ACTIVITY,),
+    # churn and value
+    "churn.rate": (ACTIVITY,),
+    "churn.cohorts": (ACTIVITY,),
+    "churn.survival": (ACTIVITY,),
+    "churn.survival_by_segment": (ACTIVITY, SEGMENT),
+    "churn.by_nps": (ACTIVITY, NPS),
+    "churn.cox": (ACTIVITY, CHURNERS),
+    "churn.value": (ACTIVITY, NPS, ORDERS),
+    "churn.clv": (REPEAT_BUYERS,),
+    "churn.at_risk": (ACTIVITY, CHURNERS),
+}
+ANY_OF = {"voc.scores": (NPS, CSAT, CES)}  # sections that need one of several things
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether a section can run here; when not, one sentence saying what is missing and how to load it."""
+
+    section: str
+    missing: tuple[Requirement, ...] = ()
+
+    def __bool__(self) -> bool:
+        return not self.missing
+
+    @property
+    def sentence(self) -> str:
+        if not self.missing:
+            return ""
+        if self.section in ANY_OF:
+            what = " or ".join(r.label for r in self.missing)
+            return f"This section needs {what}, and the store has none. Load them with: {self.missing[0].load}."
+        what = "; ".join(f"{r.label}" + (f" (at least {r.minimum})" if r.minimum > 1 and "least" not in r.label else "")
+                         for r in self.missing)
+        loads = "; ".join(dict.fromkeys(r.load for r in self.missing if r.load))
+        return f"This section needs {what}, which this store does not hold. To enable it: {loads}."
+
+    def _repr_markdown_(self) -> str:
+        return f"*{self.sentence}*" if self.missing else ""
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        if not self.missing:
+            return {}, {}
+        return ({"text/markdown": self._repr_markdown_(), "text/plain": self.sentence},
+                {"cx": {"skipped_section": self.section}})
+
+
+def readiness(con: duckdb.DuckDBPyConnection, name: str, **context) -> Readiness:
+    """Whether section `name` can run on this store (context: segment, definition, period, ...)."""
+    if name not in SECTIONS:
+        raise unknown_name("section", name, "the declared report sections", SECTIONS)
+    if name in ANY_OF:
+        options = ANY_OF[name]
+        return Readiness(name, () if any(r.count(con, context) >= r.minimum for r in options) else options)
+    return Readiness(name, tuple(r for r in SECTIONS[name] if r.count(con, context) < r.minimum))
+
+
+def section(con: duckdb.DuckDBPyConnection, name: str, **context) -> bool:
+    """True when section `name` can run here; otherwise shows why not (one sentence) and returns False.
+
+    >>> if section(con, "journey.funnel"):  # doctest: +SKIP
+    ...     display(journey.funnel(con, steps))
+    """
+    ready = readiness(con, name, **context)
+    if not ready:
+        _show(ready)
+    return bool(ready)
+
+
+def _show(obj) -> None:
+    try:
+        from IPython.display import display
+    except ImportError as exc:  # pragma: no cover - ipykernel is a dependency
+        raise CxInputError("displaying a section note needs IPython") from exc
+    display(obj)

@@ -1,0 +1,124 @@
+"""Know the store: what it holds, what each report section can show on it, and what to load next.
+
+``profile(con)`` (``cx profile`` on the command line) lists the tables with their rows and date
+ranges, the customers (and how many were created from first sight), the touchpoints seen and
+which have no stage, the customer attributes usable as segments, the survey metrics present,
+and for every report section whether it can run here and, if not, what to load to enable it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from cxlib.analysis.defaults import MAX_SEGMENT_VALUES, NOT_ATTRIBUTES
+from cxlib.analysis.needs import SECTIONS, readiness
+from cxlib.sql import quote_ident, table_columns
+from cxlib.store.schema import LOAD_ORDER
+from cxlib.store.stages import unmapped_touchpoints
+
+# The timestamp that dates each table's rows.
+DATED = {"customers": "signup_at", "events": "ts", "survey_responses": "ts", "orders": "ts", "tickets": "opened_at",
+         "subscriptions": "started_at"}
+
+
+@dataclass(frozen=True)
+class StoreProfile:
+    """What a store holds (see the module docstring); every part is a small DataFrame."""
+
+    tables: pd.DataFrame  # table, rows, first, last
+    customers: int
+    customers_from_first_sight: int
+    touchpoints: pd.DataFrame  # touchpoint, events, stage (None when unmapped)
+    attributes: pd.DataFrame  # attribute, values, missing, numeric, usable_as_segment
+    survey_metrics: pd.DataFrame  # metric, answers, scale_min, scale_max, with_comment
+    sections: pd.DataFrame  # section, ready, needs
+    sample: bool
+
+    @property
+    def unmapped(self) -> list[str]:
+        return self.touchpoints.loc[self.touchpoints["stage"].isna(), "touchpoint"].tolist()
+
+    def __str__(self) -> str:
+        lines = ["Tables"]
+        for r in self.tables.itertuples():
+            span = f"  {r.first:%Y-%m-%d} to {r.last:%Y-%m-%d}" if r.rows and pd.notna(r.first) else ""
+            lines.append(f"  {r.table:18} {r.rows:>12,}{span}" if r.rows else f"  {r.table:18} {'empty':>12}")
+        lines.append(f"Customers: {self.customers:,}" + (f" ({self.customers_from_first_sight:,} created from first "
+                                                         "sight)" if self.customers_from_first_sight else ""))
+        if len(self.touchpoints):
+            lines.append(f"Touchpoints seen: {len(self.touchpoints)}; without a stage: "
+                         + (", ".join(self.unmapped[:12]) + (" ..." if len(self.unmapped) > 12 else "")
+                            + " (cx stages suggest writes a map to edit and load)" if self.unmapped else "none"))
+        usable = self.attributes[self.attributes["usable_as_segment"]]
+        lines.append("Segment attributes: " + (", ".join(f"{a} ({v} values)" for a, v in
+                                                        zip(usable["attribute"], usable["values"])) or "none"))
+        lines.append("Survey metrics: " + (", ".join(f"{m} ({n:,} answers)" for m, n in
+                                                    zip(self.survey_metrics["metric"], self.survey_metrics["answers"]))
+                                           or "none"))
+        lines.append("Report sections")
+        for r in self.sections.itertuples():
+            lines.append(f"  {'ready ' if r.ready else 'needs '} {r.section}" + ("" if r.ready else f": {r.needs}"))
+        if self.sample:
+            lines.append("This is a sample store (synthetic data with planted effects).")
+        return "\n".join(lines)
+
+
+def profile(con: duckdb.DuckDBPyConnection) -> StoreProfile:
+    """Profile the store (read-only; small queries, one per table and attribute)."""
+    rows = []
+    for table in LOAD_ORDER:
+        if table == "touchpoint_stages":
+            continue
+        col = DATED[table]
+        n, first, last = con.execute(f"SELECT count(*), min({col}), max({col}) FROM {table}").fetchone()
+        rows.append((table, n, first, last))
+    tables = pd.DataFrame(rows, columns=["table", "rows", "first", "last"])
+    customers = con.execute("SELECT count(*) FROM customers").fetchone()[0]
+    added = con.execute("SELECT count(*) FROM added_customers").fetchone()[0] if _exists(con, "added_customers") else 0
+    touchpoints = con.execute(
+        """SELECT e.touchpoint, count(*) AS events, any_value(m.stage) AS stage FROM events e
+           LEFT JOIN touchpoint_stages m USING (touchpoint) GROUP BY 1 ORDER BY events DESC, 1"""
+    ).df()
+    metrics = con.execute(
+        """SELECT r.metric, count(*) AS answers, any_value(m.scale_min) AS scale_min, any_value(m.scale_max) AS scale_max,
+                  count(*) FILTER (WHERE nullif(trim(r.comment), '') IS NOT NULL) AS with_comment
+           FROM survey_responses r LEFT JOIN survey_metrics m USING (metric) GROUP BY 1 ORDER BY answers DESC, 1"""
+    ).df() if _exists(con, "survey_metrics") else con.execute(
+        "SELECT metric, count(*) AS answers FROM survey_responses GROUP BY 1 ORDER BY 2 DESC").df()
+    sections = []
+    for name in SECTIONS:
+        ready = readiness(con, name, segment=_any_segment(con))
+        sections.append((name, bool(ready), ready.sentence.removeprefix("This section needs ")))
+    return StoreProfile(tables, customers, added, touchpoints, _attributes(con), metrics,
+                        pd.DataFrame(sections, columns=["section", "ready", "needs"]), _exists(con, "sample_truth"))
+
+
+def _attributes(con) -> pd.DataFrame:
+    rows = []
+    for column in table_columns(con, "customers"):
+        if column in NOT_ATTRIBUTES:
+            continue
+        q = quote_ident(column)
+        values, missing, numeric = con.execute(
+            f"SELECT count(DISTINCT {q}), count(*) FILTER (WHERE {q} IS NULL), "
+            f"count(*) FILTER (WHERE {q} IS NOT NULL AND try_cast({q} AS DOUBLE) IS NULL) = 0 FROM customers"
+        ).fetchone()
+        rows.append((column, values, missing, bool(numeric) and values > 0, 2 <= values <= MAX_SEGMENT_VALUES))
+    return pd.DataFrame(rows, columns=["attribute", "values", "missing", "numeric", "usable_as_segment"])
+
+
+def _any_segment(con) -> str | None:
+    """A usable breakdown, for judging the sections that need one."""
+    attrs = _attributes(con)
+    usable = attrs.loc[attrs["usable_as_segment"], "attribute"].tolist()
+    return usable[0] if usable else "nps_group"
+
+
+def _exists(con, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+
+
+__all__ = ["StoreProfile", "profile", "unmapped_touchpoints"]

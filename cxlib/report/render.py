@@ -235,6 +235,7 @@ def _prepare(nb, token: str) -> tuple[object, dict[str, tuple[str, list[str]]]]:
     """A copy of the notebook whose chart/widget/stderr outputs are replaced by placeholders."""
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
+    nb.cells = _without_skipped_sections(nb.cells)
     figures: dict[str, tuple[str, list[str]]] = {}
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -275,6 +276,19 @@ def _prepare(nb, token: str) -> tuple[object, dict[str, tuple[str, list[str]]]]:
             outputs.append(out)
         cell.outputs = outputs
     return nb, figures
+
+
+def skipped_sections(cells) -> set[str]:
+    """Sections whose needs the store did not meet (their note's output metadata names them)."""
+    return {out.get("metadata", {}).get("cx", {}).get("skipped_section")
+            for cell in cells if cell.cell_type == "code" for out in cell.get("outputs", [])} - {None}
+
+
+def _without_skipped_sections(cells) -> list:
+    """Cells tagged ``section:NAME`` (captions, charts) are left out when section NAME did not run:
+    its one-sentence note says why, and a caption under nothing would mislead."""
+    skipped = skipped_sections(cells)
+    return [c for c in cells if not {f"section:{name}" for name in skipped} & set(c.get("metadata", {}).get("tags", []))]
 
 
 def _header(title: str, meta: dict) -> str:

@@ -1,0 +1,48 @@
+"""Every report notebook, with its defaults, on stores holding one family of tables and on the sample.
+
+Real stores are partial (a clickstream alone, subscriptions alone, orders alone, one survey
+item, tickets alone). Each run must succeed, show no NaN/NaT/None and no empty chart, draw its
+charts in the sections that apply, and say in one sentence what each other section needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from notebook_run import run as run_notebook
+from report_checks import charted, problems, skipped
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+pytestmark = pytest.mark.slow
+
+# (notebook, store) -> sections (## headings, by their first words) that must draw a chart there.
+MUST_CHART = {
+    ("journey", "events"): ["Journey map", "Purchase funnel", "Paths"],
+    ("journey", "sample"): ["Journey map", "Purchase funnel", "Paths", "Omnichannel", "Friction"],
+    ("voice_of_customer", "survey"): ["The scores", "Trend"],
+    ("voice_of_customer", "sample"): ["By segment", "Trend", "Satisfaction", "What drives", "Peak-end", "What customers"],
+    ("churn", "subscriptions"): ["How many customers", "Survival"],
+    ("churn", "orders"): ["How many customers", "Survival", "Lifetime value"],
+    ("churn", "sample"): ["How many customers", "Survival", "Do unhappy", "The value", "Lifetime value"],
+    ("segments", "orders"): ["RFM"],
+    ("segments", "sample"): ["Segment profile", "Personalisation", "RFM", "Behavioural"],
+    ("overview", "sample"): ["How customers rate", "Did it change", "How many buy", "How many stay", "What drives"],
+}
+
+
+def _run(notebook, store, tmp_path):
+    return run_notebook(NOTEBOOKS / f"{notebook}.ipynb", tmp_path, store)
+
+
+@pytest.mark.parametrize("family", ["events", "subscriptions", "orders", "survey", "tickets", "sample"])
+@pytest.mark.parametrize("notebook", ["journey", "voice_of_customer", "churn", "segments", "overview"])
+def test_every_notebook_is_useful_on_whatever_the_store_holds(notebook, family, partial_stores, sample_db, tmp_path):
+    store = sample_db if family == "sample" else partial_stores[family]
+    nb = _run(notebook, store, tmp_path)
+    assert problems(nb) == []
+    drawn = charted(nb)
+    for heading in MUST_CHART.get((notebook, family), []):
+        assert any(h.startswith(heading) for h in drawn), f"{notebook} on {family}: no chart in '{heading}'"
+    if family == "sample":
+        assert skipped(nb) == [], f"{notebook} on the sample skipped {skipped(nb)}"

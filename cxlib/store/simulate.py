@@ -386,7 +386,8 @@ class _Rows:
         self.cols = {n: [] for n in names}
 
     def add(self, **kw):
-        size = max(np.size(v) for v in kw.values())
+        arrays = [np.size(v) for v in kw.values() if np.ndim(v) > 0]
+        size = max(arrays) if arrays else 1  # an empty selection adds no row, whatever the scalars
         for n, parts in self.cols.items():
             v = kw[n]
             parts.append(np.full(size, v) if np.ndim(v) == 0 else np.asarray(v))

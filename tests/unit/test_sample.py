@@ -203,7 +203,7 @@ def test_schema_rules_hold(con, name):
     t = schema.TABLES[name]
     cols = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]
     assert cols[: len(t.names)] == t.names
-    for c in t.columns:
+    for c in (c for c in t.columns if not c.virtual):  # virtual columns (tenure) are read from files, never stored
         if not c.nullable:
             assert con.execute(f'SELECT count(*) FROM {name} WHERE "{c.name}" IS NULL').fetchone()[0] == 0, c.name
         if c.kind == "id":  # ids are trimmed, non-blank text
@@ -307,9 +307,9 @@ def test_same_seed_same_store_and_seed_matters(built, con, tmp_path):
     assert all(diff[t] > 0 for t in diff if t != "touchpoint_stages"), diff
 
 
-def test_existing_file_is_replaced_and_bad_arguments_fail(tmp_path):
+def test_an_earlier_sample_is_replaced_and_bad_arguments_fail(tmp_path):
     p = tmp_path / "x.duckdb"
-    p.write_text("not a database")
+    sample.generate(p, customers=20, seed=2)
     counts = sample.generate(p, customers=50, seed=1)
     assert counts["customers"] == 50
     c = duckdb.connect(str(p), read_only=True)
@@ -318,6 +318,29 @@ def test_existing_file_is_replaced_and_bad_arguments_fail(tmp_path):
     for bad in ({"customers": 0}, {"customers": 2.5}, {"seed": -1}, {"end": "not a date"}):
         with pytest.raises(CxInputError):
             sample.generate(tmp_path / "y.duckdb", **{"customers": 10, **bad})
+
+
+def test_the_sample_never_replaces_loaded_data_or_a_file_it_does_not_know(tmp_path):
+    import cxlib
+
+    loaded = tmp_path / "mine.duckdb"
+    con = cxlib.connect(loaded, read_only=False)
+    cxlib.ingest(pd.DataFrame({"customer_id": ["a"], "signup_at": ["2024-01-01"]}), "customers", db=con)
+    con.close()
+    before = loaded.read_bytes()
+    with pytest.raises(CxInputError, match="holds loaded data"):
+        sample.generate(loaded, customers=10, seed=1)
+    assert loaded.read_bytes() == before
+    other = tmp_path / "notes.duckdb"
+    other.write_text("not a database")
+    with pytest.raises(CxInputError, match="not a store the sample may replace"):
+        sample.generate(other, customers=10, seed=1)
+    assert other.read_text() == "not a database"
+
+
+def test_one_customer_is_a_sample_too(tmp_path):
+    counts = sample.generate(tmp_path / "one.duckdb", customers=1, seed=3)
+    assert counts["customers"] == 1
 
 
 def test_end_moves_the_window(tmp_path):

@@ -96,10 +96,16 @@ def cmd_ingest(args) -> int:
 
 
 def _only_repeats(con, report) -> bool:
-    """Every row read is already in the store: a repeated load, which rightly adds nothing."""
-    repeats = con.execute("SELECT count(*) FROM rejects WHERE load_id = ? AND reason = 'duplicate key: already in "
-                          "the store'", [report.load_id]).fetchone()[0]
-    return report.read > 0 and repeats == report.read
+    """A repeated load, which rightly adds nothing: rows are already in the store, and every row
+    read is such a row, repeats an earlier row of this load, or was rejected on the same line for
+    the same reason when this source was loaded before (a re-export's bad rows stay bad)."""
+    stored, repeats = con.execute(
+        """SELECT count(*) FILTER (WHERE reason = 'duplicate key: already in the store'),
+                  count(*) FILTER (WHERE reason LIKE 'duplicate key: %' OR EXISTS (
+                      SELECT 1 FROM rejects p WHERE p.load_id < r.load_id AND p.source = r.source
+                        AND p.line IS NOT DISTINCT FROM r.line AND p.reason = r.reason))
+           FROM rejects r WHERE load_id = ?""", [report.load_id]).fetchone()
+    return stored > 0 and repeats == report.read
 
 
 def cmd_rejects(args) -> int:
@@ -294,6 +300,41 @@ def _add_store_commands(sub) -> None:
     _add_db(p)
     p.set_defaults(func=cmd_sample)
 
+    _add_ingest_command(sub)
+
+    p = sub.add_parser("rejects", help="what the loads rejected, by reason, with example lines")
+    p.add_argument("--load", type=int, metavar="ID", help="one load (default: every load)")
+    p.add_argument("--examples", type=int, default=2, metavar="N", help="example lines per reason (default 2)")
+    _add_db(p)
+    p.set_defaults(func=cmd_rejects)
+
+    p = sub.add_parser("presets", help="the shipped presets for common export shapes")
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("profile", help="what the store holds and which report sections can run on it",
+                       description="Tables with rows and date ranges, customers, touchpoints (and those without a "
+                                   "stage), attributes usable as segments, survey metrics, and for every report "
+                                   "section whether it can run here or what to load to enable it.")
+    _add_db(p)
+    p.set_defaults(func=cmd_profile)
+
+    stages = sub.add_parser("stages", help="the touchpoint -> stage map of the store")
+    ssub = stages.add_subparsers(dest="stages_command", required=True, metavar="ACTION")
+    p = ssub.add_parser("suggest", help="write a starting map of the store's own touchpoints to edit and load",
+                        description="Write a CSV (touchpoint,stage) with every touchpoint the store's events use: the "
+                                    "stage from the current map where it has one, else a guess from the name. Edit "
+                                    "it, then load it with cx ingest touchpoint_stages FILE.")
+    p.add_argument("-o", "--output", default="touchpoint_stages.csv", help="file to write (default touchpoint_stages.csv)")
+    p.add_argument("--overwrite", action="store_true", help="replace the file if it exists")
+    _add_db(p)
+    p.set_defaults(func=cmd_stages_suggest)
+
+    p = sub.add_parser("info", help="row counts and as-of date of the store")
+    _add_db(p)
+    p.set_defaults(func=cmd_info)
+
+
+def _add_ingest_command(sub) -> None:
     p = sub.add_parser(
         "ingest", help="load CSV, JSON-lines or Parquet files into a table of the store",
         description="Load files into TABLE. Every row loads or lands in the rejects table with its line and reason; "
@@ -332,37 +373,6 @@ def _add_store_commands(sub) -> None:
     p.add_argument("--force", action="store_true", help="load into a sample store all the same")
     _add_db(p)
     p.set_defaults(func=cmd_ingest)
-
-    p = sub.add_parser("rejects", help="what the loads rejected, by reason, with example lines")
-    p.add_argument("--load", type=int, metavar="ID", help="one load (default: every load)")
-    p.add_argument("--examples", type=int, default=2, metavar="N", help="example lines per reason (default 2)")
-    _add_db(p)
-    p.set_defaults(func=cmd_rejects)
-
-    p = sub.add_parser("presets", help="the shipped presets for common export shapes")
-    p.set_defaults(func=cmd_presets)
-
-    p = sub.add_parser("profile", help="what the store holds and which report sections can run on it",
-                       description="Tables with rows and date ranges, customers, touchpoints (and those without a "
-                                   "stage), attributes usable as segments, survey metrics, and for every report "
-                                   "section whether it can run here or what to load to enable it.")
-    _add_db(p)
-    p.set_defaults(func=cmd_profile)
-
-    stages = sub.add_parser("stages", help="the touchpoint -> stage map of the store")
-    ssub = stages.add_subparsers(dest="stages_command", required=True, metavar="ACTION")
-    p = ssub.add_parser("suggest", help="write a starting map of the store's own touchpoints to edit and load",
-                        description="Write a CSV (touchpoint,stage) with every touchpoint the store's events use: the "
-                                    "stage from the current map where it has one, else a guess from the name. Edit "
-                                    "it, then load it with cx ingest touchpoint_stages FILE.")
-    p.add_argument("-o", "--output", default="touchpoint_stages.csv", help="file to write (default touchpoint_stages.csv)")
-    p.add_argument("--overwrite", action="store_true", help="replace the file if it exists")
-    _add_db(p)
-    p.set_defaults(func=cmd_stages_suggest)
-
-    p = sub.add_parser("info", help="row counts and as-of date of the store")
-    _add_db(p)
-    p.set_defaults(func=cmd_info)
 
 
 def _add_report_commands(sub) -> None:

@@ -66,58 +66,70 @@ def read_runs(out_dir: str | Path | None = None) -> list[dict]:
     return sorted(runs, key=lambda r: (r.get("started", ""), r.get("run_id", "")), reverse=True)
 
 
+def _latest_table(runs: list[dict]) -> list[str]:
+    """The latest good report of each job, per store (HTML parts)."""
+    e = html.escape
+    latest: dict[tuple[str, str], tuple[dict, dict]] = {}
+    for run in runs:
+        for t in run.get("targets", []):
+            key = (t.get("store", ""), t.get("name"))
+            if t.get("status") == "ok" and key not in latest:
+                latest[key] = (run, t)
+    parts = ["<h2>Latest good report of each job, per store</h2>"]
+    if latest:
+        parts.append('<table class="cx-index"><tr><th>store</th><th>job</th><th>report</th><th>run</th>'
+                     '<th>data as of</th></tr>')
+        for store, name in sorted(latest):
+            run, t = latest[(store, name)]
+            data = next((d for d in run.get("data", []) if d.get("store") == store), {})
+            page = latest_page(store, name)
+            parts.append(
+                f'<tr><td>{e(_store_label(t))}</td><td>{e(name)}</td><td><a href="{e(page)}">{e(page)}</a></td>'
+                f'<td><a href="{e(run["run_id"])}/{e(t["html"])}">{e(run["run_id"])}</a></td>'
+                f'<td>{e(str(data.get("as_of", "")))}</td></tr>'
+            )
+        parts.append("</table>")
+    else:
+        parts.append("<p>No good report yet.</p>")
+    return parts
+
+
+def _runs_table(runs: list[dict]) -> list[str]:
+    """Every run, newest first (HTML parts)."""
+    e = html.escape
+    parts = ['<h2>All runs</h2><table class="cx-index"><tr><th>run</th><th>started (UTC)</th><th>store</th>'
+                 "<th>job</th><th>notebook</th><th>parameters</th><th>status</th><th>outputs</th></tr>"]
+    for run in runs:
+        rid = run.get("run_id", "")
+        targets = run.get("targets") or [{"name": "-", "status": run.get("status"), "parameters": {}}]
+        for t in targets:
+            links = []
+            for key, label in (("html", "report"), ("ipynb", "notebook"), ("failed_ipynb", "failed notebook")):
+                if t.get(key):
+                    links.append(f'<a href="{e(rid)}/{e(t[key])}">{label}</a>')
+            params = ", ".join(f"{k}={json.dumps(v)}" for k, v in (t.get("parameters") or {}).items())
+            status = t.get("status", "")
+            reason = f": {t['reason']}" if t.get("reason") else ""
+            css = "cx-status-failed" if status != "ok" else "cx-status-ok"
+            parts.append(
+                f"<tr><td>{e(rid)}</td><td>{e(run.get('started', ''))}</td><td>{e(_store_label(t))}</td>"
+                f"<td>{e(t.get('job') or '(ad hoc)')}</td>"
+                f"<td>{e(t.get('notebook', ''))}</td><td><code>{e(params)}</code></td>"
+                f'<td class="{css}">{e(status)}{e(reason)}</td><td>{" ".join(links)}</td></tr>'
+            )
+    parts.append("</table>")
+    return parts
+
+
 def rebuild_index(out_dir: str | Path | None = None) -> Path:
     """Rewrite ``out_dir/index.html`` (atomically) from every run's manifest."""
     from cxlib.report.render import CSP, CSS
 
     out_dir = Path(out_dir) if out_dir is not None else reports_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
-    e = html.escape
     with _index_lock(out_dir):
         runs = read_runs(out_dir)
-        latest: dict[tuple[str, str], tuple[dict, dict]] = {}
-        for run in runs:
-            for t in run.get("targets", []):
-                key = (t.get("store", ""), t.get("name"))
-                if t.get("status") == "ok" and key not in latest:
-                    latest[key] = (run, t)
-        parts = ["<h2>Latest good report of each job, per store</h2>"]
-        if latest:
-            parts.append('<table class="cx-index"><tr><th>store</th><th>job</th><th>report</th><th>run</th>'
-                         '<th>data as of</th></tr>')
-            for store, name in sorted(latest):
-                run, t = latest[(store, name)]
-                data = next((d for d in run.get("data", []) if d.get("store") == store), {})
-                page = latest_page(store, name)
-                parts.append(
-                    f'<tr><td>{e(_store_label(t))}</td><td>{e(name)}</td><td><a href="{e(page)}">{e(page)}</a></td>'
-                    f'<td><a href="{e(run["run_id"])}/{e(t["html"])}">{e(run["run_id"])}</a></td>'
-                    f'<td>{e(str(data.get("as_of", "")))}</td></tr>'
-                )
-            parts.append("</table>")
-        else:
-            parts.append("<p>No good report yet.</p>")
-        parts.append('<h2>All runs</h2><table class="cx-index"><tr><th>run</th><th>started (UTC)</th><th>store</th>'
-                     "<th>job</th><th>notebook</th><th>parameters</th><th>status</th><th>outputs</th></tr>")
-        for run in runs:
-            rid = run.get("run_id", "")
-            targets = run.get("targets") or [{"name": "-", "status": run.get("status"), "parameters": {}}]
-            for t in targets:
-                links = []
-                for key, label in (("html", "report"), ("ipynb", "notebook"), ("failed_ipynb", "failed notebook")):
-                    if t.get(key):
-                        links.append(f'<a href="{e(rid)}/{e(t[key])}">{label}</a>')
-                params = ", ".join(f"{k}={json.dumps(v)}" for k, v in (t.get("parameters") or {}).items())
-                status = t.get("status", "")
-                reason = f": {t['reason']}" if t.get("reason") else ""
-                css = "cx-status-failed" if status != "ok" else "cx-status-ok"
-                parts.append(
-                    f"<tr><td>{e(rid)}</td><td>{e(run.get('started', ''))}</td><td>{e(_store_label(t))}</td>"
-                    f"<td>{e(t.get('job') or '(ad hoc)')}</td>"
-                    f"<td>{e(t.get('notebook', ''))}</td><td><code>{e(params)}</code></td>"
-                    f'<td class="{css}">{e(status)}{e(reason)}</td><td>{" ".join(links)}</td></tr>'
-                )
-        parts.append("</table>")
+        parts = _latest_table(runs) + _runs_table(runs)
         page = (
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'

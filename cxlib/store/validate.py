@@ -23,6 +23,11 @@ _ISO_TZ = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:
 _DAY_MONTH = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}([ T].*)?"
 EPOCHS = {"epoch_s": "to_timestamp({v}) AT TIME ZONE 'UTC'", "epoch_ms": "epoch_ms(CAST({v} AS BIGINT))",
           "epoch_us": "make_timestamp(CAST({v} AS BIGINT))"}
+# Units per second of each epoch format; numbers outside years 1-9999 are not timestamps (a
+# value in the wrong unit, a stray id) and would make DuckDB's conversions fail the whole load.
+_EPOCH_UNITS = {"epoch_s": 1, "epoch_ms": 1_000, "epoch_us": 1_000_000}
+_EPOCH_NAMES = {"epoch_s": "seconds", "epoch_ms": "milliseconds", "epoch_us": "microseconds"}
+_EPOCH_MIN, _EPOCH_END = -62_135_596_800, 253_402_300_800  # 0001-01-01 and 10000-01-01 in seconds since 1970
 TENURE_UNITS = ("day", "week", "month")
 
 
@@ -67,8 +72,9 @@ def typed_value(col: schema.Column, raw: str, typing: Typing) -> str:
 
 def _typed_timestamp(v: str, typing: Typing) -> str:
     if typing.epoch:
-        number = f"try_cast({v} AS DOUBLE)"
-        return f"CASE WHEN isfinite({number}) THEN {EPOCHS[typing.date_format].format(v=number)} END"
+        number, unit = f"try_cast({v} AS DOUBLE)", _EPOCH_UNITS[typing.date_format]
+        return (f"CASE WHEN {number} >= {_EPOCH_MIN * unit} AND {number} < {_EPOCH_END * unit} "
+                f"THEN {EPOCHS[typing.date_format].format(v=number)} END")
     if typing.date_format is not None:
         parsed = f"try_strptime({v}, $date_format)"
         return f"({parsed}) AT TIME ZONE 'UTC'" if typing.offset_in_format else f"timezone($tz, {parsed}) AT TIME ZONE 'UTC'"
@@ -84,7 +90,7 @@ def _problems(col: schema.Column, raw: str, typed: str, typing: Typing) -> list[
         checks.append((blank, f"'missing {col.name}'"))
     kind = {"int": "whole number", "float": "number", "bool": "true/false", "timestamp": "timestamp"}.get(col.kind)
     if col.kind == "timestamp" and typing.epoch:
-        kind = f"number of {'seconds' if typing.date_format == 'epoch_s' else typing.date_format[6:]} since 1970"
+        kind = f"number of {_EPOCH_NAMES[typing.date_format]} since 1970"
     if col.kind == "timestamp" and typing.date_format is None:
         checks.append((f"NOT {blank} AND {typed} IS NULL AND regexp_full_match(trim({raw}), '{_DAY_MONTH}')",
                        f"'ambiguous date format ' || {raw} || ': day/month order unknown; pass date_format, e.g. %d/%m/%Y'"))

@@ -411,13 +411,24 @@ def _properties(spec: schema.Table, pairs, extras: list[str]) -> str:
     base = next((s for s, d in pairs if d == "properties"), None)
     obj = None
     if kept:
-        obj = "json_object(" + ", ".join(f"'{d.replace(chr(39), chr(39) * 2)}', nullif(trim(r.{quote_ident(s)}), '')"
+        obj = "json_object(" + ", ".join(f"'{d.replace(chr(39), chr(39) * 2)}', {_property_value(f'r.{quote_ident(s)}')}"
                                           for s, d in kept) + ")"
     if base is not None:
-        col = f"r.{quote_ident(base)}"
-        base = f"CASE WHEN json_valid({col}) AND json_type(CAST({col} AS JSON)) = 'OBJECT' THEN CAST({col} AS JSON) END"
+        # Nested CASE, not AND: DuckDB may evaluate both sides of an AND, and the cast fails on
+        # text that is not JSON. A value that is not a JSON object is kept as text under its name.
+        col, name = f"r.{quote_ident(base)}", base.replace("'", "''")
+        is_object = f"coalesce(CASE WHEN json_valid({col}) THEN json_type(CAST({col} AS JSON)) = 'OBJECT' END, false)"
+        base = (f"CASE WHEN {is_object} THEN CAST({col} AS JSON) "
+                f"WHEN nullif(trim({col}), '') IS NOT NULL THEN json_object('{name}', {col}) END")
         obj = f"json_merge_patch(coalesce({base}, '{{}}'), {obj})" if obj else base
     return f"{obj or 'CAST(NULL AS JSON)'} AS _props"
+
+
+def _property_value(col: str) -> str:
+    """A kept value as JSON: a JSON object or array (a nested object of a JSON-lines record)
+    stays nested, so that ``properties->'context'->>'locale'`` reads it; anything else is text."""
+    container = f"coalesce(CASE WHEN json_valid({col}) THEN json_type(CAST({col} AS JSON)) IN ('OBJECT', 'ARRAY') END, false)"
+    return f"CASE WHEN {container} THEN CAST({col} AS JSON) ELSE to_json(nullif(trim({col}), '')) END"
 
 
 def _unpivot(rows: str, wide: dict) -> str:

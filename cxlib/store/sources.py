@@ -208,7 +208,8 @@ def _stage_whitespace(con, path: Path, encoding: str, columns: list[str] | None,
 def _stage_json_lines(con, path: Path, encoding: str, json_paths) -> Source:
     """One JSON object per line; columns are the top-level keys plus `json_paths` (dotted)."""
     _stage_lines(con, path, encoding)
-    valid = "json_valid(line) AND json_type(line::JSON) = 'OBJECT'"
+    # CASE, not AND: DuckDB evaluates both sides of an AND, and the cast fails on a malformed line.
+    valid = "coalesce(CASE WHEN json_valid(line) THEN json_type(CAST(line AS JSON)) = 'OBJECT' END, false)"
     keys = con.execute(
         f"SELECT DISTINCT unnest(json_keys(line::JSON)) FROM (SELECT line FROM _cx_lines "
         f"WHERE trim(coalesce(line, '')) <> '' AND {valid} ORDER BY line_no LIMIT {_JSON_SAMPLE})"

@@ -50,6 +50,8 @@ from cxlib.store.sources import WHITESPACE, Source, drop_staging, stage_source
 from cxlib.store.validate import EPOCHS, TENURE_UNITS, Typing, build_typed, mark_duplicates, mark_orphans
 
 LOWERCASE_DEFAULT = ("touchpoint", "channel")
+# Required columns whose value a whole file often shares, so that --set can supply them.
+_SETTABLE = ("channel", "plan", "metric", "touchpoint")
 # The timestamp that dates a row, and so a customer's first sight, in each table.
 FIRST_SEEN = {"events": "ts", "survey_responses": "ts", "orders": "ts", "tickets": "opened_at",
               "subscriptions": "started_at"}
@@ -62,6 +64,7 @@ class LoadOptions:
     mapping: dict = field(default_factory=dict)
     preset_mapping: dict = field(default_factory=dict)  # applied to the columns a file has
     constants: dict = field(default_factory=dict)
+    preset_constants: dict = field(default_factory=dict)  # defaults for columns a file (as mapped) lacks
     timezone: str = "UTC"
     date_format: str | None = None
     delimiter: str | None = None
@@ -194,7 +197,7 @@ def _check_options(spec: schema.Table, opts: LoadOptions) -> None:
         raise CxInputError("metric scales are declared with survey answers (table survey_responses)")
     if opts.wide is not None and spec.name != "survey_responses":
         raise CxInputError("a wide export (one column per question) loads into survey_responses")
-    for name, value in opts.constants.items():
+    for name, value in {**opts.preset_constants, **opts.constants}.items():
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise CxInputError(f"the constant for {name!r} must be text or a number, got {value!r}")
 
@@ -210,6 +213,7 @@ def _ingest(con, source, spec: schema.Table, opts: LoadOptions) -> LoadReport:
         src = stage_source(con, source, delimiter=opts.delimiter, encoding=opts.encoding,
                            columns=list(opts.columns) if opts.columns else None, skip_rows=opts.skip_rows,
                            json_paths=[p for p in {**opts.preset_mapping, **opts.mapping} if "." in p])
+        opts = _with_preset_constants(spec, src, opts)
         pairs, extras = map_header(con, spec, src, opts)
         con.execute("BEGIN TRANSACTION")
         try:
@@ -312,6 +316,18 @@ def map_header(con, spec: schema.Table, src: Source, opts: LoadOptions) -> tuple
     if missing_questions:
         raise CxInputError(f"question columns not in the file: {missing_questions}"
                            f"{did_you_mean(missing_questions[0], found)} Found: {found}")
+    pairs = _source_pairs(spec, found, opts, questions)
+    targets = [d for _, d in pairs] + [c.strip().lower() for c in opts.constants]
+    if opts.wide:
+        targets += ["metric", "score"] + (["comment"] if opts.wide.get("comments") else [])
+        targets += ["response_id"] if opts.wide.get("id") else []
+    _check_targets(spec, targets, found, opts)
+    extras = [t for t in targets if t not in spec.accepted and t != "properties"]
+    return pairs, extras
+
+
+def _source_pairs(spec: schema.Table, found: list[str], opts: LoadOptions, questions=frozenset()) -> list[tuple[str, str]]:
+    """(source column, target column) for the file's columns that load (not dropped, not questions)."""
     mapping = _preset_mapping(opts.preset_mapping, found, opts.mapping)
     pairs = []
     for src_name in found:
@@ -323,13 +339,17 @@ def map_header(con, spec: schema.Table, src: Source, opts: LoadOptions) -> tuple
         dst = dst.strip()
         # Schema names match in any case; a customer attribute keeps its spelling.
         pairs.append((src_name, dst.lower() if dst.lower() in spec.accepted or dst.lower() == "properties" else dst))
-    targets = [d for _, d in pairs] + [c.lower() for c in opts.constants]
-    if opts.wide:
-        targets += ["metric", "score"] + (["comment"] if opts.wide.get("comments") else [])
-        targets += ["response_id"] if opts.wide.get("id") else []
-    _check_targets(spec, targets, found, opts)
-    extras = [t for t in targets if t not in spec.accepted and t != "properties"]
-    return pairs, extras
+    return pairs
+
+
+def _with_preset_constants(spec: schema.Table, src: Source, opts: LoadOptions) -> LoadOptions:
+    """A preset's constants are defaults: each applies where the file, as mapped, has no such
+    column and no constant of the load gives it (a clickstream's own channel column wins)."""
+    if not opts.preset_constants:
+        return opts
+    have = {d.lower() for _, d in _source_pairs(spec, src.columns, opts)} | {c.strip().lower() for c in opts.constants}
+    defaults = {k: v for k, v in opts.preset_constants.items() if k.strip().lower() not in have}
+    return replace(opts, constants={**defaults, **opts.constants})
 
 
 def _preset_mapping(preset: dict, found: list[str], given: dict) -> dict:
@@ -355,9 +375,14 @@ def _check_targets(spec: schema.Table, targets: list[str], found: list[str], opt
     if missing or extra or dupes:
         problems = [f"{label} {names}" for label, names in
                     (("missing", missing), ("unexpected", extra), ("named twice", dupes)) if names]
-        mapped = f"; as mapped {targets}" if opts.mapping or opts.constants else ""
-        hint = (f" If every row has the same {missing[0]}, supply it with --set {missing[0]}=VALUE."
-                if missing and missing[0] in ("channel", "plan", "metric", "touchpoint") else "")
+        mapped = f"; as mapped {targets}" if opts.mapping or opts.constants or opts.preset_mapping else ""
+        settable = [c for c in missing if c in _SETTABLE]
+        hint = (f" If every row has the same {settable[0]}, supply it with --set {settable[0]}=VALUE."
+                if settable else "")
+        constant = [c for c in dupes if c.lower() in {k.strip().lower() for k in opts.constants}]
+        if constant:
+            hint += (f" {constant[0]} is both a column of the file and a --set constant: drop the column with "
+                     f"--map SOURCE= or leave out --set {constant[0]}.")
         raise CxDataError(
             f"header does not match table {spec.name}: {'; '.join(problems)}. "
             f"Expected {spec.required} (optional {[c for c in spec.accepted if c not in spec.required]}), "

@@ -4,8 +4,9 @@ A preset is a YAML mapping of `ingest` options (see cxlib.store.ingest.LoadOptio
 ``description`` and ``table``. The shipped presets live in ``cxlib/data/presets/``; a user
 writes their own file (start from a copy of a shipped one) and passes its path. A preset's
 ``mapping`` may name columns that a given file lacks (exports vary): those entries are skipped,
-and when several of its columns map to one target the first present wins. Options given on
-the command line win over the preset's.
+and when several of its columns map to one target the first present wins. A preset's
+``constants`` are defaults for columns the file lacks (a file's own channel column wins over
+``channel: web``). Options given on the command line win over the preset's.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def load_preset(name: str | os.PathLike) -> dict:
     settings = {k: v for k, v in data.items() if k != "description"}
     if "mapping" in settings:
         settings["preset_mapping"] = {str(k): (None if v is None else str(v)) for k, v in settings.pop("mapping").items()}
+    if "constants" in settings:
+        settings["preset_constants"] = settings.pop("constants")
     return settings
 
 

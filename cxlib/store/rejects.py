@@ -21,16 +21,18 @@ def rejects_summary(con: duckdb.DuckDBPyConnection, *, load_id: int | None = Non
     """Rejected rows by load, column and kind of reason, most frequent first.
 
     Columns: load_id, table_name, source, column_name, reason (the kind), rows, examples (up to
-    `examples` entries 'LINE: full reason', the first lines of that kind).
+    `examples` entries 'LINE: full reason', the first distinct lines of that kind).
     """
     df = con.execute(
+        # An example is a distinct line and reason (a wide survey's line can hold several answers).
         f"""WITH r AS (SELECT load_id, table_name, source, column_name, line, reason, {_KIND} AS kind,
-                              row_number() OVER (PARTITION BY load_id, column_name, {_KIND} ORDER BY line) AS k
+                              row_number() OVER (PARTITION BY load_id, column_name, {_KIND}, line, reason) AS copy,
+                              dense_rank() OVER (PARTITION BY load_id, column_name, {_KIND} ORDER BY line, reason) AS k
                        FROM rejects WHERE $load IS NULL OR load_id = $load)
             SELECT load_id, any_value(table_name) AS table_name, any_value(source) AS source, column_name,
                    kind AS reason, count(*) AS rows,
-                   list(coalesce(CAST(line AS VARCHAR), '?') || ': ' || reason ORDER BY line)
-                     FILTER (WHERE k <= $examples) AS examples
+                   list(coalesce(CAST(line AS VARCHAR), '?') || ': ' || reason ORDER BY line, reason)
+                     FILTER (WHERE k <= $examples AND copy = 1) AS examples
             FROM r GROUP BY load_id, column_name, kind
             ORDER BY load_id, rows DESC, column_name NULLS FIRST, reason""",
         {"load": load_id, "examples": examples},

@@ -22,7 +22,8 @@ Meeting exports where they are (see also presets, cxlib/store/presets.py):
   ``+02:00``) is converted to UTC, a naive one is read in ``timezone`` (default UTC). A day/month
   value such as ``03/04/2024`` is rejected as ambiguous unless ``date_format`` (strptime codes,
   e.g. ``%d/%m/%Y %H:%M`` or ``%Y%m%d``) says how to read it; ``epoch_s``, ``epoch_ms`` and
-  ``epoch_us`` read numbers since 1970 (UTC). A naive time in a daylight-saving gap or fold is
+  ``epoch_us`` read numbers since 1970 (UTC; with a ``timezone``, numbers that an export wrote
+  as that zone's clock time, as Mixpanel does for projects with a time zone). A naive time in a daylight-saving gap or fold is
   read at the zone's standard-time offset, as ICU does.
 - Surveys: metrics beyond nps/csat/ces load once their scale is declared (``metric_scales``);
   ``wide`` turns one-row-per-response exports into one row per answer.

@@ -72,9 +72,11 @@ def typed_value(col: schema.Column, raw: str, typing: Typing) -> str:
 
 def _typed_timestamp(v: str, typing: Typing) -> str:
     if typing.epoch:
+        # The number gives a clock time in UTC, or in the load's zone when the export wrote local
+        # clock times as epoch numbers (Mixpanel projects with a time zone).
         number, unit = f"try_cast({v} AS DOUBLE)", _EPOCH_UNITS[typing.date_format]
         return (f"CASE WHEN {number} >= {_EPOCH_MIN * unit} AND {number} < {_EPOCH_END * unit} "
-                f"THEN {EPOCHS[typing.date_format].format(v=number)} END")
+                f"THEN timezone($tz, {EPOCHS[typing.date_format].format(v=number)}) AT TIME ZONE 'UTC' END")
     if typing.date_format is not None:
         parsed = f"try_strptime({v}, $date_format)"
         return f"({parsed}) AT TIME ZONE 'UTC'" if typing.offset_in_format else f"timezone($tz, {parsed}) AT TIME ZONE 'UTC'"
@@ -195,10 +197,10 @@ def _derived_columns(spec: schema.Table, targets: list[str]) -> str:
 def _parameters(spec: schema.Table, targets: list[str], typing: Typing) -> dict:
     params = {}
     present = [c for c in spec.columns if c.name in targets]
-    if any(c.kind == "timestamp" for c in present) and not typing.epoch:
+    if any(c.kind == "timestamp" for c in present):
         if not typing.offset_in_format:  # a format with %z reads the offset from each value; the zone is unused
             params["tz"] = typing.timezone
-        if typing.date_format is not None:
+        if typing.date_format is not None and not typing.epoch:
             params["date_format"] = typing.date_format
     if "tenure" in targets and "started_at" not in targets:
         params["unit"] = typing.tenure_unit

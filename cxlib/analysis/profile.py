@@ -52,7 +52,7 @@ class StoreProfile:
             lines.append(f"Touchpoints seen: {len(self.touchpoints)}; without a stage: "
                          + (", ".join(self.unmapped[:12]) + (" ..." if len(self.unmapped) > 12 else "")
                             + " (cx stages suggest writes a map to edit and load)" if self.unmapped else "none"))
-        usable = self.attributes[self.attributes["usable_as_segment"]]
+        usable = self.attributes.loc[self.attributes["usable_as_segment"].astype(bool)]
         lines.append("Segment attributes: " + (", ".join(f"{a} ({v} values)" for a, v in
                                                         zip(usable["attribute"], usable["values"])) or "none"))
         lines.append("Survey metrics: " + (", ".join(f"{m} ({n:,} answers)" for m, n in
@@ -113,7 +113,7 @@ def _attributes(con) -> pd.DataFrame:
 def _any_segment(con) -> str | None:
     """A usable breakdown, for judging the sections that need one."""
     attrs = _attributes(con)
-    usable = attrs.loc[attrs["usable_as_segment"], "attribute"].tolist()
+    usable = attrs.loc[attrs["usable_as_segment"].astype(bool), "attribute"].tolist()
     return usable[0] if usable else "nps_group"
 
 

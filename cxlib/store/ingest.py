@@ -48,7 +48,16 @@ from cxlib.sql import quote_ident, table_columns
 from cxlib.store import schema
 from cxlib.store.connection import connect, fill_first_seen, refresh_derived
 from cxlib.store.sources import WHITESPACE, Source, drop_staging, stage_source
-from cxlib.store.validate import EPOCHS, TENURE_UNITS, Typing, build_typed, mark_duplicates, mark_orphans
+from cxlib.store.validate import (
+    EPOCHS,
+    TENURE_UNITS,
+    Typing,
+    build_typed,
+    derives_end,
+    derives_start,
+    mark_duplicates,
+    mark_orphans,
+)
 
 LOWERCASE_DEFAULT = ("touchpoint", "channel")
 # Required columns whose value a whole file often shares, so that --set can supply them.
@@ -244,7 +253,7 @@ def _load(con, spec, src: Source, opts: LoadOptions, pairs, extras, started) -> 
         _add_attribute_columns(con, spec, [t for t in targets if t not in spec.accepted])
     if opts.metric_scales:
         _declare_metric_scales(con, opts.metric_scales)
-    typing = Typing(opts.timezone, opts.date_format, opts.lowercase, _as_of(opts, targets), opts.tenure_unit)
+    typing = Typing(opts.timezone, opts.date_format, opts.lowercase, _as_of(spec, opts, targets), opts.tenure_unit)
     build_typed(con, spec, targets, typing)
     mark_duplicates(con, spec, update=opts.update)
     load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchone()[0]
@@ -286,9 +295,8 @@ def _check_date_format(con, date_format: str | None) -> None:
                            "e.g. '%d/%m/%Y %H:%M', '%Y%m%d', or epoch_s / epoch_ms / epoch_us") from None
 
 
-def _as_of(opts: LoadOptions, targets: list[str]):
-    needed = ("tenure" in targets and "started_at" not in targets) or ("churned" in targets and "ended_at" not in targets)
-    if not needed:
+def _as_of(spec: schema.Table, opts: LoadOptions, targets: list[str]):
+    if not (derives_start(spec, targets) or derives_end(spec, targets)):
         return None
     if opts.as_of is None:
         raise CxInputError("subscriptions given by tenure need the day the export was taken: pass --as-of YYYY-MM-DD")

@@ -182,14 +182,24 @@ def _case_columns(cases: list[tuple[str, str, str]]) -> tuple[str, str, str]:
     return first, column, reason
 
 
+def derives_start(spec: schema.Table, targets: list[str]) -> bool:
+    """A subscription's start comes from its tenure (elsewhere `tenure` is just an attribute)."""
+    return "tenure" in spec.accepted and "tenure" in targets and "started_at" not in targets
+
+
+def derives_end(spec: schema.Table, targets: list[str]) -> bool:
+    """A subscription's end comes from its churned flag (elsewhere `churned` is just an attribute)."""
+    return "churned" in spec.accepted and "churned" in targets and "ended_at" not in targets
+
+
 def _derived_columns(spec: schema.Table, targets: list[str]) -> str:
     """Stored columns computed from virtual ones (a subscription's dates from its tenure)."""
     parts = []
-    if "tenure" in targets and "started_at" not in targets:
+    if derives_start(spec, targets):
         parts.append("CASE $unit WHEN 'month' THEN $as_of - to_months(CAST(round(tenure) AS INTEGER)) "
                      "WHEN 'week' THEN $as_of - to_days(CAST(round(tenure * 7) AS INTEGER)) "
                      "ELSE $as_of - to_days(CAST(round(tenure) AS INTEGER)) END AS started_at")
-    if "churned" in targets and "ended_at" not in targets:
+    if derives_end(spec, targets):
         parts.append("CASE WHEN churned THEN $as_of END AS ended_at")
     return ", ".join(parts) or "_rn AS _rn"
 
@@ -202,9 +212,9 @@ def _parameters(spec: schema.Table, targets: list[str], typing: Typing) -> dict:
             params["tz"] = typing.timezone
         if typing.date_format is not None and not typing.epoch:
             params["date_format"] = typing.date_format
-    if "tenure" in targets and "started_at" not in targets:
+    if derives_start(spec, targets):
         params["unit"] = typing.tenure_unit
-    if ("tenure" in targets and "started_at" not in targets) or ("churned" in targets and "ended_at" not in targets):
+    if derives_start(spec, targets) or derives_end(spec, targets):
         params["as_of"] = typing.as_of
     return params
 

@@ -260,6 +260,9 @@ def _load(con, spec, src: Source, opts: LoadOptions, pairs, extras, started) -> 
     added = _add_customers(con, spec, load_id) if spec.references_customers and opts.add_customers else 0
     orphans = mark_orphans(con) if spec.references_customers else 0
     counts = _write(con, spec, targets, load_id)
+    if spec.name == "customers" and "signup_at" in targets:  # a signup the file gives is no longer first sight
+        con.execute("DELETE FROM added_customers WHERE customer_id IN "
+                    "(SELECT customer_id FROM _cx_typed WHERE _reason IS NULL AND signup_at IS NOT NULL)")
     _write_rejects(con, spec, src, targets, load_id)
     if spec.name in ("events", "touchpoint_stages"):
         refresh_derived(con)

@@ -221,12 +221,19 @@ def _parameters(spec: schema.Table, targets: list[str], typing: Typing) -> dict:
 
 def mark_duplicates(con: duckdb.DuckDBPyConnection, spec: schema.Table, *, update: bool) -> None:
     """Rows whose key is already in the store: rejected as duplicates, or (with `update`) kept
-    for the upsert, marked ``_existing``. The stage map is configuration: a file replaces it."""
+    for the upsert, marked ``_existing``. The stage map is configuration: a file replaces it.
+
+    A customer created from first sight (``added_customers``) is a placeholder: a customers file
+    naming them completes them (their attributes, and their signup when the file has one), as
+    an update, so that customers load in either order with activity."""
     con.execute("ALTER TABLE _cx_typed ADD COLUMN _existing BOOLEAN DEFAULT false")
     if spec.name == "touchpoint_stages":
         return
+    if spec.name == "customers" and not update:
+        con.execute("UPDATE _cx_typed SET _existing = true WHERE _reason IS NULL "
+                    "AND customer_id IN (SELECT customer_id FROM added_customers)")
     same = " AND ".join(f"t.{quote_ident(k)} = _cx_typed.{quote_ident(k)}" for k in spec.key)
-    found = f"_reason IS NULL AND EXISTS (SELECT 1 FROM {spec.name} t WHERE {same})"
+    found = f"_reason IS NULL AND NOT _existing AND EXISTS (SELECT 1 FROM {spec.name} t WHERE {same})"
     if update:
         con.execute(f"UPDATE _cx_typed SET _existing = true WHERE {found}")
     else:

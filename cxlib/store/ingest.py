@@ -473,7 +473,9 @@ def _unpivot(rows: str, wide: dict) -> str:
     questions = wide.get("questions") or {}
     comments = wide.get("comments") or {}
     if not questions:
-        raise CxInputError("a wide survey export needs 'questions': {column: metric}")
+        raise CxInputError("a wide survey export (one column per question) needs its question columns: pass "
+                           "--question COLUMN=METRIC for each, e.g. --question Q1=nps (in Python: "
+                           "wide={'questions': {column: metric}})")
     parts = []
     for q, (column, metric) in enumerate(questions.items(), 1):
         answer = f"CAST(r.{quote_ident(column)} AS VARCHAR)"

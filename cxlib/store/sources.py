@@ -41,6 +41,9 @@ ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": 
 WHITESPACE = "whitespace"
 _DELIMITERS = (",", ";", "\t", "|")
 _JSON_SAMPLE = 1000  # lines read to find a JSON file's keys
+# A line holding nothing but blanks (spaces, tabs, a stray carriage return) is no row. DuckDB's
+# trim() removes spaces only, so a tab-only line used to count as a malformed row.
+_NOT_BLANK = "NOT regexp_full_match(coalesce(line, ''), '\\s*')"
 _PATH = re.compile(r"^[A-Za-z_][\w$-]*(\.[A-Za-z_][\w$-]*)*$")
 
 
@@ -188,7 +191,7 @@ def _stage_whitespace(con, path: Path, encoding: str, columns: list[str] | None,
     if columns:
         names = _checked_names(columns, f"--columns for {path}")
     else:
-        row = con.execute(f"SELECT line_no, {split} FROM _cx_lines WHERE trim(coalesce(line, '')) <> '' "
+        row = con.execute(f"SELECT line_no, {split} FROM _cx_lines WHERE {_NOT_BLANK} "
                           "ORDER BY line_no LIMIT 1").fetchone()
         if row is None:
             raise CxDataError(f"{path} is empty: nothing to load")
@@ -196,7 +199,7 @@ def _stage_whitespace(con, path: Path, encoding: str, columns: list[str] | None,
     first_data += skip_rows
     fields = ", ".join(f"f[{i + 1}] AS {quote_ident(n)}" for i, n in enumerate(names))
     records = (f"SELECT line_no, line, {split} AS f FROM _cx_lines "
-               "WHERE line_no >= $first AND trim(coalesce(line, '')) <> ''")
+               f"WHERE line_no >= $first AND {_NOT_BLANK}")
     con.execute(f"CREATE TEMP TABLE _cx_raw AS SELECT line_no AS _rn, {fields} FROM ({records}) "
                 "WHERE len(f) = $n", {"first": first_data, "n": len(names)})
     con.execute(f"CREATE TEMP TABLE _cx_structural AS SELECT line_no AS line, line AS raw, "
@@ -212,7 +215,7 @@ def _stage_json_lines(con, path: Path, encoding: str, json_paths) -> Source:
     valid = "coalesce(CASE WHEN json_valid(line) THEN json_type(CAST(line AS JSON)) = 'OBJECT' END, false)"
     keys = con.execute(
         f"SELECT DISTINCT unnest(json_keys(line::JSON)) FROM (SELECT line FROM _cx_lines "
-        f"WHERE trim(coalesce(line, '')) <> '' AND {valid} ORDER BY line_no LIMIT {_JSON_SAMPLE})"
+        f"WHERE {_NOT_BLANK} AND {valid} ORDER BY line_no LIMIT {_JSON_SAMPLE})"
     ).fetchall()
     names = list(dict.fromkeys([k for (k,) in sorted(keys)] + [p for p in json_paths if p]))
     bad = [p for p in names if not _PATH.match(p)]
@@ -221,7 +224,7 @@ def _stage_json_lines(con, path: Path, encoding: str, json_paths) -> Source:
     if not names:
         raise CxDataError(f"{path} holds no JSON object: nothing to load")
     fields = ", ".join(f"line::JSON ->> {_json_path(n)} AS {quote_ident(n)}" for n in names)
-    rows = "FROM _cx_lines WHERE trim(coalesce(line, '')) <> ''"
+    rows = f"FROM _cx_lines WHERE {_NOT_BLANK}"
     con.execute(f"CREATE TEMP TABLE _cx_raw AS SELECT line_no AS _rn, {fields} {rows} AND {valid}")
     con.execute(f"CREATE TEMP TABLE _cx_structural AS SELECT line_no AS line, line AS raw, "
                 f"'not a JSON object' AS reason {rows} AND NOT ({valid})")

@@ -224,7 +224,7 @@ def cmd_report_run(args) -> int:
     from cxlib.report.runs import run_reports
 
     result = run_reports(_targets_from_args(args), out_dir=_out_dir(args), timeout=args.timeout,
-                         kernel_name=args.kernel)
+                         notebook_timeout=args.notebook_timeout, kernel_name=args.kernel)
     index = (result.run_dir.parent / "index.html") if result.run_dir else None
     if result.failed:
         raise CxError(
@@ -376,7 +376,7 @@ def _add_ingest_command(sub) -> None:
 
 
 def _add_report_commands(sub) -> None:
-    from cxlib.report.runs import DEFAULT_TIMEOUT
+    from cxlib.report.runs import DEFAULT_NOTEBOOK_TIMEOUT, DEFAULT_TIMEOUT
 
     p = sub.add_parser("demo", help="build the sample store (data/sample.duckdb) and run every report notebook on it")
     p.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
@@ -406,6 +406,8 @@ def _add_report_commands(sub) -> None:
     p.add_argument("--params-file", metavar="FILE.yml", help="parameters as a YAML mapping name: value")
     p.add_argument("--out", help="reports folder (default reports/)")
     p.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help=f"seconds per cell (default {DEFAULT_TIMEOUT})")
+    p.add_argument("--notebook-timeout", type=int, default=DEFAULT_NOTEBOOK_TIMEOUT,
+                   help=f"seconds per notebook, all cells together (default {DEFAULT_NOTEBOOK_TIMEOUT})")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel (default python3)")
     _add_db(p)
     p.set_defaults(func=cmd_report_run)

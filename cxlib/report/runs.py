@@ -28,6 +28,7 @@ import os
 import re
 import secrets
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -41,6 +42,7 @@ from cxlib.report.params import notebook_parameters, validate_parameters
 from cxlib.store.connection import default_path
 
 DEFAULT_TIMEOUT = 600  # seconds per cell
+DEFAULT_NOTEBOOK_TIMEOUT = 3600  # seconds per notebook, all cells together
 
 
 SETUP_TAG = "cx-report-setup"
@@ -192,6 +194,8 @@ def _reason(exc: BaseException, executed: Path | None = None, timeout: int | Non
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    if isinstance(exc, NotebookTimeout):
+        return _one_line(f"timeout: {exc} (stopped while running {_cell_label(executed)})")
     if isinstance(exc, PapermillExecutionError):
         value = exc.evalue.strip().splitlines()[0] if exc.evalue and exc.evalue.strip() else ""
         return _one_line(f"{_cell_label(executed, exc.cell_index)} raised {exc.ename}: {value}")
@@ -213,27 +217,77 @@ def _prepared_notebook(source: Path, dest: Path) -> None:
     nbformat.write(nb, dest)
 
 
-def _execute(target: ReportTarget, out: Path, *, store: str, timeout: int, kernel_name: str, progress: bool) -> None:
-    """Run one notebook with papermill; the kernel starts in the notebook's folder, so it is told
-    the store's absolute path through CX_DB (a relative path would resolve against that folder)."""
+def _execute(target: ReportTarget, out: Path, *, store: str, timeout: int, notebook_timeout: int, kernel_name: str,
+             progress: bool) -> None:
+    """Run one notebook with papermill.
+
+    The kernel starts in the notebook's folder, so it is told the store's absolute path through
+    CX_DB (a relative path would resolve against that folder). Its stderr (warnings, and the
+    tracebacks ipykernel prints when it is interrupted or stopped) goes to ``<target>.kernel.log``
+    beside the executed notebook, not into the run's one-line output. A watchdog stops the kernel
+    when the whole notebook runs longer than `notebook_timeout` seconds.
+    """
     import papermill as pm
 
     prepared = out.with_name(f".{out.stem}.input.ipynb")
     _prepared_notebook(target.notebook, prepared)
     previous = os.environ.get("CX_DB")
     os.environ["CX_DB"] = store
+    kernels: list = []
+    stopped = threading.Event()
+    watchdog = threading.Timer(notebook_timeout, _stop_kernels, [kernels, stopped])
+    watchdog.daemon = True
+    watchdog.start()
     try:
         pm.execute_notebook(
             str(prepared), str(out), parameters=target.parameters, kernel_name=kernel_name,
             progress_bar=progress, cwd=str(target.notebook.parent), execution_timeout=timeout,
             start_timeout=120, report_mode=False,
+            kernel_manager_class=_logged_kernel_manager(out.with_name(f"{out.stem}.kernel.log"), kernels),
         )
+    except Exception as exc:
+        if stopped.is_set():
+            raise NotebookTimeout(notebook_timeout) from exc
+        raise
+    else:  # the kernel's log is kept for a failed run only
+        out.with_name(f"{out.stem}.kernel.log").unlink(missing_ok=True)
     finally:
+        watchdog.cancel()
         prepared.unlink(missing_ok=True)
         if previous is None:
             os.environ.pop("CX_DB", None)
         else:
             os.environ["CX_DB"] = previous
+
+
+class NotebookTimeout(Exception):
+    """The whole notebook ran longer than its limit."""
+
+    def __init__(self, seconds: int):
+        super().__init__(f"the notebook ran longer than its limit of {seconds} s in all")
+        self.seconds = seconds
+
+
+def _logged_kernel_manager(log: Path, kernels: list):
+    """A kernel manager class whose kernels write stderr to `log` and are listed in `kernels`."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LoggedKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw["stderr"] = open(log, "ab")  # noqa: SIM115 - the kernel process owns it until it exits
+            kernels.append(self)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return LoggedKernelManager
+
+
+def _stop_kernels(kernels: list, stopped: threading.Event) -> None:
+    """The watchdog: kill the notebook's kernel (the run then fails with a timeout reason)."""
+    stopped.set()
+    for km in kernels:
+        process = getattr(getattr(km, "provisioner", None), "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
 
 
 def _say(message: str) -> None:
@@ -245,6 +299,7 @@ def run_reports(
     *,
     out_dir: str | Path | None = None,
     timeout: int = DEFAULT_TIMEOUT,
+    notebook_timeout: int = DEFAULT_NOTEBOOK_TIMEOUT,
     kernel_name: str = "python3",
     progress: bool | None = None,
 ) -> RunResult:
@@ -256,8 +311,9 @@ def run_reports(
     """
     if not targets:
         raise CxInputError("nothing to run: name notebooks, or use --all, --job NAME or --all-jobs")
-    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
-        raise CxInputError(f"timeout must be a whole number of seconds of at least 1, got {timeout!r}")
+    for name, value in (("timeout", timeout), ("notebook_timeout", notebook_timeout)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise CxInputError(f"{name} must be a whole number of seconds of at least 1, got {value!r}")
     out_dir = Path(out_dir) if out_dir is not None else reports_dir()
     progress = sys.stderr.isatty() if progress is None else progress
     checked = _checked_targets(targets)
@@ -280,6 +336,7 @@ def run_reports(
                 "data": summaries[store_keys[t.name]],
             }
             res = _run_target(t, staging, store=store_keys[t.name], meta=meta, results=results, timeout=timeout,
+                              notebook_timeout=notebook_timeout,
                               kernel_name=kernel_name, progress=progress)
             if res.status == "ok":
                 _say(f"{step}: ok in {res.seconds}s, {res.charts} chart(s)")
@@ -315,10 +372,14 @@ def _checked_targets(targets: list[ReportTarget]) -> list[ReportTarget]:
             seen[name] = 1
         checked.append(ReportTarget(name, t.notebook, params, t.job))
     unused = sorted(set().union(*(t.shared for t in targets)) - used)
+    if unused and len({t.notebook for t in targets}) == 1:  # one notebook: its own, detailed error
+        t = targets[0]
+        validate_parameters(t.notebook, {unused[0]: t.parameters[unused[0]]},
+                            label=f"{t.job and f'job {t.job!r} ' or ''}notebook {t.notebook.name}")
     if unused:
         every = sorted(set().union(*((notebook_parameters(t.notebook) or {}).keys() for t in targets)))
-        raise CxInputError(f"-p {unused[0]}: none of the notebooks in this run takes '{unused[0]}'"
-                           f"{did_you_mean(unused[0], every)} They take: {', '.join(every)}")
+        raise CxInputError(f"-p {unused[0]}: unknown parameter '{unused[0]}'{did_you_mean(unused[0], every)} "
+                           f"None of the notebooks in this run takes it; they take: {', '.join(every)}")
     return checked
 
 
@@ -361,6 +422,7 @@ def _check_against_store(store: str, t: ReportTarget) -> None:
 
 
 def _run_target(t: ReportTarget, staging: Path, *, store: str, meta: dict, results: list, timeout: int,
+                notebook_timeout: int,
                 kernel_name: str, progress: bool) -> TargetResult:
     """Steps 3 and 4 for one target: execute, then render; the result is appended to `results`
     (also when interrupted, so that the run's manifest lists it)."""
@@ -369,7 +431,8 @@ def _run_target(t: ReportTarget, staging: Path, *, store: str, meta: dict, resul
     res = TargetResult(t.name, t.notebook.name, t.job, _jsonable(t.parameters), "ok",
                        store=meta["data"].get("store", ""), fingerprint=meta["data"].get("fingerprint", ""))
     try:
-        _execute(t, executed, store=store, timeout=timeout, kernel_name=kernel_name, progress=progress)
+        _execute(t, executed, store=store, timeout=timeout, notebook_timeout=notebook_timeout, kernel_name=kernel_name,
+                 progress=progress)
     except KeyboardInterrupt:
         res.status, res.reason = "failed", "interrupted"
         _keep_failed(executed, res)

@@ -119,7 +119,7 @@ def test_cell_error(reports, tmp_path):
     assert "daily: cell 5 (raise ValueError('planted failure for the report tests')) raised ValueError: " in line
     assert "raised ValueError: planted failure for the report tests (partly executed" in line
     assert "earlier reports unchanged" in line
-    assert sorted(p.name for p in run.iterdir()) == ["daily.failed.ipynb", "run.json"]
+    assert sorted(p.name for p in run.iterdir()) == ["daily.failed.ipynb", "daily.kernel.log", "run.json"]
     kept = nbformat.read(run / "daily.failed.ipynb", as_version=4)
     texts = [o.get("text", "") for c in kept.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert "this cell ran before the failure\n" in texts
@@ -138,6 +138,19 @@ def test_timeout(reports, tmp_path):
     assert "daily: timeout: cell 4 (time.sleep(300)) ran longer than the limit of 30 s per cell" in _error_line(done)
     kept = nbformat.read(run / "daily.failed.ipynb", as_version=4)
     assert any("started" in o.get("text", "") for c in kept.cells for o in c.get("outputs", []))
+    # one reason line, not the kernel's own noise (it is in the kernel log beside the notebook)
+    assert "Traceback" not in done.stderr and "ZMQError" not in done.stderr
+    assert "without encryption" not in done.stderr
+
+
+def test_a_whole_notebook_has_a_time_limit_too(reports, tmp_path):
+    started = time.monotonic()
+    done, run = _failing(reports, tmp_path, "timeout.ipynb", "--timeout", "280", "--notebook-timeout", "20")
+    assert time.monotonic() - started < 200
+    assert done.returncode == 1
+    assert ("daily: timeout: the notebook ran longer than its limit of 20 s in all (stopped while running cell 4 "
+            "(time.sleep(300)))") in _error_line(done)
+    assert "Traceback" not in done.stderr
 
 
 def test_kernel_killed(reports, tmp_path):

@@ -72,4 +72,5 @@ def test_a_run_wide_parameter_applies_where_a_notebook_has_it(clickstream_db, tm
     nobody = cx("report", "run", str(FIXTURES / "chart_and_comments.ipynb"), str(FIXTURES / "typed_params.ipynb"),
                 "--db", str(clickstream_db), "--out", str(out), "-p", "segmnt=plan")
     assert nobody.returncode == 2
-    assert "-p segmnt: none of the notebooks in this run takes 'segmnt'; did you mean 'segment'?" in nobody.stderr
+    assert ("-p segmnt: unknown parameter 'segmnt'; did you mean 'segment'? None of the notebooks in this run takes "
+            "it") in nobody.stderr

@@ -78,8 +78,8 @@ SHOP = ("user_id,event,timestamp\n"
         "u1,Checkout,2024-03-01 10:05:00\n"
         "u2,home,2024-03-02 09:00:00\n"
         "u1,home,2024-02-28 08:00:00\n")  # u1's first sight comes last in the file
-SHOP_FLAGS = dict(mapping={"user_id": "customer_id", "event": "touchpoint", "timestamp": "ts"},
-                  constants={"channel": "web"}, add_customers=True)
+SHOP_FLAGS = {"mapping": {"user_id": "customer_id", "event": "touchpoint", "timestamp": "ts"},
+              "constants": {"channel": "web"}, "add_customers": True}
 
 
 def test_clickstream_with_map_set_and_add_customers_creates_customers_at_first_sight(con, tmp_path):
@@ -212,6 +212,8 @@ def test_a_customers_file_after_activity_completes_the_customers_created_from_fi
     check_counts(con, report, read=3, loaded=3, rejected=0, inserted=1, updated=2)
     assert rows(con, "SELECT customer_id, signup_at, region FROM customers ORDER BY 1") == [
         ("u1", datetime(2024, 2, 28, 8), "north"), ("u2", datetime(2024, 3, 2, 9), "south"), ("u9", None, "west")]
+    assert rows(con, "SELECT key, previous->>'signup_at', previous->>'region' FROM history ORDER BY 1") == [
+        ("u1", "2024-02-28 08:00:00", None), ("u2", "2024-03-02 09:00:00", None)]  # the placeholders
     # an earlier event loaded later moves a first-sight signup back
     early = "user_id,event,timestamp\nu2,home,2024-01-15 07:00:00\n"
     ingest(write(tmp_path, "early.csv", early), "events", db=con, **SHOP_FLAGS)
@@ -231,7 +233,7 @@ def test_a_customers_file_after_activity_completes_the_customers_created_from_fi
                                        "that a customer loaded without signup_at takes first sight once it is filled")
 def test_a_customer_loaded_without_signup_follows_an_earlier_first_sight(con, tmp_path):
     ingest(write(tmp_path, "c.csv", "customer_id\nu1\n"), "customers", db=con)
-    flags = dict(mapping=SHOP_FLAGS["mapping"], constants={"channel": "web"})
+    flags = {"mapping": SHOP_FLAGS["mapping"], "constants": {"channel": "web"}}
     ingest(write(tmp_path, "e1.csv", "user_id,event,timestamp\nu1,home,2024-03-01 10:00\n"), "events", db=con, **flags)
     ingest(write(tmp_path, "e2.csv", "user_id,event,timestamp\nu1,home,2024-01-01 10:00\n"), "events", db=con, **flags)
     assert customers(con) == [("u1", datetime(2024, 1, 1, 10))]
@@ -833,7 +835,7 @@ def test_rejects_summary_by_kind_with_counts_and_two_example_lines(con, tmp_path
 
 
 def test_rejects_summary_shows_distinct_lines_of_a_wide_survey(con, tmp_path):
-    args = dict(preset="qualtrics", wide={"questions": {"Q1": "nps", "Q3": "trust"}}, metric_scales={"trust": "0-10"})
+    args = {"preset": "qualtrics", "wide": {"questions": {"Q1": "nps", "Q3": "trust"}}, "metric_scales": {"trust": "0-10"}}
     ingest(write(tmp_path, "responses.csv", QUALTRICS), "survey_responses", db=con, **args)
     again = ingest(write(tmp_path, "responses.csv", QUALTRICS), "survey_responses", db=con, **args)
     summary = rejects_summary(con, load_id=again.load_id)

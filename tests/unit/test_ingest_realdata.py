@@ -110,7 +110,7 @@ def test_cdnow_loads_with_the_preset_every_purchase_an_order(con, cdnow):
 
 
 def test_cdnow_without_its_header_line_gives_the_same_orders(con, cdnow, tmp_path):
-    path, raw, lines, records = cdnow
+    path, raw, _, records = cdnow
     headerless = tmp_path / "CDNOW_master.txt"
     headerless.write_bytes(raw[raw.index(b"\r\n") + 2:])  # the file as the original CDNOW download has it
     assert headerless.read_bytes().startswith(b" 00001 19970101")

@@ -224,8 +224,9 @@ def test_wilson_interval_matches_statsmodels(tmp_path):
 
 
 def test_empty_funnel_has_a_row_per_step(tmp_path):
-    con = make_store(tmp_path, [("u1", 0, "app_login")])
-    out = funnel(con, ["ad_click", "home_page"], min_group_size=1)
+    # the steps occur in the store, but not in the date range (steps the events never hold are an error)
+    con = make_store(tmp_path, [("u1", 0, "app_login"), ("u2", 0, "ad_click"), ("u2", 1, "home_page")])
+    out = funnel(con, ["ad_click", "home_page"], end="2023-12-31", min_group_size=1)
     assert out["step"].tolist() == [1, 2] and counts(out) == [0, 0]
     assert out["conversion_from_first"].isna().all()
 
@@ -271,6 +272,27 @@ def test_bad_arguments_get_actionable_errors(small, kwargs, message):
     kwargs = {"steps": ["ad_click", "home_page"], **kwargs}
     with pytest.raises(CxInputError, match=message.replace("(", r"\(")):
         funnel(small, kwargs.pop("steps"), **kwargs)
+
+
+def test_known_touchpoints_come_from_the_events_never_from_the_stage_map(tmp_path):
+    # 'payment' is in the stage map (a new store starts with the sample's map) but no event has it:
+    # a funnel through it must not "exist" with zero customers on a store that has never seen it.
+    con = make_store(tmp_path, [("u1", 0, "ad_click"), ("u1", 1, "web_promo"), ("u2", 0, "ad_click")])
+    assert "payment" in STAGES and "web_promo" not in STAGES
+    with pytest.raises(CxInputError, match="touchpoint 'payment' not in this store's events"):
+        funnel(con, ["ad_click", "payment"])
+    with pytest.raises(CxInputError, match="Available: ad_click, web_promo$"):
+        funnel(con, ["ad_click", "payment"])
+    # a touchpoint the events hold counts, with or without a stage
+    assert counts(funnel(con, ["ad_click", "web_promo"], min_group_size=1)) == [2, 1]
+
+
+def test_a_filter_that_leaves_a_step_out_does_not_make_it_unknown(tmp_path):
+    from cxlib.explore import Filters, filtered
+
+    con = make_store(tmp_path, [("u1", 0, "ad_click", "app"), ("u1", 1, "home_page", "web")])
+    with filtered(con, Filters(channel="app")) as store:
+        assert counts(funnel(store.con, ["ad_click", "home_page"], min_group_size=1)) == [1, 0]
 
 
 def test_funnel_dropped_checks_the_step(small):

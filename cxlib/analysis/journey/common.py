@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.errors import CxInputError, unknown_name
-from cxlib.sql import Ident, checked_column
+from cxlib.sql import Ident, checked_column, quote_ident
 from cxlib.store.connection import as_of as store_as_of
 
 ORDERS = ("ordered", "strict", "any")
@@ -72,9 +72,19 @@ def parse_window(window, *, name: str = "window", allow_none: bool = True) -> fl
     return float(seconds)
 
 
-def _known_touchpoints(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute("SELECT touchpoint FROM touchpoint_stages").fetchall()
-    return {r[0] for r in rows}
+def _known_touchpoints(con: duckdb.DuckDBPyConnection, among: Sequence[str] | None = None) -> set[str]:
+    """Touchpoints that occur in the store's events (of `among` only, when given).
+
+    Never the stage map: a store starts with the shipped map of the sample's touchpoints, so a
+    touchpoint found only there has never been seen in this store. The stored ``events`` table is
+    read even on a filtered store (whose ``events`` is a filtered view), so a filter that happens
+    to exclude a touchpoint does not make it unknown.
+    """
+    stored = quote_ident(con.execute("SELECT current_database()").fetchone()[0])
+    query = f"SELECT DISTINCT touchpoint FROM {stored}.main.events"
+    if among is None:
+        return {r[0] for r in con.execute(query).fetchall()}
+    return {r[0] for r in con.execute(query + " WHERE list_contains(?, touchpoint)", [list(among)]).fetchall()}
 
 
 def _check_touchpoints(con, values, *, name: str, min_len: int = 0) -> list[str]:
@@ -83,28 +93,24 @@ def _check_touchpoints(con, values, *, name: str, min_len: int = 0) -> list[str]
     values = list(values)
     if len(values) < min_len:
         raise CxInputError(f"{name} needs at least {min_len} touchpoints, got {len(values)}: {values!r}")
-    known = _known_touchpoints(con)
     for v in values:
         if not isinstance(v, str):
             raise CxInputError(f"each of {name} must be a touchpoint name (text), got {v!r}")
+    known = _known_touchpoints(con, values) if values else set()
+    for v in values:
         if v not in known:
-            # An unmapped touchpoint is still valid when the events hold it.
-            hit = con.execute("SELECT 1 FROM events_ordered WHERE touchpoint = ? LIMIT 1", [v]).fetchone()
-            if not hit:
-                raise unknown_name("touchpoint", v, "the touchpoint map or the events", known)
+            raise unknown_name("touchpoint", v, "this store's events", _known_touchpoints(con))
     return values
 
 
 def _contacts(con, contacts) -> list[str]:
-    """The service-contact touchpoints: as given (checked), or the defaults the store knows."""
+    """The service-contact touchpoints: as given (checked), or the defaults the store's events hold."""
     if contacts is None:
-        known = _known_touchpoints(con) | {
-            r[0] for r in con.execute("SELECT DISTINCT touchpoint FROM events_ordered WHERE list_contains(?, touchpoint)",
-                                      [list(SERVICE_CONTACTS)]).fetchall()}
+        known = _known_touchpoints(con, SERVICE_CONTACTS)
         contacts = [c for c in SERVICE_CONTACTS if c in known]
         if not contacts:
-            raise CxInputError(f"none of the default service contacts {list(SERVICE_CONTACTS)} is in this store: "
-                               "pass contacts=[...] with your service touchpoints")
+            raise CxInputError(f"none of the default service contacts {list(SERVICE_CONTACTS)} is in this store's "
+                               "events: pass contacts=[...] with your service touchpoints")
         return contacts
     return _check_touchpoints(con, contacts, name="contacts", min_len=1)
 

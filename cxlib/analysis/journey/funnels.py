@@ -107,7 +107,7 @@ def funnel(
     >>> funnel(con, ["product_page", "add_to_cart", "checkout"], window="1 day")  # doctest: +SKIP
     """
     check_min_group_size(min_group_size)
-    steps, by_mode = _funnel_customers(
+    steps, _ = _funnel_customers(
         con, steps, window=window, order=order, by=by, exclusions=exclusions, start=start, end=end
     )
     raw = sql.run(con, "funnel", {"n_steps": len(steps)})

@@ -21,6 +21,9 @@ __all__ = [
 ]
 
 
+STAGE_ORDER = ("awareness", "consideration", "purchase", "service", "loyalty")
+
+
 def _need(df: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
     out = checked_frame(df, columns, what)
     for col in [c for c in out.columns if str(out[c].dtype).startswith("timedelta")]:
@@ -66,10 +69,13 @@ def chart_funnel(df: pd.DataFrame) -> alt.Chart:
 def chart_flow(df: pd.DataFrame, *, top: int = 15) -> alt.LayerChart:
     """Sankey-style flow: sources on the left, targets on the right, links as wide as their counts.
 
-    Takes transitions() output (touchpoint or stage level); the `top` largest links are drawn.
+    Takes transitions() output (touchpoint or stage level); the `top` largest links are drawn. At
+    stage level, touchpoints without a stage (stage 'unmapped') are drawn as one node, "(no stage)".
     """
     d = _need(df, ["source", "target", "transitions", "customers"], "chart_flow")
     d = _shown(d).dropna(subset=["transitions"])
+    if set(d["source"]) | set(d["target"]) <= set(STAGE_ORDER) | {"unmapped"}:
+        d[["source", "target"]] = d[["source", "target"]].replace("unmapped", "(no stage)")
     d = d.groupby(["source", "target"], as_index=False)[["transitions", "customers"]].sum()
     d = d.sort_values(["transitions", "source", "target"], ascending=[False, True, True]).head(top)
     total = float(d["transitions"].sum()) or 1.0
@@ -132,7 +138,7 @@ def chart_journey_map(df: pd.DataFrame) -> alt.LayerChart:
     d = _need(df, ["stage", "customers", "share", "csat", "median_time_from_previous"], "chart_journey_map")
     d = _shown(d)
     d["days_from_previous"] = d["median_time_from_previous_hours"] / 24
-    order = ["awareness", "consideration", "purchase", "service", "loyalty"]
+    order = list(STAGE_ORDER)
     base = alt.Chart(d).mark_bar().encode(
         x=alt.X("stage:N", sort=order, title="Journey stage", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("share:Q", title="Share of customers reaching the stage", axis=alt.Axis(format="%")),
@@ -175,11 +181,18 @@ def chart_handoffs(df: pd.DataFrame) -> alt.Chart:
                              "the repeat window.")
 
 
-def chart_friction(df: pd.DataFrame) -> alt.Chart:
-    """Scatter of drop-off after each touchpoint (per channel) against dissatisfaction; size = occurrences."""
+def chart_friction(df: pd.DataFrame, *, top: int = 15) -> alt.Chart:
+    """Scatter of drop-off after each touchpoint (per channel) against dissatisfaction; size = occurrences.
+
+    When no touchpoint is rated (a store without CSAT or CES about touchpoints), bars of drop-off
+    alone after the `top` most frequent touchpoints (per channel), highest drop-off first.
+    """
     d = _need(df, ["touchpoint", "channel", "dropoff_rate", "dissatisfaction", "occurrences", "friction_score"],
               "chart_friction")
-    d = _shown(d).dropna(subset=["dropoff_rate", "dissatisfaction"])
+    rated = _shown(d).dropna(subset=["dropoff_rate", "dissatisfaction"])
+    if rated.empty:
+        return _chart_dropoff(_shown(d).dropna(subset=["dropoff_rate"]), top)
+    d = rated
     d["label"] = d["touchpoint"].astype(str) + " (" + d["channel"].astype(str) + ")"
     d = d[["label", "touchpoint", "channel", "dropoff_rate", "dissatisfaction", "occurrences", "friction_score"]]
     base = alt.Chart(d).encode(
@@ -199,3 +212,21 @@ def chart_friction(df: pd.DataFrame) -> alt.Chart:
         description="Friction: drop-off is the share of visits after which the customer's next event is "
                     "missing or more than the gap later; dissatisfaction is 1 - CSAT (or low CES) of that "
                     "touchpoint and channel; the score averages the two percentile ranks.")
+
+
+def _chart_dropoff(d: pd.DataFrame, top: int) -> alt.Chart:
+    """Bars of drop-off after the most frequent touchpoints (per channel), highest first: friction without ratings."""
+    d = d.sort_values(["occurrences", "touchpoint", "channel"], ascending=[False, True, True], kind="stable").head(top)
+    d = d.assign(label=d["touchpoint"].astype(str) + " (" + d["channel"].astype(str) + ")")
+    d = d[["label", "dropoff_rate", "occurrences"]]
+    return alt.Chart(d).mark_bar(color=BAD).encode(
+        y=alt.Y("label:N", sort="-x", title=None),
+        x=alt.X("dropoff_rate:Q", title="Drop-off after the touchpoint", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        tooltip=[alt.Tooltip("label:N", title="touchpoint"), alt.Tooltip("occurrences:Q", format=","),
+                 alt.Tooltip("dropoff_rate:Q", format=".1%")],
+    ).properties(
+        title="Where customers leave: drop-off after the most frequent touchpoints (not rated)",
+        description="Friction without ratings: drop-off is the share of visits to the touchpoint after which "
+                    "the customer's next event is missing or more than the gap later; no touchpoint has enough "
+                    "CSAT or CES answers to add dissatisfaction, so there is no friction score.")

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 import cxlib
-from cxlib.analysis.journey import channel_switches, friction, handoffs, switch_outcomes
+from cxlib.analysis.journey import channel_switches, friction, handoffs, journey_table, switch_outcomes
 from cxlib.errors import CxInputError
 from cxlib.store import refresh_derived
 
@@ -129,6 +129,52 @@ def test_friction_ranks_dropoff_with_low_ratings(tmp_path):
     assert list(zip(out["touchpoint"], out["channel"]))[:3] == [("checkout", "app"), ("payment", "web"),
                                                                  ("checkout", "web")]
     assert np.isnan(got.loc[("product_page", "web"), "friction_score"])  # no rating: no score, listed last
+
+
+def test_switch_outcomes_without_orders_leave_conversion_blank(tmp_path):
+    con = make_store(tmp_path, SERVICE)  # no orders at all: who bought is unknown, not 0%
+    out = switch_outcomes(con, contacts=CONTACTS, min_group_size=1)
+    assert out["conversion"].isna().all() and out["customers"].tolist() == [2, 4]
+    shown = journey_table(out)  # nor ratings: the rated and conversion columns are left out
+    assert list(shown.columns) == ["group", "customers", "suppressed"]
+
+
+def test_default_contacts_come_from_the_events_not_the_stage_map(tmp_path):
+    con = make_store(tmp_path, [e for e in SERVICE if e[2] != "email_support"])
+    assert "email_support" in STAGES
+    out = handoffs(con, min_group_size=1)  # default contacts: chat, phone_call (email_support never occurs)
+    assert set(out["from_touchpoint"]) | set(out["to_touchpoint"]) <= {"chat", "phone_call", "(none)"}
+    (tmp_path / "web").mkdir()
+    web_only = make_store(tmp_path / "web", [("u1", 0, "home_page"), ("u1", 1, "checkout")])
+    with pytest.raises(CxInputError, match="none of the default service contacts"):
+        handoffs(web_only)
+
+
+def test_friction_without_ratings_ranks_by_dropoff_and_shows_no_empty_ratings(tmp_path):
+    events = [("u1", 0, "checkout"), ("u1", 0.5, "payment"),  # continues after checkout, drops after payment
+              ("u2", 0, "checkout"), ("u2", 5, "product_page"),  # drops off after checkout
+              ("u3", 0, "home_page"), ("u3", 0.2, "product_page"), ("u3", 0.4, "home_page"),
+              ("zz", 1000, "app_login")]
+    con = make_store(tmp_path, events)
+    out = friction(con, gap="1 hour", min_group_size=1)
+    assert out["friction_score"].isna().all() and out["dissatisfaction"].isna().all()
+    # payment: 1 of 1 visits dropped; checkout, home_page, product_page: 1 of 2 each (ties by name)
+    assert list(zip(out["touchpoint"], out["dropoff_rate"])) == [
+        ("payment", 1.0), ("checkout", 0.5), ("home_page", 0.5), ("product_page", 0.5)]
+    shown = journey_table(out)
+    assert list(shown.columns) == ["touchpoint", "channel", "stage", "occurrences", "customers", "dropped_off",
+                                   "dropoff_rate", "suppressed"]
+
+
+def test_friction_chart_without_ratings_draws_the_dropoff(tmp_path):
+    from cxlib.charts.journey import chart_friction
+
+    con = make_store(tmp_path, [("u1", 0, "checkout"), ("u1", 0.5, "payment"), ("u2", 0, "checkout"),
+                                ("zz", 1000, "app_login")])
+    spec = chart_friction(friction(con, gap="1 hour", min_group_size=1)).to_dict()
+    rows = [r for rows in spec["datasets"].values() for r in rows]
+    assert spec["mark"]["type"] == "bar" and {r["label"] for r in rows} == {"checkout (web)", "payment (web)"}
+    assert "no ratings" not in spec["title"] and "not rated" in spec["title"]
 
 
 @pytest.mark.parametrize(

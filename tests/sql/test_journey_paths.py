@@ -9,7 +9,16 @@ import pandas as pd
 import pytest
 
 import cxlib
-from cxlib.analysis.journey import journey_map, paths, step_matrix, transitions, variants
+from cxlib.analysis.journey import (
+    fit_flow_level,
+    journey_map,
+    journey_table,
+    paths,
+    stage_coverage,
+    step_matrix,
+    transitions,
+    variants,
+)
 from cxlib.errors import CxInputError
 from cxlib.store import refresh_derived
 
@@ -166,6 +175,76 @@ def test_journey_map_blanks_ratings_of_few_answers(tmp_path):
     out = journey_map(con).set_index("stage")
     assert out.loc["purchase", "customers"] == 6 and pd.isna(out.loc["purchase", "csat"])
     assert out.loc["service", "suppressed"]
+
+
+def test_journey_table_says_why_values_are_blank_and_leaves_out_empty_columns(tmp_path):
+    con = make_store(tmp_path, JOURNEYS + [("u2", 30, "checkout")], [("u1", 5, "csat", 5, "checkout")])
+    raw = journey_map(con, min_group_size=2)
+    out = journey_table(raw).set_index("stage")
+    assert "ces" not in out and "ces_n" not in out  # no CES answers at all: the columns hold nothing
+    assert out.loc["purchase", "csat"] == "too few" and out.loc["awareness", "csat"] == "no ratings"
+    assert out.loc["awareness", "median_time_from_previous"] == "–"  # the first stage has no previous one
+    assert out.loc["service", "customers"] == "" and out.loc["service", "suppressed"]  # suppressed: empty cells
+    assert out.loc["consideration", "median_time_from_previous"] == pd.Timedelta(hours=1.5)
+    assert out.loc["purchase", "customers"] == 2 and out.loc["purchase", "share"] == raw.loc[2, "share"]
+    html = out.to_html()
+    assert not any(bad in html for bad in (">NaN<", ">NaT<", ">None<", ">nan<"))
+
+
+def test_journey_table_rounds_durations_and_writes_blanked_counts_whole(tmp_path):
+    con = make_store(tmp_path, JOURNEYS)
+    out = journey_table(transitions(con, min_group_size=2))
+    assert out["transitions"].tolist() == [2, 2, "", ""] and out["customers"].tolist() == [2, 2, "", ""]
+    assert out["median_duration"].iloc[0] == pd.Timedelta(hours=1.5)  # values are unchanged
+    assert out["median_duration"].iloc[2] == "" and out["suppressed"].tolist() == [False, False, True, True]
+
+
+def test_stage_coverage_names_the_touchpoints_without_a_stage(tmp_path):
+    events = JOURNEYS + [("u1", 5, "web_promo"), ("u2", 11, "web_promo"), ("u3", 7, "faq_page")]
+    con = make_store(tmp_path, events)
+    cov = stage_coverage(con)
+    assert cov.unmapped[["touchpoint", "events", "suggested"]].values.tolist() == [
+        ["web_promo", 2, "awareness"], ["faq_page", 1, "service"]]
+    assert (cov.touchpoints, cov.events, cov.mapped_share) == (6, 12, pytest.approx(9 / 12))
+    assert cov.sentence.startswith("2 of this store's 6 touchpoints (25% of events) have no journey stage")
+    assert "web_promo (2; awareness), faq_page (1; service)" in cov.sentence
+    assert "cx stages suggest" in cov.sentence and "cx ingest touchpoint_stages" in cov.sentence
+    assert fit_flow_level(con, "stage") == "stage"  # three quarters of the events have a stage
+
+
+def test_on_a_store_whose_touchpoints_have_no_stage_flows_are_by_touchpoint(tmp_path, capsys):
+    con = make_store(tmp_path, [(c, h, "web_" + t) for c, h, t in JOURNEYS])
+    cov = stage_coverage(con)
+    assert cov.mapped_share == 0 and len(cov.unmapped) == 4
+    assert cov.sentence.startswith("None of this store's 4 touchpoints has a journey stage yet.")
+    assert "web_home_page (4; consideration)" in cov.sentence
+    assert fit_flow_level(con, "stage") == "touchpoint"
+    assert "instead of stages, because none of this store's touchpoints has a journey stage" in capsys.readouterr().out
+    assert fit_flow_level(con, "touchpoint") == "touchpoint"
+    # the map by stage has nothing to show; the stage flow would be empty (every event 'unmapped')
+    assert journey_map(con, min_group_size=1)["customers"].fillna(0).eq(0).all()
+    assert transitions(con, level="stage", min_group_size=1).empty
+
+
+def test_stage_coverage_is_silent_when_every_touchpoint_has_a_stage(tmp_path):
+    cov = stage_coverage(make_store(tmp_path, JOURNEYS))
+    assert cov.sentence == "" and cov.mapped_share == 1.0 and cov._repr_markdown_() is None
+
+
+def test_the_stage_flow_chart_calls_touchpoints_without_a_stage_no_stage(tmp_path):
+    from cxlib.charts.journey import chart_flow
+
+    con = make_store(tmp_path, JOURNEYS + [("u1", 5, "web_promo")])
+    spec = str(chart_flow(transitions(con, level="stage", min_group_size=1)).to_dict())
+    assert "(no stage)" in spec and "unmapped" not in spec
+    assert "unmapped" not in str(chart_flow(transitions(con, min_group_size=1)).to_dict())
+
+
+def test_paths_of_a_touchpoint_only_in_the_stage_map_fail(tmp_path):
+    con = make_store(tmp_path, JOURNEYS)
+    assert "payment" in STAGES
+    with pytest.raises(CxInputError, match="touchpoint 'payment' not in this store's events"):
+        paths(con, "payment")
 
 
 @pytest.mark.parametrize(

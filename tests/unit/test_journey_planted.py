@@ -104,3 +104,26 @@ def test_funnel_explorer_reruns_the_funnel_when_a_choice_changes(sample_con):
     order_w.value = "strict"  # strict attempts are a subset of ordered ones
     assert panel.result is not unlimited
     assert (panel.result["customers"].to_numpy() <= unlimited["customers"].to_numpy()).all()
+
+
+def test_every_sample_touchpoint_has_a_stage_so_the_report_keeps_its_stage_views(sample_con):
+    from cxlib.analysis.journey import fit_flow_level, stage_coverage
+
+    cov = stage_coverage(sample_con)
+    assert cov.sentence == "" and cov.mapped_share == 1.0
+    assert fit_flow_level(sample_con, "stage") == "stage"
+
+
+def test_the_sample_results_read_without_nan_as_tables(sample_con):
+    from cxlib.analysis.journey import journey_table
+
+    shown = {"map": journey_table(journey_map(sample_con)), "handoffs": journey_table(handoffs(sample_con)),
+             "friction": journey_table(friction(sample_con).head(10))}
+    for name, table in shown.items():
+        html = table.to_html()
+        assert not any(bad in html for bad in (">NaN<", ">NaT<", ">None<", ">nan<")), name
+    jm = shown["map"].set_index("stage")
+    assert jm.loc["service", "ces"] == journey_map(sample_con).set_index("stage").loc["service", "ces"]
+    assert jm.loc["awareness", "csat"] == "no ratings"  # nobody rates the ads
+    h = shown["handoffs"]
+    assert h.loc[h["suppressed"], "repeat_rate"].eq("").all()  # suppressed hand-offs: empty cells

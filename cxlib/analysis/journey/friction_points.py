@@ -33,7 +33,8 @@ def friction(
     where there is no CSAT, (7 - mean CES) / 6; blank with fewer than `min_group_size` answers.
     ``friction_score`` = the mean of the percentile ranks (0-1, ties averaged) of dropoff_rate and
     dissatisfaction among the shown rows that have both; rows without ratings get no score and come
-    last. Sorted by friction_score, worst first.
+    last. Sorted by friction_score, worst first, then the rows without a score by dropoff_rate, highest
+    first (so on a store without ratings the ranking is by drop-off alone).
 
     Returns ``touchpoint, channel, stage, occurrences, customers, dropped_off, dropoff_rate, csat_n,
     csat, ces_n, ces, dissatisfaction, friction_score, suppressed``.
@@ -55,6 +56,8 @@ def friction(
     out["friction_score"] = ranks.mean(axis=1).reindex(out.index)
     cols = ["touchpoint", "channel", "stage", "occurrences", "customers", "dropped_off", "dropoff_rate", "csat_n",
             "csat", "ces_n", "ces", "dissatisfaction", "friction_score", "suppressed"]
-    out = out[cols].sort_values(["friction_score", "touchpoint", "channel"], ascending=[False, True, True],
-                                na_position="last", kind="stable")
-    return out.reset_index(drop=True)
+    unrated_dropoff = out["dropoff_rate"].where(out["friction_score"].isna())  # orders the rows without a score
+    out = out.assign(_unrated=unrated_dropoff).sort_values(
+        ["friction_score", "_unrated", "touchpoint", "channel"], ascending=[False, False, True, True],
+        na_position="last", kind="stable")
+    return out[cols].reset_index(drop=True)

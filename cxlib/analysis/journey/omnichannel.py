@@ -111,8 +111,9 @@ def switch_outcomes(
     different channel at most `within` later. Per group: ``csat`` = share of CSAT answers 4-5 with
     a 95% Wilson interval (``csat_lower, csat_upper``); ``ces`` = mean CES (1-7, higher = easier)
     with a 95% t interval (``ces_lower, ces_upper``) and ``ces_high`` = share of 5-7;
-    ``conversion`` = share of the group's customers with an order in the range. Answers and orders
-    in the same date range count. Rates of fewer than `min_group_size` answers are blank.
+    ``conversion`` = share of the group's customers with an order in the range (blank when the store
+    holds no orders at all). Answers and orders in the same date range count. Rates of fewer than
+    `min_group_size` answers are blank.
 
     Returns ``group, customers, csat_n, csat, csat_lower, csat_upper, ces_n, ces, ces_lower,
     ces_upper, ces_high, conversion, suppressed``.
@@ -139,6 +140,8 @@ def switch_outcomes(
     out["ces_lower"], out["ces_upper"] = mean - tq * se, mean + tq * se
     out["ces_high"] = _ratio(raw["ces_high"], raw["ces_n"])
     out["conversion"] = _ratio(raw["converted"], raw["customers"])
+    if not con.execute("SELECT count(*) FROM orders").fetchone()[0]:
+        out["conversion"] = np.nan  # a store without orders cannot tell who bought: blank, not 0
     few_csat = out["csat_n"] < min_group_size
     out.loc[few_csat, ["csat", "csat_lower", "csat_upper"]] = np.nan
     few_ces = out["ces_n"] < min_group_size

@@ -94,9 +94,31 @@ JOURNEYS = Requirement("customers with at least two events", _sql(
 CHANNELS = Requirement("events on at least two channels", _sql("SELECT count(DISTINCT channel) FROM events"), 2,
                        LOAD["events"])
 SERVICE_CONTACTS = Requirement(
-    "service contacts (chat, phone_call, email_support, store_visit or help_center events)",
+    "service contacts (events whose touchpoint is chat, phone_call, email_support, store_visit or help_center)",
     _sql("SELECT count(*) FROM events WHERE touchpoint IN ('chat', 'phone_call', 'email_support', 'store_visit', "
-         "'help_center')"), load=LOAD["events"])
+         "'help_center')"), load="give your service contacts these touchpoint names in the events file you load")
+# The next two are counted only where there are events: without events, EVENTS or JOURNEYS says what is missing.
+STAGED_EVENTS = Requirement(
+    "events whose touchpoints have a journey stage (awareness, consideration, purchase, service, loyalty)",
+    _sql("SELECT CASE WHEN count(*) = 0 THEN 1 ELSE count(*) FILTER (WHERE stage <> 'unmapped') END "
+         "FROM events_ordered"),
+    load="cx stages suggest (it writes touchpoint_stages.csv with a stage guessed for each of the store's "
+         "touchpoints), correct the stages in it, then cx ingest touchpoint_stages touchpoint_stages.csv")
+
+
+def _funnel_starts(con, context) -> int:
+    """Customers with the funnel's first step (0 when no steps fit the store's events: `steps` is None)."""
+    steps = context.get("steps")
+    if not con.execute("SELECT count(*) FROM events").fetchone()[0]:
+        return 1
+    if not steps:
+        return 0
+    return con.execute("SELECT count(DISTINCT customer_id) FROM events WHERE touchpoint = ?", [steps[0]]).fetchone()[0]
+
+
+FUNNEL_STEPS = Requirement(
+    "funnel steps that customers take (the default steps, or else a path of three touchpoints many customers "
+    "follow)", _funnel_starts, load="pass funnel_steps: touchpoints of your events that customers take in order")
 NPS = Requirement("NPS answers (0-10)", _answers("nps"), load=LOAD["surveys"])
 CSAT = Requirement("CSAT answers (1-5)", _answers("csat"), load=LOAD["surveys"])
 CES = Requirement("CES answers (1-7)", _answers("ces"), load=LOAD["surveys"])
@@ -141,9 +163,9 @@ SECTIONS: dict[str, tuple[Requirement, ...]] = {
     "voc.topics": (COMMENTS,),
     "voc.followup": (NPS,),
     # journeys
-    "journey.map": (EVENTS,),
-    "journey.funnel": (JOURNEYS,),
-    "journey.funnel_by_segment": (JOURNEYS, SEGMENT),
+    "journey.map": (EVENTS, STAGED_EVENTS),
+    "journey.funnel": (JOURNEYS, FUNNEL_STEPS),
+    "journey.funnel_by_segment": (JOURNEYS, FUNNEL_STEPS, SEGMENT),
     "journey.paths": (JOURNEYS,),
     "journey.paths_by_segment": (JOURNEYS, SEGMENT),
     "journey.channels": (CHANNELS,),

@@ -46,11 +46,44 @@ def test_runs_with_another_segment_and_exports_the_dropped_customers(tmp_path, s
     assert not re.search(r"\bC\d{7}\b", text)
 
 
-def test_a_misspelt_parameter_fails_with_a_clear_error(tmp_path, sample_db):
-    import papermill as pm
+def test_a_misspelt_segment_fails_before_the_run_with_a_clear_error(sample_db):
+    # The notebook adapts a segment the store lacks (it cannot tell a default from a value passed), so a
+    # misspelt value is caught where the user passes it: cx report run checks it against the store first.
+    import cxlib
+    from cxlib.errors import CxInputError
+    from cxlib.report.store_params import check_against_store
 
-    with pytest.raises(pm.PapermillExecutionError, match="did you mean 'region'"):
-        run(tmp_path, sample_db, segment="regon")
+    con = cxlib.connect(sample_db)
+    try:
+        with pytest.raises(CxInputError, match="did you mean 'region'"):
+            check_against_store(con, "journey", {"segment": "regon"})
+        with pytest.raises(CxInputError, match="this store's events have no 'chekout'"):
+            check_against_store(con, "journey", {"path_touchpoint": "chekout"})
+    finally:
+        con.close()
+
+
+def test_on_a_clickstream_alone_it_says_what_is_missing_and_draws_what_it_can(tmp_path, partial_stores):
+    from report_checks import charted, problems, skipped
+
+    nb = run(tmp_path, partial_stores["events"])
+    assert problems(nb) == []
+    text = shown_text(nb)
+    # no touchpoint has a stage: the map by stage is not drawn; the report names touchpoints and the fix
+    assert "None of this store's 20 touchpoints has a journey stage yet" in text
+    assert "web_product_page (26,184; consideration)" in text
+    assert "cx stages suggest" in text and "cx ingest touchpoint_stages" in text
+    assert "unmapped" not in text
+    assert "The flow is drawn between touchpoints instead of stages" in text
+    # the sample's funnel steps are not in these events: the store's own common path stands in
+    assert "most common path, web_add_to_cart > web_checkout > web_payment > web_delivery" in text
+    assert "1. product_page" not in text and "1. web_add_to_cart" in text
+    # no attribute and no NPS: breakdowns are left out and their sections say what they need
+    assert "Breakdowns by 'nps_group' are left out" in text
+    assert {"Purchase funnel by segment", "Paths by segment", "Journey map by stage"} <= set(skipped(nb))
+    # friction without ratings: drop-off alone, no empty rating columns
+    assert "drop-off after the most frequent touchpoints (not rated)" in text and "friction_score" not in text
+    assert set(charted(nb)) == {"Purchase funnel", "Paths", "Friction points"}
 
 
 def _regions(sample_db):

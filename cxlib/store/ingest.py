@@ -440,7 +440,7 @@ def _line_of_record(src: Source) -> str:
 
 
 def _properties(spec: schema.Table, pairs, extras: list[str]) -> str:
-    """SQL for the JSON object of the columns kept as properties (NULL when there are none); a
+    """SQL for the JSON object of the columns kept as properties (NULL when a row has none); a
     column mapped to `properties` that holds a JSON object is its base."""
     if not spec.properties:
         return "CAST(NULL AS JSON) AS _props"
@@ -458,7 +458,12 @@ def _properties(spec: schema.Table, pairs, extras: list[str]) -> str:
         base = (f"CASE WHEN {is_object} THEN CAST({col} AS JSON) "
                 f"WHEN nullif(trim({col}), '') IS NOT NULL THEN json_object('{name}', {col}) END")
         obj = f"json_merge_patch(coalesce({base}, '{{}}'), {obj})" if obj else base
-    return f"{obj or 'CAST(NULL AS JSON)'} AS _props"
+    elif obj:
+        obj = f"json_merge_patch('{{}}', {obj})"
+    if obj is None:
+        return "CAST(NULL AS JSON) AS _props"
+    # A blank value is no property (merge_patch drops nulls), and a row without any has none.
+    return f"CASE WHEN CAST({obj} AS VARCHAR) <> '{{}}' THEN {obj} END AS _props"
 
 
 def _property_value(col: str) -> str:

@@ -349,27 +349,27 @@ def test_the_shipped_presets_are_the_ones_tested_here():
 
 
 AMPLITUDE_JSON = (
-    '{"uuid":"a1","user_id":"u1","device_id":"d1","event_type":"Checkout","event_time":"2024-03-01 10:00:00.123000",'
+    '{"$insert_id":"5e0b-01","$schema":12,"uuid":"a1","user_id":"u1","device_id":"d1","event_type":"Checkout","event_time":"2024-03-01 10:00:00.123000",'
     '"platform":"Web","session_id":1709287200000,"event_properties":{"page":"/cart","value":3},'
     '"user_properties":{"plan":"pro"},"country":"Germany"}\n'
-    '{"uuid":"a2","user_id":"u2","device_id":"d2","event_type":"View","event_time":"2024-03-01 11:00:00.000000",'
+    '{"$insert_id":"5e0b-02","$schema":12,"uuid":"a2","user_id":"u2","device_id":"d2","event_type":"View","event_time":"2024-03-01 11:00:00.000000",'
     '"platform":"iOS","session_id":-1,"event_properties":{},"country":"France"}\n'
-    '{"uuid":"a3","user_id":null,"device_id":"d3","event_type":"View","event_time":"2024-03-01 12:00:00.000000",'
+    '{"$insert_id":"5e0b-03","$schema":12,"uuid":"a3","user_id":null,"device_id":"d3","event_type":"View","event_time":"2024-03-01 12:00:00.000000",'
     '"platform":"Android","session_id":-1,"event_properties":{}}\n')
 
 
 def test_amplitude_json_lines(con, tmp_path):
     report = ingest(write(tmp_path, "amp.json", AMPLITUDE_JSON), "events", db=con, preset="amplitude")
     check_counts(con, report, read=3, loaded=2, rejected=1, added=2)
-    assert report.kept_as_properties == ("country", "device_id", "user_properties", "uuid")
+    assert report.kept_as_properties == ("$insert_id", "$schema", "country", "device_id", "user_properties", "uuid")
     assert rejects(con, report) == [(3, "customer_id", "missing customer_id")]
     assert rows(con, "SELECT customer_id, ts, touchpoint, channel, session_id FROM events ORDER BY ts") == [
         ("u1", datetime(2024, 3, 1, 10, 0, 0, 123000), "checkout", "web", "1709287200000"),
         ("u2", datetime(2024, 3, 1, 11), "view", "ios", "-1")]
     assert props(con, "events", "customer_id") == {
-        "u1": {"page": "/cart", "value": 3, "country": "Germany", "device_id": "d1", "user_properties": {"plan": "pro"},
-               "uuid": "a1"},
-        "u2": {"country": "France", "device_id": "d2", "uuid": "a2"}}  # a key missing from the record is no property
+        "u1": {"page": "/cart", "value": 3, "$insert_id": "5e0b-01", "$schema": "12", "country": "Germany",
+               "device_id": "d1", "user_properties": {"plan": "pro"}, "uuid": "a1"},
+        "u2": {"$insert_id": "5e0b-02", "$schema": "12", "country": "France", "device_id": "d2", "uuid": "a2"}}
     assert rows(con, "SELECT properties->'user_properties'->>'plan' FROM events WHERE customer_id = 'u1'") == [("pro",)]
 
 
@@ -657,6 +657,19 @@ def test_a_users_own_preset_file_by_path_and_an_unknown_preset_name(con, tmp_pat
         ingest(write(tmp_path, "shop.csv", SHOP), "events", db=con, preset=tmp_path / "missing.yml")
     with pytest.raises(CxInputError, match="preset 'zendesk' loads table tickets, not events"):
         ingest(write(tmp_path, "shop.csv", SHOP), "events", db=con, preset="zendesk")
+
+
+def test_json_keys_of_any_spelling_and_first_seen_late_in_the_file_are_columns(con, tmp_path):
+    line = '{{"customer_id":"C1","ts":"2024-01-01T10:{m:02}:{s:02}Z","touchpoint":"view","channel":"web"{extra}}}\n'
+    text = "".join(line.format(m=i // 60, s=i % 60, extra="") for i in range(1500))
+    text += line.format(m=59, s=59, extra=', "my key":"x","a.b":{"c":1},"$id":"7","ab~/":1')
+    report = ingest(write(tmp_path, "e.jsonl", text), "events", db=con, add_customers=True,
+                    mapping={"a.b.c": "abc"})
+    check_counts(con, report, read=1501, loaded=1501, rejected=0, added=1)
+    assert report.kept_as_properties == ("$id", "a.b", "ab~/", "my key", "abc")
+    assert props(con, "events", "ts")[datetime(2024, 1, 1, 10, 59, 59)] == {
+        "$id": "7", "a.b": {"c": 1}, "ab~/": "1", "my key": "x"}  # "a.b.c" reads a -> b -> c, which no record has
+    assert rows(con, "SELECT count(*) FROM events WHERE properties IS NOT NULL") == [(1,)]
 
 
 # --- 7. extra columns as properties -----------------------------------------------------------------

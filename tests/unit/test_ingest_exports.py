@@ -271,6 +271,18 @@ def test_headerless_whitespace_file_with_crlf_and_epoch_seconds(con, tmp_path):
         ("u6", datetime(1969, 12, 31), "home", "app"), ("u7", datetime(2024, 3, 1, 10, 0, 0, 500000), "home", "app")]
 
 
+def test_headerless_csv_with_columns(con, tmp_path):
+    text = "u1,2024-03-01 10:00,home\r\nu2,2024-03-01 11:00,cart\r\nu3,bad,cart\r\nu4,2024-03-01 12:00\r\n"
+    report = ingest(write(tmp_path, "h.csv", text), "events", db=con, columns=("customer_id", "ts", "touchpoint"),
+                    constants={"channel": "web"}, add_customers=True)
+    check_counts(con, report, read=4, loaded=2, rejected=2, added=2)
+    got = rejects(con, report)
+    assert got[0] == (3, "ts", "not a timestamp: bad")  # no header: the first record is line 1
+    assert got[1][:2] == (4, None) and got[1][2].startswith("malformed line: MISSING COLUMNS")
+    assert rows(con, "SELECT customer_id, ts, touchpoint FROM events ORDER BY 1") == [
+        ("u1", datetime(2024, 3, 1, 10), "home"), ("u2", datetime(2024, 3, 1, 11), "cart")]
+
+
 @pytest.mark.parametrize("unit, fmt, name", [(1_000, "epoch_ms", "milliseconds"), (1_000_000, "epoch_us", "microseconds")])
 def test_epoch_milliseconds_and_microseconds(con, tmp_path, unit, fmt, name):
     ok = 1709287200 * unit + unit // 1000 * 123  # 2024-03-01 10:00:00.123

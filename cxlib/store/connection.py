@@ -115,7 +115,7 @@ def fill_first_seen(con: duckdb.DuckDBPyConnection) -> None:
                UNION ALL SELECT customer_id, ts FROM orders UNION ALL SELECT customer_id, opened_at FROM tickets
                UNION ALL SELECT customer_id, started_at FROM subscriptions)
              WHERE customer_id IN (SELECT customer_id FROM customers WHERE signup_at IS NULL
-                                   UNION ALL SELECT customer_id FROM added_customers)
+                                   UNION ALL SELECT customer_id FROM first_sight)
              GROUP BY customer_id) f
            WHERE customers.customer_id = f.customer_id
              AND (customers.signup_at IS NULL OR customers.signup_at > f.first_seen)"""

@@ -260,15 +260,25 @@ def _load(con, spec, src: Source, opts: LoadOptions, pairs, extras, started) -> 
     added = _add_customers(con, spec, load_id) if spec.references_customers and opts.add_customers else 0
     orphans = mark_orphans(con) if spec.references_customers else 0
     counts = _write(con, spec, targets, load_id)
-    if spec.name == "customers" and "signup_at" in targets:  # a signup the file gives is no longer first sight
-        con.execute("DELETE FROM added_customers WHERE customer_id IN "
-                    "(SELECT customer_id FROM _cx_typed WHERE _reason IS NULL AND signup_at IS NOT NULL)")
+    if spec.name == "customers":
+        _note_first_sight_signups(con, targets)
     _write_rejects(con, spec, src, targets, load_id)
     if spec.name in ("events", "touchpoint_stages"):
         refresh_derived(con)
     if spec.name == "customers" or spec.name in FIRST_SEEN:
         fill_first_seen(con)
     return _log(con, spec, src, opts, load_id, started, counts, added, orphans, extras)
+
+
+def _note_first_sight_signups(con, targets: list[str]) -> None:
+    """Customers whose signup the file leaves blank take it from first sight (listed in first_sight,
+    so an earlier row of a later load can still move it back); a signup the file gives is theirs."""
+    if "signup_at" in targets:
+        given = "SELECT customer_id FROM _cx_typed WHERE _reason IS NULL AND signup_at IS NOT NULL"
+        con.execute(f"DELETE FROM first_sight WHERE customer_id IN ({given})")
+        con.execute(f"DELETE FROM added_customers WHERE customer_id IN ({given})")
+    con.execute("INSERT OR IGNORE INTO first_sight SELECT customer_id FROM _cx_typed WHERE _reason IS NULL "
+                "AND signup_at IS NULL")
 
 
 def _rollback(con) -> None:
@@ -544,6 +554,7 @@ def _add_customers(con, spec: schema.Table, load_id: int) -> int:
     try:
         con.execute("INSERT INTO customers (customer_id, signup_at) SELECT customer_id, first_seen FROM _cx_new_customers")
         con.execute("INSERT INTO added_customers SELECT customer_id, ? FROM _cx_new_customers", [load_id])
+        con.execute("INSERT OR IGNORE INTO first_sight SELECT customer_id FROM _cx_new_customers")
         return con.execute("SELECT count(*) FROM _cx_new_customers").fetchone()[0]
     finally:
         con.execute("DROP TABLE _cx_new_customers")

@@ -245,6 +245,10 @@ BOOKKEEPING_DDL = [
   customer_id VARCHAR PRIMARY KEY,
   load_id INTEGER NOT NULL
 )""",
+    # Customers whose signup_at is the first time they were seen (an earlier row loaded later moves it back).
+    """CREATE TABLE IF NOT EXISTS first_sight (
+  customer_id VARCHAR PRIMARY KEY
+)""",
     # Survey metrics and their scales: the built-in ones and any a load declares.
     """CREATE TABLE IF NOT EXISTS survey_metrics (
   metric VARCHAR PRIMARY KEY,

@@ -47,5 +47,7 @@ def test_a_wheel_install_runs_cx_demo_outside_the_checkout(tmp_path):
     assert where.startswith(str(site)), where
     done = _run([str(venv / "bin" / "cx"), "demo", "--customers", "300"], cwd=work, env=env)
     assert (work / "data" / "sample.duckdb").exists() and (work / "reports" / "index.html").exists(), done.stdout
+    presets = _run([str(venv / "bin" / "cx"), "presets"], cwd=work, env=env).stdout
+    assert "clickstream (events)" in presets and "qualtrics (survey_responses)" in presets
     pages = list((work / "reports" / "latest" / "sample").glob("*.html"))
     assert {p.stem for p in pages} >= {"journey", "overview", "churn", "segments", "voice_of_customer"}

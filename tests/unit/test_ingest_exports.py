@@ -229,8 +229,6 @@ def test_a_customers_file_after_activity_completes_the_customers_created_from_fi
     assert rows(con, "SELECT customer_id FROM added_customers ORDER BY 1") == [("u2",)]
 
 
-@pytest.mark.xfail(strict=True, reason="known bug outside ingestion's files: connection.fill_first_seen forgets "
-                                       "that a customer loaded without signup_at takes first sight once it is filled")
 def test_a_customer_loaded_without_signup_follows_an_earlier_first_sight(con, tmp_path):
     ingest(write(tmp_path, "c.csv", "customer_id\nu1\n"), "customers", db=con)
     flags = {"mapping": SHOP_FLAGS["mapping"], "constants": {"channel": "web"}}

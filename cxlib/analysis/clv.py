@@ -27,6 +27,7 @@ from scipy import optimize, special
 from cxlib import sql
 from cxlib.analysis.features import to_timestamp
 from cxlib.errors import CxDataError, CxInputError, unknown_name
+from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
 from cxlib.store.connection import as_of as store_as_of
 
 __all__ = [
@@ -43,6 +44,9 @@ __all__ = [
     "customer_lifetime_value",
     "clv_summary",
     "bgnbd_holdout_check",
+    "holdout_by_frequency",
+    "LifetimeValue",
+    "lifetime_value_report",
 ]
 
 UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
@@ -373,3 +377,90 @@ def bgnbd_holdout_check(con: duckdb.DuckDBPyConnection, *, holdout_days: int = 1
         raise CxInputError(f"holdout_days must be a whole number of days of at least 1, got {holdout_days!r}")
     cal = store_as_of(con) - timedelta(days=holdout_days)
     return bgnbd(con, calibration_end=cal, unit=unit).summary()
+
+
+def holdout_by_frequency(model: BgNbdResult, *, max_frequency: int = 7,
+                         min_group_size: int = MIN_GROUP_SIZE) -> pd.DataFrame:
+    """Actual and expected purchases in the holdout period, by repeat purchases before it.
+
+    *Definition* (the usual BG/NBD check, as lifetimes' calibration-vs-holdout plot): customers
+    of a fitted `bgnbd` model grouped by their calibration frequency (repeat transaction days;
+    `max_frequency` and more form one group); per group: customers, actual = mean
+    holdout_purchases, expected = mean expected_holdout. Groups with fewer than `min_group_size`
+    customers are suppressed (complementary), rows kept.
+    Columns: frequency (the group's lowest frequency), label ('0', '1', ..., '7+'), customers,
+    actual, expected, suppressed.
+    """
+    if not isinstance(model, BgNbdResult):
+        raise CxInputError(f"holdout_by_frequency takes the result of bgnbd, got {type(model).__name__}")
+    if isinstance(max_frequency, bool) or not isinstance(max_frequency, int) or max_frequency < 1:
+        raise CxInputError(f"max_frequency must be a whole number of at least 1, got {max_frequency!r}")
+    check_min_group_size(min_group_size)
+    c = model.customers
+    group = np.minimum(c["frequency"].to_numpy(dtype=float), max_frequency).astype(int)
+    out = (pd.DataFrame({"frequency": group, "actual": c["holdout_purchases"].to_numpy(dtype=float),
+                         "expected": c["expected_holdout"].to_numpy(dtype=float)})
+           .groupby("frequency", as_index=False)
+           .agg(customers=("actual", "size"), actual=("actual", "mean"), expected=("expected", "mean")))
+    out.insert(1, "label", [f"{f}+" if f == max_frequency else str(f) for f in out["frequency"]])
+    return suppress(out, n="customers", values=["actual", "expected"], min_group_size=min_group_size)
+
+
+@dataclass(frozen=True)
+class LifetimeValue:
+    """Lifetime value for a report: `lifetime_value_report`'s result.
+
+    headline: one sentence (the expected value, or why the models could not be fitted here);
+    summary: `customer_lifetime_value`'s summary row (None when not fitted); holdout: the
+    BG/NBD holdout check (`BgNbdResult.summary()`, None when it could not run); by_frequency:
+    `holdout_by_frequency` of that check (None likewise).
+    """
+
+    headline: str
+    summary: pd.DataFrame | None = None
+    holdout: pd.DataFrame | None = None
+    by_frequency: pd.DataFrame | None = None
+
+    @property
+    def fitted(self) -> bool:
+        return self.summary is not None
+
+
+def lifetime_value_report(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    horizon_months: int = 12,
+    holdout_days: int = 182,
+    unit: str = "week",
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> LifetimeValue:
+    """Customer lifetime value and its holdout check, or a plain sentence on why not.
+
+    *Definition*: `customer_lifetime_value` (BG/NBD x Gamma-Gamma, discounted, over
+    `horizon_months`) on all orders; the check is `bgnbd` fitted on all orders but the last
+    `holdout_days` (as `bgnbd_holdout_check`) with `holdout_by_frequency`. When a model cannot
+    be fitted to the store's orders (too few repeat buyers, a Gamma-Gamma q not above 1, no
+    purchase before the holdout, ...) the headline says why and the parts stay None; the numbers
+    are never made up.
+    """
+    from datetime import timedelta
+
+    if isinstance(holdout_days, bool) or not isinstance(holdout_days, int) or holdout_days < 1:
+        raise CxInputError(f"holdout_days must be a whole number of days of at least 1, got {holdout_days!r}")
+    try:
+        _, summary = customer_lifetime_value(con, horizon_months=horizon_months, unit=unit)
+    except CxDataError as exc:
+        return LifetimeValue(f"The lifetime value models could not be fitted to this store's orders: {exc}.")
+    row = summary.iloc[0]
+    if not (np.isfinite(row["total_clv"]) and np.isfinite(row["mean_clv"])):
+        return LifetimeValue("The lifetime value models were fitted, but give no finite value for these orders "
+                             "(the purchase model does not settle); the figures are left out.")
+    headline = (f"Expected value of today's buying customers over the next {horizon_months} months: "
+                f"{row['total_clv']:,.0f} ({row['mean_clv']:,.2f} per customer). Assumptions: {row['assumptions']}.")
+    try:
+        model = bgnbd(con, calibration_end=store_as_of(con) - timedelta(days=holdout_days), unit=unit)
+    except CxDataError as exc:
+        return LifetimeValue(f"{headline} The purchase model could not be checked on the last {holdout_days} days: "
+                             f"{exc}.", summary)
+    return LifetimeValue(headline, summary, model.summary(),
+                         holdout_by_frequency(model, min_group_size=min_group_size))

@@ -1,5 +1,5 @@
 """Altair chart builders for cxlib.analysis.churn: survival curves, retention heatmap, period churn,
-lifecycle, hazard ratios and value by NPS group. Each takes the small frame a cxlib.analysis.churn
+lifecycle, hazard ratios, value by NPS group and the lifetime value model's holdout check. Each takes the small frame a cxlib.analysis.churn
 function returns, never shows or saves, and leaves suppressed rows out of the marks."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ __all__ = [
     "chart_lifecycle",
     "chart_hazard_ratios",
     "chart_value_by_nps",
+    "chart_clv_holdout",
 ]
 
 NPS_COLORS = {"promoter": GOOD, "passive": NEUTRAL, "detractor": BAD, "(none)": "#d4a017"}
@@ -30,12 +31,14 @@ def _visible(df: pd.DataFrame) -> pd.DataFrame:
     return df[~df["suppressed"].astype(bool)] if "suppressed" in df else df
 
 
-def chart_survival(df: pd.DataFrame, *, unit: str = "month", title: str | None = None) -> alt.LayerChart:
-    """Kaplan-Meier curves (step lines) with their confidence bands, one colour per group."""
+def chart_survival(df: pd.DataFrame, *, unit: str = "month", title: str | None = None,
+                   since: str = "start") -> alt.LayerChart:
+    """Kaplan-Meier curves (step lines) with their confidence bands, one colour per group; `since`
+    names the clock's origin on the x axis ('start', or e.g. 'the first ticket reached 72 hours')."""
     _need(df, ["group", "time", "survival", "ci_lower", "ci_upper"], "chart_survival")
     data = _visible(df)[["group", "time", "survival", "ci_lower", "ci_upper", "at_risk"]].dropna(subset=["survival"])
     base = alt.Chart(data).encode(
-        x=alt.X("time:Q", title=f"{unit}s since start"),
+        x=alt.X("time:Q", title=f"{unit}s since {since}"),
         color=alt.Color("group:N", title=None),
     )
     band = base.mark_area(opacity=0.15, interpolate="step-after").encode(
@@ -153,4 +156,31 @@ def chart_value_by_nps(df: pd.DataFrame, *, measure: str = "retention_at_horizon
             tooltip=["segment:N", alt.Tooltip("value:Q", format=".1%" if pct else ",.2f"), "customers:Q"],
         )
         .properties(title=title or f"{measure.replace('_', ' ').capitalize()} by NPS group")
+    )
+
+
+def chart_clv_holdout(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+    """The BG/NBD holdout check (`clv.holdout_by_frequency`): per number of repeat purchases before
+    the holdout, the mean purchases customers made in it (points) and what the model expected (line)."""
+    _need(df, ["frequency", "label", "customers", "actual", "expected"], "chart_clv_holdout")
+    data = _visible(df).dropna(subset=["actual", "expected"])
+    long = data.melt(id_vars=["frequency", "label", "customers"], value_vars=["actual", "expected"],
+                     var_name="measure", value_name="purchases")
+    long["measure"] = long["measure"].map({"actual": "actual", "expected": "model expected"})
+    order = list(data.sort_values("frequency")["label"])
+    base = alt.Chart(long).encode(
+        x=alt.X("label:O", sort=order, title="repeat purchases before the holdout"),
+        y=alt.Y("purchases:Q", title="mean purchases in the holdout"),
+        color=alt.Color("measure:N", title=None, scale=alt.Scale(domain=["actual", "model expected"],
+                                                                 range=[BAD, "#1f4e79"])),
+        tooltip=[alt.Tooltip("label:O", title="repeat purchases before"), "measure:N",
+                 alt.Tooltip("purchases:Q", format=".2f"), alt.Tooltip("customers:Q", format=",")],
+    )
+    lines = base.mark_line()
+    points = base.mark_point(filled=True, size=50)
+    return (lines + points).properties(
+        width=480,
+        title=title or "Purchases in the holdout: actual against the model's forecast",
+        description="For customers grouped by their repeat purchases before the holdout period, the mean number of "
+                    "purchase days in it, actual and as forecast by the BG/NBD model fitted without it.",
     )

@@ -84,3 +84,26 @@ def test_charts_on_real_results(sample_con):
     assert charts.chart_cohort_retention(churn.cohort_retention(sample_con)).to_dict()
     assert charts.chart_period_churn(churn.period_churn(sample_con, definition="non_contractual")).to_dict()
     assert charts.chart_lifecycle(churn.lifecycle(sample_con)).to_dict()
+
+
+def test_chart_survival_names_the_clock_origin():
+    df = pd.DataFrame({"group": ["a"], "time": [0.0], "at_risk": [5], "survival": [1.0], "ci_lower": [1.0],
+                       "ci_upper": [1.0], "suppressed": [False]})
+    assert charts.chart_survival(df).to_dict()["layer"][0]["encoding"]["x"]["title"] == "months since start"
+    spec = charts.chart_survival(df, since="the first ticket reached 72 hours", unit="week").to_dict()
+    assert spec["layer"][0]["encoding"]["x"]["title"] == "weeks since the first ticket reached 72 hours"
+
+
+def test_chart_clv_holdout_actual_against_expected_without_suppressed_groups():
+    df = pd.DataFrame({"frequency": [0, 1, 2, 7], "label": ["0", "1", "2", "7+"], "customers": [100, 40, None, 20],
+                       "actual": [0.2, 0.9, None, 4.0], "expected": [0.25, 0.8, None, 3.5],
+                       "suppressed": [False, False, True, False]})
+    spec, rows = _data(charts.chart_clv_holdout(df))
+    assert {m["mark"]["type"] for m in spec["layer"]} == {"line", "point"}
+    assert {(r["label"], r["measure"]) for r in rows} == {(lbl, m) for lbl in ("0", "1", "7+")
+                                                           for m in ("actual", "model expected")}
+    x = spec["layer"][0]["encoding"]["x"]
+    assert x["field"] == "label" and x["sort"] == ["0", "1", "7+"]
+    assert spec["layer"][0]["encoding"]["y"]["field"] == "purchases" and "BG/NBD" in spec["description"]
+    with pytest.raises(cxlib.CxInputError, match="chart_clv_holdout"):
+        charts.chart_clv_holdout(df.drop(columns="expected"))

@@ -158,3 +158,53 @@ def test_bgnbd_on_the_sample_store_predicts_the_holdout(sample_con):
     assert (customers.clv >= 0).all() and customers.clv.is_monotonic_decreasing
     undiscounted, _ = clv.customer_lifetime_value(sample_con, horizon_months=12, annual_discount_rate=0.0)
     assert undiscounted.clv.sum() > customers.clv.sum()
+
+
+def _fitted(customers: pd.DataFrame) -> clv.BgNbdResult:
+    return clv.BgNbdResult(r=0.25, alpha=4.4, a=0.8, b=2.4, log_likelihood=-1.0, converged=True, unit="week",
+                           horizon=26.0, holdout_length=26.0, customers=customers)
+
+
+def test_holdout_by_frequency_by_hand():
+    c = pd.DataFrame({"customer_id": list("abcdefgh"),
+                      "frequency": [0, 0, 0, 1, 1, 2, 5, 9],
+                      "holdout_purchases": [0, 1, 0, 2, 0, 3, 4, 1],
+                      "expected_holdout": [0.2, 0.2, 0.5, 1.0, 0.8, 2.0, 3.0, 5.0]})
+    out = clv.holdout_by_frequency(_fitted(c), max_frequency=2, min_group_size=2).set_index("label")
+    assert list(out.index) == ["0", "1", "2+"] and list(out["frequency"]) == [0, 1, 2]
+    assert list(out["customers"]) == [3, 2, 3]
+    assert out.loc["0", "actual"] == pytest.approx(1 / 3) and out.loc["0", "expected"] == pytest.approx(0.3)
+    assert out.loc["1", "actual"] == pytest.approx(1.0) and out.loc["1", "expected"] == pytest.approx(0.9)
+    assert out.loc["2+", "actual"] == pytest.approx(8 / 3) and out.loc["2+", "expected"] == pytest.approx(10 / 3)
+    hidden = clv.holdout_by_frequency(_fitted(c), max_frequency=2, min_group_size=3).set_index("label")
+    # '1' has 2 customers: hidden, and the next smallest ('0', 3) with it (complementary)
+    assert hidden["suppressed"].tolist() == [True, True, False] and hidden["actual"].isna().tolist()[:2] == [True, True]
+    with pytest.raises(cxlib.CxInputError, match="bgnbd"):
+        clv.holdout_by_frequency(c)
+    with pytest.raises(cxlib.CxInputError, match="max_frequency"):
+        clv.holdout_by_frequency(_fitted(c), max_frequency=0)
+
+
+def test_lifetime_value_report_says_plainly_why_it_cannot_fit(con):
+    report = clv.lifetime_value_report(con, horizon_months=12)
+    assert not report.fitted and report.summary is None and report.by_frequency is None
+    assert report.headline == ("The lifetime value models could not be fitted to this store's orders: the Gamma-Gamma "
+                               "spend model needs at least two customers with repeat purchases.")
+    with pytest.raises(cxlib.CxInputError, match="holdout_days"):
+        clv.lifetime_value_report(con, holdout_days=0)
+
+
+def test_lifetime_value_fits_on_a_store_of_orders_alone(sample_con, tmp_path):
+    """A transaction log alone (customers created from first sight) gives the sample's lifetime value."""
+    path = tmp_path / "orders.duckdb"
+    orders = sample_con.execute("SELECT order_id, customer_id, ts, amount FROM orders").df()
+    assert cxlib.ingest(orders, "orders", db=path, add_customers=True).rejected == 0
+    only = cxlib.connect(path)
+    report = clv.lifetime_value_report(only, horizon_months=12)
+    _, full = clv.customer_lifetime_value(sample_con, horizon_months=12)
+    assert report.fitted and report.summary["total_clv"][0] == pytest.approx(full["total_clv"][0], rel=1e-6)
+    assert report.headline.startswith("Expected value of today's buying customers over the next 12 months: ")
+    assert report.holdout["holdout_expected"][0] == pytest.approx(report.holdout["holdout_actual"][0], rel=0.25)
+    shown = report.by_frequency[~report.by_frequency["suppressed"]]
+    assert len(shown) >= 4 and shown["actual"].notna().all()
+    only.close()

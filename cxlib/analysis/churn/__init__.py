@@ -5,11 +5,23 @@ Each module holds one job; this package gathers their public names so that noteb
 """
 
 from cxlib.analysis.churn.cox import CoxResult, cox_churn
+from cxlib.analysis.churn.headlines import (
+    at_risk_headline,
+    churn_rate_headline,
+    churn_trend_headline,
+    cox_headline,
+    experience_value_headline,
+    logrank_headline,
+    report_table,
+    revenue_at_risk_headline,
+    survival_headline,
+)
 from cxlib.analysis.churn.kaplan_meier import LogrankResult, logrank, survival, survival_summary
 from cxlib.analysis.churn.retention import cohort_retention, lifecycle
 from cxlib.analysis.churn.status import (
     DEFINITIONS,
     check_parameters,
+    check_segment_name,
     churn_rate,
     churn_status,
     churn_trend,
@@ -23,7 +35,7 @@ from cxlib.analysis.churn.value import (
     revenue_at_risk,
     value_by_nps_group,
 )
-from cxlib.analysis.clv import BgNbdResult, bgnbd, customer_lifetime_value
+from cxlib.analysis.clv import BgNbdResult, LifetimeValue, bgnbd, customer_lifetime_value, lifetime_value_report
 
 __all__ = [
     "DEFINITIONS",
@@ -46,7 +58,19 @@ __all__ = [
     "export_csv",
     "definition_text",
     "check_parameters",
+    "check_segment_name",
     "bgnbd",
     "BgNbdResult",
     "customer_lifetime_value",
+    "LifetimeValue",
+    "lifetime_value_report",
+    "churn_rate_headline",
+    "churn_trend_headline",
+    "survival_headline",
+    "logrank_headline",
+    "cox_headline",
+    "experience_value_headline",
+    "revenue_at_risk_headline",
+    "at_risk_headline",
+    "report_table",
 ]

@@ -115,6 +115,8 @@ def cox_churn(
     customers), so when there are more than `max_customers` customers the model is fitted on a
     random sample of that many (seeded: the same data give the same sample) and then applied to
     every customer; n_customers says how many were fitted. None fits everyone.
+    Only covariates that vary between the customers fitted are estimated (a store without NPS
+    answers has no NPS factors); CxDataError when none varies or nobody churned.
     """
     from lifelines import CoxTimeVaryingFitter
 
@@ -129,6 +131,9 @@ def cox_churn(
     fit_rows = _rows_to_fit(rows, max_customers)
     Xf = X.loc[fit_rows.index]
     keep = [c for c in Xf.columns if Xf[c].nunique() > 1]  # a constant covariate cannot be estimated
+    if not keep:
+        raise CxDataError("the Cox model needs a CX factor that differs between customers (NPS answers, service "
+                          "tickets or channel switches between events); every customer here has the same")
     fit_df = pd.concat([fit_rows[["customer_id", "start_day", "stop_day", "event"]], Xf[keep]], axis=1)
     ctv = CoxTimeVaryingFitter(alpha=alpha, penalizer=penalizer)
     ctv.fit(fit_df, id_col="customer_id", event_col="event", start_col="start_day", stop_col="stop_day")

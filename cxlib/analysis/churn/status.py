@@ -139,6 +139,28 @@ def _segments_fragment(con, by: str | None) -> Ident:
     return _fragment("churn_segment_customers", {"segment_col": sql.checked_column(con, "customers", by)})
 
 
+def check_segment_name(con: duckdb.DuckDBPyConnection, wanted: str) -> str:
+    """A breakdown name as given, before a report adapts it to the store: `wanted`, or the
+    customer attribute it names in other case ('Region' -> 'region'); CxInputError with the
+    suggestion when it is a near miss of an attribute ('regon' for 'region'), as a misspelt name
+    is an error to fix, not a default to replace. Other names pass (the report adapts them)."""
+    import difflib
+
+    if wanted is None or wanted in ("", "none", "None"):  # no breakdown
+        return wanted
+    if not isinstance(wanted, str):
+        raise CxInputError(f"segment must be a customer attribute name (text) or None, got {wanted!r}")
+    attributes = [c for c in table_columns(con, "customers") if c not in ("customer_id", "signup_at")]
+    if wanted in attributes or wanted in (*FEATURE_SEGMENTS, FIRST_TICKET):
+        return wanted
+    same = [a for a in attributes if a.lower() == wanted.lower()]
+    if same:
+        return same[0]
+    if difflib.get_close_matches(wanted, attributes, n=1):
+        raise unknown_name("column", wanted, "customers", attributes)
+    return wanted
+
+
 def _run(con, name: str, params: dict, slots: dict | None = None) -> pd.DataFrame:
     """Run a query whose slots hold our fragments, passing exactly the parameters it uses."""
     needed = sql.parameters(sql.render(name, slots))
@@ -149,11 +171,24 @@ def _run(con, name: str, params: dict, slots: dict | None = None) -> pd.DataFram
 
 
 def _check_data(con, definition: str) -> None:
+    """CxDataError when the store holds nothing to judge churn by under `definition`: contractual
+    churn needs subscriptions; non-contractual churn needs dated activity (events or orders), as
+    without it every customer would look inactive since their signup."""
     if definition == "contractual" and not sql.run(con, "churn_subscription_count").iloc[0, 0]:
         raise CxDataError(
             "contractual churn needs the subscriptions table, which is empty in this store; "
             "load subscriptions or use definition='non_contractual'"
         )
+    if definition == "non_contractual" and not _has_activity(con):
+        raise CxDataError(
+            "non-contractual churn needs dated activity (events or orders), which this store does not hold; "
+            "load events or orders, or use definition='contractual' with subscriptions"
+        )
+
+
+def _has_activity(con) -> bool:
+    """Whether the store (or the filtered view of it) holds any event or order."""
+    return bool(con.execute("SELECT EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM orders)").fetchall()[0][0])
 
 
 def churn_status(

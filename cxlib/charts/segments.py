@@ -9,7 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from cxlib.charts.theme import BAD, GOOD, NEUTRAL, checked_frame
+from cxlib.charts.theme import BAD, GOOD, NEUTRAL, PALETTE, checked_frame
 from cxlib.errors import unknown_name
 
 __all__ = [
@@ -36,7 +36,8 @@ def _need(df: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
 def chart_segment_profile(df: pd.DataFrame, *, metric: str = "nps") -> alt.LayerChart:
     """One metric of `segment_profile`: each segment's value with its 95% interval, coloured by
     whether it differs significantly (after Benjamini-Hochberg) from the rest; a grey tick marks
-    the rest's value."""
+    the rest's value. Green is better than the rest and red worse: for the churn rate that is
+    below and above the rest."""
     d = _need(df, ["segment", "metric", "value", "ci_lower", "ci_upper", "rest_value", "significant",
                    "p_adjusted"], "chart_segment_profile")
     if metric not in _TITLES:
@@ -47,9 +48,10 @@ def chart_segment_profile(df: pd.DataFrame, *, metric: str = "nps") -> alt.Layer
     d.loc[d["significant"].astype(bool) & (d["value"] < d["rest_value"]), "verdict"] = "below the rest"
     fmt = ".0%" if metric == "churn_rate" else ",.1f"
     y = alt.Y("segment:N", title=None, sort=alt.EncodingSortField("value", order="descending"))
+    better_high = metric != "churn_rate"  # less churn is better
     colour = alt.Color("verdict:N", title="Compared with the rest",
                        scale=alt.Scale(domain=["above the rest", "no clear difference", "below the rest"],
-                                       range=[GOOD, NEUTRAL, BAD]))
+                                       range=[GOOD, NEUTRAL, BAD] if better_high else [BAD, NEUTRAL, GOOD]))
     tooltip = [alt.Tooltip("segment:N"), alt.Tooltip("n:Q", title="answers / customers", format=","),
                alt.Tooltip("value:Q", format=fmt), alt.Tooltip("ci_lower:Q", format=fmt),
                alt.Tooltip("ci_upper:Q", format=fmt), alt.Tooltip("rest_value:Q", format=fmt, title="rest"),
@@ -75,16 +77,21 @@ def chart_rfm_grid(df: pd.DataFrame) -> alt.Chart:
 
 
 def chart_rfm_segments(df: pd.DataFrame) -> alt.Chart:
-    """Bars of customers per named RFM segment (`rfm_segments`), best segments first, NPS in colour."""
+    """Bars of customers per named RFM segment (`rfm_segments`), best segments first, NPS in colour.
+
+    Without any NPS score (a store of orders alone) the bars are one colour and the title says
+    nothing of NPS, rather than drawing segments in a colour that means 'no data'."""
     d = _need(df, ["segment", "customers", "share", "nps", "revenue_per_customer"], "chart_rfm_segments")
     order = list(d["segment"])
-    return alt.Chart(d).mark_bar().encode(
-        y=alt.Y("segment:N", sort=order, title=None),
-        x=alt.X("customers:Q", title="Customers"),
+    tooltip = [alt.Tooltip("segment:N"), alt.Tooltip("customers:Q", format=","),
+               alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("revenue_per_customer:Q", format=",.0f")]
+    base = alt.Chart(d).mark_bar().encode(y=alt.Y("segment:N", sort=order, title=None),
+                                          x=alt.X("customers:Q", title="Customers"))
+    if not d["nps"].notna().any():
+        return base.encode(color=alt.value(PALETTE[0]), tooltip=tooltip).properties(title="Customers per RFM segment")
+    return base.encode(
         color=alt.Color("nps:Q", title="NPS", scale=alt.Scale(scheme="redyellowgreen", domain=[-50, 50])),
-        tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("customers:Q", format=","),
-                 alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("revenue_per_customer:Q", format=",.0f"),
-                 alt.Tooltip("nps:Q", format=".1f")],
+        tooltip=[*tooltip, alt.Tooltip("nps:Q", format=".1f")],
     ).properties(title="Customers per RFM segment (colour: NPS)")
 
 

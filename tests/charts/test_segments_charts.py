@@ -57,6 +57,17 @@ def test_profile_chart_shows_intervals_and_verdicts_without_suppressed_rows():
         chart_segment_profile(profile_frame().drop(columns="rest_value"))
 
 
+def test_profile_chart_colours_less_churn_as_better():
+    churn = profile_frame().assign(metric="churn_rate", value=[0.4, 0.1, np.nan, 0.2], rest_value=[0.1, 0.4, np.nan, 0.3])
+    spec = chart_segment_profile(churn, metric="churn_rate").to_dict()
+    scale = spec["layer"][1]["encoding"]["color"]["scale"]
+    verdicts = {r["segment"]: r["verdict"] for r in values(spec) if r["segment"] != "north" or r["value"] == 0.4}
+    assert verdicts["north"] == "above the rest"  # more churn than the rest ...
+    assert dict(zip(scale["domain"], scale["range"]))["above the rest"] == "#c23b4b"  # ... is drawn red
+    nps_scale = chart_segment_profile(profile_frame(), metric="nps").to_dict()["layer"][1]["encoding"]["color"]["scale"]
+    assert dict(zip(nps_scale["domain"], nps_scale["range"]))["above the rest"] == "#3a9e6f"
+
+
 def test_rfm_charts():
     grid = pd.DataFrame({"r_score": [5, 1, 3], "f_score": [5, 1, 1], "segment": ["champions", "lost", "about to sleep"],
                          "customers": [40, 30, np.nan], "suppressed": [False, False, True]})
@@ -67,6 +78,11 @@ def test_rfm_charts():
                          "nps": [30.0, -10.0], "revenue_per_customer": [500.0, 20.0], "suppressed": [False, False]})
     spec = chart_rfm_segments(segs).to_dict()
     assert spec["encoding"]["y"]["sort"] == ["champions", "lost"] and spec["encoding"]["color"]["field"] == "nps"
+    # a store of orders alone has no NPS: one colour, and the title does not promise NPS
+    spec = chart_rfm_segments(segs.assign(nps=np.nan)).to_dict()
+    assert "field" not in spec["encoding"]["color"] and "value" in spec["encoding"]["color"]
+    assert "NPS" not in spec["title"] and len(values(spec)) == 2
+    assert "nps" not in [t["field"] for t in spec["encoding"]["tooltip"]]
 
 
 def test_cluster_and_cue_charts():

@@ -60,6 +60,7 @@ class BehaviourClusters:
     features: segment, feature, label, cluster_mean, overall_mean, z (the cluster's mean of the
       scaled feature: how many overall SDs it sits from the average).
     assignments: customer_id, segment (customer-level: for exports, not for stakeholders).
+    features_used: the features the clustering used (those that vary in this store), by name.
     """
 
     k: int
@@ -68,6 +69,12 @@ class BehaviourClusters:
     summary: pd.DataFrame
     features: pd.DataFrame
     assignments: pd.DataFrame
+    features_used: tuple[str, ...] = ()
+
+    @property
+    def features_text(self) -> str:
+        """The features used, in words (channel and stage shares summed up as a mix)."""
+        return features_in_words(self.features_used)
 
 
 def _cluster_matrix(con, cutoff) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -85,7 +92,49 @@ def _cluster_matrix(con, cutoff) -> tuple[pd.DataFrame, dict[str, str]]:
         labels[name] = f"{value} channel use" if kind == "channel" else f"{value}-stage activity"
     stage_cols = [c for c in x.columns if c.startswith("stage_")]
     x["stages_reached"] = (x[stage_cols] > 0).sum(axis=1).astype(float) if stage_cols else 0.0
+    for column, values in _numeric_attributes(con).items():
+        x[column] = values.reindex(x.index).astype(float)
+        labels[column] = column.replace("_", " ")
     return x, labels
+
+
+def _numeric_attributes(con) -> dict[str, pd.Series]:
+    """Customer attributes that are numbers (a telco export's tenure, monthly charges), by customer."""
+    from cxlib.analysis.segments.breakdown import numeric_attributes
+
+    columns = [c for c in numeric_attributes(con) if c not in _COUNT_FEATURES and c not in _LEVEL_FEATURES]
+    if not columns:
+        return {}
+    slot = sql.Ident(", ".join(sql.checked_column(con, "customers", c) for c in columns))
+    df = sql.run(con, "voc_customer_attributes", {}, {"columns": slot}).set_index("customer_id")
+    return {c: pd.to_numeric(df[c], errors="coerce") for c in columns}
+
+
+def features_in_words(columns) -> str:
+    """'orders, spend' or 'activity (events), channels used, the channel mix (app, web)': the
+    clustering features in words, the share of events per channel and per stage summed up."""
+    labels = dict(_COUNT_FEATURES) | dict(_LEVEL_FEATURES)
+    words, channels, stages = [], [], []
+    for c in columns:
+        if c.startswith("channel_") and c not in labels:
+            channels.append(c.removeprefix("channel_"))
+        elif c.startswith("stage_") and c not in labels:
+            stages.append(c.removeprefix("stage_"))
+        else:
+            words.append(labels.get(c, c.replace("_", " ")))
+    if channels:
+        words.append(f"the channel mix ({', '.join(channels)})")
+    if stages:
+        words.append(f"the journey-stage mix ({', '.join(stages)})")
+    return ", ".join(words) if words else "no features"
+
+
+def cluster_features_used(con: duckdb.DuckDBPyConnection, *, as_of=None) -> list[str]:
+    """The behavioural features that vary between customers in this store (what
+    `behaviour_clusters` would cluster on): none on a store of subscriptions alone, orders and
+    spend on one of orders alone, activity and the channel mix on a clickstream."""
+    raw, _ = _cluster_matrix(con, _cutoff(con, as_of))
+    return list(_scale(raw).columns)
 
 
 def _scale(x: pd.DataFrame) -> pd.DataFrame:
@@ -116,7 +165,11 @@ def behaviour_clusters(
     *Definition*: per customer signed up by `as_of` (features from DuckDB: customer_features,
     cluster_mix.sql, cluster_ratings.sql): events, channels used, channel hand-offs, journey
     stages reached, orders, spend, tickets, support contacts, mean resolution hours, NPS, mean
-    CSAT and CES, and the share of the customer's events on each channel and each stage.
+    CSAT and CES, the share of the customer's events on each channel and each stage, and the
+    customer attributes that are numbers (`numeric_attributes`: a telco export's tenure or
+    monthly charges). Only the features that vary in the store are used (`features_used`): a
+    store of orders alone is clustered on orders and spend, a clickstream on activity and the
+    channel mix; CxDataError when none varies.
     A missing rating or resolution time takes the overall mean (neutral); each feature is
     clipped to its 1st-99th percentile and standardised (z-score); constant features are
     dropped. scikit-learn KMeans (n_init=10, random_state=`seed`: deterministic); with more
@@ -151,7 +204,7 @@ def behaviour_clusters(
     features = features[~features["segment"].isin(hidden)].reset_index(drop=True)
     sil = float(selection.loc[selection["k"] == chosen, "silhouette"].iloc[0])
     return BehaviourClusters(k=chosen, silhouette=sil, selection=selection, summary=table, features=features,
-                             assignments=assignments)
+                             assignments=assignments, features_used=tuple(z.columns))
 
 
 def _check_options(seed, k, k_range, silhouette_sample, fit_sample) -> None:
@@ -172,7 +225,10 @@ def _check_options(seed, k, k_range, silhouette_sample, fit_sample) -> None:
 
 def _check_enough_data(z: pd.DataFrame, tried: list[int]) -> None:
     n = len(z)
-    if z.shape[1] == 0 or n <= max(tried):
+    if z.shape[1] == 0:
+        raise CxDataError(f"nothing to cluster on: none of the behavioural features (events, orders, tickets, ratings) "
+                          f"varies between this store's {n} customers; load events, orders or tickets")
+    if n <= max(tried):
         raise CxDataError(f"too little data to cluster: {n} customers and {z.shape[1]} varying features for "
                           f"k up to {max(tried)}; load more data or choose a smaller k")
 
@@ -256,3 +312,14 @@ def _describe(g: pd.DataFrame) -> str:
         more, less = _WORDS.get(feature, ("higher", "lower"))
         words.append(f"{more if z > 0 else less} {label} ({z:+.1f} sd)")
     return "; ".join(words)
+
+
+def clusters_headline(clusters: BehaviourClusters) -> str:
+    """'3 clusters (mean silhouette 0.19), from: activity (events), ...': how many clusters, how
+    clearly apart, and which features of the customers they were found from."""
+    if not isinstance(clusters, BehaviourClusters):
+        raise CxInputError(f"clusters_headline takes the result of behaviour_clusters, got {type(clusters).__name__}")
+    sil = f"mean silhouette {clusters.silhouette:.2f}" if math.isfinite(clusters.silhouette) else "no silhouette"
+    used = (f", from the {len(clusters.features_used)} features that vary in this store: {clusters.features_text}"
+            if clusters.features_used else "")
+    return f"{clusters.k} clusters ({sil}){used}."

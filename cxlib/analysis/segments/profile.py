@@ -78,6 +78,8 @@ def _members(con: duckdb.DuckDBPyConnection, by) -> None:
         frame = by[["customer_id", "segment"]].astype({"customer_id": str}).astype({"segment": object})
         frame["segment"] = frame["segment"].where(frame["segment"].notna(), None)
         frame["segment"] = frame["segment"].map(lambda v: None if v is None else str(v))
+        if hasattr(con, "complete"):  # DuckDB 2 refuses register() while a result is unread
+            con.complete()
         con.register("cx_segment_input", frame)
         try:
             sql.run(con, "segment_members_frame", {"missing": MISSING_SEGMENT})
@@ -188,9 +190,10 @@ def segment_profile(
       intervals (NPS multinomial Wald, Wilson, t).
     - churn_rate (share 0..1) from cxlib.analysis.churn.churn_rate with `churn_definition` and
       `inactivity_days`, Wilson interval, judged at the store's as-of date (start/end do not
-      apply); n = the judged customers. Only when `by` is a customers column (churn_rate groups
-      by columns); when churn cannot be judged (e.g. contractual churn without subscriptions)
-      the rows are left out with a CxWarning.
+      apply); n = the judged customers. For a segment frame, the same from each member's
+      churn_status (members only); when churn cannot be judged (e.g. contractual churn without
+      subscriptions, non-contractual churn without events or orders) the rows are left out
+      with a CxWarning.
     Each segment is tested against the rest pooled (the other visible segments): z = diff /
     sqrt(SE1^2 + SE2^2) (DESIGN.md) with SE the multinomial NPS SE, sqrt(p(1-p)/n) for CSAT and
     churn, s/sqrt(n) for CES and revenue; two-sided normal p; Benjamini-Hochberg false discovery
@@ -257,17 +260,33 @@ def segment_profile(
     return res[cols].reset_index(drop=True)
 
 
+def _frame_churn(con, by: pd.DataFrame, *, definition, inactivity_days) -> pd.DataFrame:
+    """churn_rate's segment, customers (judged), churned for a segment frame: each customer's
+    churn_status joined to their segment (blank: '(none)'); customers not in the frame are left out."""
+    from cxlib.analysis.churn import churn_status
+
+    status = churn_status(con, definition=definition, inactivity_days=inactivity_days)
+    members = by[["customer_id", "segment"]].astype({"customer_id": str})
+    members = members.assign(segment=members["segment"].map(lambda v: MISSING_SEGMENT if pd.isna(v) else str(v)))
+    m = status[["customer_id", "judged", "churned"]].merge(members, on="customer_id", how="inner")
+    m["judged"] = m["judged"].astype(bool)
+    m["churned_judged"] = m["judged"] & m["churned"].astype(bool)
+    out = m.groupby("segment", as_index=False).agg(customers=("judged", "sum"), churned=("churned_judged", "sum"))
+    return out.astype({"customers": "int64", "churned": "int64"})
+
+
 def _churn_rows(con, by, s: pd.DataFrame, *, churn_definition, inactivity_days) -> pd.DataFrame | None:
-    """Churn rate per segment from cxlib.analysis.churn.churn_rate (None when it cannot be had)."""
-    if not isinstance(by, str):
-        return None
+    """Churn rate per segment from cxlib.analysis.churn (None when it cannot be had)."""
     from cxlib.analysis import churn as churn_module
 
     churn_rate = getattr(churn_module, "churn_rate", None)
     if churn_rate is None:
         return None
     try:
-        c = churn_rate(con, by=by, definition=churn_definition, inactivity_days=inactivity_days, min_group_size=1)
+        if isinstance(by, str):
+            c = churn_rate(con, by=by, definition=churn_definition, inactivity_days=inactivity_days, min_group_size=1)
+        else:
+            c = _frame_churn(con, by, definition=churn_definition, inactivity_days=inactivity_days)
     except CxDataError as exc:  # e.g. contractual churn on a store without subscriptions
         warnings.warn(f"segment profile without churn rate: {exc}", CxWarning, stacklevel=3)
         return None

@@ -143,6 +143,31 @@ CHURNERS = Requirement("customers who churned (under the chosen churn definition
                        load="data covering a longer period, or another churn definition")
 SEGMENT = Requirement("a breakdown with at least two groups (a customer attribute, or nps_group with NPS answers)",
                       _segment_values, 2, LOAD["customers"])
+ACTIVITY_LOG = Requirement("events or orders (cohorts and the lifecycle count dated activity)", _sql(
+    "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM orders)"),
+    load=LOAD["events"] + " or " + LOAD["orders"])
+NPS_GROUPS = Requirement("relationship NPS answers (NPS without a touchpoint), which put customers in NPS groups",
+                        _answers("nps", "AND touchpoint IS NULL"), load=LOAD["surveys"])
+CX_FACTORS = Requirement(
+    "CX factors that differ between customers (relationship NPS answers, service tickets or channel switches)",
+    _sql("SELECT (SELECT count(*) FROM survey_responses WHERE metric = 'nps' AND touchpoint IS NULL) "
+         "+ (SELECT count(*) FROM tickets) + (SELECT count(*) FROM events_ordered WHERE prev_channel IS NOT NULL "
+         "AND channel <> prev_channel AND ts - prev_ts <= INTERVAL 1 DAY)"),
+    load=LOAD["surveys"] + "; " + LOAD["tickets"])
+
+
+def _cluster_features(con, context) -> int:
+    """Behavioural features that vary between customers (what clustering would use)."""
+    from cxlib.analysis.segments.clusters import cluster_features_used
+
+    return len(cluster_features_used(con))
+
+
+CLUSTER_FEATURES = Requirement(
+    "at least two per-customer measures that vary between customers (activity, orders, tickets, ratings or numeric "
+    "customer attributes)", _cluster_features, 2, LOAD["events"] + ", " + LOAD["orders"] + " or " + LOAD["tickets"])
+CUSTOMERS_TO_CLUSTER = Requirement("customers (at least 20, to cluster)", _sql("SELECT count(*) FROM customers"), 20,
+                                   LOAD["customers"])
 CUSTOMERS_WITH_ACTIVITY = Requirement("customers with activity (events, orders, tickets or answers; at least 20)", _sql(
     "SELECT count(*) FROM (SELECT customer_id FROM events UNION SELECT customer_id FROM orders UNION SELECT customer_id "
     "FROM tickets UNION SELECT customer_id FROM survey_responses)"), 20, LOAD["events"])
@@ -174,18 +199,19 @@ SECTIONS: dict[str, tuple[Requirement, ...]] = {
     # segments
     "segments.profile": (SEGMENT,),
     "segments.usage": (SEGMENT, EVENTS),
+    "segments.cues": (SEGMENT, EVENTS),
     "segments.rfm": (ORDERS,),
-    "segments.clusters": (CUSTOMERS_WITH_ACTIVITY,),
+    "segments.clusters": (CUSTOMERS_TO_CLUSTER, CLUSTER_FEATURES),
     # churn and value
     "churn.rate": (ACTIVITY,),
-    "churn.cohorts": (ACTIVITY,),
+    "churn.cohorts": (ACTIVITY_LOG,),
     "churn.survival": (ACTIVITY,),
-    "churn.survival_by_segment": (ACTIVITY, SEGMENT),
-    "churn.by_nps": (ACTIVITY, NPS),
-    "churn.cox": (ACTIVITY, CHURNERS),
-    "churn.value": (ACTIVITY, NPS, ORDERS),
+    "churn.by_nps": (ACTIVITY, NPS_GROUPS),
+    "churn.first_ticket": (ACTIVITY, TICKETS),
+    "churn.cox": (ACTIVITY, CHURNERS, CX_FACTORS),
+    "churn.value": (ACTIVITY, NPS_GROUPS, ORDERS),
     "churn.clv": (REPEAT_BUYERS,),
-    "churn.at_risk": (ACTIVITY, CHURNERS),
+    "churn.at_risk": (ACTIVITY, CHURNERS, CX_FACTORS),
 }
 ANY_OF = {"voc.scores": (NPS, CSAT, CES)}  # sections that need one of several things
 

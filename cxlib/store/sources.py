@@ -120,16 +120,52 @@ def _stage_csv(con, path: Path, encoding: str, delimiter: str | None, columns: l
         con.execute("UPDATE _cx_raw SET _rn = _rn - $n", {"n": skip_rows})
     # Lines DuckDB could not split into the columns (too many or too few fields, an unclosed
     # quote, bytes invalid in the encoding): one row per line.
-    con.execute(
-        """CREATE TEMP TABLE _cx_structural AS
-           SELECT line, any_value(csv_line) AS raw,
-                  string_agg(DISTINCT error_type || ': ' || error_message, '; ') AS reason
-           FROM reject_errors GROUP BY line"""
-    )
+    lines = con.execute("SELECT line, any_value(csv_line), list(DISTINCT error_type), any_value(error_message) "
+                        "FROM reject_errors GROUP BY line ORDER BY line").fetchall()
+    con.execute("CREATE TEMP TABLE _cx_structural (line BIGINT, raw VARCHAR, reason VARCHAR)")
+    if lines:
+        # DuckDB keeps only the start of a long line: fields are counted on the line as the file has it
+        counted = {n for n, _, kinds, _ in lines if set(kinds) <= {"TOO MANY COLUMNS", "MISSING COLUMNS"}}
+        full = _physical_lines(path, encoding, counted)
+        con.executemany("INSERT INTO _cx_structural VALUES (?, ?, ?)",
+                        [(line, raw, _malformed(full.get(line, raw), kinds, message, delimiter, len(names)))
+                         for line, raw, kinds, message in lines])
     con.execute("DELETE FROM reject_errors")
     con.execute("DELETE FROM reject_scans")
     structural = con.execute("SELECT count(*) FROM _cx_structural").fetchone()[0]
     return Source(str(path), names, structural, header_lines=int(header) + skip_rows)
+
+
+def _malformed(raw: str | None, kinds: list[str], message: str, delimiter: str, expected: int) -> str:
+    """A reason a person can read for a line DuckDB could not split into the header's columns."""
+    if "UNQUOTED VALUE" in kinds:
+        return "a quoted value is not closed (this line, and the lines its open quote swallowed, are rejected)"
+    if "INVALID UNICODE" in kinds or "INVALID ENCODING" in kinds:
+        return "not valid text in the file's encoding (is it another one? try --encoding latin-1)"
+    if "LINE SIZE OVER MAXIMUM" in kinds:
+        return "longer than the 2 MB a line may hold"
+    if kinds and set(kinds) <= {"TOO MANY COLUMNS", "MISSING COLUMNS"}:
+        found = len(next(csv.reader([(raw or "").rstrip("\r\n")], delimiter=delimiter), []))
+        words = "too many" if "TOO MANY COLUMNS" in kinds else "too few"
+        return f"{words} fields: expected {expected}, found {found}"
+    return f"{', '.join(k.lower() for k in kinds)}: {message}"
+
+
+def _physical_lines(path: Path, encoding: str, wanted: set[int]) -> dict[int, str]:
+    """The lines numbered `wanted` (1-based, as the file has them), read in one pass."""
+    found: dict[int, str] = {}
+    if not wanted:
+        return found
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    last = max(wanted)
+    with opener(path, "rt", encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace",
+                newline="") as fh:
+        for number, line in enumerate(fh, 1):
+            if number in wanted:
+                found[number] = line
+            if number >= last:
+                break
+    return found
 
 
 def _first_line(path: Path, encoding: str, delimiter: str | None) -> tuple[str, str]:
@@ -204,7 +240,8 @@ def _stage_whitespace(con, path: Path, encoding: str, columns: list[str] | None,
     con.execute(f"CREATE TEMP TABLE _cx_raw AS SELECT line_no AS _rn, {fields} FROM ({records}) "
                 "WHERE len(f) = $n", {"first": first_data, "n": len(names)})
     con.execute(f"CREATE TEMP TABLE _cx_structural AS SELECT line_no AS line, line AS raw, "
-                f"'expected ' || $n || ' fields, found ' || len(f) AS reason FROM ({records}) WHERE len(f) <> $n",
+                f"CASE WHEN len(f) > $n THEN 'too many' ELSE 'too few' END || ' fields: expected ' || $n || ', found ' "
+                f"|| len(f) AS reason FROM ({records}) WHERE len(f) <> $n",
                 {"first": first_data, "n": len(names)})
     return _line_source(con, path, names)
 

@@ -25,10 +25,16 @@ MUST_CHART = {
                             "Friction"],
     ("voice_of_customer", "survey"): ["The scores", "Trend"],
     ("voice_of_customer", "sample"): ["By segment", "Trend", "Satisfaction", "What drives", "Peak-end", "What customers"],
+    # churn: survey or tickets alone hold no activity to judge churn by (every section says what to load)
+    ("churn", "events"): ["How many customers", "Cohort retention", "Survival", "Which experiences"],
     ("churn", "subscriptions"): ["How many customers", "Survival"],
-    ("churn", "orders"): ["How many customers", "Survival", "Lifetime value"],
-    ("churn", "sample"): ["How many customers", "Survival", "Do unhappy", "The value", "Lifetime value"],
-    ("segments", "orders"): ["RFM"],
+    ("churn", "orders"): ["How many customers", "Cohort retention", "Survival", "Lifetime value"],
+    ("churn", "sample"): ["How many customers", "Cohort retention", "Survival", "Do unhappy", "After a slow first ticket",
+                          "Which experiences", "The value", "Lifetime value"],
+    # segments: the partial stores' customers have no attributes (no profile); clusters use what varies
+    ("segments", "events"): ["Behavioural"],
+    ("segments", "orders"): ["RFM", "Behavioural"],
+    ("segments", "tickets"): ["Behavioural"],
     ("segments", "sample"): ["Segment profile", "Personalisation", "RFM", "Behavioural"],
     ("overview", "sample"): ["How customers rate", "Did it change", "How many buy", "How many stay", "What drives"],
 }

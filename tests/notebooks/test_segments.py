@@ -54,3 +54,38 @@ def test_a_misspelt_segment_fails_with_a_clear_error(tmp_path, sample_db):
 
     with pytest.raises(pm.PapermillExecutionError, match="did you mean 'region'"):
         run(tmp_path, sample_db, segment="regon")
+
+
+@pytest.fixture(scope="module")
+def telco_store(tmp_path_factory):
+    """A telco-style export: subscriptions given by tenure, and customer attributes that are numbers
+    only (tenure in months, monthly charges); no events, orders or answers."""
+    import numpy as np
+    import pandas as pd
+
+    import cxlib
+
+    rng = np.random.default_rng(4)
+    n = 400
+    ids = [f"T{i:04d}" for i in range(n)]
+    tenure = rng.integers(0, 73, n)
+    charges = np.round(rng.uniform(18, 119, n), 2)
+    churned = rng.random(n) < 0.5 - tenure / 200
+    path = tmp_path_factory.mktemp("telco") / "telco.duckdb"
+    subs = pd.DataFrame({"customer_id": ids, "plan": "phone", "tenure": tenure.astype(float), "churned": churned})
+    assert cxlib.ingest(subs, "subscriptions", db=path, add_customers=True, as_of="2026-01-31").rejected == 0
+    attrs = pd.DataFrame({"customer_id": ids, "tenure": tenure.astype(str), "monthly_charges": charges.astype(str)})
+    assert cxlib.ingest(attrs, "customers", db=path, update=True).rejected == 0
+    return path
+
+
+def test_numeric_attributes_become_ranges_on_a_telco_export(tmp_path, telco_store):
+    from report_checks import charted, problems
+
+    nb = run(tmp_path, telco_store)
+    assert problems(nb) == []
+    text = shown_text(nb)
+    assert "Segments are ranges of 'monthly_charges'" in text and "segments by 'monthly_charges', in 4 ranges" in text
+    assert "Churn rate by segment" in text  # no NPS and no revenue: the profile charts churn by range
+    assert "from the 2 features that vary in this store: tenure, monthly charges" in text
+    assert {"Segment profile", "Behavioural clusters"} <= set(charted(nb))

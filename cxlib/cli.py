@@ -65,6 +65,7 @@ def _ingest_options(args) -> dict:
         "lowercase": True if args.lowercase else None,
         "metric_scales": _pairs(args.metric_scale, "--metric-scale") or None,
         "as_of": args.as_of, "tenure_unit": args.tenure_unit, "wide": wide or None,
+        "earliest": args.earliest, "latest": args.latest,
     }
 
 
@@ -369,6 +370,10 @@ def _add_ingest_command(sub) -> None:
                    help="a wide survey export: the comment column that goes with a question (repeatable)")
     p.add_argument("--as-of", metavar="YYYY-MM-DD", help="subscriptions by tenure: the day the export was taken")
     p.add_argument("--tenure-unit", choices=["month", "week", "day"], help="unit of tenure (default month)")
+    p.add_argument("--earliest", metavar="YYYY-MM-DD", help="times before this are rejected as implausible "
+                                                           "(default 1970-01-01)")
+    p.add_argument("--latest", metavar="YYYY-MM-DD", help="times after this are rejected as implausible "
+                                                         "(default: the load time plus one day)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any row was rejected")
     p.add_argument("--force", action="store_true", help="load into a sample store all the same")
     _add_db(p)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 import re
 from pathlib import Path
 
@@ -130,16 +131,41 @@ def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     )
 
 
+# Every dated column of the store, as (table, column).
+DATED = [("customers", "signup_at"), ("events", "ts"), ("survey_responses", "ts"), ("orders", "ts"),
+         ("tickets", "opened_at"), ("tickets", "resolved_at"), ("subscriptions", "started_at"),
+         ("subscriptions", "ended_at")]
+STRAY_WINDOW_DAYS = 30  # the data must be dense enough within this many days before the as-of date
+STRAY_SHARE = 10_000  # ... at least one row in this many (and at least one row)
+
+
 def as_of(con: duckdb.DuckDBPyConnection):
-    """The store's as-of date: the latest timestamp in its data (never the wall clock)."""
-    row = con.execute(
-        """SELECT greatest(
-             (SELECT max(signup_at) FROM customers),
-             (SELECT max(ts) FROM events), (SELECT max(ts) FROM survey_responses),
-             (SELECT max(ts) FROM orders), (SELECT max(opened_at) FROM tickets),
-             (SELECT max(resolved_at) FROM tickets), (SELECT max(started_at) FROM subscriptions),
-             (SELECT max(ended_at) FROM subscriptions))"""
-    ).fetchone()
-    if row[0] is None:
+    """The store's as-of date: the latest timestamp in its data (never the wall clock), robust to strays.
+
+    *Definition*: the latest timestamp T of any dated column, not after the store's last load
+    (a planned subscription end lies after it), such that at least max(1, rows / 10,000) dated
+    values fall within the 30 days up to T. A stray row far after the rest of the data (a
+    mistyped year) therefore cannot move it; on a store of under 20,000 dated values it is
+    simply the latest timestamp.
+    """
+    cap = con.execute("SELECT max(finished_at) FROM load_log").fetchone()[0] if _exists(con, "load_log") else None
+    cap = cap or datetime.max
+
+    def each(expr: str, where: str = "") -> str:  # one aggregate per dated column (fast), then combined
+        return ", ".join(f"(SELECT {expr.format(c=c)} FROM {t} WHERE {c} <= $cap {where.format(c=c)})" for t, c in DATED)
+
+    sums = con.execute(f"SELECT list_value({each('count({c})')}), greatest({each('max({c})')})", {"cap": cap}).fetchone()
+    needed, candidate = max(1, sum(sums[0]) // STRAY_SHARE), sums[1]
+    for _ in range(50):  # each step skips one stray timestamp
+        if candidate is None:
+            break
+        window = f"AND {{c}} >= $c - INTERVAL {STRAY_WINDOW_DAYS} DAY AND {{c}} <= $c"
+        near = sum(con.execute(f"SELECT list_value({each('count({c})', window)})", {"cap": cap, "c": candidate})
+                   .fetchone()[0])
+        if near >= needed:
+            return candidate
+        candidate = con.execute(f"SELECT greatest({each('max({c})', 'AND {c} < $c')})",
+                                {"cap": cap, "c": candidate}).fetchone()[0]
+    if candidate is None:
         raise CxDataError("the store holds no dated rows yet: load data with 'cx ingest' or build 'cx sample'")
-    return row[0]
+    return candidate

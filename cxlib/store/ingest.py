@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from datetime import timezone as tz
 
 import duckdb
@@ -56,6 +56,7 @@ from cxlib.store.validate import (
     derives_end,
     derives_start,
     mark_duplicates,
+    mark_lookalikes,
     mark_orphans,
 )
 
@@ -88,6 +89,8 @@ class LoadOptions:
     as_of: str | None = None
     tenure_unit: str = "month"
     wide: dict | None = None
+    earliest: str | None = None  # timestamps before are implausible (default 1970-01-01)
+    latest: str | None = None  # timestamps after are implausible (default: the load time plus one day)
 
 
 @dataclass(frozen=True)
@@ -253,8 +256,11 @@ def _load(con, spec, src: Source, opts: LoadOptions, pairs, extras, started) -> 
         _add_attribute_columns(con, spec, [t for t in targets if t not in spec.accepted])
     if opts.metric_scales:
         _declare_metric_scales(con, opts.metric_scales)
-    typing = Typing(opts.timezone, opts.date_format, opts.lowercase, _as_of(spec, opts, targets), opts.tenure_unit)
+    typing = Typing(opts.timezone, opts.date_format, opts.lowercase, _as_of(spec, opts, targets), opts.tenure_unit,
+                    _day(opts.earliest, "earliest") or datetime(1970, 1, 1),
+                    _day(opts.latest, "latest") or started + timedelta(days=1))
     build_typed(con, spec, targets, typing)
+    mark_lookalikes(con, spec)
     mark_duplicates(con, spec, update=opts.update)
     load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchone()[0]
     added = _add_customers(con, spec, load_id) if spec.references_customers and opts.add_customers else 0
@@ -279,6 +285,17 @@ def _note_first_sight_signups(con, targets: list[str]) -> None:
         con.execute(f"DELETE FROM added_customers WHERE customer_id IN ({given})")
     con.execute("INSERT OR IGNORE INTO first_sight SELECT customer_id FROM _cx_typed WHERE _reason IS NULL "
                 "AND signup_at IS NULL")
+
+
+def _day(value, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, (date, datetime)):
+        return datetime(value.year, value.month, value.day)
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        raise CxInputError(f"{name} must be a date like 2024-01-31, got {value!r}") from None
 
 
 def _rollback(con) -> None:

@@ -38,6 +38,7 @@ class Column:
     min: float | None = None  # inclusive lower bound for int/float
     choices: tuple[str, ...] | None = None  # allowed values (after lower-casing)
     virtual: bool = False  # read from a file and used to derive stored columns, never stored itself
+    future_ok: bool = False  # a timestamp that may lie after the load time (a planned end)
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ TABLES: dict[str, Table] = {
                 _id("customer_id"),
                 _id("plan"),
                 Column("started_at", "timestamp", required=False, doc="or derived from tenure"),
-                Column("ended_at", "timestamp", required=False, nullable=True, doc="blank while the subscription runs"),
+                Column("ended_at", "timestamp", required=False, nullable=True, future_ok=True,
+                       doc="blank while the subscription runs; a planned end may lie in the future"),
                 Column("tenure", "float", required=False, nullable=True, min=0, virtual=True,
                        doc="instead of started_at: time subscribed up to the export's as-of date (unit given)"),
                 Column("churned", "bool", required=False, nullable=True, virtual=True,

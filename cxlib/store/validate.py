@@ -11,6 +11,8 @@ are marked afterwards (`mark_duplicates`, `mark_orphans`).
 
 from __future__ import annotations
 
+import functools
+import unicodedata
 from dataclasses import dataclass
 
 import duckdb
@@ -40,6 +42,8 @@ class Typing:
     lowercase: tuple[str, ...] = ()  # id columns folded to lower case (e.g. touchpoint, channel)
     as_of: object = None  # with tenure: the day the export was taken
     tenure_unit: str = "month"
+    earliest: object = None  # timestamps before this are implausible (default 1970-01-01)
+    latest: object = None  # and after this (default: the load time plus one day)
 
     @property
     def epoch(self) -> bool:
@@ -57,9 +61,9 @@ def typed_value(col: schema.Column, raw: str, typing: Typing) -> str:
         return f"lower({v})" if col.choices or col.name == "metric" or col.name in typing.lowercase else v
     if col.kind == "text":
         return f"nullif({raw}, '')"
-    if col.kind == "int":
-        return (f"CASE WHEN try_cast({v} AS DOUBLE) = floor(try_cast({v} AS DOUBLE)) AND abs(try_cast({v} AS DOUBLE)) "
-                f"< 2e9 THEN CAST(try_cast({v} AS DOUBLE) AS INTEGER) END")
+    if col.kind == "int":  # written as a whole number: 8 or 8.0, not 1e1 or 7.5
+        return (f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]{{1,9}}(\\.0*)?') "
+                f"THEN CAST(CAST({v} AS DOUBLE) AS INTEGER) END")
     if col.kind == "float":
         return f"CASE WHEN isfinite(try_cast({v} AS DOUBLE)) THEN try_cast({v} AS DOUBLE) END"
     if col.kind == "bool":
@@ -98,6 +102,14 @@ def _problems(col: schema.Column, raw: str, typed: str, typing: Typing) -> list[
                        f"'ambiguous date format ' || {raw} || ': day/month order unknown; pass date_format, e.g. %d/%m/%Y'"))
     if kind:
         checks.append((f"NOT {blank} AND {typed} IS NULL", f"'not a {kind}: ' || {raw}"))
+    if col.kind in ("id", "text"):
+        checks.append((f"strpos({raw}, chr(0)) > 0", f"'a NUL byte in {col.name}: not text'"))
+    if col.kind == "timestamp":
+        checks.append((f"{typed} < $earliest", f"'implausible timestamp ' || {raw} || ': before ' || "
+                       "strftime($earliest, '%Y-%m-%d') || ' (pass --earliest DATE to allow earlier times)'"))
+        if not col.future_ok:
+            checks.append((f"{typed} > $latest", f"'implausible timestamp ' || {raw} || ': after ' || "
+                           "strftime($latest, '%Y-%m-%d %H:%M') || ' (pass --latest DATE to allow later times)'"))
     if col.min is not None:
         checks.append((f"{typed} < {col.min}", f"'{col.name} below {col.min:g}: ' || {raw}"))
     if col.choices:
@@ -208,6 +220,9 @@ def _parameters(spec: schema.Table, targets: list[str], typing: Typing) -> dict:
     params = {}
     present = [c for c in spec.columns if c.name in targets]
     if any(c.kind == "timestamp" for c in present):
+        params["earliest"] = typing.earliest
+        if any(c.kind == "timestamp" and not c.future_ok for c in present):
+            params["latest"] = typing.latest
         if not typing.offset_in_format:  # a format with %z reads the offset from each value; the zone is unused
             params["tz"] = typing.timezone
         if typing.date_format is not None and not typing.epoch:
@@ -239,6 +254,76 @@ def mark_duplicates(con: duckdb.DuckDBPyConnection, spec: schema.Table, *, updat
     else:
         con.execute(f"UPDATE _cx_typed SET _column = $key, _reason = 'duplicate key: already in the store' "
                     f"WHERE {found}", {"key": ", ".join(spec.key)})
+
+
+def _invisible(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cf", "Cc", "Zl", "Zp") and ch not in "\t"
+
+
+def normalised_id(value: str) -> str:
+    """An identifier as it should be stored: Unicode NFKC (full-width digits become digits), invisible
+    characters (zero-width spaces, joiners, byte-order marks, bidi marks) removed, ends trimmed."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", value) if not _invisible(ch)).strip()
+
+
+@functools.cache
+def _latin_look_alike(ch: str) -> str:
+    """The ASCII letter or digit `ch` looks like (Cyrillic С -> C), else `ch` itself."""
+    if ch.isascii():
+        return ch
+    from confusable_homoglyphs import confusables
+
+    found = confusables.is_confusable(ch, preferred_aliases=["latin"]) or []
+    for entry in found:
+        for glyph in entry.get("homoglyphs", []):
+            if glyph["c"].isascii() and glyph["c"].isalnum():
+                return glyph["c"]
+    return ch
+
+
+def skeleton(value: str) -> str:
+    """`value` with every letter that looks like an ASCII one replaced by it (Unicode confusables)."""
+    return "".join(_latin_look_alike(ch) for ch in value)
+
+
+def mark_lookalikes(con: duckdb.DuckDBPyConnection, spec: schema.Table) -> None:
+    """Identifiers that are written differently but look the same as another are not new keys.
+
+    Only values with characters outside ASCII are examined (in Python; they are few). A value
+    that normalisation changes (invisible or full-width characters) is stored normalised, unless
+    the normalised value is already a key (in the store or this load): then the row is rejected.
+    A value whose look-alike ASCII spelling (Cyrillic С0000001 -> C0000001) is already a key is
+    rejected too, naming the key it imitates.
+    """
+    columns = [c for c in dict.fromkeys(("customer_id", *spec.key)) if c in spec.names and spec.column(c).kind == "id"]
+    for column in columns:
+        col = quote_ident(column)
+        values = [v for (v,) in con.execute(
+            f"SELECT DISTINCT {col} FROM _cx_typed WHERE _reason IS NULL AND {col} IS NOT NULL "
+            f"AND NOT regexp_full_match({col}, '[\x20-\x7e]*')").fetchall()]
+        if not values:
+            continue
+        rows = [(v, normalised_id(v), skeleton(normalised_id(v))) for v in values]
+        table = "customers" if column == "customer_id" and spec.name != "customers" else spec.name
+        known = {k for (k,) in con.execute(
+            f"SELECT {col} FROM {table} WHERE {col} IN (SELECT unnest($v)) UNION "
+            f"SELECT {col} FROM _cx_typed WHERE _reason IS NULL AND {col} IN (SELECT unnest($v))",
+            {"v": sorted({n for _, n, _ in rows} | {k for _, _, k in rows})}).fetchall()}
+        for raw, normal, look in rows:
+            if normal != raw and normal in known:
+                _reject_value(con, column, raw, f"{column} {raw!a} is {normal!r} written with invisible or full-width "
+                                                f"characters: a look-alike of an existing {column}")
+            elif look != normal and look in known:
+                _reject_value(con, column, raw, f"{column} {raw!a} looks like the existing {column} {look!r} "
+                                                "(it has letters of another script)")
+            elif normal != raw:
+                con.execute(f"UPDATE _cx_typed SET {col} = $n WHERE {col} = $r AND _reason IS NULL",
+                            {"n": normal, "r": raw})
+
+
+def _reject_value(con, column: str, raw: str, reason: str) -> None:
+    con.execute(f"UPDATE _cx_typed SET _column = $c, _reason = $reason WHERE {quote_ident(column)} = $r "
+                "AND _reason IS NULL", {"c": column, "reason": reason, "r": raw})
 
 
 def mark_orphans(con: duckdb.DuckDBPyConnection) -> int:

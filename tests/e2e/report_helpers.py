@@ -12,10 +12,10 @@ PROJECT = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT / "tests" / "notebooks" / "fixtures"
 
 
-def cx(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run `cx ARGS...` as a scheduler would: a fresh process, output captured."""
+def cx(*args: str, timeout: int = 600, cwd: Path = PROJECT) -> subprocess.CompletedProcess:
+    """Run `cx ARGS...` as a scheduler would: a fresh process, output captured (in `cwd`, default the project)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "cxlib.cli", *args], cwd=PROJECT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cxlib.cli", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
 

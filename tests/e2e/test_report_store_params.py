@@ -74,3 +74,15 @@ def test_a_run_wide_parameter_applies_where_a_notebook_has_it(clickstream_db, tm
     assert nobody.returncode == 2
     assert ("-p segmnt: unknown parameter 'segmnt'; did you mean 'segment'? None of the notebooks in this run takes "
             "it") in nobody.stderr
+
+
+def test_a_relative_store_path_is_resolved_before_the_kernel_starts(clickstream_db, tmp_path):
+    """The kernel runs in the notebook's folder; a relative --db must still mean the caller's file."""
+    import shutil
+
+    work = tmp_path / "work"
+    (work / "stores").mkdir(parents=True)
+    shutil.copyfile(clickstream_db, work / "stores" / "mine.duckdb")
+    done = cx("report", "run", str(FIXTURES / "chart_and_comments.ipynb"), "--db", "stores/mine.duckdb",
+              "--out", str(tmp_path / "reports"), cwd=work)
+    assert done.returncode == 0, done.stderr

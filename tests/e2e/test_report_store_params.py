@@ -84,5 +84,5 @@ def test_a_relative_store_path_is_resolved_before_the_kernel_starts(clickstream_
     (work / "stores").mkdir(parents=True)
     shutil.copyfile(clickstream_db, work / "stores" / "mine.duckdb")
     done = cx("report", "run", str(FIXTURES / "chart_and_comments.ipynb"), "--db", "stores/mine.duckdb",
-              "--out", str(tmp_path / "reports"), cwd=work)
+              "-p", "segment=plan", "--out", str(tmp_path / "reports"), cwd=work)
     assert done.returncode == 0, done.stderr

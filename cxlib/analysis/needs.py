@@ -172,21 +172,95 @@ CUSTOMERS_WITH_ACTIVITY = Requirement("customers with activity (events, orders, 
     "SELECT count(*) FROM (SELECT customer_id FROM events UNION SELECT customer_id FROM orders UNION SELECT customer_id "
     "FROM tickets UNION SELECT customer_id FROM survey_responses)"), 20, LOAD["events"])
 
+
+# --------------------------------------------------------------------------- voice of the customer, overview
+
+
+def _relationship_nps(con, context) -> int:
+    """Customers with an NPS answer without a touchpoint (relationship NPS: drivers, follow-up)."""
+    return con.execute("SELECT count(DISTINCT customer_id) FROM survey_responses "
+                       "WHERE metric = 'nps' AND touchpoint IS NULL").fetchone()[0]
+
+
+def _driver_inputs(con, context) -> int:
+    """Things that can explain NPS: touchpoint ratings, tickets, events, and customer attributes
+    with at least two values (each counted; 0 when the store holds none of them)."""
+    from cxlib.sql import quote_ident
+
+    found = con.execute(
+        "SELECT (SELECT count(*) FROM survey_responses WHERE metric = 'csat' AND touchpoint IS NOT NULL) "
+        "+ (SELECT count(*) FROM tickets) + (SELECT count(*) FROM events)").fetchone()[0]
+    for column in table_columns(con, "customers"):
+        if column not in ("customer_id", "signup_at"):
+            found += con.execute(f"SELECT count(DISTINCT {quote_ident(column)}) >= 2 FROM customers").fetchone()[0]
+    return found
+
+
+def _nps_breakdown(con, context) -> int:
+    """Groups an NPS breakdown by the context's segment has: a customer attribute's values, or the
+    touchpoints / channels NPS answers carry (0 for none, nps_group, or an attribute not held)."""
+    from cxlib.sql import quote_ident
+
+    segment = context.get("segment")
+    if segment in ("touchpoint", "channel"):
+        return con.execute(f"SELECT count(DISTINCT {quote_ident(segment)}) FROM survey_responses "
+                           "WHERE metric = 'nps'").fetchone()[0]
+    if segment in (None, "", "none", "nps_group") or segment not in table_columns(con, "customers"):
+        return 0
+    return con.execute(f"SELECT count(DISTINCT {quote_ident(segment)}) FROM customers").fetchone()[0]
+
+
+RELATIONSHIP_NPS = Requirement("customers with a relationship NPS answer (an NPS answer without a touchpoint)",
+                               _relationship_nps, load=LOAD["surveys"])
+DRIVER_NPS = Requirement("customers with a relationship NPS answer (at least 30, to fit a driver model)",
+                         _relationship_nps, 30, LOAD["surveys"])
+DRIVER_INPUTS = Requirement(
+    "something to explain NPS with: touchpoint ratings (CSAT answers tied to a touchpoint), service tickets, events "
+    "or customer attributes", _driver_inputs,
+    load=LOAD["surveys"] + " with a touchpoint column; " + LOAD["tickets"] + "; " + LOAD["customers"])
+NPS_BREAKDOWN = Requirement(
+    "a customer attribute with at least two groups to break NPS down by (such as region or plan)", _nps_breakdown, 2,
+    LOAD["customers"])
+CSAT_TOUCHPOINTS = Requirement("CSAT answers tied to a touchpoint", _answers("csat", "AND touchpoint IS NOT NULL"),
+                               load=LOAD["surveys"] + " with a touchpoint column")
+CES_CHANNELS = Requirement("CES answers with a channel", _answers("ces", "AND channel IS NOT NULL"),
+                           load=LOAD["surveys"] + " with a channel column")
+PEAK_END_CUSTOMERS = Requirement(
+    "customers who rated two or more interactions (CSAT tied to a touchpoint) before a relationship NPS answer "
+    "(at least 20)", _sql(
+        "SELECT count(*) FROM (SELECT n.customer_id FROM survey_responses n JOIN survey_responses r "
+        "ON r.customer_id = n.customer_id AND r.ts < n.ts AND r.metric = 'csat' AND r.touchpoint IS NOT NULL "
+        "WHERE n.metric = 'nps' AND n.touchpoint IS NULL GROUP BY n.customer_id HAVING count(DISTINCT r.response_id) "
+        ">= 2)"), 20, LOAD["surveys"] + " with a touchpoint column")
+TOPIC_COMMENTS = Requirement("NPS answers with a comment (at least 20, to find topics)",
+                             _answers("nps", "AND nullif(trim(comment), '') IS NOT NULL"), 20,
+                             LOAD["surveys"] + " with a comment column")
+CSAT_PERIODS = Requirement("CSAT answers in at least two periods", _sql(
+    "SELECT count(DISTINCT date_trunc($period, ts)) FROM survey_responses WHERE metric = 'csat'", period="month"), 2,
+    LOAD["surveys"])
+CES_PERIODS = Requirement("CES answers in at least two periods", _sql(
+    "SELECT count(DISTINCT date_trunc($period, ts)) FROM survey_responses WHERE metric = 'ces'", period="month"), 2,
+    LOAD["surveys"])
+
+
 # Every report section and what it needs (one declaration per section).
 SECTIONS: dict[str, tuple[Requirement, ...]] = {
     # voice of the customer
     "voc.scores": (),  # any of NPS, CSAT, CES: checked with `any_of`
     "voc.nps": (NPS,),
-    "voc.by_segment": (NPS, SEGMENT),
+    "voc.by_segment": (NPS, NPS_BREAKDOWN),
     "voc.trend": (NPS_PERIODS,),
     "voc.touchpoints": (RATED_TOUCHPOINTS,),
-    "voc.csat_by_touchpoint": (CSAT,),
-    "voc.ces_by_channel": (CES,),
-    "voc.drivers": (NPS, CUSTOMERS_WITH_ACTIVITY),
-    "voc.peak_end": (NPS, RATED_TOUCHPOINTS),
+    "voc.csat_by_touchpoint": (CSAT_TOUCHPOINTS,),
+    "voc.ces_by_channel": (CES_CHANNELS,),
+    "voc.drivers": (DRIVER_NPS, DRIVER_INPUTS),
+    "voc.peak_end": (PEAK_END_CUSTOMERS,),
     "voc.themes": (NPS_COMMENTS,),
-    "voc.topics": (COMMENTS,),
-    "voc.followup": (NPS,),
+    "voc.topics": (TOPIC_COMMENTS,),
+    "voc.followup": (RELATIONSHIP_NPS,),
+    # the overview (its scores, drivers and themes are the voc sections above)
+    "overview.change": (),  # NPS, CSAT or CES in two periods: checked with ANY_OF
+    "overview.churn": (ACTIVITY,),
     # journeys
     "journey.map": (EVENTS, STAGED_EVENTS),
     "journey.funnel": (JOURNEYS, FUNNEL_STEPS),
@@ -213,7 +287,8 @@ SECTIONS: dict[str, tuple[Requirement, ...]] = {
     "churn.clv": (REPEAT_BUYERS,),
     "churn.at_risk": (ACTIVITY, CHURNERS, CX_FACTORS),
 }
-ANY_OF = {"voc.scores": (NPS, CSAT, CES)}  # sections that need one of several things
+# sections that need one of several things
+ANY_OF = {"voc.scores": (NPS, CSAT, CES), "overview.change": (NPS_PERIODS, CSAT_PERIODS, CES_PERIODS)}
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,35 @@ import pandas as pd
 from cxlib.charts.theme import BAD, GOOD, NEUTRAL, checked_frame
 
 __all__ = [
-    "chart_nps",
-    "chart_csat",
     "chart_ces",
     "chart_compare",
+    "chart_csat",
     "chart_drivers",
+    "chart_nps",
+    "chart_nps_mix",
+    "chart_peak_end",
     "chart_themes",
     "chart_topics",
-    "chart_peak_end",
+    "has_marks",
 ]
 
 
 def _need(df: pd.DataFrame, cols: list[str], what: str) -> pd.DataFrame:
     return checked_frame(df, cols, what, shown_only=True)
+
+
+def has_marks(df: pd.DataFrame, column: str | None = None) -> bool:
+    """Whether a chart of `df` would draw anything: a row that is not suppressed, has answers
+    (n > 0, where `df` has n) and, when `column` is given, a value there. Guard a chart with it
+    so that no chart is drawn without data."""
+    if not isinstance(df, pd.DataFrame) or df.empty:
+        return False
+    shown = ~df["suppressed"].astype(bool) if "suppressed" in df.columns else pd.Series(True, index=df.index)
+    if "n" in df.columns:
+        shown &= pd.to_numeric(df["n"], errors="coerce").fillna(0) > 0
+    if column is not None:
+        shown &= df[column].notna()
+    return bool(shown.any())
 
 
 def _score_chart(df: pd.DataFrame, score: str, label: str, domain: tuple[float, float], what: str,
@@ -58,6 +74,34 @@ def chart_nps(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
     """NPS with its interval: one line per segment over time when `df` has a period, else a dot
     and interval per segment. `df` is the result of cxlib.nps."""
     return _score_chart(df, "nps", "NPS", (-100, 100), "chart_nps", title)
+
+
+def chart_nps_mix(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
+    """The make-up of NPS: the share of promoters (9-10), passives (7-8) and detractors (0-6), one
+    stacked bar per segment (or one for all answers). NPS is promoters minus detractors; `df` is
+    the result of cxlib.nps (suppressed rows are left out)."""
+    data = _need(df, ["n", "promoters", "passives", "detractors", "nps"], "chart_nps_mix")
+    data = data[pd.to_numeric(data["n"], errors="coerce").fillna(0) > 0]
+    if "segment" not in data:
+        data = data.assign(segment="all answers")
+    groups = {"promoters": "promoters (9-10)", "passives": "passives (7-8)", "detractors": "detractors (0-6)"}
+    long = data.melt(id_vars=["segment", "n", "nps"], value_vars=list(groups), var_name="group", value_name="answers")
+    long["share"] = long["answers"].astype(float) / long["n"].astype(float) * 100
+    long["group"] = long["group"].map(groups)
+    long["order"] = long["group"].map({g: i for i, g in enumerate(groups.values())})
+    return alt.Chart(long).mark_bar().encode(
+        y=alt.Y("segment:N", title=None),
+        x=alt.X("share:Q", title="share of answers (%)", scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("group:N", title=None, sort=list(groups.values()),
+                        scale=alt.Scale(domain=list(groups.values()), range=[GOOD, NEUTRAL, BAD]),
+                        legend=alt.Legend(orient="bottom", labelLimit=0)),
+        order=alt.Order("order:Q"),
+        tooltip=["segment:N", "group:N", "answers:Q", alt.Tooltip("share:Q", format=".1f"), "n:Q",
+                 alt.Tooltip("nps:Q", format=".0f")],
+    ).properties(title=title or "Promoters, passives and detractors (NPS = promoters - detractors)",
+                 height=alt.Step(36),
+                 description="Share of answers 9-10 (promoters), 7-8 (passives) and 0-6 (detractors); NPS is "
+                             "the share of promoters minus the share of detractors, in points.")
 
 
 def chart_csat(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:

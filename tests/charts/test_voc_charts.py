@@ -124,3 +124,30 @@ def test_charts_on_sample_results(sample_con):
                   charts.chart_peak_end(voc.peak_end_bins(sample_con))):
         assert isinstance(chart, (alt.Chart, alt.LayerChart))
         assert len(rows(spec(chart))) > 0
+
+
+def test_chart_nps_mix_stacks_the_three_groups_per_segment():
+    d = spec(charts.chart_nps_mix(NPS_BY))
+    data = rows(d)
+    assert {r["segment"] for r in data} == {"north", "south"}  # the suppressed east is left out
+    north = {r["group"]: r["share"] for r in data if r["segment"] == "north"}
+    assert north == {"promoters (9-10)": 50.0, "passives (7-8)": 25.0, "detractors (0-6)": 25.0}
+    mark = d["mark"]
+    assert (mark["type"] if isinstance(mark, dict) else mark) == "bar"
+    assert d["encoding"]["x"]["scale"]["domain"] == [0, 100]
+    assert d["encoding"]["color"]["scale"]["range"] == [charts.GOOD, charts.NEUTRAL, charts.BAD]
+    assert "NPS" in d["title"] and d["description"]
+
+
+def test_chart_nps_mix_overall_row_is_all_answers():
+    overall = NPS_BY.drop(columns="segment").iloc[[0]]
+    assert {r["segment"] for r in rows(spec(charts.chart_nps_mix(overall)))} == {"all answers"}
+
+
+def test_has_marks_says_whether_a_chart_would_draw_anything():
+    assert charts.has_marks(NPS_BY) and charts.has_marks(NPS_BY, "nps")
+    assert not charts.has_marks(NPS_BY[NPS_BY["suppressed"]])
+    assert not charts.has_marks(None) and not charts.has_marks(NPS_BY.iloc[:0])
+    no_answers = pd.DataFrame({"n": [0], "nps": [math.nan], "ci_lower": [math.nan], "ci_upper": [math.nan],
+                               "suppressed": [False]})  # nps() on a store without NPS answers
+    assert not charts.has_marks(no_answers) and not charts.has_marks(NPS_BY.assign(nps=math.nan), "nps")

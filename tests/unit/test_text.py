@@ -166,3 +166,36 @@ def test_topics_separate_distinct_vocabularies():
     assert sorted(t["comments"]) == [8, 10]
     with pytest.raises(CxDataError, match="at least"):
         text.topics(df.head(3), k=2)
+
+
+def test_topics_on_no_comments_or_no_shared_words_raise_a_plain_error(tmp_path):
+    con = store(tmp_path, [("c1", "2024-01-10", "nps", 9, None), ("c2", "2024-01-10", "nps", 3, "")])
+    with pytest.raises(CxDataError, match="topics need at least 12 comments, found 0"):
+        text.topics(text.comments(con), k=6)
+    with pytest.raises(CxDataError, match="found 0"):
+        text.topics(pd.DataFrame({"comment": pd.Series([], dtype=object)}), k=2)
+    with pytest.raises(CxInputError, match="DataFrame of comments"):
+        text.topics(pd.DataFrame({"text": ["a", "b"]}), k=1)
+    # twelve comments, each word in one comment only: nothing to build topics from
+    lonely = pd.DataFrame({"comment": [f"word{chr(97 + i)} other{chr(97 + i)}" for i in range(12)]})
+    with pytest.raises(CxDataError, match="share too few words"):
+        text.topics(lonely, k=2)
+
+
+def test_themes_headline_names_the_most_over_represented_theme():
+    df = pd.DataFrame({"theme": ["billing", "wait", "staff", "(no theme)"],
+                       "over_representation": [3.04, 1.5, math.nan, math.nan],
+                       "suppressed": [False, False, False, True]})
+    assert text.themes_headline(df) == "Detractors mention billing 3.0 times as often as promoters do"
+    only_detractors = df.assign(over_representation=[3.0, math.inf, math.nan, math.nan])
+    assert text.themes_headline(only_detractors) == "Detractors mention wait, which no promoter mentions"
+    nothing = df.assign(over_representation=math.nan)
+    assert text.themes_headline(nothing).startswith("Too few comments from promoters and detractors")
+    assert text.themes_headline(df.iloc[:0]).startswith("Too few comments")
+    with pytest.raises(CxInputError, match="themes"):
+        text.themes_headline(pd.DataFrame({"x": [1]}))
+
+
+def test_themes_headline_on_a_store_without_comments(tmp_path):
+    con = store(tmp_path, [("c1", "2024-01-10", "nps", 9, None), ("c2", "2024-01-10", "csat", 3, "slow")])
+    assert text.themes_headline(text.themes(con, taxonomy=TAX)).startswith("Too few comments")

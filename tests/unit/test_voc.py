@@ -434,12 +434,174 @@ def test_compare_with_no_answers_is_an_empty_table(tmp_path):
 def test_headlines_say_when_there_is_too_little_data(tmp_path):
     con = make_store(tmp_path, nps_rows([10, 9, 8, 0, 10, 9]))
     text = voc.score_headline(voc.nps(con), voc.csat(con), voc.ces(con))
-    # 4 promoters, 1 detractor of 6: NPS 50
+    # 4 promoters, 1 detractor of 6: NPS 50; no CSAT or CES answers at all: not named
     assert text.startswith("NPS 50 (95% interval") and "n = 6" in text
-    assert "CSAT: too few answers" in text and "CES: too few answers" in text
+    assert "CSAT" not in text and "CES" not in text
     empty = voc.score_trend(voc.nps(con, period="month"), period="month")
     assert voc.trend_headline(empty, period="month").startswith("Too few months")
     t = voc.score_trend(pd.DataFrame({"period": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]),
                                       "n": 100, "nps": [10.0, 22.0, 29.0, 41.0], "suppressed": False}))
     assert voc.trend_headline(t, period="month") == (
         "NPS changes by +10.0 points per month (95% interval +7.0 to +13.0): a real trend")
+
+
+# ------------------------------------------------------------------ headlines on partial data
+
+
+def test_score_headline_names_only_the_scores_with_answers(tmp_path):
+    # 3 CSAT answers (too few to show at min_group_size 5), 6 CES answers: 5, 6, 7, 4, 2, 6
+    answers = [("c1", "2024-01-10", "csat", s) for s in (5, 4, 1)]
+    answers += [("c1", "2024-01-10", "ces", s) for s in (5, 6, 7, 4, 2, 6)]
+    con = make_store(tmp_path, answers)
+    text = voc.score_headline(voc.nps(con), voc.csat(con), voc.ces(con))
+    # CES mean = 30 / 6 = 5.0; easy (5-7) = 4 of 6 = 67%
+    assert text == "CSAT: too few answers to show; CES 5.0 of 7 (67% found it easy)"
+    assert voc.score_headline(voc.nps(con), voc.csat(con), voc.ces(con), detail=False).endswith("CES 5.0 of 7")
+    assert voc.score_headline(None) == "No NPS, CSAT or CES answers in the data selected"
+    assert voc.score_headline(voc.nps(con), None, None) == "No NPS, CSAT or CES answers in the data selected"
+
+
+def test_score_headline_short_form_as_the_overview_prints_it(tmp_path):
+    con = make_store(tmp_path, nps_rows([10, 9, 8, 0, 10, 9]) + [("c1", "2024-03-05", "csat", s) for s in (5, 4, 4, 2, 1)])
+    text = voc.score_headline(voc.nps(con), voc.csat(con), voc.ces(con), detail=False)
+    # CSAT: 3 of 5 rated 4-5 = 60%
+    assert text.startswith("NPS 50 (95% interval ") and text.endswith("); CSAT 60% satisfied")
+    assert "n = " not in text
+
+
+def test_scores_table_leaves_out_scores_without_answers(tmp_path):
+    con = make_store(tmp_path, nps_rows([10, 9, 8, 0, 10, 9]))
+    table = voc.scores_table(voc.nps(con), voc.csat(con), voc.ces(con))
+    assert table["metric"].tolist() == ["NPS (-100 to 100)"]
+    assert table["score"].iloc[0] == pytest.approx(50.0) and table["n"].iloc[0] == 6
+    assert list(table.columns) == ["metric", "n", "score", "ci_lower", "ci_upper", "suppressed"]
+    empty = voc.scores_table(None, voc.csat(con), voc.ces(con))
+    assert empty.empty and list(empty.columns) == list(table.columns)
+
+
+def _monthly(tmp_path, months):
+    """NPS answers per month: {"2024-01": [scores], ...}, one customer per answer."""
+    answers = [(f"c{m}{i}", f"{m}-10", "nps", s) for m, scores in months.items() for i, s in enumerate(scores)]
+    return make_store(tmp_path, answers)
+
+
+def test_latest_change_and_its_headline_with_no_answers(tmp_path):
+    con = make_store(tmp_path, [])
+    change = voc.latest_change(con, period="month")
+    assert change.empty and "significant" in change.columns
+    assert voc.change_headline(change, period="month") == (
+        "No score has enough answers in two different months yet, so there is no change to show "
+        "(each needs at least two months with answers)")
+
+
+def test_latest_change_with_one_period_is_empty_not_an_index_error(tmp_path):
+    con = _monthly(tmp_path, {"2024-01": [10] * 6})
+    change = voc.latest_change(con, period="month")
+    assert change.empty
+    assert voc.change_headline(change, period="month").startswith("No score has enough answers in two different months")
+    assert voc.change_headline(change, period="quarter").startswith("No score has enough answers in two different quarters")
+
+
+def test_latest_change_with_two_periods_hand_computed(tmp_path):
+    # the _two_groups store: January NPS 40 (6 P, 2 p, 2 D of 10), February NPS -40 (2, 2, 6)
+    con = _two_groups(tmp_path)
+    change = voc.latest_change(con, period="month")
+    assert change["metric"].tolist() == ["NPS"]  # no CSAT or CES answers: left out
+    row = change.iloc[0]
+    assert (f"{row['period']:%Y-%m-%d}", f"{row['reference']:%Y-%m-%d}") == ("2024-02-01", "2024-01-01")
+    # SE each = sqrt((.8 - .16) / 10) * 100 = 25.2982; z = -80 / sqrt(2 * 25.2982^2) = -2.23607
+    assert row["diff"] == pytest.approx(-80) and row["z"] == pytest.approx(-2.23607, abs=1e-4)
+    assert row["significant"]
+    assert voc.change_headline(change, period="month") == "month of 2024-02-01 against 2024-01-01: NPS -80.0 (a real change)"
+
+
+def test_latest_change_skips_periods_too_small_to_show(tmp_path):
+    # April has 2 answers (suppressed at 5) and January, the smallest other month, is hidden with
+    # it (complementary suppression): the change compares March with February
+    con = _monthly(tmp_path, {"2024-01": [10] * 5, "2024-02": [10] * 6, "2024-03": [10, 10, 10, 0, 0, 0, 0],
+                              "2024-04": [0, 0]})
+    row = voc.latest_change(con, period="month").iloc[0]
+    assert (f"{row['period']:%Y-%m-%d}", f"{row['reference']:%Y-%m-%d}") == ("2024-03-01", "2024-02-01")
+    assert row["diff"] == pytest.approx(100 * (3 - 4) / 7 - 100)  # NPS -14.3 against 100
+    # one month shown (the other hidden as the complement of a small one): nothing to compare
+    one = _monthly(tmp_path / "one", {"2024-01": [10] * 6, "2024-02": [0, 0]})
+    assert voc.latest_change(one, period="month").empty
+
+
+def test_change_headline_groups_scores_by_their_periods():
+    change = pd.DataFrame({
+        "metric": ["NPS", "CSAT", "CES"],
+        "period": pd.to_datetime(["2024-03-01", "2024-03-01", "2024-02-01"]),
+        "reference": pd.to_datetime(["2024-02-01", "2024-02-01", "2024-01-01"]),
+        "diff": [2.04, -1.0, 0.3], "significant": [False, True, False], "suppressed": False})
+    assert voc.change_headline(change, period="month") == (
+        "month of 2024-03-01 against 2024-02-01: NPS +2.0 (within chance); CSAT -1.0 (a real change). "
+        "month of 2024-02-01 against 2024-01-01: CES +0.3 (within chance)")
+    with pytest.raises(CxInputError, match="period 'monthly'"):
+        voc.change_headline(change, period="monthly")
+
+
+def test_trend_headline_on_no_one_and_two_periods():
+    for periods, scores in (([], []), (["2024-01-01"], [10.0]), (["2024-01-01", "2024-02-01"], [10.0, 30.0])):
+        trend = voc.score_trend(_period_frame(periods, scores), period="month")
+        assert voc.trend_headline(trend, period="month") == "Too few months with enough answers to judge the NPS trend"
+
+
+# ------------------------------------------------------------------ the breakdown and other metrics
+
+
+def test_fit_breakdown_keeps_what_the_store_has_and_refuses_a_misspelling(tmp_path):
+    con = _three_regions(tmp_path)
+    assert voc.fit_breakdown(con, "region") == "region"
+    assert voc.fit_breakdown(con, "REGION") == "region"
+    assert voc.fit_breakdown(con, "none") is None and voc.fit_breakdown(con, None) is None
+    with pytest.raises(CxInputError, match="did you mean 'region'"):
+        voc.fit_breakdown(con, "regon")
+    # an attribute the store does not hold, and nothing like it: the best attribute stands in
+    assert voc.fit_breakdown(con, "age_band") in ("plan", "region")
+
+
+def test_fit_breakdown_leaves_the_breakdown_out_when_no_attribute_exists(tmp_path):
+    con = cxlib.connect(tmp_path / "bare.duckdb", read_only=False)
+    con.execute("INSERT INTO customers VALUES ('c1', '2024-01-01'), ('c2', '2024-01-01')")
+    con.executemany("INSERT INTO survey_responses (response_id, customer_id, ts, metric, score, touchpoint) "
+                    "VALUES (?, ?, '2024-01-10', 'nps', ?, ?)", [("r1", "c1", 10, None), ("r2", "c2", 0, None)])
+    assert voc.fit_breakdown(con, "region") is None
+    assert voc.fit_breakdown(con, "touchpoint") is None  # answers carry no touchpoint
+    con.execute("UPDATE survey_responses SET touchpoint = CASE WHEN response_id = 'r1' THEN 'web' ELSE 'app' END")
+    assert voc.fit_breakdown(con, "touchpoint") == "touchpoint"
+
+
+def test_other_metrics_note_names_declared_metrics(tmp_path):
+    con = make_store(tmp_path, nps_rows([10, 9]))
+    assert voc.other_metrics_note(con) == ""
+    con.execute("INSERT INTO survey_metrics VALUES ('trust', 0, 10)")
+    con.execute("INSERT INTO survey_responses (response_id, customer_id, ts, metric, score) VALUES "
+                "('t1', 'c1', '2024-03-05', 'trust', 7), ('t2', 'c1', '2024-03-06', 'trust', 9)")
+    assert voc.other_metrics_note(con) == ("This store's surveys also hold trust (0-10, 2 answers); this report scores "
+                                           "NPS, CSAT and CES only (cx profile lists every metric).")
+    assert voc.nps(con, min_group_size=1)["n"].iloc[0] == 2  # the other metric is not counted as NPS
+
+
+def test_display_table_blanks_missing_values_and_rounds_per_column():
+    df = pd.DataFrame({
+        "segment": ["a", "b", None],
+        "period": pd.to_datetime(["2024-01-01", "2024-02-01", None]),
+        "n": [1200.0, 7.0, math.nan],
+        "nps": [12.345, -3.0, math.nan],
+        "p_value": [0.000123, 0.5, math.nan],
+        "ratio": [math.inf, 0.25, math.nan],
+        "suppressed": [False, False, True],
+    })
+    out = voc.display_table(df)
+    assert out["segment"].tolist() == ["a", "b", ""]
+    assert out["period"].tolist() == ["2024-01-01", "2024-02-01", ""]
+    assert out["n"].tolist() == ["1,200", "7", ""]
+    assert out["nps"].tolist() == ["12.3", "-3.0", ""]
+    assert out["p_value"].tolist() == ["0.000123", "0.5", ""]
+    assert out["ratio"].tolist() == ["∞", "0.25", ""]
+    assert out["suppressed"].tolist() == [False, False, True]
+    assert "NaN" not in out.to_html() and "None" not in out.to_html() and "NaT" not in out.to_html()
+    assert df["nps"].iloc[0] == 12.345  # the frame itself is left alone
+    with pytest.raises(CxInputError, match="DataFrame"):
+        voc.display_table([1, 2])

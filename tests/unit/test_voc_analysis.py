@@ -11,7 +11,7 @@ import pytest
 
 import cxlib
 from cxlib.analysis import voc
-from cxlib.errors import CxInputError
+from cxlib.errors import CxDataError, CxInputError
 from cxlib.store import refresh_derived
 
 
@@ -300,3 +300,62 @@ def test_key_drivers_leave_out_identifier_like_attributes(tmp_path):
         df = voc.key_drivers(con, bootstrap=0)
     assert "email" not in set(df["driver"]) and "region" in set(df["driver"])
     assert df["ci_lower"].isna().all()  # bootstrap=0: no intervals
+
+
+# ------------------------------------------------------------------ partial data: plain errors and sentences
+
+
+def test_key_drivers_without_nps_answers_say_so(tmp_path):
+    con = store(tmp_path, customers=[("c1", "north"), ("c2", "south")],
+                answers=[("c1", "2024-02-10", "csat", 4, "delivery", "web")])
+    with pytest.raises(CxDataError, match="relationship NPS answer .* this store .* has none"):
+        voc.key_drivers(con, bootstrap=0)
+
+
+def test_key_drivers_with_nothing_that_varies_say_so(tmp_path):
+    # 40 NPS answers, no ratings, tickets or events, one region for all: no driver varies
+    customers = [(f"c{i}", "north") for i in range(40)]
+    answers = [(f"c{i}", "2024-03-01", "nps", i % 11) for i in range(40)]
+    con = store(tmp_path, customers=customers, answers=answers)
+    with pytest.raises(CxDataError, match="none of the drivers varies among the 40 customers"):
+        voc.key_drivers(con, bootstrap=0)
+
+
+def test_key_drivers_when_everyone_gave_the_same_answer_say_so(tmp_path):
+    customers = [(f"c{i}", ["north", "south"][i % 2]) for i in range(40)]
+    answers = [(f"c{i}", "2024-03-01", "nps", 8) for i in range(40)]
+    con = store(tmp_path, customers=customers, answers=answers)
+    with pytest.raises(CxDataError, match="all 40 customers gave the same NPS answer"):
+        voc.key_drivers(con, bootstrap=0)
+
+
+def test_peak_end_headline(tmp_path):
+    con = _peak_end_store(tmp_path)
+    shown = voc.peak_end(con, min_group_size=5)
+    row = shown.iloc[0]
+    said = voc.peak_end_headline(shown)
+    lead = ("(Peak + end) / 2 predicts NPS better than the average rating" if row["peak_end_better"]
+            else "No evidence that peak and end predict NPS better than the average rating")
+    assert said == f"{lead} (r = {row['r_peak_end']:.2f} vs {row['r_mean']:.2f}, p = {row['p_value']:.3g}; 7 customers)"
+    hidden = voc.peak_end(con, min_group_size=10)
+    assert voc.peak_end_headline(hidden).startswith("Too few customers rated two or more interactions")
+    (tmp_path / "none").mkdir()
+    nobody = voc.peak_end(store(tmp_path / "none", customers=[("c1", "north")]), min_group_size=1)
+    assert voc.peak_end_headline(nobody).startswith("Too few customers")
+    with pytest.raises(CxInputError, match="peak_end"):
+        voc.peak_end_headline(pd.DataFrame({"n": [1]}))
+
+
+def test_followup_headline_names_open_tickets_only_where_tickets_exist(tmp_path):
+    con = _loop_store(tmp_path)
+    df = voc.followup_list(con, days=30)
+    assert voc.followup_headline(con, df, days=30) == (
+        "2 detractors answered in the last 30 days; 1 of them still have an open ticket. "
+        "Set export_csv to write the list.")
+    assert voc.followup_headline(con, df, days=30, written=tmp_path / "x.csv").endswith(f"List written to {tmp_path / 'x.csv'}.")
+    assert voc.followup_headline(con, df.iloc[:0], days=7) == "0 detractors answered in the last 7 days."
+    (tmp_path / "b").mkdir()
+    no_tickets = store(tmp_path / "b", customers=[("d", "north")], answers=[("d", "2024-06-20", "nps", 3)])
+    fu = voc.followup_list(no_tickets, days=30)
+    assert voc.followup_headline(no_tickets, fu, days=30) == (
+        "1 detractor answered in the last 30 days. Set export_csv to write the list.")

@@ -7,38 +7,55 @@ Each module holds one job; this package gathers their public names so that noteb
 from cxlib.analysis.intervals import nps_interval, t_interval, wilson_interval
 from cxlib.analysis.voc.comparisons import compare, compare_nps
 from cxlib.analysis.voc.drivers import key_drivers, relative_weights
-from cxlib.analysis.voc.followup import export_followup, followup_list, followup_summary
-from cxlib.analysis.voc.peakend import peak_end, peak_end_bins, williams_t
-from cxlib.analysis.voc.scores import ces, check_options, csat, nps
+from cxlib.analysis.voc.followup import export_followup, followup_headline, followup_list, followup_summary
+from cxlib.analysis.voc.peakend import peak_end, peak_end_bins, peak_end_headline, williams_t
+from cxlib.analysis.voc.scores import ces, check_options, csat, fit_breakdown, nps, other_metrics_note
+from cxlib.analysis.voc.tables import display_table
 from cxlib.analysis.voc.text import comments as feedback_comments
-from cxlib.analysis.voc.text import quotes, sentiment, sentiment_by_group, themes, topics
-from cxlib.analysis.voc.trend import score_headline, score_trend, trend_headline
+from cxlib.analysis.voc.text import quotes, sentiment, sentiment_by_group, themes, themes_headline, topics
+from cxlib.analysis.voc.trend import (
+    change_headline,
+    latest_change,
+    score_headline,
+    score_trend,
+    scores_table,
+    trend_headline,
+)
 
 __all__ = [
-    "nps",
-    "csat",
     "ces",
-    "nps_interval",
-    "wilson_interval",
-    "t_interval",
+    "change_headline",
+    "check_options",
     "compare",
     "compare_nps",
-    "score_trend",
-    "williams_t",
-    "peak_end",
-    "peak_end_bins",
-    "relative_weights",
-    "key_drivers",
+    "csat",
+    "display_table",
+    "export_followup",
+    "feedback_comments",
+    "fit_breakdown",
+    "followup_headline",
     "followup_list",
     "followup_summary",
-    "score_headline",
-    "trend_headline",
-    "export_followup",
-    "check_options",
-    "themes",
-    "feedback_comments",
-    "topics",
+    "key_drivers",
+    "latest_change",
+    "nps",
+    "nps_interval",
+    "other_metrics_note",
+    "peak_end",
+    "peak_end_bins",
+    "peak_end_headline",
     "quotes",
+    "relative_weights",
+    "score_headline",
+    "score_trend",
+    "scores_table",
     "sentiment",
     "sentiment_by_group",
+    "t_interval",
+    "themes",
+    "themes_headline",
+    "topics",
+    "trend_headline",
+    "williams_t",
+    "wilson_interval",
 ]

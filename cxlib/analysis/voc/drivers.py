@@ -145,7 +145,9 @@ def key_drivers(
     of the OLS coefficient (single-column drivers; '' for attributes). The model fit is in
     r_squared (of the full model) and n (customers); both repeat on every row.
     Customer-level rows come to pandas only for this model, at most `max_customers` of them
-    (a seeded random sample beyond that).
+    (a seeded random sample beyond that). The result always has a row per driver: with no
+    customer answering NPS, too few customers for the drivers, no driver that varies, or one NPS
+    answer for all, it raises CxDataError saying which.
 
     Columns: driver, kind, importance, ci_lower, ci_upper, direction, p_value, p_adjusted,
     significant, rank, r_squared, n.
@@ -161,9 +163,7 @@ def key_drivers(
     cols = [c for g in labels for c in groups[g][1]]
     x = frame[cols].astype(float).to_numpy()
     yv = y.to_numpy(dtype=float)
-    if n < len(cols) + 10:
-        raise CxDataError(f"key drivers need more customers with an NPS answer than drivers: {n} customers for "
-                          f"{len(cols)} model columns; widen the data or pass fewer attributes")
+    _check_data(n, x, yv, len(cols))
     col_group = np.array([labels.index(g) for g in labels for _ in groups[g][1]])
     w, r2 = relative_weights(x, yv)
     share = _importance(w, r2, col_group, len(labels))
@@ -181,6 +181,21 @@ def key_drivers(
         "p_adjusted": padj,
     })
     return _ranked(out, alpha, r2, n)
+
+
+def _check_data(n: int, x: np.ndarray, yv: np.ndarray, columns: int) -> None:
+    """CxDataError, in plain words, when the data cannot carry a driver model."""
+    if n == 0:
+        raise CxDataError("key drivers need customers with a relationship NPS answer (metric 'nps' without a "
+                          "touchpoint), and this store (up to the as-of date) has none; load NPS survey answers")
+    if n < columns + 10:
+        raise CxDataError(f"key drivers need more customers with an NPS answer than drivers: {n} customers for "
+                          f"{columns} model columns; widen the data or pass fewer attributes")
+    if not (x.std(axis=0) > 0).any():
+        raise CxDataError(f"none of the drivers varies among the {n} customers with an NPS answer: the store holds no "
+                          "touchpoint ratings, service tickets, events or customer attributes to explain NPS with")
+    if yv.std() == 0:
+        raise CxDataError(f"all {n} customers gave the same NPS answer, so there is nothing for drivers to explain")
 
 
 def _check_options(target, rating_metric, bootstrap, min_ratings_share) -> None:

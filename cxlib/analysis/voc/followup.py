@@ -66,3 +66,17 @@ def followup_summary(df: pd.DataFrame, *, min_group_size: int = MIN_GROUP_SIZE) 
            .agg(detractors=("open_", "size"), with_open_ticket=("open_", "sum")).reset_index())
     out = out.astype({"detractors": "int64", "with_open_ticket": "int64"})
     return suppress(out, n="detractors", values=["with_open_ticket"], min_group_size=min_group_size)
+
+
+def followup_headline(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, *, days: int, written=None) -> str:
+    """One sentence on a `followup_list`: how many detractors answered lately, how many still have
+    an open ticket (only when the store holds tickets), and where the list was written."""
+    if not isinstance(df, pd.DataFrame) or "open_tickets" not in df.columns:
+        raise CxInputError("followup_headline takes the DataFrame from followup_list")
+    n = len(df)
+    said = f"{n} detractor{'' if n == 1 else 's'} answered in the last {days} days"
+    if n and con.execute("SELECT count(*) FROM tickets").fetchone()[0]:
+        said += f"; {int((df['open_tickets'] > 0).sum())} of them still have an open ticket"
+    if written:
+        return said + f". List written to {written}."
+    return said + (". Set export_csv to write the list." if n else ".")

@@ -118,3 +118,22 @@ def peak_end_bins(
     params = _peak_end_params(con, rating_metric, min_ratings, start, end, min_group_size)
     df = sql.run(con, "voc_peak_end_bins", params)
     return suppress(df, n="customers", values=["mean_nps"], min_group_size=min_group_size, within=["predictor"])
+
+
+def peak_end_headline(df: pd.DataFrame) -> str:
+    """One sentence on a `peak_end` result: does (peak + end) / 2 predict NPS better than the mean?
+
+    Says so plainly when too few customers rated interactions before answering NPS (the result
+    is suppressed or has no correlation), instead of printing blanks.
+    """
+    if not isinstance(df, pd.DataFrame) or not {"n", "r_peak_end", "r_mean", "p_value", "peak_end_better",
+                                                   "suppressed"} <= set(df.columns):
+        raise CxInputError("peak_end_headline takes the one-row result of peak_end")
+    row = df.iloc[0] if len(df) else None
+    if row is None or bool(row["suppressed"]) or pd.isna(row["r_peak_end"]) or pd.isna(row["r_mean"]):
+        return ("Too few customers rated two or more interactions before answering NPS to test whether the peak "
+                "and the end predict it")
+    said = ("(Peak + end) / 2 predicts NPS better than the average rating" if row["peak_end_better"]
+            else "No evidence that peak and end predict NPS better than the average rating")
+    p = f", p = {row['p_value']:.3g}" if not pd.isna(row["p_value"]) else ""
+    return f"{said} (r = {row['r_peak_end']:.2f} vs {row['r_mean']:.2f}{p}; {int(row['n'])} customers)"

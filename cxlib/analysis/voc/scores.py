@@ -24,10 +24,7 @@ from cxlib.errors import CxInputError, unknown_name
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
 
 PERIODS = ("week", "month", "quarter")
-
-
-
-
+METRICS = ("nps", "csat", "ces")  # the survey metrics this package scores
 
 RESPONSE_COLUMNS = ("touchpoint", "channel")  # `by` values taken from the response, not the customer
 
@@ -250,3 +247,57 @@ def check_options(
     _segment_slot(con, by)
     _params(con, "nps", period=period, start=start, end=end, touchpoint=None, channel=None)
     _params(con, "nps", period=None, start=None, end=None, touchpoint=touchpoint, channel=channel)
+
+
+def fit_breakdown(con: duckdb.DuckDBPyConnection, wanted: str | None) -> str | None:
+    """The breakdown to score by: `wanted` when the store can serve it, else one that fits, said so.
+
+    *Rules*: None or 'none' switches the breakdown off. The answers' 'touchpoint' or 'channel'
+    is kept when survey answers carry at least two values of it. A customer attribute goes through
+    cxlib.analysis.defaults.fit_segment (kept when it has 2-12 groups, else the attribute that
+    fits best, else None, with one sentence saying what was adapted); NPS groups are never
+    offered, as each group's NPS is fixed by its definition. A name that differs from one of the
+    store's attributes only in case is taken as that attribute. A near miss of an attribute
+    ('regon' for 'region') is a misspelling: CxInputError with the suggestion, as in `nps`.
+    'nps_group' is returned as is (`check_options` then says it is not a column to score by).
+    """
+    import difflib
+
+    from cxlib.analysis.defaults import NONE, fit_segment
+
+    if wanted is None or wanted in NONE:
+        return None
+    if not isinstance(wanted, str):
+        raise CxInputError(f"segment must be a column name (text) or None, got {wanted!r}")
+    if wanted == "nps_group":
+        return wanted
+    if wanted in RESPONSE_COLUMNS:
+        column = sql.checked_column(con, "survey_responses", wanted)
+        if con.execute(f"SELECT count(DISTINCT {column}) FROM survey_responses").fetchone()[0] >= 2:
+            return wanted
+    attributes = _customer_attributes(con)
+    same = [a for a in attributes if a.lower() == wanted.lower()]
+    if same:
+        wanted = same[0]
+    elif wanted not in RESPONSE_COLUMNS and difflib.get_close_matches(wanted, attributes, n=1):
+        _segment_slot(con, wanted)  # raises the "did you mean" error
+    return fit_segment(con, wanted, allow_nps_group=False)
+
+
+def other_metrics_note(con: duckdb.DuckDBPyConnection) -> str:
+    """A sentence naming the store's survey metrics beyond NPS, CSAT and CES (declared with their
+    scale at ingestion), which the voice-of-the-customer scores leave out; '' when there are none."""
+    from cxlib.sql import table_columns
+
+    scales = ("m.scale_min, m.scale_max", "LEFT JOIN survey_metrics m ON m.metric = r.metric")
+    if not table_columns(con, "survey_metrics"):  # a store made before metrics were declared
+        scales = ("NULL, NULL", "")
+    rows = con.execute(
+        f"SELECT r.metric, {scales[0]}, count(*) AS answers FROM survey_responses r {scales[1]} "
+        "WHERE r.metric NOT IN ('nps', 'csat', 'ces') GROUP BY ALL ORDER BY answers DESC, r.metric").fetchall()
+    if not rows:
+        return ""
+    named = ", ".join(f"{m} ({lo}-{hi}, {n:,} answers)" if lo is not None else f"{m} ({n:,} answers)"
+                      for m, lo, hi, n in rows)
+    return (f"This store's surveys also hold {named}; this report scores NPS, CSAT and CES only "
+            "(cx profile lists every metric).")

@@ -308,15 +308,21 @@ def topics(
 
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise CxInputError(f"k (number of topics) must be a whole number of at least 1, got {k!r}")
+    if not isinstance(df, pd.DataFrame) or "comment" not in df.columns:
+        raise CxInputError("topics takes the DataFrame of comments (cxlib.analysis.voc.text.comments)")
     check_min_group_size(min_group_size)
     texts = df["comment"].dropna().map(mask_personal_data)
     cols = ["topic", "top_terms", "comments", "share", "mean_sentiment", "suppressed"]
     if len(texts) < max(2 * k, 4):
-        raise CxDataError(f"topics need at least {max(2 * k, 4)} comments, found {len(texts)}; widen the dates "
-                          "or ask for fewer topics (k)")
+        raise CxDataError(f"topics need at least {max(2 * k, 4)} comments, found {len(texts)}; widen the dates, "
+                          "load survey answers with comments, or ask for fewer topics (k)")
     vec = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=2, max_df=0.5,
                           token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b")
-    x = vec.fit_transform(texts.to_numpy())
+    try:
+        x = vec.fit_transform(texts.to_numpy())
+    except ValueError:  # no word is shared by two comments and absent from half of them
+        raise CxDataError(f"the {len(texts)} comments share too few words to find topics in (a word must appear in "
+                          "at least two comments and in at most half of them)") from None
     k = min(k, x.shape[1])
     model = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=400)
     w = model.fit_transform(x)
@@ -394,3 +400,22 @@ def quotes(
             out.append({"theme": theme, "quote": r["masked"], "nps_group": r["nps_group"], "score": r["score"],
                         "sentiment": sentiment(r["masked"])})
     return pd.DataFrame(out, columns=cols)
+
+
+def themes_headline(df: pd.DataFrame) -> str:
+    """One sentence on a `themes` result: the theme detractors mention most often relative to promoters.
+
+    *Definition*: the shown theme (not suppressed) with the highest over_representation; a theme
+    no promoter mentions ("inf") is named as such. When no theme has comments from both ends of
+    the scale, it says so.
+    """
+    if not isinstance(df, pd.DataFrame) or not {"theme", "over_representation"} <= set(df.columns):
+        raise CxInputError("themes_headline takes the result of themes")
+    shown = df[~df["suppressed"].astype(bool)] if "suppressed" in df.columns else df
+    shown = shown.dropna(subset=["over_representation"])
+    if shown.empty:
+        return "Too few comments from promoters and detractors to say which themes detractors mention more"
+    top = shown.sort_values("over_representation", ascending=False, kind="stable").iloc[0]
+    if np.isinf(top["over_representation"]):
+        return f"Detractors mention {top['theme']}, which no promoter mentions"
+    return f"Detractors mention {top['theme']} {top['over_representation']:.1f} times as often as promoters do"

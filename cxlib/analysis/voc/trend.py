@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import math
 
+import duckdb
 import numpy as np
 import pandas as pd
 
+from cxlib.analysis.voc.comparisons import _METRICS, compare
 from cxlib.analysis.voc.scores import PERIODS
 from cxlib.errors import CxInputError, unknown_name
+from cxlib.privacy import MIN_GROUP_SIZE
 
 
 def score_trend(df: pd.DataFrame, *, period: str | None = None, alpha: float = 0.05) -> pd.DataFrame:
@@ -79,21 +82,63 @@ def _periods_between(a: pd.Timestamp, b: pd.Timestamp, step: str) -> int:
     return months if step == "month" else months // 3
 
 
-def score_headline(nps_df: pd.DataFrame, csat_df: pd.DataFrame, ces_df: pd.DataFrame) -> str:
+LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
+
+
+def _answered(df: pd.DataFrame | None) -> bool:
+    """The one-row result of nps/csat/ces counts some answers: shown (n > 0) or too few to show
+    (suppressed); a store without the metric gives n = 0."""
+    if df is None or len(df) == 0:
+        return False
+    row = df.iloc[0]
+    return bool(row.get("suppressed", False)) or (not pd.isna(row["n"]) and row["n"] > 0)
+
+
+def score_headline(nps_df: pd.DataFrame | None, csat_df: pd.DataFrame | None = None,
+                   ces_df: pd.DataFrame | None = None, *, detail: bool = True) -> str:
     """One plain-language sentence with the overall NPS (and interval), CSAT and CES, from the
-    one-row results of `nps`, `csat` and `ces`; says so when a score has no (or too few) answers."""
+    one-row results of `nps`, `csat` and `ces` (or None).
+
+    Only the scores that have answers are named: a store with NPS alone gives a sentence about
+    NPS alone. A score with answers that are too few to show (suppressed) says so. With no
+    answers at all: a sentence saying there are none. `detail` adds the number of answers to NPS
+    and the easy share to CES.
+    """
     parts = []
-    n = nps_df.iloc[0] if len(nps_df) else None
-    if n is None or pd.isna(n["nps"]):
-        parts.append("NPS: too few answers to show")
-    else:
-        parts.append(f"NPS {n['nps']:.0f} (95% interval {n['ci_lower']:.0f} to {n['ci_upper']:.0f}, n = {n['n']:.0f})")
-    c = csat_df.iloc[0] if len(csat_df) else None
-    parts.append("CSAT: too few answers" if c is None or pd.isna(c["csat"]) else f"CSAT {c['csat']:.0f}% satisfied")
-    e = ces_df.iloc[0] if len(ces_df) else None
-    parts.append("CES: too few answers" if e is None or pd.isna(e["mean"])
-                 else f"CES {e['mean']:.1f} of 7 ({e['easy_share']:.0f}% found it easy)")
-    return "; ".join(parts)
+    if _answered(nps_df):
+        n = nps_df.iloc[0]
+        if pd.isna(n["nps"]):
+            parts.append("NPS: too few answers to show")
+        else:
+            count = f", n = {n['n']:.0f}" if detail else ""
+            parts.append(f"NPS {n['nps']:.0f} (95% interval {n['ci_lower']:.0f} to {n['ci_upper']:.0f}{count})")
+    if _answered(csat_df):
+        c = csat_df.iloc[0]
+        parts.append("CSAT: too few answers to show" if pd.isna(c["csat"]) else f"CSAT {c['csat']:.0f}% satisfied")
+    if _answered(ces_df):
+        e = ces_df.iloc[0]
+        easy = f" ({e['easy_share']:.0f}% found it easy)" if detail else ""
+        parts.append("CES: too few answers to show" if pd.isna(e["mean"]) else f"CES {e['mean']:.1f} of 7{easy}")
+    return "; ".join(parts) if parts else "No NPS, CSAT or CES answers in the data selected"
+
+
+def scores_table(nps_df: pd.DataFrame | None, csat_df: pd.DataFrame | None = None,
+                 ces_df: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The overall NPS, CSAT and CES side by side, one row per score that has answers.
+
+    Takes the one-row results of `nps`, `csat` and `ces` (or None); a score without answers
+    (n = 0, e.g. a store with NPS alone) is left out rather than shown as a row of blanks, so
+    the table may be empty. Columns: metric (with its scale), n, score, ci_lower, ci_upper,
+    suppressed.
+    """
+    cols = ["metric", "n", "score", "ci_lower", "ci_upper", "suppressed"]
+    parts = [df.rename(columns={score: "score"}).assign(metric=label)
+             for df, score, label in ((nps_df, "nps", "NPS (-100 to 100)"), (csat_df, "csat", "CSAT (% satisfied)"),
+                                      (ces_df, "mean", "CES (1-7, higher = easier)"))
+             if _answered(df)]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat([p[cols] for p in parts], ignore_index=True)
 
 
 def trend_headline(trend: pd.DataFrame, *, period: str, score: str = "NPS") -> str:
@@ -104,3 +149,71 @@ def trend_headline(trend: pd.DataFrame, *, period: str, score: str = "NPS") -> s
     verdict = "a real trend" if t["significant"] else "no clear trend"
     return (f"{score} changes by {t['slope']:+.1f} points per {period} "
             f"(95% interval {t['ci_lower']:+.1f} to {t['ci_upper']:+.1f}): {verdict}")
+
+
+def latest_change(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    period: str = "month",
+    metrics: tuple[str, ...] | list[str] = ("nps", "csat", "ces"),
+    start=None,
+    end=None,
+    touchpoint: str | None = None,
+    channel: str | None = None,
+    min_group_size: int = MIN_GROUP_SIZE,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Each score's latest period against the one before: did it change more than chance?
+
+    *Definition*: for each metric in `metrics` ('nps', 'csat', 'ces'), the two latest `period`s
+    (week/month/quarter) whose answers are shown (at least `min_group_size` answers, not
+    suppressed), compared with `compare(..., period=period, groups=(latest, previous))` (z-test;
+    significant when p < alpha). A metric with fewer than two such periods is left out, so the
+    result may be empty (no answers, or all in one period). Filters as in `nps`.
+
+    Columns: metric (NPS, CSAT, CES), period (the latest), reference (the one before), n,
+    score, reference_score, diff, z, p_value, p_adjusted, significant, suppressed.
+    """
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    for metric in metrics:
+        if metric not in _METRICS:
+            raise unknown_name("metric", str(metric), "the survey metrics", _METRICS)
+    filters = {"start": start, "end": end, "touchpoint": touchpoint, "channel": channel,
+               "min_group_size": min_group_size}
+    cols = ["metric", "period", "reference", "n", "score", "reference_score", "diff", "z", "p_value", "p_adjusted",
+            "significant", "suppressed"]
+    rows = []
+    for metric in metrics:
+        scores = _METRICS[metric](con, period=period, **filters)
+        shown = scores.loc[~scores["suppressed"].astype(bool) & (scores["n"] > 0), "period"].sort_values()
+        if len(shown) < 2:
+            continue
+        latest, previous = (f"{p:%Y-%m-%d}" for p in (shown.iloc[-1], shown.iloc[-2]))
+        row = compare(con, metric=metric, period=period, groups=(latest, previous), alpha=alpha, **filters)
+        rows.append(row.assign(metric=LABELS[metric]))
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(rows, ignore_index=True)[cols]
+
+
+def change_headline(change: pd.DataFrame, *, period: str) -> str:
+    """One sentence on a `latest_change` result: each score's change and whether it is real.
+
+    Scores compared over the same two periods share one lead ("month of 2026-06-01 against
+    2026-05-01: NPS +2.1 (within chance); CSAT -0.4 (within chance)"); an empty result says
+    that no score has answers in two periods yet.
+    """
+    if period not in PERIODS:
+        raise unknown_name("period", str(period), "the periods", PERIODS)
+    if change is None or len(change) == 0:
+        return (f"No score has enough answers in two different {period}s yet, so there is no change to show "
+                f"(each needs at least two {period}s with answers)")
+    groups = []
+    for (latest, previous), rows in change.groupby(["period", "reference"], sort=False):
+        said = "; ".join(
+            f"{r.metric}: too few answers to compare" if r.suppressed or pd.isna(r.diff)
+            else f"{r.metric} {r.diff:+.1f} ({'a real change' if r.significant else 'within chance'})"
+            for r in rows.itertuples())
+        groups.append(f"{period} of {pd.Timestamp(latest):%Y-%m-%d} against {pd.Timestamp(previous):%Y-%m-%d}: {said}")
+    return ". ".join(groups)

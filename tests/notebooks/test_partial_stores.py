@@ -24,7 +24,8 @@ MUST_CHART = {
     ("journey", "sample"): ["Journey map", "Purchase funnel", "Purchase funnel by segment", "Paths", "Omnichannel",
                             "Friction"],
     ("voice_of_customer", "survey"): ["The scores", "Trend"],
-    ("voice_of_customer", "sample"): ["By segment", "Trend", "Satisfaction", "What drives", "Peak-end", "What customers"],
+    ("voice_of_customer", "sample"): ["The scores", "By segment", "Trend", "Satisfaction", "Effort", "What drives",
+                                      "Peak-end", "What customers", "Topics"],
     # churn: survey or tickets alone hold no activity to judge churn by (every section says what to load)
     ("churn", "events"): ["How many customers", "Cohort retention", "Survival", "Which experiences"],
     ("churn", "subscriptions"): ["How many customers", "Survival"],

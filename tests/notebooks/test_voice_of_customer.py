@@ -6,6 +6,7 @@ import csv
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from notebook_run import chart_count, errors, shown_text
 from notebook_run import run as run_notebook
@@ -64,3 +65,38 @@ def test_a_misspelt_segment_fails_with_a_suggestion(tmp_path, sample_db):
 
     with pytest.raises(pm.PapermillExecutionError, match="did you mean 'region'"):
         run(tmp_path, sample_db, segment="regon")
+
+
+@pytest.fixture(scope="module")
+def nps_and_trust_store(sample_db, tmp_path_factory):
+    """NPS answers without touchpoint or comment, plus a declared custom metric (trust, 0-10)."""
+    import cxlib
+
+    source = cxlib.connect(sample_db)
+    nps = source.execute("SELECT response_id, customer_id, ts, metric, score FROM survey_responses "
+                         "WHERE metric = 'nps'").df()
+    source.close()
+    trust = nps.assign(response_id="t" + nps["response_id"], metric="trust")
+    path = tmp_path_factory.mktemp("trust") / "trust.duckdb"
+    report = cxlib.ingest(pd.concat([nps, trust]), "survey_responses", db=path, add_customers=True,
+                          metric_scales={"trust": "0-10"})
+    assert report.rejected == 0
+    return path
+
+
+def test_a_declared_custom_metric_does_not_break_the_report(tmp_path, nps_and_trust_store):
+    nb = run(tmp_path, nps_and_trust_store)
+    assert not errors(nb), errors(nb)
+    text = shown_text(nb)
+    assert "This store's surveys also hold trust (0-10, 2,543 answers)" in text
+    assert re.search(r"NPS -?\d+ \(95% interval -?\d+ to -?\d+, n = 2543\)\n", text)  # NPS alone: no CSAT, no CES
+    assert "CSAT: too few" not in text and "CES: too few" not in text
+    assert "This section needs a customer attribute with at least two groups to break NPS down by" in text
+
+
+def test_the_segment_default_adapts_on_a_store_without_it(tmp_path, nps_and_trust_store):
+    nb = run(tmp_path, nps_and_trust_store, period="quarter")
+    assert not errors(nb), errors(nb)
+    text = shown_text(nb)
+    assert "Breakdowns by 'region' are left out" in text and "trend by quarter" in text
+    assert "quarter of " in text and " against " in text  # the latest quarter against the one before

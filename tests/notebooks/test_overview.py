@@ -115,3 +115,28 @@ def test_a_bad_segment_fails_with_a_clear_message(tmp_path, sample_db):
     with pytest.raises(pm.PapermillExecutionError) as err:
         run(tmp_path, sample_db, segment="regon")
     assert "did you mean 'region'" in str(err.value)
+
+
+@pytest.fixture(scope="module")
+def one_month_of_nps(sample_db, tmp_path_factory):
+    """NPS answers of the sample's last month only (no touchpoint, channel or comment), nothing else."""
+    import cxlib
+
+    source = cxlib.connect(sample_db)
+    answers = source.execute(
+        "SELECT response_id, customer_id, ts, metric, score FROM survey_responses WHERE metric = 'nps' "
+        "AND date_trunc('month', ts) = (SELECT max(date_trunc('month', ts)) FROM survey_responses)").df()
+    source.close()
+    path = tmp_path_factory.mktemp("one_month") / "one_month.duckdb"
+    assert cxlib.ingest(answers, "survey_responses", db=path, add_customers=True).rejected == 0
+    return path
+
+
+def test_a_store_with_one_period_shows_the_score_and_says_why_there_is_no_change(tmp_path, one_month_of_nps):
+    nb = run(tmp_path, one_month_of_nps)
+    assert not [o for o in outputs(nb) if o.get("output_type") == "error"]
+    text = shown(nb)
+    assert re.search(r"NPS -?\d+ \(95% interval -?\d+ to -?\d+\)\n", printed(nb))  # NPS only: no CSAT or CES named
+    assert "This section needs NPS answers in at least two periods or CSAT answers in at least two periods" in text
+    assert "Breakdowns by 'region' are left out" in text
+    assert len(charts(nb)) == 1  # the make-up of NPS; no trend from one month

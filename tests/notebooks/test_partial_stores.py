@@ -37,7 +37,12 @@ MUST_CHART = {
     ("segments", "orders"): ["RFM", "Behavioural"],
     ("segments", "tickets"): ["Behavioural"],
     ("segments", "sample"): ["Segment profile", "Personalisation", "RFM", "Behavioural"],
-    ("overview", "sample"): ["How customers rate", "Did it change", "How many buy", "How many stay", "What drives"],
+    ("overview", "events"): ["How many buy", "How many stay"],
+    ("overview", "subscriptions"): ["How many stay"],
+    ("overview", "orders"): ["How many stay"],
+    ("overview", "survey"): ["How customers rate", "Did it change"],
+    ("overview", "sample"): ["How customers rate", "Did it change", "How many buy", "How many stay", "What drives",
+                             "What customers"],
 }
 
 

@@ -146,7 +146,7 @@ SEGMENT = Requirement("a breakdown with at least two groups (a customer attribut
 ACTIVITY_LOG = Requirement("events or orders (cohorts and the lifecycle count dated activity)", _sql(
     "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM orders)"),
     load=LOAD["events"] + " or " + LOAD["orders"])
-NPS_GROUPS = Requirement("relationship NPS answers (NPS without a touchpoint), which put customers in NPS groups",
+NPS_GROUPS = Requirement("relationship NPS answers (NPS without a touchpoint: they put customers in NPS groups)",
                         _answers("nps", "AND touchpoint IS NULL"), load=LOAD["surveys"])
 CX_FACTORS = Requirement(
     "CX factors that differ between customers (relationship NPS answers, service tickets or channel switches)",

@@ -20,7 +20,7 @@ INTERVALS = ("wald", "adjusted_wald")  # NPS interval methods
 def nps_interval(promoters: int, detractors: int, n: int, *, method: str = "wald") -> tuple[float, float]:
     """95% interval for NPS in points, clamped to [-100, 100]; (nan, nan) when n = 0.
 
-    *Definition* (wald, DESIGN.md): pP = promoters/n, pD = detractors/n,
+    *Definition* (wald, docs/metrics.md): pP = promoters/n, pD = detractors/n,
     var = pP + pD - (pP - pD)^2, SE = sqrt(var / n), NPS +/- 1.96 * SE * 100.
     adjusted_wald (Rocks 2016, "Interval Estimation for the Net Promoter Score", The American
     Statistician 70(4), as popularised by Sauro at MeasuringU): add 3/4 to promoters and 3/4
@@ -43,7 +43,7 @@ def nps_interval(promoters: int, detractors: int, n: int, *, method: str = "wald
 
 
 def nps_se(promoters, detractors, n):
-    """Standard error of NPS in points (multinomial, DESIGN.md); nan when n = 0."""
+    """Standard error of NPS in points (multinomial, docs/metrics.md); nan when n = 0."""
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         p_p, p_d = np.asarray(promoters) / n, np.asarray(detractors) / n

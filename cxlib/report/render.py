@@ -79,7 +79,7 @@ def chart_svg(mimetype: str, spec: dict) -> str:
     return sanitize_svg(svg)
 
 
-# Short metric definitions shown under each chart (same wording as DESIGN.md's semantics).
+# Short metric definitions shown under each chart (same wording as docs/metrics.md).
 GLOSSARY: list[tuple[str, re.Pattern, str]] = [
     ("NPS", re.compile(r"\bnps\b|net promoter|promoter|detractor", re.I),
      "NPS: % of respondents scoring 9-10 (promoters) minus % scoring 0-6 (detractors), from -100 to 100; "

@@ -67,7 +67,7 @@ def test_runs_with_defaults_and_shows_the_headlines(defaults):
 
 
 def test_change_is_latest_minus_previous_period(defaults, sample_db):
-    """Checked against NPS per month computed here in plain SQL (every nps answer, DESIGN.md's formula)."""
+    """Checked against NPS per month computed here in plain SQL (every nps answer, docs/metrics.md's formula)."""
     import duckdb
 
     con = duckdb.connect(str(sample_db), read_only=True)

@@ -1,4 +1,4 @@
-"""funnel(): rows in, rows out, one named case per business rule (PostHog semantics, DESIGN.md)."""
+"""funnel(): rows in, rows out, one named case per business rule (PostHog semantics, docs/metrics.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The canonical schema: every table of DESIGN.md with its columns, types and keys; the stage map."""
+"""The canonical schema: every table of docs/contract.md with its columns, types and keys; the stage map."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from cxlib.errors import CxInputError
 from cxlib.store import connection as store
 from cxlib.store import schema
 
-# DESIGN.md's canonical schema, written out by hand (not derived from cxlib.store.schema) so that a
+# The canonical schema (docs/contract.md), written out by hand (not derived from cxlib.store.schema) so that a
 # change to the schema module that breaks the contract fails here.
 EXPECTED = {
     "customers": {"customer_id": "VARCHAR", "signup_at": "TIMESTAMP"},

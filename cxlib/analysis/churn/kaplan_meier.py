@@ -77,7 +77,7 @@ def survival(
     start to churn date, or to censoring; see churn_status) with churn as the event; intervals
     are lifelines' exponential Greenwood ("log(-log)") intervals at level 1 - alpha.
     ``time`` is in `unit` (day; week = 7 days; month = 365.25/12 days; year = 365.25 days).
-    The group column is called ``group`` (not ``segment``), as DESIGN.md's contract names it;
+    The group column is called ``group`` (not ``segment``), as docs/contract.md names it;
     it is 'all' when `by` is None. One row per group and distinct event/censoring time, plus
     time 0: at_risk (customers still observed just before the time), events (churned at it),
     censored, survival, ci_lower, ci_upper. Groups with fewer than `min_group_size` customers

@@ -26,7 +26,7 @@ def cohort_retention(
     """Cohort retention matrix: share of each cohort active in each later period.
 
     *Definition*: activity = events and orders at or before as-of. kind='first_time' (default,
-    DESIGN.md): a customer's cohort is the period of their first activity. kind='recurring'
+    docs/metrics.md): a customer's cohort is the period of their first activity. kind='recurring'
     (PostHog's convention): a customer joins the cohort of every period they were active in.
     retention = retained / customers, where retained = cohort members with activity in the
     period `period_number` periods after the cohort's (period_number 0 is 1.0 by definition).

@@ -1,7 +1,7 @@
 """Churn, retention, survival and the value of experience.
 
 Every figure is relative to the store's as-of date (cxlib.as_of: the latest timestamp in the
-data, never the wall clock) unless `as_of` is given. Two churn definitions (DESIGN.md):
+data, never the wall clock) unless `as_of` is given. Two churn definitions (docs/metrics.md):
 
 - ``contractual``: a customer churns when every subscription they started has ended
   (subscriptions.ended_at at or before as-of). Customers without a subscription are not counted.
@@ -267,7 +267,7 @@ def period_churn(
 ) -> pd.DataFrame:
     """Churn rate per calendar period, from the first customer start (or `start`) to the as-of date.
 
-    *Definition* (DESIGN.md): churn_rate = customers lost in the period / customers active at its
+    *Definition* (docs/metrics.md): churn_rate = customers lost in the period / customers active at its
     start. Active at the start: started before the period start and not churned before it.
     Lost: churned with a churn date inside the period (customers who start and churn within one
     period are in neither count, the usual convention).

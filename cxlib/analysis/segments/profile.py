@@ -106,7 +106,7 @@ def _pool(n, mean, sd) -> tuple[float, float, float]:
 
 
 def _z_test(diff: float, se1: float, se2: float) -> tuple[float, float]:
-    """z = diff / sqrt(se1^2 + se2^2) (DESIGN.md) and its two-sided normal p-value."""
+    """z = diff / sqrt(se1^2 + se2^2) (docs/metrics.md) and its two-sided normal p-value."""
     denom = math.sqrt(se1**2 + se2**2) if not (math.isnan(se1) or math.isnan(se2)) else math.nan
     if math.isnan(diff) or math.isnan(denom):
         return math.nan, math.nan
@@ -195,7 +195,7 @@ def segment_profile(
       subscriptions, non-contractual churn without events or orders) the rows are left out
       with a CxWarning.
     Each segment is tested against the rest pooled (the other visible segments): z = diff /
-    sqrt(SE1^2 + SE2^2) (DESIGN.md) with SE the multinomial NPS SE, sqrt(p(1-p)/n) for CSAT and
+    sqrt(SE1^2 + SE2^2) (docs/metrics.md) with SE the multinomial NPS SE, sqrt(p(1-p)/n) for CSAT and
     churn, s/sqrt(n) for CES and revenue; two-sided normal p; Benjamini-Hochberg false discovery
     rate across the segments of each metric (statsmodels ``multipletests(method='fdr_bh')``);
     significant when p_adjusted < alpha. This is cxlib.analysis.voc.comparisons's test.

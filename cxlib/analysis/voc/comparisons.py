@@ -85,10 +85,10 @@ def compare(
       Benjamini-Hochberg false-discovery-rate correction over the groups (statsmodels
       ``multipletests(method='fdr_bh')``), so that one of twenty segments differing by chance
       is not reported as significant.
-    *Definition*: z = diff / sqrt(SE1^2 + SE2^2) (DESIGN.md), with SE the score's standard error:
+    *Definition*: z = diff / sqrt(SE1^2 + SE2^2) (docs/metrics.md), with SE the score's standard error:
     NPS multinomial (sqrt((pP + pD - (pP - pD)^2) / n) * 100), CSAT sqrt(p(1-p)/n) * 100,
     CES s / sqrt(n); two-sided p = 2 * (1 - Phi(|z|)); significant when p_adjusted < alpha
-    (for one comparison p_adjusted = p_value, so alpha 0.05 is DESIGN.md's |z| > 1.96).
+    (for one comparison p_adjusted = p_value, so alpha 0.05 is docs/metrics.md's |z| > 1.96).
     Suppressed groups (fewer than `min_group_size` answers, or complementary) are neither tested
     nor pooled into 'the rest', so no shown figure can reveal them; their row stays, marked.
 

@@ -122,7 +122,7 @@ def nps(
     *Definition*: NPS = %promoters (9-10) - %detractors (0-6) of the answers with metric 'nps',
     in points from -100 to 100. `touchpoint=None` takes every nps answer (relationship surveys,
     which have a blank touchpoint, and touchpoint surveys); pass a touchpoint to restrict.
-    Interval (95%): ``interval="wald"`` is DESIGN.md's multinomial Wald interval; "adjusted_wald"
+    Interval (95%): ``interval="wald"`` is docs/metrics.md's multinomial Wald interval; "adjusted_wald"
     is Rocks' adjusted Wald (n + 3, +3/4 to promoters and detractors); see `nps_interval`.
     Both are clamped to [-100, 100].
     `start` is inclusive, `end` exclusive; a date-only `end` ('2026-03-31') includes that day.

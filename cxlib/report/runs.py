@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -229,6 +230,8 @@ def _execute(target: ReportTarget, out: Path, *, store: str, timeout: int, noteb
     """
     import papermill as pm
 
+    # papermill warns about every parameters-cell comment it cannot read as a type hint; ours are prose
+    logging.getLogger("papermill.translators").setLevel(logging.ERROR)
     prepared = out.with_name(f".{out.stem}.input.ipynb")
     _prepared_notebook(target.notebook, prepared)
     previous = os.environ.get("CX_DB")
@@ -314,7 +317,8 @@ def run_reports(
     for name, value in (("timeout", timeout), ("notebook_timeout", notebook_timeout)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise CxInputError(f"{name} must be a whole number of seconds of at least 1, got {value!r}")
-    out_dir = Path(out_dir) if out_dir is not None else reports_dir()
+    # absolute: papermill runs each notebook from the notebook's own folder
+    out_dir = (Path(out_dir) if out_dir is not None else reports_dir()).resolve()
     progress = sys.stderr.isatty() if progress is None else progress
     checked = _checked_targets(targets)
     summaries, store_keys = _read_stores(checked)

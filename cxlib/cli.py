@@ -465,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cx: interrupted; the store is unchanged by the unfinished step", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (cx profile | head): nothing more to say
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

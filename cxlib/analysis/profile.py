@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from cxlib.analysis.defaults import MAX_SEGMENT_VALUES, NOT_ATTRIBUTES
+from cxlib.analysis.defaults import MAX_SEGMENT_VALUES, NOT_ATTRIBUTES, common_path
 from cxlib.analysis.needs import SECTIONS, readiness
 from cxlib.sql import quote_ident, table_columns
 from cxlib.store.schema import LOAD_ORDER
@@ -88,9 +88,13 @@ def profile(con: duckdb.DuckDBPyConnection) -> StoreProfile:
            FROM survey_responses r LEFT JOIN survey_metrics m USING (metric) GROUP BY 1 ORDER BY answers DESC, 1"""
     ).df() if _exists(con, "survey_metrics") else con.execute(
         "SELECT metric, count(*) AS answers FROM survey_responses GROUP BY 1 ORDER BY 2 DESC").df()
+    # judged as a report would run here: with the defaults fitted to this store
+    has_subscriptions = bool(con.execute("SELECT count(*) FROM subscriptions").fetchone()[0])
+    context = {"segment": _any_segment(con), "steps": common_path(con),
+               "definition": "contractual" if has_subscriptions else "non_contractual"}
     sections = []
     for name in SECTIONS:
-        ready = readiness(con, name, segment=_any_segment(con))
+        ready = readiness(con, name, **context)
         sections.append((name, bool(ready), ready.sentence.removeprefix("This section needs ")))
     return StoreProfile(tables, customers, added, touchpoints, _attributes(con), metrics,
                         pd.DataFrame(sections, columns=["section", "ready", "needs"]), _exists(con, "sample_truth"))

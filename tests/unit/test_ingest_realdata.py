@@ -162,20 +162,19 @@ def test_ecom_clickstream_loads_with_the_clickstream_preset(con, ecom):
     report = ingest(path, "events", db=con, preset="clickstream")
     check_counts(con, report, read=31_106, loaded=31_076, rejected=30)
     assert (report.customers_added, report.kept_as_properties) == (
-        600, ("platform", "acquisition_channel", "user_cohort", "user_lifecycle"))
+        600, ("acquisition_channel", "user_cohort", "user_lifecycle"))  # the platform is the channel
     assert rows(con, f"SELECT line, column_name, reason FROM rejects WHERE load_id = {report.load_id} ORDER BY line"
                 ) == [(line, EVENTS_KEY, EARLIER_ROW) for line in repeats]
     assert dict(rows(con, "SELECT customer_id, signup_at FROM customers")) == first_seen
     assert rows(con, "SELECT count(DISTINCT customer_id), count(DISTINCT session_id), count(DISTINCT touchpoint) "
                      "FROM events") == [(600, len({r["session_id"] for r in kept}), len({r["event"] for r in kept}))]
     assert dict(rows(con, "SELECT customer_id, count(*) FROM events GROUP BY 1")) == Counter(r["user_id"] for r in kept)
-    assert dict(rows(con, "SELECT properties->>'platform', count(*) FROM events GROUP BY 1")) == Counter(
-        r["platform"] for r in kept)
+    assert dict(rows(con, "SELECT channel, count(*) FROM events GROUP BY 1")) == Counter(r["platform"] for r in kept)
     assert dict(rows(con, "SELECT touchpoint, count(*) FROM events GROUP BY 1")) == Counter(r["event"] for r in kept)
     first_user = records[0]["user_id"]
     assert rows(con, f"SELECT ts, touchpoint, channel, session_id, properties->>'acquisition_channel' FROM events "
                      f"WHERE customer_id = '{first_user}' ORDER BY ts, touchpoint LIMIT 3") == [
-        (datetime.fromisoformat(r["timestamp"]), r["event"], "web", r["session_id"], r["acquisition_channel"])
+        (datetime.fromisoformat(r["timestamp"]), r["event"], r["platform"], r["session_id"], r["acquisition_channel"])
         for r in sorted((r for r in kept if r["user_id"] == first_user), key=lambda r: (r["timestamp"], r["event"]))[:3]]
     assert rows(con, "SELECT count(*) FROM events_ordered") == [(31_076,)]
 

@@ -148,12 +148,17 @@ ACTIVITY_LOG = Requirement("events or orders (cohorts and the lifecycle count da
     load=LOAD["events"] + " or " + LOAD["orders"])
 NPS_GROUPS = Requirement("relationship NPS answers (NPS without a touchpoint: they put customers in NPS groups)",
                         _answers("nps", "AND touchpoint IS NULL"), load=LOAD["surveys"])
+def _cx_factors(con, context) -> int:
+    """CX factors of the churn model that differ between the customers it would fit."""
+    from cxlib.analysis.churn.cox import cox_factors
+
+    return len(cox_factors(con, definition=context.get("definition", "non_contractual"),
+                           inactivity_days=context.get("inactivity_days", 90), as_of=context.get("as_of")))
+
+
 CX_FACTORS = Requirement(
     "CX factors that differ between customers (relationship NPS answers, service tickets or channel switches)",
-    _sql("SELECT (SELECT count(*) FROM survey_responses WHERE metric = 'nps' AND touchpoint IS NULL) "
-         "+ (SELECT count(*) FROM tickets) + (SELECT count(*) FROM events_ordered WHERE prev_channel IS NOT NULL "
-         "AND channel <> prev_channel AND ts - prev_ts <= INTERVAL 1 DAY)"),
-    load=LOAD["surveys"] + "; " + LOAD["tickets"])
+    _cx_factors, load=LOAD["surveys"] + "; " + LOAD["tickets"])
 
 
 def _cluster_features(con, context) -> int:

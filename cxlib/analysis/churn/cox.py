@@ -87,6 +87,23 @@ def _design(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def cox_factors(con: duckdb.DuckDBPyConnection, *, definition: str = "contractual", inactivity_days: int = 90,
+                as_of=None, max_customers: int | None = 10_000) -> list[str]:
+    """The covariates `cox_churn` would estimate here: those that vary between the customers it would
+    fit (empty when none does, or when nobody churned)."""
+    _check_definition(definition)
+    _check_inactivity(inactivity_days)
+    _check_max_customers(max_customers)
+    try:
+        _check_data(con, definition)
+        rows = _interval_rows(con, definition, inactivity_days, _as_of(con, as_of))
+    except CxDataError:
+        return []
+    fit_rows = _rows_to_fit(rows, max_customers)
+    X = _design(fit_rows)
+    return [c for c in X.columns if X[c].nunique() > 1]
+
+
 def cox_churn(
     con: duckdb.DuckDBPyConnection,
     *,

@@ -5,6 +5,11 @@ names of every analysis area are importable from here (``cxlib.nps``, ``cxlib.fu
 the package's layers, and what each may import, are in docs/architecture.md.
 """
 
+from cxlib.analysis import churn as _churn
+from cxlib.analysis import clv as _clv
+from cxlib.analysis import journey as _journey
+from cxlib.analysis import segments as _segments
+from cxlib.analysis import voc as _voc
 from cxlib.analysis.churn import *  # noqa: F401,F403
 from cxlib.analysis.clv import *  # noqa: F401,F403
 from cxlib.analysis.exports import neutralise_formulas
@@ -17,7 +22,7 @@ from cxlib.privacy import mask_personal_data, suppress
 from cxlib.store.connection import as_of, connect
 from cxlib.store.ingest import LoadReport, ingest
 
-__all__ = [
+__all__ = sorted({*_churn.__all__, *_clv.__all__, *_journey.__all__, *_segments.__all__, *_voc.__all__}) + [
     "CxDataError",
     "CxError",
     "CxInputError",

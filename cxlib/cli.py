@@ -3,7 +3,8 @@
 The top layer: it may import every other layer and nothing imports it. Each command parses its
 arguments and calls one function of the layer that does the work.
 Errors of ours print one line (`cx: error: ...`) and exit non-zero; no traceback is the interface.
-Exit codes: 0 success, 1 failed run or bad data, 2 bad arguments.
+Exit codes: 0 success, 1 failed run or bad data (or a file that loaded nothing), 2 bad arguments,
+130 interrupted; a reader that goes away (cx profile | head) ends the output quietly with 0.
 """
 
 from __future__ import annotations
@@ -298,7 +299,7 @@ def _add_store_commands(sub) -> None:
                                    "It replaces an earlier sample, never a store holding loaded data.")
     p.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    _add_db(p)
+    p.add_argument("--db", help="where to build it (default data/sample.duckdb)")
     p.set_defaults(func=cmd_sample)
 
     _add_ingest_command(sub)
@@ -387,7 +388,7 @@ def _add_report_commands(sub) -> None:
     p.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument("--out", help="reports folder (default reports/)")
-    _add_db(p)
+    p.add_argument("--db", help="where to build the sample (default data/sample.duckdb)")
     p.set_defaults(func=cmd_demo)
 
     report = sub.add_parser("report", help="run report notebooks into reports/ (HTML for stakeholders)",

@@ -139,7 +139,7 @@ def _fit_funnel_steps(con, wanted, min_customers) -> tuple[list[str] | None, str
     path = common_path(con, min_customers=min_customers)
     why = f"this store's events have no {', '.join(absent)}" if absent else "no funnel steps were given"
     if path is None:
-        return None, f"The funnel is left out: {why}, and no path of three touchpoints is common enough to stand in."
+        return None, f"The funnel is left out: {why}, and no path of three to five touchpoints is common enough to stand in."
     return path, f"The funnel follows the store's most common path, {' > '.join(path)}, because {why}."
 
 

@@ -117,8 +117,8 @@ def _funnel_starts(con, context) -> int:
 
 
 FUNNEL_STEPS = Requirement(
-    "funnel steps that customers take (the default steps, or else a path of three touchpoints many customers "
-    "follow)", _funnel_starts, load="pass funnel_steps: touchpoints of your events that customers take in order")
+    "funnel steps that customers take (the default steps, or else a path of three to five touchpoints many "
+    "customers follow)", _funnel_starts, load="pass funnel_steps: touchpoints of your events that customers take in order")
 NPS = Requirement("NPS answers (0-10)", _answers("nps"), load=LOAD["surveys"])
 CSAT = Requirement("CSAT answers (1-5)", _answers("csat"), load=LOAD["surveys"])
 CES = Requirement("CES answers (1-7)", _answers("ces"), load=LOAD["surveys"])

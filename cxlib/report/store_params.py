@@ -44,9 +44,9 @@ def _segment(con, name, value):
         return
     attributes = [c for c in table_columns(con, "customers") if c not in NOT_ATTRIBUTES]
     if value not in attributes:
+        choices = attributes + (["nps_group"] if has_nps(con) else [])
         raise CxInputError(f"{_given(name, value)}: not a customer attribute of this store"
-                           f"{did_you_mean(value, attributes + ['nps_group'])} Available: "
-                           f"{', '.join(attributes + ['nps_group', 'none'])}")
+                           f"{did_you_mean(value, choices)} Available: {', '.join(choices + ['none'])}")
 
 
 def _touchpoints(con, name, value):

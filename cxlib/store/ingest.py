@@ -150,7 +150,8 @@ def ingest(
     mapping, constants, timezone, date_format, delimiter ('whitespace' for blank-separated
     text), encoding, columns (names for a headerless file), skip_rows, add_customers, update,
     lowercase (True for touchpoint and channel, or column names), metric_scales
-    ({'trust': (0, 10)}), as_of and tenure_unit (subscriptions given by tenure), wide.
+    ({'trust': (0, 10)}), as_of and tenure_unit (subscriptions given by tenure), wide, earliest and
+    latest (the plausible window for timestamps: default 1970-01-01 to the load time plus a day).
     A sample store (cx sample) takes no real data unless `force`: the two would mix.
     Raises CxInputError for bad options and CxDataError, with the store unchanged, when the
     file cannot be loaded at all (a header that does not match, an unreadable file).

@@ -19,7 +19,8 @@ from cxlib.locations import shipped
 
 PRESET_DIR = shipped("presets")
 _KEYS = {"description", "table", "mapping", "constants", "timezone", "date_format", "delimiter", "encoding",
-         "columns", "skip_rows", "add_customers", "update", "lowercase", "metric_scales", "tenure_unit", "wide"}
+         "columns", "skip_rows", "add_customers", "update", "lowercase", "metric_scales", "tenure_unit", "wide",
+         "earliest", "latest"}
 _WIDE_KEYS = {"id", "questions", "comments"}
 
 

@@ -1,6 +1,7 @@
 """Seeded synthetic CX data with planted effects: ``generate(path, customers=, seed=, end=)``.
 
-``generate`` deletes any file at `path`, creates a fresh store (``cxlib.store.connect``), fills every
+``generate`` replaces an earlier sample store at `path` (it refuses a store holding loaded data, or
+a file that is not a store), creates a fresh store (``cxlib.store.connect``), fills every
 canonical table (customers, touchpoint_stages, events, survey_responses, orders, tickets,
 subscriptions), writes one load_log row per table (source ``'sample seed=S customers=N'``) and the
 table ``sample_truth``, rebuilds events_ordered, all in one transaction, and returns the row count

@@ -3,10 +3,12 @@
 Reads ``_cx_stage(_rn, _line, <columns as text>, _props)`` and builds ``_cx_typed``: the typed
 values plus ``_column`` and ``_reason`` of the row's first problem (NULL for a good row). The
 problems, most basic first: a missing required value; a value of the wrong kind (with the
-ambiguous day/month dates named as such); a number below its minimum; a value outside its
-allowed set; a rule across columns; a survey metric without a declared scale or a score
-outside it; a key repeated within the load. Keys already in the store and unknown customers
-are marked afterwards (`mark_duplicates`, `mark_orphans`).
+ambiguous day/month dates named as such; whole numbers written as 8 or 8.0, never 1e1); a NUL
+byte in text; a timestamp outside the plausible window; a number below its minimum; a value
+outside its allowed set; a rule across columns; a survey metric without a declared scale or a
+score outside it; a key repeated within the load. Look-alike identifiers, keys already in the
+store and unknown customers are marked afterwards (`mark_lookalikes`, `mark_duplicates`,
+`mark_orphans`).
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def test_the_run_fails_before_any_kernel_and_says_which_notebook(clickstream_db,
               "-p", "segment=plna")
     assert done.returncode == 2
     assert done.stderr.strip() == ("cx: error: notebook chart_and_comments.ipynb: -p segment=plna: not a customer "
-                                   "attribute of this store; did you mean 'plan'? Available: plan, nps_group, none")
+                                   "attribute of this store; did you mean 'plan'? Available: plan, none")
     assert not out.exists() or not any(out.iterdir())  # nothing ran
 
 

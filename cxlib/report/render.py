@@ -301,8 +301,10 @@ def _header(title: str, meta: dict) -> str:
     rows.append(f"<tr><th>parameters</th><td><code>{e(mask_text(shown))}</code></td></tr>")
     data = meta.get("data") or {}
     if data:
-        rows.append(f"<tr><th>data as of</th><td>{e(str(data.get('as_of')))} (latest event "
-                    f"{e(str(data.get('latest_event')))})</td></tr>")
+        if data.get("store"):
+            rows.append(f"<tr><th>store</th><td>{e(str(data['store']))}</td></tr>")
+        latest = f" (latest event {data['latest_event']})" if data.get("latest_event") else " (no events)"
+        rows.append(f"<tr><th>data as of</th><td>{e(str(data.get('as_of')) + latest)}</td></tr>")
         counts = ", ".join(f"{k} {v:,}" for k, v in (data.get("row_counts") or {}).items())
         rows.append(f"<tr><th>rows</th><td>{e(counts)}</td></tr>")
         rows.append(f"<tr><th>data fingerprint</th><td><code>{e(str(data.get('fingerprint')))}</code></td></tr>")

@@ -143,7 +143,7 @@ def _notebook() -> nbformat.NotebookNode:
 @pytest.fixture(scope="module")
 def page():
     meta = {"run": {"run": "20260101T000000Z-abc", "job": "weekly"}, "parameters": {"segment": "<b>region</b>"},
-            "data": {"as_of": "2026-06-30 22:46:33", "latest_event": "2026-06-30 21:35:27",
+            "data": {"store": "shop.duckdb", "as_of": "2026-06-30 22:46:33", "latest_event": "2026-06-30 21:35:27",
                      "row_counts": {"events": 24357, "customers": 500}, "fingerprint": "d80180d239e79660"}}
     return render_report(_notebook(), title="Test <report>", meta=meta)
 
@@ -189,8 +189,15 @@ def test_header_has_run_parameters_freshness_counts_and_fingerprint(page):
     header = page.html.split("</header>")[0]
     for text in ("Test &lt;report&gt;", "20260101T000000Z-abc", "weekly", "&lt;b&gt;region&lt;/b&gt;",
                  "2026-06-30 22:46:33", "latest event 2026-06-30 21:35:27", "events 24,357", "customers 500",
-                 "d80180d239e79660"):
+                 "d80180d239e79660", "<th>store</th><td>shop.duckdb</td>"):
         assert text in header
+
+
+def test_a_store_without_events_says_so_in_the_header():
+    meta = {"data": {"store": "orders.duckdb", "as_of": "1998-06-30 00:00:00", "latest_event": None,
+                     "row_counts": {"orders": 10}, "fingerprint": "0"}}
+    header = render_report(_notebook(), title="t", meta=meta).html.split("</header>")[0]
+    assert "1998-06-30 00:00:00 (no events)" in header and "None" not in header
 
 
 def test_widgets_stderr_and_code_stay_out(page):

@@ -302,12 +302,15 @@ class Readiness:
 
     section: str
     missing: tuple[Requirement, ...] = ()
+    reason: str | None = None  # what the data said when the section's work could not be done
 
     def __bool__(self) -> bool:
-        return not self.missing
+        return not self.missing and self.reason is None
 
     @property
     def sentence(self) -> str:
+        if self.reason is not None:
+            return f"This section needs data this store does not give it: {self.reason.rstrip('.')}."
         if not self.missing:
             return ""
         if self.section in ANY_OF:
@@ -319,10 +322,10 @@ class Readiness:
         return f"This section needs {what}, which this store does not hold. To enable it: {loads}."
 
     def _repr_markdown_(self) -> str:
-        return f"*{self.sentence}*" if self.missing else ""
+        return f"*{self.sentence}*" if not self else ""
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        if not self.missing:
+        if self:
             return {}, {}
         return ({"text/markdown": self._repr_markdown_(), "text/plain": self.sentence},
                 {"cx": {"skipped_section": self.section}})
@@ -338,16 +341,46 @@ def readiness(con: duckdb.DuckDBPyConnection, name: str, **context) -> Readiness
     return Readiness(name, tuple(r for r in SECTIONS[name] if r.count(con, context) < r.minimum))
 
 
-def section(con: duckdb.DuckDBPyConnection, name: str, **context) -> bool:
-    """True when section `name` can run here; otherwise shows why not (one sentence) and returns False.
+class Section:
+    """A report section's state: true while it can run. Used as a context manager around the
+    section's work, a CxDataError raised there (a reason only the data can give, such as a model
+    with nothing to fit) becomes the section's one sentence instead of failing the report, and the
+    section counts as not run from then on (its follow-up cells, guarded by ``if``, are skipped)."""
 
-    >>> if section(con, "journey.funnel"):  # doctest: +SKIP
-    ...     display(journey.funnel(con, steps))
+    def __init__(self, ready: Readiness):
+        self.ready = ready
+        self.reason: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.ready) and self.reason is None
+
+    def __enter__(self) -> Section:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        from cxlib.errors import CxDataError
+
+        if kind is None or not issubclass(kind, CxDataError):
+            return False
+        self.reason = str(error)
+        _show(Readiness(self.ready.section, reason=self.reason))
+        return True
+
+
+def section(con: duckdb.DuckDBPyConnection, name: str, **context) -> Section:
+    """A Section that is true when section `name` can run here; otherwise it shows why not (one
+    sentence) and is false. Wrap the section's work in ``with`` so a reason the data gives on the
+    way is shown the same way.
+
+    >>> funnel_ready = section(con, "journey.funnel")  # doctest: +SKIP
+    >>> with funnel_ready:  # doctest: +SKIP
+    ...     if funnel_ready:
+    ...         display(journey.funnel(con, steps))
     """
     ready = readiness(con, name, **context)
     if not ready:
         _show(ready)
-    return bool(ready)
+    return Section(ready)
 
 
 def _show(obj) -> None:

@@ -73,11 +73,30 @@ def test_sections_say_what_they_need_on_a_clickstream(clickstream, test_sections
 def test_a_section_shows_its_sentence_with_the_section_in_the_metadata(clickstream, test_sections, monkeypatch):
     shown = []
     monkeypatch.setattr(needs, "_show", shown.append)
-    assert needs.section(clickstream, "test.journey") is True and shown == []
-    assert needs.section(clickstream, "test.value") is False
+    assert needs.section(clickstream, "test.journey") and shown == []
+    assert not needs.section(clickstream, "test.value")
     data, meta = shown[0]._repr_mimebundle_()
     assert meta == {"cx": {"skipped_section": "test.value"}}
     assert data["text/plain"].startswith("This section needs customers with two orders")
+
+
+def test_a_reason_the_data_gives_inside_a_ready_section_becomes_its_sentence(clickstream, test_sections, monkeypatch):
+    from cxlib.errors import CxDataError
+
+    shown = []
+    monkeypatch.setattr(needs, "_show", shown.append)
+    ready = needs.section(clickstream, "test.journey")
+    assert ready and shown == []
+    with ready:
+        if ready:
+            raise CxDataError("the model needs a factor that varies; every customer here has the same")
+    assert not ready  # its follow-up cells are skipped
+    data, meta = shown[0]._repr_mimebundle_()
+    assert data["text/plain"] == ("This section needs data this store does not give it: the model needs a factor that "
+                                  "varies; every customer here has the same.")
+    assert meta == {"cx": {"skipped_section": "test.journey"}}
+    with pytest.raises(ZeroDivisionError), needs.section(clickstream, "test.journey"):
+        1 / 0  # any other error is a bug and still fails the run
 
 
 def test_defaults_adapt_to_the_store_and_say_so(clickstream, monkeypatch):

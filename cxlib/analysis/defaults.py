@@ -56,14 +56,31 @@ def segment_choices(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return out
 
 
+OUTCOME_WORDS = ("churn", "cancel", "retain", "retention", "active", "status", "target", "label", "converted",
+                 "outcome", "flag", "score")
+
+
+def _looks_like_an_outcome(column: str) -> bool:
+    """A column named like an outcome (Churn, is_active) makes a poor breakdown: it is what is measured."""
+    name = column.lower()
+    return any(word in name for word in OUTCOME_WORDS)
+
+
+def _is_numeric(con, column: str) -> bool:
+    q = quote_ident(column)
+    return con.execute(f"SELECT count(*) FILTER (WHERE {q} IS NOT NULL AND try_cast({q} AS DOUBLE) IS NULL) = 0 "
+                       f"FROM customers").fetchone()[0]
+
+
 def has_nps(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(con.execute("SELECT count(*) FROM survey_responses WHERE metric = 'nps'").fetchone()[0])
 
 
 def fit_segment(con: duckdb.DuckDBPyConnection, wanted: str | None, *, allow_nps_group: bool = True) -> str | None:
-    """The breakdown to use: `wanted` when the store has it, else the customer attribute with the
-    fewest missing values among those with 2-12 groups, else nps_group (when NPS answers exist
-    and allowed), else None (no breakdown). 'none' switches the breakdown off."""
+    """The breakdown to use: `wanted` when the store has it, else a customer attribute with 2-12
+    groups (preferring, in turn: not named like an outcome such as Churn or status, text rather
+    than numbers, complete, more than two groups, fewest missing, then by name), else nps_group
+    (when NPS answers exist and allowed), else None (no breakdown). 'none' switches it off."""
     value, note = _fit_segment(con, wanted, allow_nps_group)
     _say(note)
     return value
@@ -82,7 +99,8 @@ def _fit_segment(con, wanted, allow_nps_group) -> tuple[str | None, str | None]:
     if choices:
         missing = {c: con.execute(f"SELECT count(*) FILTER (WHERE {quote_ident(c)} IS NULL) FROM customers").fetchone()[0]
                    for c in choices}
-        best = min(choices, key=lambda c: (missing[c], choices[c], c))
+        best = min(choices, key=lambda c: (_looks_like_an_outcome(c), _is_numeric(con, c), missing[c] > 0,
+                                           choices[c] == 2, missing[c], c.lower()))
         return best, f"Breakdowns use '{best}' ({choices[best]} groups) instead of '{wanted}': {why}."
     if allow_nps_group and wanted != "nps_group" and has_nps(con):
         return "nps_group", f"Breakdowns are by NPS group instead of '{wanted}': {why}."

@@ -131,6 +131,17 @@ def test_segment_falls_back_to_an_attribute_with_few_groups(tmp_path, monkeypatc
     con.close()
 
 
+def test_a_telco_export_breaks_down_by_contract_not_by_its_churn_flag(tmp_path, monkeypatch):
+    monkeypatch.setattr(defaults, "_say", lambda note: None)
+    con = cxlib.connect(tmp_path / "t.duckdb", read_only=False)
+    telco = pd.DataFrame({"customer_id": [f"c{i}" for i in range(12)], "Churn": ["Yes", "No"] * 6,
+                          "SeniorCitizen": ["0", "1"] * 6, "gender": ["Female", "Male"] * 6,
+                          "Contract": ["Month-to-month", "One year", "Two year"] * 4})
+    cxlib.ingest(telco, "customers", db=con)
+    assert defaults.fit_segment(con, "plan") == "Contract"
+    con.close()
+
+
 def test_profile_lists_what_the_store_holds_and_what_to_load(clickstream):
     p = profile(clickstream)
     rows = p.tables.set_index("table")["rows"].to_dict()

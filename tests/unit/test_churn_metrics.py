@@ -171,6 +171,9 @@ def test_churn_trend():
     t = churn.churn_trend(df)
     assert t["periods"] == 4 and t["slope"] == pytest.approx(0.02) and t["direction"] == "rising"
     assert churn.churn_trend(df.iloc[:2])["direction"] == "not enough periods"
+    # the same rate in every period (no churn before a tenure export's date): flat, not "too few periods"
+    flat = df.assign(churn_rate=0.0, complete=True)
+    assert churn.churn_trend(flat) == {"slope": 0.0, "p_value": 1.0, "periods": 5, "direction": "flat"}
 
 
 # ---------------------------------------------------------------- cohorts and lifecycle

@@ -306,7 +306,8 @@ def churn_trend(df: pd.DataFrame) -> dict:
 
     *Definition*: ordinary least squares of churn_rate on the period index (0, 1, ...), each
     period weighted equally; slope in churn-rate points per period with its two-sided p-value
-    (scipy.stats.linregress). Needs at least 3 periods with a rate; otherwise slope is nan.
+    (scipy.stats.linregress). Needs at least 3 periods with a rate; otherwise slope is nan. The
+    same rate in every period is flat (slope 0, p = 1).
     Returns {'slope', 'p_value', 'periods', 'direction'}.
     """
     from scipy import stats
@@ -318,7 +319,10 @@ def churn_trend(df: pd.DataFrame) -> dict:
     use = use.sort_values("period")
     if len(use) < 3:
         return {"slope": math.nan, "p_value": math.nan, "periods": len(use), "direction": "not enough periods"}
-    fit = stats.linregress(np.arange(len(use), dtype=float), use["churn_rate"].astype(float).to_numpy())
+    rates = use["churn_rate"].astype(float).to_numpy()
+    if np.ptp(rates) == 0:  # the same rate every period: flat, with nothing to test
+        return {"slope": 0.0, "p_value": 1.0, "periods": len(use), "direction": "flat"}
+    fit = stats.linregress(np.arange(len(use), dtype=float), rates)
     direction = "flat"
     if fit.pvalue < 0.05:
         direction = "rising" if fit.slope > 0 else "falling"

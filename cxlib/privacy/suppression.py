@@ -1,8 +1,6 @@
-"""Small-group suppression and masking of personal data for stakeholder output."""
+"""Small-group suppression for stakeholder output: no group below the minimum size is shown."""
 
 from __future__ import annotations
-
-import re
 
 import pandas as pd
 
@@ -50,17 +48,3 @@ def suppress(
         if col in out:
             out[col] = out[col].astype("object").where(~small, None) if out[col].dtype == object else out[col].where(~small)
     return out
-
-
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<!\w)\+?\d[\d\s().-]{6,}\d(?!\w)")
-_NAME_INTRO = re.compile(r"\b((?:my name is|I am|I'm|this is|name:|regards,?|thanks,?|cheers,?)\s+)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)")
-
-
-def mask_personal_data(text: str | None) -> str | None:
-    """Mask emails, phone numbers and introduced names ('my name is Anna') in free text."""
-    if text is None or (isinstance(text, float) and pd.isna(text)):
-        return text
-    text = _EMAIL.sub("[email]", str(text))
-    text = _PHONE.sub("[phone]", text)
-    return _NAME_INTRO.sub(lambda m: m.group(1) + "[name]", text)

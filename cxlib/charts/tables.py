@@ -1,0 +1,234 @@
+"""Result tables for people: one set of formatting rules, drawn with great_tables, the same in
+JupyterLab and in rendered reports.
+
+A result frame is made for computing (fixed snake_case columns, shares as 0-1 fractions,
+intervals in their own columns, timedeltas, a ``suppressed`` flag). `table(df)` shows it the way
+a reader expects:
+
+- no index column; headers in plain words ("conversion_from_first" -> "Conversion from first",
+  with NPS, CSAT, CES, CLV, RFM spelled as such);
+- counts as whole numbers with thousands separators (18,030, never 18030.0);
+- shares (0-1) as percentages ("42.3%"); scores already in percent (CSAT, easy share) with a % sign;
+- an interval joined to its value: "17 (14-19)";
+- durations in human units ("24 s", "3 min", "2.4 days");
+- p-values as "< 0.001" or to two significant digits;
+- lists as "a > b > c"; booleans as yes / no;
+- hidden values (suppressed groups) as "–", with one footnote saying why; the ``suppressed``
+  column itself is not shown.
+
+The kind of each column is read from its name and type (`column_kind`); pass ``kinds`` to say it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from cxlib.errors import CxInputError
+
+HIDDEN = "–"
+HIDDEN_NOTE = f"{HIDDEN} hidden: fewer people than the minimum group size, to protect their privacy."
+ACRONYMS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "clv": "CLV", "rfm": "RFM", "ci": "CI", "id": "ID",
+            "p90": "p90", "r2": "R²", "cx": "CX"}
+COUNT_NAMES = re.compile(r"^(n|count|customers|answers|responses|events|orders|tickets|churned|retained|promoters|"
+                         r"passives|detractors|reached|dropped|open_window|transitions|switches|contacts|not_judged|"
+                         r"at_risk|events_.*|.*_count|n_.*|.*_customers|.*_answers)$")
+SHARE_NAMES = re.compile(r"(^|_)(rate|share|retention|conversion|probability|lift_share|dropoff)(_|$)|"
+                         r"^conversion_|_rate$|^retention|^share")
+PERCENT_POINT_NAMES = {"csat", "easy_share", "importance", "nps_share", "share_of_r2"}
+P_VALUE_NAMES = re.compile(r"^(p|p_value|p_adjusted|pvalue)$")
+KINDS = ("count", "share", "percent", "number", "p_value", "duration", "text", "list", "bool", "date")
+
+
+def header(name: str) -> str:
+    """A column name in plain words: 'median_time_to_convert' -> 'Median time to convert'."""
+    words = [ACRONYMS.get(w.lower(), w) for w in str(name).split("_") if w]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] if text else str(name)
+
+
+def count(value) -> str:
+    """A whole number for reading: 18030 -> '18,030'; missing -> ''."""
+    if _missing(value):
+        return ""
+    return f"{round(float(value)):,}"
+
+
+def percent(value, *, of_one: bool = True, decimals: int = 1) -> str:
+    """A share as a percentage: 0.4234 -> '42.3%' (of_one=False: 42.34 -> '42.3%')."""
+    if _missing(value):
+        return ""
+    value = float(value) * (100 if of_one else 1)
+    return f"{value:,.{decimals}f}%"
+
+
+def number(value, decimals: int | None = 1) -> str:
+    """A measured value: one decimal by default; None: three significant digits; inf as the sign."""
+    if _missing(value):
+        return ""
+    value = float(value)
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    return f"{value:,.{decimals}f}" if decimals is not None else f"{value:.3g}"
+
+
+def p_value(value) -> str:
+    """'< 0.001' below one in a thousand, else two significant digits."""
+    if _missing(value):
+        return ""
+    value = float(value)
+    return "< 0.001" if value < 0.001 else f"{value:.2g}"
+
+
+def duration(value) -> str:
+    """A duration in human units: seconds (a number or a timedelta) -> '24 s', '3 min', '5.5 h', '2.4 days'."""
+    if _missing(value):
+        return ""
+    seconds = value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def interval(value: str, lower: str, upper: str) -> str:
+    """A formatted value with its formatted interval: '17 (14-19)'; without bounds, the value alone."""
+    if not value:
+        return value
+    if not lower or not upper:
+        return value
+    return f"{value} ({lower} to {upper})" if "-" in lower + upper else f"{value} ({lower}-{upper})"
+
+
+def path(value) -> str:
+    """A list of steps as 'a > b > c'."""
+    if value is None or (not isinstance(value, (list, tuple)) and _missing(value)):
+        return ""
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+        return " > ".join(str(v) for v in list(value))
+    return str(value)
+
+
+def _missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def column_kind(name: str, values: pd.Series) -> str:
+    """The kind of a result column, from its name and type (one of KINDS)."""
+    lower = str(name).lower()
+    if pd.api.types.is_bool_dtype(values):
+        return "bool"
+    if pd.api.types.is_timedelta64_dtype(values) or lower.endswith(("_seconds", "_duration")) or "time_to" in lower:
+        return "duration"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "date"
+    sample = values.dropna()
+    if values.dtype == object and len(sample) and isinstance(sample.iloc[0], (list, tuple, np.ndarray)):
+        return "list"
+    if not pd.api.types.is_numeric_dtype(values):
+        return "text"
+    if P_VALUE_NAMES.match(lower):
+        return "p_value"
+    if lower in PERCENT_POINT_NAMES:
+        return "percent"
+    if SHARE_NAMES.search(lower) and (sample.abs() <= 1).all():
+        return "share"
+    whole = len(sample) == 0 or (sample == sample.round()).all()
+    if COUNT_NAMES.match(lower) or (whole and pd.api.types.is_integer_dtype(values)):
+        return "count"
+    return "number"
+
+
+_FORMAT = {
+    "count": count,
+    "share": percent,
+    "percent": lambda v: percent(v, of_one=False),
+    "number": number,
+    "p_value": p_value,
+    "duration": duration,
+    "list": path,
+    "bool": lambda v: "" if _missing(v) else ("yes" if v else "no"),
+    "date": lambda v: "" if _missing(v) else (f"{v:%Y-%m-%d}" if pd.Timestamp(v).normalize() == pd.Timestamp(v)
+                                              else f"{v:%Y-%m-%d %H:%M}"),
+    "text": lambda v: "" if _missing(v) else str(v),
+}
+
+
+def formatted(df: pd.DataFrame, *, kinds: dict[str, str] | None = None) -> pd.DataFrame:
+    """The frame as text for reading (see the module docstring), intervals joined to their value,
+    hidden values as '–', the ``suppressed`` column left out. For display only."""
+    if not isinstance(df, pd.DataFrame):
+        raise CxInputError(f"a table takes a DataFrame, got {type(df).__name__}")
+    kinds = dict(kinds or {})
+    bad = {k: v for k, v in kinds.items() if v not in KINDS}
+    if bad:
+        raise CxInputError(f"unknown column kinds {bad}; kinds: {', '.join(KINDS)}")
+    hidden = df["suppressed"].fillna(False).astype(bool) if "suppressed" in df else pd.Series(False, index=df.index)
+    out = pd.DataFrame(index=df.index)
+    bounds = _interval_columns(list(df.columns))
+    for name in df.columns:
+        if name == "suppressed" or name in {b for pair in bounds.values() for b in pair}:
+            continue
+        kind = kinds.get(name) or column_kind(name, df[name])
+        text = df[name].map(_FORMAT[kind])
+        if name in bounds:
+            lo, hi = bounds[name]
+            lo_text = df[lo].map(_FORMAT[kind]) if lo in df else ""
+            hi_text = df[hi].map(_FORMAT[kind]) if hi in df else ""
+            text = pd.Series([interval(v, a, b) for v, a, b in zip(text, lo_text, hi_text)], index=df.index)
+        if kind in ("count", "share", "percent", "number", "p_value", "duration"):
+            text = text.mask(hidden & (text == ""), HIDDEN)
+        out[name] = text
+    return out.reset_index(drop=True)
+
+
+def _interval_columns(columns: list[str]) -> dict[str, tuple[str, str]]:
+    """Value column -> (lower, upper): 'x_lower'/'x_upper' (or '_ci_' forms) pair with 'x'; a bare
+    ci_lower/ci_upper pair belongs to the column just before it."""
+    found = {}
+    for name in columns:
+        for lo_suffix, hi_suffix in (("_ci_lower", "_ci_upper"), ("_lower", "_upper")):
+            if name.endswith(lo_suffix):
+                base = name[: -len(lo_suffix)]
+                if base in columns and base + hi_suffix in columns:
+                    found[base] = (name, base + hi_suffix)
+    if "ci_lower" in columns and "ci_upper" in columns:
+        i = columns.index("ci_lower")
+        before = [c for c in columns[:i] if c not in ("suppressed",)]
+        if before:
+            found[before[-1]] = ("ci_lower", "ci_upper")
+    return found
+
+
+def table(df: pd.DataFrame, *, title: str | None = None, kinds: dict[str, str] | None = None,
+          note: str | None = None, rows: int | None = None):
+    """A great_tables table of a result frame for people (see the module docstring).
+
+    `title` sits above it, `note` below; `rows` keeps the first rows only. A '–' footnote is
+    added when any value is hidden. Shows the same in JupyterLab and in a rendered report.
+    """
+    from great_tables import GT
+
+    shown = formatted(df.head(rows) if rows else df, kinds=kinds)
+    gt = GT(shown).cols_label(**{c: header(c) for c in shown.columns})
+    numeric = [c for c in shown.columns if c in df and (kinds or {}).get(c, column_kind(c, df[c])) not in ("text", "list",
+                                                                                                         "bool")]
+    if numeric:
+        gt = gt.cols_align(align="right", columns=numeric)
+    if title:
+        gt = gt.tab_header(title=title)
+    notes = [n for n in (note, HIDDEN_NOTE if (shown == HIDDEN).any().any() else None) if n]
+    for text in notes:
+        gt = gt.tab_source_note(source_note=text)
+    return gt.tab_options(table_font_size="14px", container_overflow_x="auto")

@@ -1,0 +1,78 @@
+"""Result tables for people: the formatting rules on hand-written cases, and the table they make."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from cxlib.charts import tables as T
+from cxlib.errors import CxInputError
+from cxlib.report.sanitize import sanitize_html
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0 s"), (24.3, "24 s"), (59.4, "59 s"), (200, "3 min"),
+                                           (3599, "60 min"), (5.5 * 3600, "5.5 h"), (2.4 * 86400, "2.4 days"),
+                                           (pd.Timedelta("0 days 00:00:24.307522058"), "24 s"),
+                                           (pd.Timedelta("117 days 19:56:03.1"), "117.8 days"), (None, ""),
+                                           (pd.NaT, "")])
+def test_durations_in_human_units(seconds, text):
+    assert T.duration(seconds) == text
+
+
+def test_counts_shares_numbers_and_p_values():
+    assert [T.count(v) for v in (18030.0, 0, 7, None, float("nan"))] == ["18,030", "0", "7", "", ""]
+    assert [T.percent(v) for v in (0.4234, 1, 0, None)] == ["42.3%", "100.0%", "0.0%", ""]
+    assert T.percent(53.94, of_one=False) == "53.9%"
+    assert [T.number(v) for v in (17.25, -3.04, float("inf"))] == ["17.2", "-3.0", "∞"]
+    assert [T.p_value(v) for v in (8.67e-16, 0.0009, 0.023456, 0.5)] == ["< 0.001", "< 0.001", "0.023", "0.5"]
+
+
+def test_intervals_lists_and_headers():
+    assert T.interval("17", "14", "19") == "17 (14-19)"
+    assert T.interval("-5.2", "-9.1", "-1.3") == "-5.2 (-9.1 to -1.3)"
+    assert T.interval("17", "", "") == "17" and T.interval("", "1", "2") == ""
+    assert T.path(["catalog", "cart", "payment"]) == "catalog > cart > payment"
+    assert [T.header(c) for c in ("conversion_from_first", "nps", "csat_ci_lower", "median_time_to_convert")] == [
+        "Conversion from first", "NPS", "CSAT CI lower", "Median time to convert"]
+
+
+def test_a_result_frame_as_people_read_it():
+    df = pd.DataFrame({"segment": ["north", "east", "west"], "n": pd.array([18030, pd.NA, 0], dtype="Int64"),
+                       "nps": [17.23, None, None], "ci_lower": [14.1, None, None], "ci_upper": [20.5, None, None],
+                       "conversion_from_first": [0.4234, None, 0.0], "csat": [83.81, None, None],
+                       "median_time_to_convert": [pd.Timedelta(minutes=3), pd.NaT, pd.NaT],
+                       "variant": [["a", "b"], ["a"], []], "suppressed": [False, True, False]})
+    out = T.formatted(df)
+    assert list(out.columns) == ["segment", "n", "nps", "conversion_from_first", "csat", "median_time_to_convert",
+                                 "variant"]
+    assert out.to_dict("records") == [
+        {"segment": "north", "n": "18,030", "nps": "17.2 (14.1-20.5)", "conversion_from_first": "42.3%",
+         "csat": "83.8%", "median_time_to_convert": "3 min", "variant": "a > b"},
+        {"segment": "east", "n": "–", "nps": "–", "conversion_from_first": "–", "csat": "–",
+         "median_time_to_convert": "–", "variant": "a"},
+        {"segment": "west", "n": "0", "nps": "", "conversion_from_first": "0.0%", "csat": "",
+         "median_time_to_convert": "", "variant": ""},
+    ]
+    assert not out.isin(["NaN", "NaT", "None", "nan", "<NA>"]).any().any()
+
+
+def test_kinds_can_be_given_and_are_checked():
+    df = pd.DataFrame({"x": [0.5, 0.25]})
+    assert T.formatted(df, kinds={"x": "share"})["x"].tolist() == ["50.0%", "25.0%"]
+    assert T.formatted(df)["x"].tolist() == ["0.5", "0.2"]
+    with pytest.raises(CxInputError, match="unknown column kinds"):
+        T.formatted(df, kinds={"x": "money"})
+    with pytest.raises(CxInputError, match="takes a DataFrame"):
+        T.formatted([1, 2])
+
+
+def test_the_table_has_plain_headers_a_footnote_for_hidden_values_and_survives_the_sanitiser():
+    df = pd.DataFrame({"segment": ["north", "east"], "n": [1200.0, None], "nps": [17.2, None],
+                       "suppressed": [False, True]})
+    html = T.table(df, title="NPS by region").as_raw_html()
+    clean = sanitize_html(html)
+    for text in ("NPS by region", ">Segment<", ">NPS<", "1,200", T.HIDDEN_NOTE):
+        assert text in clean, text
+    assert "suppressed" not in clean.lower().replace("gt_", "") and "NaN" not in clean
+    plain = T.table(df.assign(suppressed=False)).as_raw_html()
+    assert T.HIDDEN_NOTE not in plain

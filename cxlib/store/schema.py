@@ -251,6 +251,12 @@ BOOKKEEPING_DDL = [
     """CREATE TABLE IF NOT EXISTS first_sight (
   customer_id VARCHAR PRIMARY KEY
 )""",
+    # Customer columns declared personal (cx ingest customers FILE --personal name,email): their
+    # values are masked wherever a report shows them, segment values included (cxlib.privacy.masking;
+    # columns with a usual personal name, such as name or email, count without this).
+    """CREATE TABLE IF NOT EXISTS personal_columns (
+  column_name VARCHAR PRIMARY KEY
+)""",
     # Survey metrics and their scales: the built-in ones and any a load declares.
     """CREATE TABLE IF NOT EXISTS survey_metrics (
   metric VARCHAR PRIMARY KEY,

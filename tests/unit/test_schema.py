@@ -41,6 +41,7 @@ EXPECTED = {
     "added_customers": {"customer_id": "VARCHAR", "load_id": "INTEGER"},
     "first_sight": {"customer_id": "VARCHAR"},
     "survey_metrics": {"metric": "VARCHAR", "scale_min": "INTEGER", "scale_max": "INTEGER"},
+    "personal_columns": {"column_name": "VARCHAR"},
     "events_ordered": {"customer_id": "VARCHAR", "ts": "TIMESTAMP", "touchpoint": "VARCHAR", "channel": "VARCHAR",
                        "session_id": "VARCHAR", "stage": "VARCHAR", "seq": "BIGINT", "prev_touchpoint": "VARCHAR",
                        "prev_channel": "VARCHAR", "prev_ts": "TIMESTAMP", "next_touchpoint": "VARCHAR",
@@ -79,7 +80,8 @@ def test_every_table_exists_with_its_columns_and_types_in_order(con):
 
 def test_schema_module_lists_the_design_tables_and_load_order():
     assert set(schema.TABLES) == set(EXPECTED) - {"load_log", "rejects", "events_ordered", "history",
-                                                  "added_customers", "first_sight", "survey_metrics"}
+                                                  "added_customers", "first_sight", "survey_metrics",
+                                                  "personal_columns"}
     assert sorted(schema.LOAD_ORDER) == sorted(schema.TABLES)
     assert schema.LOAD_ORDER[0] == "customers"
     assert schema.SURVEY_METRICS == {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}

@@ -153,6 +153,30 @@ def test_quotes_are_masked_and_typical(tmp_path):
     assert text.quotes(text.comments(con, taxonomy={"billing": ["bill*"]}), min_group_size=6).empty
 
 
+def test_quotes_mask_ids_iban_and_non_english_names(tmp_path):
+    """Issue 14: quotes left ids (CUST-000123, the sample's C + 7 digits), the IBAN and names
+    introduced in German or French; with the store's masker every customer id is masked as such."""
+    answers = [(cid, "2024-01-01", "nps", 1, c) for cid, c in [
+        ("CUST-000123", "bill wrong, I am customer CUST-000123"),
+        ("C0000042", "bill wrong for C0000042, refund to GB82 WEST 1234 5698 7654 32"),
+        ("c3", "bill wrong. Ich heisse Anna"),
+        ("c4", "bill wrong, je m'appelle Marie, call +44 7700 900123"),
+        ("c5", "bill wrong, ask cust-000123 about it"),
+    ]]
+    con = store(tmp_path, answers)
+    feedback = text.comments(con, taxonomy={"billing": ["bill*"]})
+    plain = set(text.quotes(feedback, per_theme=5)["quote"])
+    assert plain == {"bill wrong, I am customer [id]", "bill wrong for [id], refund to [iban]",
+                     "bill wrong. Ich heisse [name]", "bill wrong, je m'appelle [name], call [phone]",
+                     "bill wrong, ask [id] about it"}
+    from cxlib.privacy.masking import Masker
+
+    known = set(text.quotes(feedback, per_theme=5, masker=Masker.from_store(con))["quote"])
+    assert known == {"bill wrong, I am customer [customer]", "bill wrong for [customer], refund to [iban]",
+                     "bill wrong. Ich heisse [name]", "bill wrong, je m'appelle [name], call [phone]",
+                     "bill wrong, ask [customer] about it"}
+
+
 def test_topics_separate_distinct_vocabularies():
     rows = [f"parcel delivery late courier {i}" for i in range(8)] + \
            [f"invoice refund charged billing {i}" for i in range(8)] + \

@@ -29,13 +29,15 @@ def followup_list(
     *Definition*: customers whose latest relationship NPS answer (metric 'nps', blank
     touchpoint) is 0-6 and was given within the `days` days up to `as_of` (default: the store's
     as-of date); last_touchpoints = their last `last_n` events, oldest first, joined by ' > ';
-    open_tickets = tickets unresolved at `as_of`. The comment has personal data (emails, phone
-    numbers, introduced names) masked. Ordered by score (most unhappy first), then open tickets.
+    open_tickets = tickets unresolved at `as_of`. The comment has personal data masked by the
+    store's masker (``cxlib.privacy.masking.Masker.from_store``: e-mails, phone numbers, IBANs,
+    introduced names, and every customer id, agent id and personal column value of the store).
+    Ordered by score (most unhappy first), then open tickets.
 
     Columns: customer_id, responded_at, nps_score, comment, last_touchpoints, last_channel,
     last_event_at, open_tickets, last_ticket_category, last_ticket_opened_at.
     """
-    from cxlib.privacy import mask_personal_data
+    from cxlib.privacy.masking import Masker
     from cxlib.store.connection import as_of as store_as_of
 
     for name, value in (("days", days), ("last_n", last_n)):
@@ -43,7 +45,7 @@ def followup_list(
             raise CxInputError(f"{name} must be a whole number of at least 1, got {value!r}")
     cutoff = to_timestamp(as_of, "as_of") or store_as_of(con)
     df = sql.run(con, "voc_followup", {"since": cutoff - timedelta(days=days), "as_of": cutoff, "last_n": last_n})
-    df["comment"] = df["comment"].map(mask_personal_data)
+    df["comment"] = df["comment"].map(Masker.from_store(con).mask)
     return df
 
 

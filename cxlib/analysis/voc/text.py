@@ -354,13 +354,17 @@ def quotes(
     per_theme: int = 3,
     nps_group: str | None = None,
     min_group_size: int = MIN_GROUP_SIZE,
+    masker=None,
 ) -> pd.DataFrame:
     """Representative quotes per theme from a `comments` frame, with personal data masked.
 
     *Definition*: for each theme (and '(no theme)'), the comments closest (cosine similarity of
     TF-IDF vectors) to the theme's centroid: the most typical wording, distinct texts only, at
-    most `per_theme`; optionally only from one `nps_group`. Quotes pass through
-    cxlib.privacy.mask_personal_data (emails, phone numbers, introduced names). Themes with
+    most `per_theme`; optionally only from one `nps_group`. Quotes pass through the one masker
+    (cxlib.privacy.masking): `masker` when given (``Masker.from_store(con)`` also masks every
+    customer id, agent id and personal column value of the store), else the store-free
+    `mask_personal_data` (e-mails, phone numbers, IBANs, identifier shapes such as C0001234 or
+    CUST-000123, introduced names in five languages). Themes with
     fewer than `min_group_size` comments give no quotes (their comments are suppressed).
     The text is NOT HTML-escaped here: pandas and Altair escape it when they show it; escape it
     yourself (html.escape) before writing it into HTML by hand.
@@ -380,7 +384,7 @@ def quotes(
         d = d[d["nps_group"] == nps_group]
     if d.empty:
         return pd.DataFrame(columns=cols)
-    d["masked"] = d["comment"].map(mask_personal_data)
+    d["masked"] = d["comment"].map(masker.mask if masker is not None else mask_personal_data)
     d["theme"] = d["themes"].map(lambda t: list(t) if len(t) else [NO_THEME])
     long = d.explode("theme")
     vec = TfidfVectorizer(min_df=1)

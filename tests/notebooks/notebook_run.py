@@ -11,7 +11,8 @@ def run(notebook: Path, tmp_path: Path, sample_db: Path, **parameters) -> dict:
     import papermill as pm
 
     out = tmp_path / f"{notebook.stem}_out.ipynb"
-    pm.execute_notebook(str(notebook), str(out), kernel_name="python3", progress_bar=False,
+    # a cell limit, so that a kernel or client that stops answering fails the test instead of hanging the run
+    pm.execute_notebook(str(notebook), str(out), kernel_name="python3", progress_bar=False, execution_timeout=600,
                         parameters={"db_path": str(sample_db), **parameters}, cwd=str(tmp_path))
     return json.loads(out.read_text())
 

@@ -75,6 +75,9 @@ def cmd_ingest(args) -> int:
     from cxlib.store.ingest import ingest
 
     options = _ingest_options(args)
+    personal = [c.strip() for c in (args.personal or "").split(",") if c.strip()]
+    if personal and args.table != "customers":
+        raise CxInputError(f"--personal declares customer columns personal; load customers with it, not {args.table}")
     con = connect(args.db, read_only=False)
     failed = empty = 0
     try:
@@ -89,6 +92,11 @@ def cmd_ingest(args) -> int:
             print(report)
             failed += report.rejected > 0
             empty += report.loaded == 0 and not _only_repeats(con, report)
+        if personal:
+            from cxlib.privacy.masking import declare_personal_columns
+
+            declared = declare_personal_columns(con, personal)
+            print(f"personal columns (their values masked in every report): {', '.join(declared)}")
     finally:
         con.close()
     if empty:
@@ -232,7 +240,7 @@ def cmd_report_run(args) -> int:
         raise CxError(
             f"{len(result.failed)} of {len(result.targets)} report(s) failed: "
             + "; ".join(f"{t.name}: {t.reason}" for t in result.failed)
-            + f" (partly executed notebooks kept in {result.run_dir}; earlier reports unchanged)"
+            + f" (partly executed notebooks kept for analysts in {result.analyst_dir}; earlier reports unchanged)"
         )
     print(f"{len(result.targets)} report(s) ok in {result.run_dir}; index {index}")
     return 0
@@ -377,6 +385,9 @@ def _add_ingest_command(sub) -> None:
                                                          "(default: the load time plus one day)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any row was rejected")
     p.add_argument("--force", action="store_true", help="load into a sample store all the same")
+    p.add_argument("--personal", metavar="A,B",
+                   help="customers only: declare these columns personal (e.g. name,email); kept in the store, "
+                        "their values are masked in every report (columns named name, email, phone, ... always are)")
     _add_db(p)
     p.set_defaults(func=cmd_ingest)
 
@@ -396,10 +407,11 @@ def _add_report_commands(sub) -> None:
     rsub = report.add_subparsers(dest="report_command", required=True, metavar="ACTION")
     p = rsub.add_parser(
         "run", help="run notebooks or named jobs into reports/<run-id>/",
-        description="Run notebooks with papermill into reports/<run-id>/ as executed .ipynb and HTML without "
-                    "code, then rewrite reports/index.html. Parameters are checked against each notebook's "
+        description="Run notebooks with papermill into reports/<run-id>/ as HTML without code (the executed "
+                    ".ipynb go to reports/.analyst/<run-id>/, for analysts only), then rewrite reports/index.html. "
+                    "Parameters are checked against each notebook's "
                     "'parameters' cell before any kernel starts. A failed run exits 1 with a one-line reason, "
-                    "keeps <name>.failed.ipynb and leaves earlier reports untouched. Examples: "
+                    "keeps <name>.failed.ipynb for analysts and leaves earlier reports untouched. Examples: "
                     "cx report run journey -p start=2024-01-01 -p segment=region; cx report run --all; "
                     "cx report run --job overview; cx report run --all-jobs (for cron/CI).")
     p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="notebook names in notebooks/ or .ipynb paths")

@@ -131,7 +131,8 @@ _WEAK = [  # longer first: "Liebe Grüße, Anna" is a sign-off, not "Liebe" gree
 _NAME = re.compile(
     r"(?<![^\W_])(?i:(?P<strong>" + "|".join(_STRONG) + r")|(?P<weak>" + "|".join(_WEAK) + r"))"
     r"(?P<sep>[ \t]*[,:;!–—-]?[ \t]*(?:\r?\n[ \t]*)?)"
-    rf"(?P<name>{_NAME_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+){{0,2}}{_NAME_WORD}){{0,2}})"
+    # a lookahead: the words are not consumed, so 'Thanks, my name is Anna' still finds 'my name is'
+    rf"(?=(?P<name>{_NAME_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+){{0,2}}{_NAME_WORD}){{0,2}}))"
 )
 _WORD = re.compile(_NAME_WORD)
 _CUE_WORD = re.compile(r"(?i:" + "|".join(_STRONG + _WEAK) + r")")  # 'Grüße' in 'Liebe Grüße' is no name

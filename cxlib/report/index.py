@@ -1,4 +1,8 @@
 """The index of report runs: ``reports/index.html`` rebuilt from every published run's ``run.json``.
+
+The index is for stakeholders: it links HTML reports only. Executed and failed notebooks and
+kernel logs (``reports/.analyst/<run-id>/``) hold raw customer data and are never linked; the
+parameters and reasons it shows are masked (cxlib.privacy.masking).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import shutil
 from pathlib import Path
 
 from cxlib.locations import reports_dir
+from cxlib.privacy.masking import mask_personal_data
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -103,13 +108,12 @@ def _runs_table(runs: list[dict]) -> list[str]:
         rid = run.get("run_id", "")
         targets = run.get("targets") or [{"name": "-", "status": run.get("status"), "parameters": {}}]
         for t in targets:
-            links = []
-            for key, label in (("html", "report"), ("ipynb", "notebook"), ("failed_ipynb", "failed notebook")):
-                if t.get(key):
-                    links.append(f'<a href="{e(rid)}/{e(t[key])}">{label}</a>')
-            params = ", ".join(f"{k}={json.dumps(v)}" for k, v in (t.get("parameters") or {}).items())
+            links = [f'<a href="{e(rid)}/{e(t["html"])}">report</a>'] if t.get("html") else []
+            if t.get("failed_ipynb") or t.get("ipynb"):
+                links.append('<span class="cx-note">notebook kept for analysts</span>')
+            params = mask_personal_data(", ".join(f"{k}={json.dumps(v)}" for k, v in (t.get("parameters") or {}).items()))
             status = t.get("status", "")
-            reason = f": {t['reason']}" if t.get("reason") else ""
+            reason = f": {mask_personal_data(t['reason'])}" if t.get("reason") else ""
             css = "cx-status-failed" if status != "ok" else "cx-status-ok"
             parts.append(
                 f"<tr><td>{e(rid)}</td><td>{e(run.get('started', ''))}</td><td>{e(_store_label(t))}</td>"
@@ -135,7 +139,8 @@ def rebuild_index(out_dir: str | Path | None = None) -> Path:
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             f'<title>CX reports</title><style>{CSS}</style></head><body class="cx-index-page">'
             '<header class="cx-header"><h1>CX reports</h1>'
-            f"<p>{len(runs)} run(s); newest first. Failed runs keep their partly executed notebook.</p></header>"
+            f"<p>{len(runs)} run(s); newest first. Executed notebooks, also of failed runs, are kept for "
+            "analysts apart from these reports.</p></header>"
             f"<main>{''.join(parts)}</main></body></html>\n"
         )
         index = out_dir / "index.html"

@@ -11,9 +11,11 @@ What a rendered report guarantees, whatever the notebook printed:
   list, ``on*`` attributes, ``javascript:`` links and outside image/style sources are escaped or
   removed, so a comment ``<script>`` shows as text. Chart data goes into SVG text nodes, escaped
   by the SVG serializer, and the SVG is sanitized again (no script, foreignObject, handlers).
-* **No personal data.** E-mail addresses, phone numbers, customer ids (``C`` + 7 digits) and
-  introduced names ("my name is Anna Smith") are masked in all shown text and chart data, and the
-  finished page is scanned: a page that still shows any is refused (`find_personal_data`).
+* **No personal data.** One masker (`cxlib.privacy.masking.Masker`; a report run passes the one
+  built from the store, which knows every customer id, agent id and personal column value) masks
+  e-mail addresses, phone numbers, IBANs, identifiers and introduced names in all shown text,
+  titles, the header and chart data, and the finished page is scanned with the same masker: a
+  page that still shows any is refused (`find_personal_data`).
 * **Context.** A header gives the run time, job, parameters, data freshness (latest event and
   as-of), row counts and a fingerprint of the data; each chart carries a short definition of the
   metric it shows (from the chart's Vega-Lite ``description`` when set, else the glossary below)."""
@@ -29,8 +31,10 @@ import secrets
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from html.parser import HTMLParser
+
 from cxlib.errors import CxDataError
-from cxlib.report.masking import find_personal_data, mask_text
+from cxlib.privacy.masking import Masker, default_masker
 from cxlib.report.sanitize import _SVG_NS, _XLINK_NS, sanitize_html, sanitize_svg
 
 ET.register_namespace("", _SVG_NS)
@@ -39,14 +43,14 @@ ET.register_namespace("", _SVG_NS)
 ET.register_namespace("xlink", _XLINK_NS)
 
 
-def _mask_spec(value):
+def _mask_spec(value, masker: Masker):
     """A copy of a chart spec with personal data masked in every string (its data included)."""
     if isinstance(value, str):
-        return mask_text(value)
+        return masker.mask(value)
     if isinstance(value, list):
-        return [_mask_spec(v) for v in value]
+        return [_mask_spec(v, masker) for v in value]
     if isinstance(value, dict):
-        return {k: _mask_spec(v) for k, v in value.items()}
+        return {k: _mask_spec(v, masker) for k, v in value.items()}
     return value
 
 
@@ -64,11 +68,13 @@ def _vl_version(spec: dict) -> str | None:
     return same_major[-1] if same_major else None
 
 
-def chart_svg(mimetype: str, spec: dict) -> str:
-    """A Vega-Lite or Vega spec drawn to sanitized SVG, offline (no outside data is fetched)."""
+def chart_svg(mimetype: str, spec: dict, masker: Masker | None = None) -> str:
+    """A Vega-Lite or Vega spec drawn to sanitized SVG, offline (no outside data is fetched), with
+    personal data masked (`masker`, default the store-free one) in every string of the spec."""
     import vl_convert as vlc
 
-    spec = _mask_spec(spec)
+    masker = masker or default_masker()
+    spec = _mask_spec(spec, masker)
     try:
         if "vegalite" in mimetype:
             svg = vlc.vegalite_to_svg(spec, vl_version=_vl_version(spec), allowed_base_urls=[])
@@ -76,7 +82,7 @@ def chart_svg(mimetype: str, spec: dict) -> str:
             svg = vlc.vega_to_svg(spec, allowed_base_urls=[])
     except Exception as exc:  # noqa: BLE001 - vl-convert raises plain ValueError/RuntimeError
         raise CxDataError(f"a chart could not be drawn offline: {str(exc).splitlines()[0][:200]}") from None
-    return sanitize_svg(svg)
+    return sanitize_svg(svg, masker=masker)
 
 
 # Short metric definitions shown under each chart (same wording as docs/metrics.md).
@@ -231,7 +237,7 @@ class RenderedReport:
     definitions: list[str] = field(default_factory=list)
 
 
-def _prepare(nb, token: str) -> tuple[object, dict[str, tuple[str, list[str]]]]:
+def _prepare(nb, token: str, masker: Masker) -> tuple[object, dict[str, tuple[str, list[str]]]]:
     """A copy of the notebook whose chart/widget/stderr outputs are replaced by placeholders."""
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
@@ -257,10 +263,11 @@ def _prepare(nb, token: str) -> tuple[object, dict[str, tuple[str, list[str]]]]:
             if chart_mime:
                 spec = data[chart_mime]
                 spec = json.loads(spec) if isinstance(spec, str) else dict(spec)
-                figures[key] = (chart_svg(chart_mime, spec), definitions_for(spec))
+                figures[key] = (chart_svg(chart_mime, spec, masker),
+                                [masker.mask(d) for d in definitions_for(spec)])
             elif "image/svg+xml" in data:
                 svg = data["image/svg+xml"]
-                figures[key] = (sanitize_svg("".join(svg) if isinstance(svg, list) else svg), [])
+                figures[key] = (sanitize_svg("".join(svg) if isinstance(svg, list) else svg, masker=masker), [])
             elif _WIDGET in data:
                 out = copy.deepcopy(out)
                 out["data"] = {"text/html": '<p class="cx-note">(an interactive control, shown only in '
@@ -291,14 +298,16 @@ def _without_skipped_sections(cells) -> list:
     return [c for c in cells if not {f"section:{name}" for name in skipped} & set(c.get("metadata", {}).get("tags", []))]
 
 
-def _header(title: str, meta: dict) -> str:
-    e = html.escape
+def _header(title: str, meta: dict, masker: Masker) -> str:
+    def e(text) -> str:
+        return html.escape(masker.mask(str(text)))
+
     rows = []
     for label, value in meta.get("run", {}).items():
         rows.append(f"<tr><th>{e(label)}</th><td>{e(str(value))}</td></tr>")
     params = meta.get("parameters", {})
     shown = ", ".join(f"{k} = {json.dumps(v, default=str)}" for k, v in params.items()) or "(defaults)"
-    rows.append(f"<tr><th>parameters</th><td><code>{e(mask_text(shown))}</code></td></tr>")
+    rows.append(f"<tr><th>parameters</th><td><code>{e(shown)}</code></td></tr>")
     data = meta.get("data") or {}
     if data:
         if data.get("store"):
@@ -312,22 +321,26 @@ def _header(title: str, meta: dict) -> str:
             + "".join(rows) + "</table></header>")
 
 
-def render_report(nb, *, title: str, meta: dict | None = None) -> RenderedReport:
+def render_report(nb, *, title: str, meta: dict | None = None, masker: Masker | None = None) -> RenderedReport:
     """One self-contained HTML page for an executed notebook node (see the module docstring).
 
     `meta` = {"run": {label: value} (run time, job, notebook, ...), "parameters": {...},
-    "data": {"as_of", "latest_event", "row_counts", "fingerprint"}}.
+    "data": {"as_of", "latest_event", "row_counts", "fingerprint"}}. `masker` masks personal data
+    everywhere on the page and scans the finished page (default: the store-free masker; a report
+    run passes ``Masker.from_store`` of the store the notebook read).
     Raises CxDataError when a chart cannot be drawn or personal data would still be shown.
     """
     from nbconvert import HTMLExporter
 
     meta = meta or {}
+    masker = masker or default_masker()
+    title = masker.mask(title)
     token = secrets.token_hex(8)
-    prepared, figures = _prepare(nb, token)
+    prepared, figures = _prepare(nb, token, masker)
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, anchor_link_text="")
     body, _ = exporter.from_notebook_node(prepared)
-    body = sanitize_html(body)
+    body = sanitize_html(body, masker=masker)
     all_definitions: list[str] = []
     for key, (svg, definitions) in figures.items():
         caption = "".join(f'<figcaption class="cx-definition">{html.escape(d)}</figcaption>' for d in definitions)
@@ -344,13 +357,14 @@ def render_report(nb, *, title: str, meta: dict | None = None) -> RenderedReport
         '<meta name="referrer" content="no-referrer">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
-        + _header(title, meta) + f"<main>{body}</main>" + footer + "</body></html>\n"
+        + _header(title, meta, masker) + f"<main>{body}</main>" + footer + "</body></html>\n"
     )
-    leaks = find_personal_data(page)
+    leaks = find_personal_data(page, masker)
     if leaks:
         raise CxDataError(
             f"the report would show personal data ({len(leaks)}: {', '.join(leaks[:3])}); mask it with "
-            "cxlib.mask_personal_data or move customer-level lists to a CSV export or interactive=True"
+            "cxlib.privacy.masking (Masker.from_store(con).mask) or move customer-level lists to a CSV export "
+            "or interactive=True"
         )
     return RenderedReport(page, charts=len(figures), definitions=all_definitions)
 
@@ -358,3 +372,68 @@ def render_report(nb, *, title: str, meta: dict | None = None) -> RenderedReport
 def svg_data_uri(svg: str) -> str:
     """An SVG as a data: URI (for places where inline SVG is not possible)."""
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+# Tags whose text runs on in the same line of text for a reader (a new part starts at any other tag).
+_INLINE = {"a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "data", "dfn", "em", "i", "kbd", "mark", "q", "s",
+           "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr", "tspan"}
+
+
+class _TextParser(HTMLParser):
+    """What a reader sees: text outside <style>/<script> (SVG text included), one part per block
+    (a table cell, a paragraph, an SVG text), inline tags joined; plus title/alt/aria-label values."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._current: list[str] = []
+        self._skip = 0
+
+    def _flush(self):
+        text = "".join(self._current)
+        if text.strip():
+            self.parts.append(text)
+        self._current = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("style", "script"):
+            self._skip += 1
+        if tag not in _INLINE:
+            self._flush()
+        elif tag == "br":
+            self._current.append("\n")
+        self.parts += [v for k, v in attrs if k in ("title", "alt", "aria-label") and v]
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "script"):
+            self._skip = max(0, self._skip - 1)
+        if tag not in _INLINE:
+            self._flush()
+
+    def handle_data(self, data):
+        if not self._skip:
+            self._current.append(data)
+
+    def close(self):
+        super().close()
+        self._flush()
+
+
+def visible_parts(page: str) -> list[str]:
+    """The text of an HTML page a reader can see, one part per block (see _TextParser)."""
+    parser = _TextParser()
+    parser.feed(page)
+    parser.close()
+    return parser.parts
+
+
+def visible_text(page: str) -> str:
+    """The text of an HTML page a reader can see (SVG text included), one part per line."""
+    return "\n".join(visible_parts(page))
+
+
+def find_personal_data(page: str, masker: Masker | None = None) -> list[str]:
+    """Personal data visible in an HTML page, found by `masker` (default: the store-free one) in
+    each block of text: one short label per finding ('email: ann***'); empty means clean."""
+    masker = masker or default_masker()
+    return [f.short() for part in visible_parts(page) for f in masker.find(part)]

@@ -7,15 +7,23 @@ its job, or after the notebook for an ad-hoc run) and:
    kernel starts (unknown names and wrong types fail, listing what the notebook accepts);
 2. reads the store read-only for the header (row counts, latest event, as-of, fingerprint), so a
    store held for writing fails the run up front with one line;
-3. executes each notebook with papermill in a private staging folder (``reports/.staging-*``),
-   with a per-cell timeout; a cell error, timeout or dead kernel fails that target with a one-line
-   reason and keeps the partly executed notebook as ``<target>.failed.ipynb``;
-4. renders each good notebook to one offline, script-free HTML page (cxlib.report.render);
+3. executes each notebook with papermill into a private analyst-only staging folder
+   (``reports/.analyst/.staging-*``), with a per-cell timeout; a cell error, timeout or dead
+   kernel fails that target with a one-line reason and keeps the partly executed notebook as
+   ``<target>.failed.ipynb`` (and the kernel's log as ``<target>.kernel.log``);
+4. renders each good notebook to one offline, script-free HTML page (cxlib.report.render) with
+   the store's masker (``Masker.from_store``: every customer id, agent id and personal column
+   value of the store, besides e-mails, phones, IBANs and names), into ``reports/.staging-*``;
 5. publishes: the staging folder is renamed to ``reports/<run-id>/`` (atomic on one file
    system), ``reports/latest/<store>/<target>.html`` (one per store and job: a sample run never
    replaces the latest report of a user's store) is replaced atomically for good targets only, and
    ``reports/index.html`` is rebuilt from every run's ``run.json``. A failed run never touches
    an earlier run's folder or a ``latest`` page.
+
+Stakeholders get HTML only: ``reports/<run-id>/`` holds the pages and ``run.json``, nothing else.
+The executed notebooks, failed notebooks and kernel logs hold raw customer data (the comments,
+ids and outputs the notebook printed); they go to ``reports/.analyst/<run-id>/`` (folder mode
+0700), which the index never links.
 
 Exit codes (via cxlib.cli): 0 all good, 1 a run failed or the store was unusable, 2 bad
 arguments or parameters."""
@@ -37,6 +45,7 @@ from pathlib import Path
 
 from cxlib.errors import CxDataError, CxInputError, CxStoreLockedError, did_you_mean
 from cxlib.locations import reports_dir
+from cxlib.privacy.masking import Masker, default_masker
 from cxlib.report.index import atomic_copy, atomic_write, latest_page, rebuild_index
 from cxlib.report.jobs import ReportTarget
 from cxlib.report.params import notebook_parameters, validate_parameters
@@ -68,8 +77,8 @@ class TargetResult:
     reason: str = ""
     seconds: float = 0.0
     html: str | None = None  # relative to the run folder
-    ipynb: str | None = None
-    failed_ipynb: str | None = None
+    ipynb: str | None = None  # relative to the analyst folder .analyst/<run-id>/, never published
+    failed_ipynb: str | None = None  # likewise
     charts: int = 0
     store: str = ""  # the store's file name
     fingerprint: str = ""  # of the store's contents when the run read it
@@ -84,6 +93,7 @@ class RunResult:
     data: dict
     targets: list[TargetResult]
     run_dir: Path | None = None
+    analyst_dir: Path | None = None  # the executed notebooks and kernel logs, for analysts only
 
     @property
     def failed(self) -> list[TargetResult]:
@@ -132,12 +142,10 @@ def _new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def _one_line(text: str, limit: int = 400) -> str:
-    from cxlib.report.masking import mask_text
-
+def _one_line(text: str, limit: int = 400, masker: Masker | None = None) -> str:
     line = " ".join(str(text).split())
     line = re.sub(r"\x1b\[[0-9;]*m", "", line)
-    line = mask_text(line)
+    line = (masker or default_masker()).mask(line)
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
@@ -190,22 +198,25 @@ def _statement(cell) -> str:
     return f"line {number}: {text}" if number and number > 1 else text
 
 
-def _reason(exc: BaseException, executed: Path | None = None, timeout: int | None = None) -> str:
-    """One line that says why a notebook failed."""
+def _reason(exc: BaseException, executed: Path | None = None, timeout: int | None = None,
+            masker: Masker | None = None) -> str:
+    """One line that says why a notebook failed (personal data masked: it is shown in the index)."""
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(exc, NotebookTimeout):
-        return _one_line(f"timeout: {exc} (stopped while running {_cell_label(executed)})")
-    if isinstance(exc, PapermillExecutionError):
+        line = f"timeout: {exc} (stopped while running {_cell_label(executed)})"
+    elif isinstance(exc, PapermillExecutionError):
         value = exc.evalue.strip().splitlines()[0] if exc.evalue and exc.evalue.strip() else ""
-        return _one_line(f"{_cell_label(executed, exc.cell_index)} raised {exc.ename}: {value}")
-    if isinstance(exc, CellTimeoutError) or "timed out" in str(exc).lower():
-        return _one_line(f"timeout: {_cell_label(executed)} ran longer than the limit of {timeout} s per cell")
-    if isinstance(exc, DeadKernelError) or "kernel died" in str(exc).lower():
-        return _one_line(f"the kernel died (killed, crashed or out of memory) while running {_cell_label(executed)}")
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return _one_line(f"{type(exc).__name__}: {first}")
+        line = f"{_cell_label(executed, exc.cell_index)} raised {exc.ename}: {value}"
+    elif isinstance(exc, CellTimeoutError) or "timed out" in str(exc).lower():
+        line = f"timeout: {_cell_label(executed)} ran longer than the limit of {timeout} s per cell"
+    elif isinstance(exc, DeadKernelError) or "kernel died" in str(exc).lower():
+        line = f"the kernel died (killed, crashed or out of memory) while running {_cell_label(executed)}"
+    else:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        line = f"{type(exc).__name__}: {first}"
+    return _one_line(line, masker=masker)
 
 
 def _prepared_notebook(source: Path, dest: Path) -> None:
@@ -322,11 +333,14 @@ def run_reports(
     progress = sys.stderr.isatty() if progress is None else progress
     checked = _checked_targets(targets)
     summaries, store_keys = _read_stores(checked)
+    maskers = {key: _store_masker(key) for key in summaries}
 
     run_id = _new_run_id()
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = out_dir / f".staging-{run_id}"
     staging.mkdir()
+    notebooks = _analyst_root(out_dir) / f".staging-{run_id}"
+    notebooks.mkdir()
     started = _now()
     results: list[TargetResult] = []
     try:
@@ -339,9 +353,9 @@ def run_reports(
                 "parameters": _jsonable(t.parameters),
                 "data": summaries[store_keys[t.name]],
             }
-            res = _run_target(t, staging, store=store_keys[t.name], meta=meta, results=results, timeout=timeout,
-                              notebook_timeout=notebook_timeout,
-                              kernel_name=kernel_name, progress=progress)
+            res = _run_target(t, staging, notebooks, store=store_keys[t.name], meta=meta, results=results,
+                              timeout=timeout, notebook_timeout=notebook_timeout, kernel_name=kernel_name,
+                              progress=progress, masker=maskers[store_keys[t.name]])
             if res.status == "ok":
                 _say(f"{step}: ok in {res.seconds}s, {res.charts} chart(s)")
             else:
@@ -349,8 +363,38 @@ def run_reports(
     finally:
         status = "ok" if results and all(r.status == "ok" for r in results) and len(results) == len(checked) else "failed"
         result = RunResult(run_id, started, _now(), status, dict(summaries), results)
+        result.analyst_dir = _keep_notebooks(notebooks, run_id)
         result.run_dir = _publish(result, staging, out_dir)
     return result
+
+
+def _analyst_root(out_dir: Path) -> Path:
+    """``reports/.analyst/``: executed notebooks and kernel logs, readable by the owner only."""
+    root = out_dir / ".analyst"
+    root.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(root, 0o700)
+    return root
+
+
+def _keep_notebooks(staging: Path, run_id: str) -> Path | None:
+    """The analyst staging folder becomes ``.analyst/<run-id>/`` (or goes, when nothing ran)."""
+    if not any(staging.iterdir()):
+        staging.rmdir()
+        return None
+    final = staging.with_name(run_id)
+    os.rename(staging, final)
+    return final
+
+
+def _store_masker(store: str) -> Masker:
+    """The masker that knows the store's customer ids, agent ids and personal column values."""
+    from cxlib.store.connection import connect
+
+    con = connect(store, read_only=True)
+    try:
+        return Masker.from_store(con)
+    finally:
+        con.close()
 
 
 def _checked_targets(targets: list[ReportTarget]) -> list[ReportTarget]:
@@ -425,13 +469,13 @@ def _check_against_store(store: str, t: ReportTarget) -> None:
         con.close()
 
 
-def _run_target(t: ReportTarget, staging: Path, *, store: str, meta: dict, results: list, timeout: int,
-                notebook_timeout: int,
-                kernel_name: str, progress: bool) -> TargetResult:
-    """Steps 3 and 4 for one target: execute, then render; the result is appended to `results`
-    (also when interrupted, so that the run's manifest lists it)."""
+def _run_target(t: ReportTarget, staging: Path, notebooks: Path, *, store: str, meta: dict, results: list,
+                timeout: int, notebook_timeout: int, kernel_name: str, progress: bool, masker: Masker) -> TargetResult:
+    """Steps 3 and 4 for one target: execute into `notebooks` (analysts only), then render into
+    `staging`; the result is appended to `results` (also when interrupted, so that the run's
+    manifest lists it)."""
     clock = time.perf_counter()
-    executed = staging / f"{t.name}.ipynb"
+    executed = notebooks / f"{t.name}.ipynb"
     res = TargetResult(t.name, t.notebook.name, t.job, _jsonable(t.parameters), "ok",
                        store=meta["data"].get("store", ""), fingerprint=meta["data"].get("fingerprint", ""))
     try:
@@ -443,31 +487,33 @@ def _run_target(t: ReportTarget, staging: Path, *, store: str, meta: dict, resul
         results.append(res)
         raise
     except Exception as exc:  # noqa: BLE001 - every way a notebook can fail is reported, never raised
-        res.status, res.reason = "failed", _reason(exc, executed, timeout)
+        res.status, res.reason = "failed", _reason(exc, executed, timeout, masker)
         _keep_failed(executed, res)
     else:
-        _render(t, executed, res, meta)
+        _render(t, executed, staging / f"{t.name}.html", res, meta, masker)
     res.seconds = round(time.perf_counter() - clock, 1)
     results.append(res)
     return res
 
 
-def _render(t: ReportTarget, executed: Path, res: TargetResult, meta: dict) -> None:
-    """Render an executed notebook to HTML beside it; a page that cannot be made safe is not published."""
+def _render(t: ReportTarget, executed: Path, page_path: Path, res: TargetResult, meta: dict,
+            masker: Masker) -> None:
+    """Render an executed notebook to `page_path` with the store's masker; a page that cannot be
+    made safe is not published (the notebook is kept as failed, for analysts)."""
     import nbformat
 
     from cxlib.report.render import render_report
 
     res.ipynb = executed.name
     try:
-        page = render_report(nbformat.read(executed, as_version=4), title=_title(t), meta=meta)
+        page = render_report(nbformat.read(executed, as_version=4), title=_title(t), meta=meta, masker=masker)
     except Exception as exc:  # noqa: BLE001 - a report we cannot render safely is not published
-        res.status, res.reason = "failed", _one_line(f"not rendered: {exc}")
+        res.status, res.reason = "failed", _one_line(f"not rendered: {exc}", masker=masker)
         executed.rename(executed.with_name(f"{t.name}.failed.ipynb"))
         res.ipynb, res.failed_ipynb = None, f"{t.name}.failed.ipynb"
     else:
-        executed.with_name(f"{t.name}.html").write_text(page.html, encoding="utf-8")
-        res.html, res.charts = f"{t.name}.html", page.charts
+        page_path.write_text(page.html, encoding="utf-8")
+        res.html, res.charts = page_path.name, page.charts
 
 
 def _publish(result: RunResult, staging: Path, out_dir: Path) -> Path:
@@ -476,6 +522,8 @@ def _publish(result: RunResult, staging: Path, out_dir: Path) -> Path:
     manifest = {
         "run_id": result.run_id, "started": result.started, "finished": result.finished, "status": result.status,
         "data": list(result.data.values()), "targets": [asdict(r) for r in result.targets],
+        # where `ipynb` and `failed_ipynb` are, relative to the reports folder (analysts only)
+        "notebooks": f".analyst/{result.run_id}" if result.analyst_dir else None,
     }
     atomic_write(staging / "run.json", json.dumps(manifest, indent=2, default=str))
     final = out_dir / result.run_id

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 from cxlib.errors import CxDataError
-from cxlib.report.masking import mask_text
+from cxlib.privacy.masking import Masker, default_masker
 
 _SOURCE_ATTRS = {"src", "href", "xlink:href", "srcset", "poster", "data", "action", "formaction", "background"}
 
@@ -105,7 +105,7 @@ def _allowed_attribute(tag: str, name: str, value: str) -> bool:
     return name in _GLOBAL_ATTRS
 
 
-def _cleaner():
+def _cleaner(masker: Masker):
     import bleach
     from bleach import html5lib_shim
     from bleach.css_sanitizer import CSSSanitizer
@@ -126,9 +126,9 @@ def _cleaner():
                         if _UNSAFE_CSS.search(token["data"]):
                             token = {**token, "data": ""}
                     else:
-                        token = {**token, "data": mask_text(token["data"])}
+                        token = {**token, "data": masker.mask(token["data"])}
                 if kind in ("StartTag", "EmptyTag") and token.get("data"):
-                    token = {**token, "data": {k: (mask_text(v) if k[1] in ("title", "alt") else v)
+                    token = {**token, "data": {k: (masker.mask(v) if k[1] in ("title", "alt", "aria-label") else v)
                                                for k, v in token["data"].items()}}
                 yield token
 
@@ -143,9 +143,10 @@ def _cleaner():
     )
 
 
-def sanitize_html(fragment: str) -> str:
-    """An HTML fragment reduced to inert markup, with personal data masked in its text."""
-    return _cleaner().clean(fragment)
+def sanitize_html(fragment: str, masker: Masker | None = None) -> str:
+    """An HTML fragment reduced to inert markup, with personal data masked in its text and titles
+    (`masker`, default the store-free one)."""
+    return _cleaner(masker or default_masker()).clean(fragment)
 
 
 _SVG_NS = "http://www.w3.org/2000/svg"
@@ -158,8 +159,10 @@ _BAD_SVG_TAGS = {"script", "foreignobject", "iframe", "object", "embed", "handle
                  "set", "animatemotion", "animatetransform"}
 
 
-def sanitize_svg(svg: str) -> str:
-    """An SVG document without scripts, foreign objects, event handlers or outside links."""
+def sanitize_svg(svg: str, masker: Masker | None = None) -> str:
+    """An SVG document without scripts, foreign objects, event handlers or outside links, with
+    personal data masked in its text (`masker`, default the store-free one)."""
+    masker = masker or default_masker()
     try:
         root = ET.fromstring(svg.encode("utf-8") if isinstance(svg, str) else svg)
     except ET.ParseError as exc:
@@ -185,8 +188,11 @@ def sanitize_svg(svg: str) -> str:
                 del el.attrib[attr]
             elif _UNSAFE_CSS.search(value) and "url(" in value.replace(" ", "").lower() and "url(#" not in value:
                 del el.attrib[attr]
-        if local(el.tag) == "text" and el.text:
-            el.text = mask_text(el.text)
+        if el.text and el.text.strip() and local(el.tag) not in ("style", "script"):
+            el.text = masker.mask(el.text)
         if el.tail and el.tail.strip():
-            el.tail = mask_text(el.tail)
+            el.tail = masker.mask(el.tail)
+        for attr in ("title", "aria-label", "alt"):
+            if el.attrib.get(attr):
+                el.attrib[attr] = masker.mask(el.attrib[attr])
     return ET.tostring(root, encoding="unicode")

@@ -26,6 +26,6 @@ def rendered_reports(report_store, tmp_path_factory):
     out = tmp_path_factory.mktemp("rendered")
     done = cx("report", "run", "--all", str(FIXTURES / "chart_and_comments.ipynb"), "--db", str(report_store),
               "--out", str(out), timeout=3000)
-    runs = [p for p in out.iterdir() if p.is_dir() and p.name != "latest"]
+    runs = [p for p in out.iterdir() if p.is_dir() and p.name not in ("latest", ".analyst")]  # .analyst: notebooks
     assert len(runs) == 1, done.stderr
     return {"out": out, "run": runs[0], "returncode": done.returncode, "stderr": done.stderr, "store": report_store}

@@ -1,9 +1,14 @@
 """`cx report run`: a good run publishes; every way a run can fail exits non-zero with one line,
-keeps the partly executed notebook and leaves the last good report untouched."""
+keeps the partly executed notebook and leaves the last good report untouched.
+
+Issue 14: stakeholders get HTML only. The executed (and failed) notebooks and kernel logs hold raw
+customer data, so they go to ``reports/.analyst/<run-id>/`` (mode 0700), never into the run folder
+and never linked from the index; these tests expected them beside the HTML before."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -12,7 +17,7 @@ import nbformat
 import pytest
 from report_helpers import FIXTURES, cx, tree_digest, write_jobs
 
-from cxlib.report.masking import find_personal_data
+from cxlib.report.render import find_personal_data
 from cxlib.report.sanitize import find_external_sources
 
 pytestmark = pytest.mark.slow
@@ -37,13 +42,22 @@ def reports(tmp_path_factory, report_store):
         analyst.kill()
         analyst.wait()
     assert done.returncode == 0, done.stderr
-    runs = [p for p in out.iterdir() if p.is_dir() and p.name != "latest"]
+    runs = [p for p in out.iterdir() if p.is_dir() and p.name not in ("latest", ".analyst")]
     assert len(runs) == 1
     return {"out": out, "good_run": runs[0], "store": report_store, "stdout": done.stdout, "stderr": done.stderr}
 
 
 def _runs(out):
-    return {p.name for p in out.iterdir() if p.is_dir() and p.name != "latest"}
+    return {p.name for p in out.iterdir() if p.is_dir() and p.name not in ("latest", ".analyst")}
+
+
+def _analyst(run):
+    """Where a run's notebooks and kernel logs are kept, for analysts only."""
+    return run.parent / ".analyst" / run.name
+
+
+def _links(index: str) -> list[str]:
+    return re.findall(r'href="([^"]+)"', index)
 
 
 def _failing(reports, tmp_path, fixture: str, *extra: str, params: dict | None = None):
@@ -59,6 +73,7 @@ def _failing(reports, tmp_path, fixture: str, *extra: str, params: dict | None =
     assert tree_digest(reports["good_run"]) == good
     assert (out / "latest" / reports["store"].stem / "daily.html").read_bytes() == latest
     assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
+    assert not [p for p in (out / ".analyst").iterdir() if p.name.startswith(".staging")]
     new = _runs(out) - before_runs
     return done, (out / new.pop()) if new else None
 
@@ -71,14 +86,18 @@ def _error_line(done) -> str:
 
 def test_good_run_publishes_report_notebook_latest_and_index(reports):
     out, run = reports["out"], reports["good_run"]
-    assert sorted(p.name for p in run.iterdir()) == ["daily.html", "daily.ipynb", "run.json"]
+    assert sorted(p.name for p in run.iterdir()) == ["daily.html", "run.json"]  # HTML only for stakeholders
+    assert sorted(p.name for p in _analyst(run).iterdir()) == ["daily.ipynb"]
+    assert (out / ".analyst").stat().st_mode & 0o777 == 0o700
     manifest = json.loads((run / "run.json").read_text())
+    assert manifest["notebooks"] == f".analyst/{run.name}" and manifest["targets"][0]["ipynb"] == "daily.ipynb"
     assert manifest["status"] == "ok" and manifest["targets"][0]["charts"] == 2
     assert manifest["targets"][0]["parameters"] == {"db_path": str(reports["store"])}
     assert manifest["data"][0]["row_counts"]["customers"] == 3000
     assert (out / "latest" / reports["store"].stem / "daily.html").read_bytes() == (run / "daily.html").read_bytes()
     index = (out / "index.html").read_text()
     assert f'href="latest/{reports["store"].stem}/daily.html"' in index and f'href="{run.name}/daily.html"' in index
+    assert all(link.endswith(".html") and ".analyst" not in link for link in _links(index))
     # progress was shown while it ran
     assert "[1/1] daily: running chart_and_comments.ipynb" in reports["stderr"]
     assert "[1/1] daily: ok in" in reports["stderr"]
@@ -100,8 +119,12 @@ def test_good_report_is_safe_and_self_contained(reports):
         assert text in header
     assert "NPS: % of respondents scoring 9-10" in page  # from the glossary (field 'nps')
     assert '<figcaption class="cx-definition">Mentions: number of comments with each text.</figcaption>' in page
-    executed = nbformat.read(reports["good_run"] / "daily.ipynb", as_version=4)
+    executed = nbformat.read(_analyst(reports["good_run"]) / "daily.ipynb", as_version=4)
     assert executed.cells[0].metadata["tags"] == ["cx-report-setup"]
+    # the executed notebook holds the raw comments: why it is kept from stakeholders
+    raw = json.dumps(executed)
+    assert "bob.jones@example.org" in raw and "Anna Smith" in raw
+    assert "bob.jones@example.org" not in page and "Anna Smith" not in page
 
 
 def test_same_data_gives_the_same_fingerprint(reports):
@@ -119,14 +142,16 @@ def test_cell_error(reports, tmp_path):
     assert "daily: cell 5 (raise ValueError('planted failure for the report tests')) raised ValueError: " in line
     assert "raised ValueError: planted failure for the report tests (partly executed" in line
     assert "earlier reports unchanged" in line
-    assert sorted(p.name for p in run.iterdir()) == ["daily.failed.ipynb", "daily.kernel.log", "run.json"]
-    kept = nbformat.read(run / "daily.failed.ipynb", as_version=4)
+    assert sorted(p.name for p in run.iterdir()) == ["run.json"]
+    assert sorted(p.name for p in _analyst(run).iterdir()) == ["daily.failed.ipynb", "daily.kernel.log"]
+    kept = nbformat.read(_analyst(run) / "daily.failed.ipynb", as_version=4)
     texts = [o.get("text", "") for c in kept.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert "this cell ran before the failure\n" in texts
     assert any(o.get("ename") == "ValueError" for c in kept.cells for o in c.get("outputs", []))
     assert json.loads((run / "run.json").read_text())["status"] == "failed"
     index = (reports["out"] / "index.html").read_text()
-    assert f'href="{run.name}/daily.failed.ipynb"' in index and "planted failure" in index
+    assert "failed notebook" not in index and "planted failure" in index and "notebook kept for analysts" in index
+    assert all(link.endswith(".html") and ".analyst" not in link for link in _links(index))
     assert f'href="latest/{reports["store"].stem}/daily.html"' in index  # the latest good report is still there
 
 
@@ -136,7 +161,7 @@ def test_timeout(reports, tmp_path):
     assert time.monotonic() - started < 200  # the 300 s cell was cut off
     assert done.returncode == 1
     assert "daily: timeout: cell 4 (time.sleep(300)) ran longer than the limit of 30 s per cell" in _error_line(done)
-    kept = nbformat.read(run / "daily.failed.ipynb", as_version=4)
+    kept = nbformat.read(_analyst(run) / "daily.failed.ipynb", as_version=4)
     assert any("started" in o.get("text", "") for c in kept.cells for o in c.get("outputs", []))
     # one reason line, not the kernel's own noise (it is in the kernel log beside the notebook)
     assert "Traceback" not in done.stderr and "ZMQError" not in done.stderr
@@ -158,7 +183,7 @@ def test_kernel_killed(reports, tmp_path):
     assert done.returncode == 1
     assert "daily: the kernel died (killed, crashed or out of memory) while running cell 4 (os.kill(os.getpid(), signal.SIGKILL))" \
         in _error_line(done)
-    kept = nbformat.read(run / "daily.failed.ipynb", as_version=4)
+    kept = nbformat.read(_analyst(run) / "daily.failed.ipynb", as_version=4)
     assert any("about to die" in o.get("text", "") for c in kept.cells for o in c.get("outputs", []))
 
 
@@ -167,7 +192,7 @@ def test_store_locked_during_the_run(reports, tmp_path):
     assert done.returncode == 1
     assert "raised CxStoreLockedError: the store" in _error_line(done)
     assert "held for writing" in _error_line(done)
-    kept = nbformat.read(run / "daily.failed.ipynb", as_version=4)
+    kept = nbformat.read(_analyst(run) / "daily.failed.ipynb", as_version=4)
     assert any("store readable at the start: True" in o.get("text", "")
                for c in kept.cells for o in c.get("outputs", []))
 
@@ -223,10 +248,10 @@ def test_values_keep_their_types_from_the_command_line_and_yaml(reports, tmp_pat
     })
     done = cx("report", "run", "--all-jobs", "--jobs-file", str(jobs), "--out", str(out))
     assert done.returncode == 0, done.stderr
-    run = next(p for p in out.iterdir() if p.is_dir() and p.name != "latest")
+    run = next(p for p in out.iterdir() if p.is_dir() and p.name not in ("latest", ".analyst"))
     seen = {}
     for name in ("from_yaml", "defaults"):
-        nb = nbformat.read(run / f"{name}.ipynb", as_version=4)
+        nb = nbformat.read(_analyst(run) / f"{name}.ipynb", as_version=4)
         text = next(o["text"] for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                     if o.get("name") == "stdout")
         seen[name] = json.loads(text)
@@ -241,7 +266,7 @@ def test_values_keep_their_types_from_the_command_line_and_yaml(reports, tmp_pat
               "-p", "store_id=02134", "-p", "label=no", "-p", "flag=yes", "-p", "ratio=1")
     assert done.returncode == 0, done.stderr
     index = (out / "index.html").read_text()
-    runs = [p.name for p in out.iterdir() if p.is_dir() and p.name != "latest"]
+    runs = [p.name for p in out.iterdir() if p.is_dir() and p.name not in ("latest", ".analyst")]
     assert len(runs) == 2 and all(index.count(f"<tr><td>{r}</td>") == (2 if r == run.name else 1) for r in runs)
     stem = reports["store"].stem
     assert f'href="latest/{stem}/from_yaml.html"' in index and f'href="latest/{stem}/typed_params.html"' in index
@@ -257,7 +282,7 @@ def test_two_runs_at_once_both_publish(report_store, tmp_path):
             for i in (1, 2)]
     results = [(p.wait(timeout=600), p.stderr.read()) for p in runs]
     assert [code for code, _ in results] == [0, 0], results
-    folders = [p for p in out.iterdir() if p.is_dir() and p.name != "latest"]
+    folders = [p for p in out.iterdir() if p.is_dir() and p.name not in ("latest", ".analyst")]
     assert len(folders) == 2
     index = (out / "index.html").read_text()
     assert all(f"<tr><td>{f.name}</td>" in index for f in folders)

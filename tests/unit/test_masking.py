@@ -79,6 +79,7 @@ CORPUS = [
     ("ik heet Sanne", "ik heet [name]"),
     ("Regards, Anna", "Regards, [name]"),
     ("Kind regards,\nBob Jones", "Kind regards,\n[name]"),
+    ("Thanks, my name is Anna Smith", "Thanks, my name is [name]"),  # a cue before a cue
     ("Thanks, Bob", "Thanks, [name]"),
     ("Mit freundlichen Grüßen\nKarl Müller", "Mit freundlichen Grüßen\n[name]"),
     ("Liebe Grüße, Anna", "Liebe Grüße, [name]"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -54,9 +55,21 @@ def test_index_lists_every_run_and_the_latest_good_report_of_each_job(tmp_path):
     order = [runs.index(r) for r in ("20260106T000000Z-eeeeee", "20260103T000000Z-cccccc", "20260102T000000Z-bbbbbb",
                                      "20260101T000000Z-aaaaaa")]
     assert order == sorted(order)  # newest first
-    assert '<a href="20260103T000000Z-cccccc/weekly.failed.ipynb">failed notebook</a>' in runs
+    # notebooks hold raw customer data: kept for analysts (reports/.analyst/), never linked (issue 14)
+    assert ".ipynb" not in index.replace("weekly.ipynb", "").replace("churn.ipynb", "")
+    assert not [h for h in re.findall(r'href="([^"]+)"', index) if not h.endswith(".html")]
+    assert "notebook kept for analysts" in runs
     assert "failed: cell 3 (x) raised ValueError: &lt;b&gt;boom&lt;/b&gt;" in runs
     assert "&lt;script&gt;x&lt;/script&gt;" in runs and "<script" not in index
+
+
+def test_index_masks_personal_data_in_parameters_and_reasons(tmp_path):
+    _run(tmp_path, "20260101T000000Z-aaaaaa", "2026-01-01T00:00:00Z",
+         [_target("weekly", "failed", reason="cell 2 raised KeyError: 'anna@example.com'",
+                  parameters={"customer": "CUST-000123", "note": "je m'appelle Marie"})])
+    index = rebuild_index(tmp_path).read_text()
+    assert "anna@example.com" not in index and "CUST-000123" not in index and "Marie" not in index
+    assert "[email]" in index and "[id]" in index and "[name]" in index
     assert find_external_sources(index) == []
     assert "20260104T000000Z-broken" not in index and "staging" not in index
 

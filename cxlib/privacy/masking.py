@@ -95,8 +95,11 @@ _PHONE_SHAPE = re.compile(
     r"|0\d{1,4}[ ./-]?\d{2,8}(?:[ ./-]\d{2,8}){0,3}"
     r")(?![\w])"
 )
-_DECIMAL = re.compile(r"^\d+[.,]\d+$")
+_DECIMAL = re.compile(r"^(?:0|[1-9]\d*)[.,]\d+$")  # 0.12345678, not 030.1234567
 _GROUP_END = re.compile(r"\d(?=[ ./-]|$)")
+# Figures that are never part of a phone number: fractions (0.656153480102, not 030.1234567 or
+# 555.123.4567) and ISO dates with times. Removed before the quick check for nine digits.
+_NO_PHONE = re.compile(r"(?<![\d.])(?:0|[1-9]\d*)\.\d{4,}(?![\d.])|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?")
 _NINE_DIGITS = re.compile(r"\d(?:[ \t().\-/]{0,4}\d){8}")  # no phone number has fewer
 _DATE = re.compile(r"^(?:\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4})(?!\d)")
 # Regions whose national numbers are written without a trunk 0 (elsewhere a national number
@@ -262,7 +265,7 @@ def _shaped_phones(text: str, regions: tuple[str, ...]) -> dict[tuple[int, int],
 
 
 def _phones(text: str, regions: tuple[str, ...]) -> list[Finding]:
-    if not _NINE_DIGITS.search(text):
+    if not _NINE_DIGITS.search(_NO_PHONE.sub(" ", text)):  # quick: most texts of a report have none
         return []
     return list({**_shaped_phones(text, regions), **_valid_phones(text, regions)}.values())
 

@@ -36,6 +36,7 @@ CORPUS = [
     ("(555) 123-4567", "[phone]"),
     ("555-123-4567.", "[phone]."),
     ("555.123.4567", "[phone]"),
+    ("tel 030.1234567", "tel [phone]"),
     ("+1 (555) 123-4567", "[phone]"),
     ("+4915112345678", "[phone]"),
     ("0151 12345678", "[phone]"),
@@ -111,7 +112,7 @@ CLEAN = [
     "revenue 1,234,567,890.50", "FY2024 Q1", "ISO 9001", "Windows 11", "I am NOT happy", "Best regards to the team",
     "The best Service", "Thank you for nothing", "Je suis déçu", "Ich bin sauer", "Soy cliente desde 2019",
     "-5.0 to 10.0", "p < 0.001", "+12.5%", "1,000,000", "0.000123456", "2026-06-30 22:46:33", "00:12:34.567890",
-    "3.1415926535", "[email] [phone] [iban] [id] [name] [customer] [agent] [personal]",
+    "3.1415926535", "first_contact_rate_lower: 0.656153480102; channel: chat", "[email] [phone] [iban] [id] [name] [customer] [agent] [personal]",
 ]
 
 

@@ -281,3 +281,14 @@ def test_figures_are_never_masked(value, form):
 def test_dates_are_never_masked(day, form):
     text = day.strftime(form)
     assert mask_personal_data(text) == text
+
+
+def test_followup_comments_are_masked_with_the_stores_identifiers(store):
+    """The follow-up list (analyst-only, but masked) uses the store's masker: ids of any shape and
+    personal values, not only the shapes the store-free masker knows."""
+    from cxlib.analysis.voc import followup_list
+
+    store.execute("INSERT INTO survey_responses (response_id, customer_id, ts, metric, score, comment) VALUES "
+                  "('r1', 'C0000042', '2024-03-01', 'nps', 2, 'ask 7590 vhveg and Anna Smith, IBAN GB29NWBK60161331926819')")
+    df = followup_list(store, days=30, as_of="2024-03-02")
+    assert df["comment"].tolist() == ["ask [customer] and [personal], IBAN [iban]"]

@@ -143,7 +143,7 @@ def test_attribute_values_ids_ibans_and_introduced_names_are_never_published(att
                              as_version=4)
     raw = str(executed)
     assert all(planted in raw for planted in ("Anna Smith", "GB82 WEST 1234 5698 7654 32", "+44 7700 900123",
-                                              "XK-42-QP", "Bobby", "je m'appelle Marie"))
+                                              "ask xk-42-qp", "Bobby", "je m'appelle Marie"))
 
 
 def test_no_script_and_no_outside_source_in_any_report(rendered_reports):

@@ -1,6 +1,7 @@
 """The privacy layer: what stakeholder output may show.
 
-Owns: ``suppression`` (no group below the minimum size), ``masking`` (personal data in text).
+Owns: ``suppression`` (no group below the minimum size), ``ledger`` (what earlier report runs
+published, so no run can be subtracted from another), ``masking`` (personal data in text).
 May import: ``cxlib.errors`` only; the analysis and report layers use it. See docs/architecture.md.
 """
 

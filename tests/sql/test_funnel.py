@@ -47,7 +47,7 @@ def make_store(tmp_path, events, customers=None, surveys=()):
 
 
 def counts(df):
-    """Customers per row; with min_group_size=1 only empty rows are suppressed, shown here as 0."""
+    """Customers per row (a suppressed row as 0; with min_group_size=1 nothing is suppressed: 0 is shown)."""
     return [0 if pd.isna(v) else int(v) for v in df["customers"]]
 
 
@@ -193,11 +193,14 @@ def test_breakdown_with_suppression_of_small_groups(tmp_path):
     out = funnel(con, ["ad_click", "home_page"], by="region", min_group_size=5)
     hidden = {(r.segment, r.step) for r in out.itertuples() if r.suppressed}
     # step 1: south (2) is small, north (6, the next smallest) hidden too so south cannot be
-    # recovered from a total; step 2: north (4) and south (0) are small.
-    assert hidden == {("south", 1), ("north", 1), ("south", 2), ("north", 2)}
+    # recovered from a total; step 2: north (4) is small, and south's and north's later steps are
+    # hidden with their first (south's 0 would show 2 dropped, giving step 1 away); north's 4 alone
+    # is below 5 and would be step 2's total minus east and west, so west (5) is hidden too.
+    assert hidden == {("south", 1), ("north", 1), ("south", 2), ("north", 2), ("west", 2)}
     assert len(out) == 8  # suppressed rows stay
     shown = out[~out["suppressed"]].set_index(["segment", "step"])
-    assert shown.loc[("east", 2), "customers"] == 8 and shown.loc[("west", 2), "conversion_from_first"] == 5 / 9
+    assert shown.loc[("east", 2), "customers"] == 8 and shown.loc[("east", 2), "conversion_from_first"] == 1.0
+    assert shown.loc[("west", 1), "customers"] == 9
     assert out[out["suppressed"]][["customers", "conversion_from_first"]].isna().all().all()
 
 

@@ -104,7 +104,7 @@ def test_transitions_suppress_pairs_of_few_customers(tmp_path):
     assert not out.loc[("ad_click", "home_page"), "suppressed"]
     assert out.loc[("ad_click", "home_page"), "transitions"] == 6
     assert out.loc[("home_page", "checkout"), "suppressed"] and out.loc[("home_page", "product_page"), "suppressed"]
-    assert np.isnan(out.loc[("home_page", "checkout"), "transitions"])
+    assert pd.isna(out.loc[("home_page", "checkout"), "transitions"])
     assert len(out) == 3  # suppressed pairs stay
 
 
@@ -174,7 +174,7 @@ def test_journey_map_blanks_ratings_of_few_answers(tmp_path):
     con = make_store(tmp_path, events, [("u1", 2, "csat", 5, "checkout")])
     out = journey_map(con).set_index("stage")
     assert out.loc["purchase", "customers"] == 6 and pd.isna(out.loc["purchase", "csat"])
-    assert out.loc["service", "suppressed"]
+    assert out.loc["service", "customers"] == 0 and not out.loc["service", "suppressed"]  # nobody: 0 is shown
 
 
 def test_journey_table_says_why_values_are_blank_and_leaves_out_empty_columns(tmp_path):
@@ -184,7 +184,9 @@ def test_journey_table_says_why_values_are_blank_and_leaves_out_empty_columns(tm
     assert "ces" not in out and "ces_n" not in out  # no CES answers at all: the columns hold nothing
     assert out.loc["purchase", "csat"] == "too few" and out.loc["awareness", "csat"] == "no ratings"
     assert out.loc["awareness", "median_time_from_previous"] == "–"  # the first stage has no previous one
-    assert out.loc["service", "customers"] == "" and out.loc["service", "suppressed"]  # suppressed: empty cells
+    assert out.loc["service", "customers"] == 0 and not out.loc["service", "suppressed"]  # nobody: 0 is shown
+    hidden = journey_table(journey_map(con, min_group_size=3)).set_index("stage")
+    assert hidden.loc["awareness", "customers"] == "" and hidden.loc["awareness", "suppressed"]  # empty cells
     assert out.loc["consideration", "median_time_from_previous"] == pd.Timedelta(hours=1.5)
     assert out.loc["purchase", "customers"] == 2 and out.loc["purchase", "share"] == raw.loc[2, "share"]
     html = out.to_html()

@@ -51,9 +51,10 @@ def test_rate_headline_when_suppressed_or_empty():
 
 def test_rate_headline_on_a_store_where_every_customer_is_too_new(con):  # noqa: F811
     # 400 days of inactivity: every customer started in 2024, less than 400 days before as-of: nobody is judged
+    # (0 judged customers hide nobody: the 0 is shown, not suppressed, and the headline says why)
     rate = churn.churn_rate(con, definition="non_contractual", inactivity_days=400, as_of=AS_OF)
-    assert rate["suppressed"].iloc[0] and pd.isna(rate["churn_rate"].iloc[0])
-    assert _clean(churn.churn_rate_headline(rate)).startswith("Too few customers have been followed long enough")
+    assert not rate["suppressed"].iloc[0] and rate["customers"].iloc[0] == 0 and pd.isna(rate["churn_rate"].iloc[0])
+    assert _clean(churn.churn_rate_headline(rate)).startswith("No customer has been followed long enough")
 
 
 

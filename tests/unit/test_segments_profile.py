@@ -68,6 +68,16 @@ def test_profile_revenue_and_nps_by_hand(profile_store):
     for seg in ("west", "east"):
         assert rev.loc[seg, "suppressed"] and pd.isna(rev.loc[seg, "value"]) and pd.isna(rev.loc[seg, "customers"])
     nps = metric_rows(df, "nps")
+    # west and east (hidden for their size) hold one answer each: 2 answers, below 5, which the
+    # overall NPS minus north and south would give away; so north's NPS (5 answers, the smallest
+    # visible) is hidden with them, and south is left with nothing to compare with
+    assert nps.loc["north", "suppressed"] and pd.isna(nps.loc["north", "value"]) and pd.isna(nps.loc["north", "n"])
+    assert not nps.loc["south", "suppressed"] and pd.isna(nps.loc["south", "p_value"])
+    # with min_group_size 2, west and east show but their single answers are hidden (2 answers in 2
+    # groups: no complement needed), and north is tested against south alone
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cxlib.CxWarning)
+        nps = metric_rows(segment_profile(profile_store, by="region", min_group_size=2), "nps")
     # north: 9, 10, 10, 3, 7 -> P 3, D 1, n 5 -> 40; south: 0, 2, 9, 8, 8, 6 -> P 1, D 3, n 6 -> -33.3
     assert nps.loc["north", "value"] == pytest.approx(40.0) and nps.loc["north", "n"] == 5
     se_n = math.sqrt((0.6 + 0.2 - 0.4**2) / 5) * 100
@@ -86,11 +96,13 @@ def test_profile_suppresses_metrics_with_few_answers(profile_store):
         warnings.simplefilter("ignore", cxlib.CxWarning)
         df = segment_profile(profile_store, by="region")
     cs = metric_rows(df, "csat")
-    # north has 3 csat answers (< 5): suppressed on that row only; south 5, 5, 4, 1, 2 -> 60%
+    # north has 3 csat answers (< 5): suppressed on that row; the segment itself stays visible
     assert cs.loc["north", "suppressed"] and pd.isna(cs.loc["north", "value"])
-    assert cs.loc["north", "customers"] == 6  # the segment itself is visible
-    assert not cs.loc["south", "suppressed"] and cs.loc["south", "value"] == pytest.approx(60.0)
-    assert pd.isna(cs.loc["south", "p_value"]) and not cs.loc["south", "significant"]  # nothing left to compare with
+    assert cs.loc["north", "customers"] == 6
+    # south's 5 answers are the only other ones (west and east have none): shown, they would give
+    # north's 3 away through the overall CSAT, so south's CSAT is hidden as the complement
+    assert cs.loc["south", "suppressed"] and pd.isna(cs.loc["south", "value"]) and cs.loc["south", "customers"] == 8
+    assert not cs["significant"].any()
     ce = metric_rows(df, "ces")
     # no CES answers at all: visible segments show n 0 and no score, and hide nobody
     assert ce.loc["north", "n"] == 0 and pd.isna(ce.loc["north", "value"]) and not ce.loc["north", "suppressed"]

@@ -55,7 +55,8 @@ def _check_alpha(alpha) -> float:
 
 def _group_sizes(counts: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
     sizes = counts.groupby("segment", as_index=False).agg(customers=("customers", "sum"))
-    sizes["events"] = counts[counts["event"]].groupby("segment")["customers"].sum().reindex(sizes["segment"]).fillna(0).to_numpy()
+    sizes["events"] = (counts[counts["event"]].groupby("segment")["customers"].sum().reindex(sizes["segment"])
+                       .fillna(0).astype("int64").to_numpy())
     return suppress(sizes, n="customers", values=["events"], min_group_size=min_group_size)
 
 
@@ -131,6 +132,7 @@ def survival(
             )
         )
     out = pd.concat(frames, ignore_index=True)
+    out = out.astype({c: "Int64" for c in ("at_risk", "events", "censored") if c in out})  # whole, <NA> if hidden
     out["alpha"] = alpha
     out["definition"] = definition_text(definition, inactivity_days)
     return out.reindex(columns=["group", "time", "at_risk", "events", "censored", "survival", "ci_lower",
@@ -193,7 +195,7 @@ def survival_summary(
                 churn_probability_at=1 - s_at,
             )
         rows.append(rec)
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows).astype({"customers": "Int64", "churned": "Int64"})
     for col in ("median_survival", "median_ci_lower", "median_ci_upper", "survival_at", "churn_probability_at"):
         if col not in out:
             out[col] = np.nan

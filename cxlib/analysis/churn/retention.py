@@ -32,7 +32,9 @@ def cohort_retention(
     period `period_number` periods after the cohort's (period_number 0 is 1.0 by definition).
     ``incomplete``: the period ends after as-of (only partly observed; do not read a drop there
     as churn). Weeks start on Monday. Cohorts with fewer than `min_group_size` customers are
-    suppressed (complementary suppression within each period_number).
+    suppressed in all their rows (first-time cohorts with complementary suppression across
+    cohorts, whose sizes add up to all customers with activity; recurring cohorts overlap, so
+    without). Counts are ``Int64``.
     Columns: cohort, period_number, period, customers, retained, retention, incomplete,
     suppressed, kind. `start` ('YYYY-MM-DD' or None) keeps only the cohorts of the period
     holding `start` and later (suppression is applied to the cohorts kept).
@@ -46,8 +48,15 @@ def cohort_retention(
     if first is not None:
         step = pd.DateOffset(months=1) if period == "month" else pd.Timedelta(days=7)
         df = df[df["cohort"] + step > first].reset_index(drop=True)
-    df = suppress(df, n="customers", values=["retained", "retention"], min_group_size=min_group_size,
-                  within=["period_number"])
+    # A cohort is one group, the same in every period_number: suppressed once, on its size, so its
+    # rows are hidden (or shown) together. First-time cohorts add up to every customer with activity;
+    # recurring cohorts overlap (a customer is in each period they were active), so no complement.
+    sizes = df.drop_duplicates("cohort")[["cohort", "customers"]]
+    sizes = suppress(sizes, n="customers", values=[], min_group_size=min_group_size,
+                     margins=[[]] if kind == "first_time" else [])
+    hidden = df["cohort"].isin(sizes.loc[sizes["suppressed"], "cohort"]).to_numpy()
+    df = suppress(df, n="customers", values=["retained", "retention"], min_group_size=min_group_size, margins=[],
+                  hidden=hidden)
     df["kind"] = kind
     return df
 

@@ -23,6 +23,7 @@ from cxlib.analysis.journey.common import (
 )
 from cxlib.errors import CxInputError
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
+from cxlib.privacy.suppression import order_published
 
 
 def transitions(
@@ -43,7 +44,11 @@ def transitions(
     ``level='stage'`` maps touchpoints to stages and keeps only pairs where the stage changes (the
     stage sequence with repeats collapsed), which is what a stage flow (Sankey) shows.
     `by`: a customers column or 'nps_group' (latest relationship NPS answer: promoter, passive,
-    detractor, 'no_response'). Pairs made by fewer than `min_group_size` customers are suppressed.
+    detractor, 'no_response'). Pairs made by fewer than `min_group_size` customers are suppressed;
+    with `by`, the segments of a pair add up to the pair's customers without `by`, so suppression is
+    complementary across the segments of each pair (a customer makes many pairs, so the pairs of a
+    segment add up to nothing published). Order: segment, then the shown pairs by transitions
+    (most first), then the suppressed pairs by source and target (never by a hidden count).
 
     Returns ``segment, source, target, transitions, customers, median_duration, suppressed``.
     """
@@ -59,8 +64,9 @@ def transitions(
     )
     out["median_duration"] = _seconds_to_timedelta(out.pop("median_seconds"))
     out = out[["segment", "source", "target", "transitions", "customers", "median_duration"]]
-    return suppress(out, n="customers", values=["transitions", "median_duration"],
-                    min_group_size=min_group_size, within=["segment"])
+    out = suppress(out, n="customers", values=["transitions", "median_duration"],
+                   min_group_size=min_group_size, margins=[["source", "target"]])
+    return order_published(out, by=["transitions"], ascending=False, keys=["source", "target"], groups=["segment"])
 
 
 def variants(
@@ -82,7 +88,9 @@ def variants(
     by the variant itself, so the top list is the same on every run.
 
     Returns ``variant`` (list of str), ``customers``, ``share``, ``suppressed``: the `top` most
-    common; variants of fewer than `min_group_size` customers are suppressed.
+    common; variants of fewer than `min_group_size` customers are suppressed (complementary: the
+    variants add up to all customers, which the shares reveal). Shown variants come first, most
+    customers first; suppressed ones last, ordered by the variant alone.
     """
     _check_int(top, "top")
     _check_int(max_steps, "max_steps", allow_none=True)
@@ -92,7 +100,8 @@ def variants(
     out = sql.run(con, "variants", {"start": lo, "end": hi, "level": level, "max_steps": max_steps, "top": top})
     out["variant"] = _to_lists(out["variant"])
     out = out[["variant", "customers", "share"]]
-    return suppress(out, n="customers", values=["share"], min_group_size=min_group_size)
+    out = suppress(out, n="customers", values=["share"], min_group_size=min_group_size)
+    return order_published(out, by=["customers"], ascending=False, keys=["variant"])
 
 
 def step_matrix(
@@ -109,7 +118,10 @@ def step_matrix(
     *Definition*: positions count each customer's events in `start`..`end` from 1 in time order.
     ``share`` = customers whose event at ``position`` is ``node`` / all customers with an event in
     the range; customers with fewer events are in the row ``node='(ended)'``, so each position sums
-    to 1. ``level='stage'`` uses the stage of each event (repeats not collapsed).
+    to 1. ``level='stage'`` uses the stage of each event (repeats not collapsed). Nodes of fewer than
+    `min_group_size` customers are suppressed, complementary within each position (whose nodes add up
+    to all customers). Within a position, shown nodes by customers (most first), then suppressed nodes
+    by name.
 
     Returns ``position, node, customers, share, suppressed``.
     """
@@ -118,7 +130,8 @@ def step_matrix(
     check_min_group_size(min_group_size)
     lo, hi = _date_bounds(start, end)
     out = sql.run(con, "paths_step_matrix", {"start": lo, "end": hi, "level": level, "max_steps": max_steps})
-    return suppress(out, n="customers", values=["share"], min_group_size=min_group_size, within=["position"])
+    out = suppress(out, n="customers", values=["share"], min_group_size=min_group_size, within=["position"])
+    return order_published(out, by=["customers"], ascending=False, keys=["node"], groups=["position"])
 
 
 def paths(
@@ -138,7 +151,9 @@ def paths(
     and the `steps` events right after it (``direction='from'``) or right before it
     (``direction='to'``), in time order, the touchpoint itself excluded; an empty list means the
     journey ended (or began) there. ``share`` = customers with that path / customers with the
-    touchpoint.
+    touchpoint. Paths of fewer than `min_group_size` customers are suppressed (complementary: the
+    paths add up to the customers with the touchpoint); shown paths by customers (most first), then
+    suppressed paths by the path alone.
 
     Returns ``path`` (list of str), ``customers``, ``share``, ``suppressed``: the `top` most common.
     """
@@ -154,7 +169,8 @@ def paths(
                                  "start": lo, "end": hi, "top": top})
     out["path"] = _to_lists(out["path"])
     out = out[["path", "customers", "share"]]
-    return suppress(out, n="customers", values=["share"], min_group_size=min_group_size)
+    out = suppress(out, n="customers", values=["share"], min_group_size=min_group_size)
+    return order_published(out, by=["customers"], ascending=False, keys=["path"])
 
 
 def journey_map(
@@ -172,7 +188,9 @@ def journey_map(
     a customer's first event in the previous stage to their first event in this stage, over the
     ``gap_customers`` who reached the previous stage first (p90 by linear interpolation, as
     numpy's default); ``csat`` (share of 4-5) and ``ces`` (mean 1-7, higher = easier) of survey
-    answers about the stage's touchpoints, blank when fewer than `min_group_size` answers.
+    answers about the stage's touchpoints, blank when fewer than `min_group_size` answers. A stage
+    reached by fewer than `min_group_size` customers is suppressed; stages overlap (a customer
+    reaches several), so there is no complementary suppression.
 
     Returns ``stage, customers, share, gap_customers, median_time_from_previous,
     p90_time_from_previous, csat_n, csat, ces_n, ces, suppressed``.
@@ -190,4 +208,4 @@ def journey_map(
                "p90_time_from_previous", "csat_n", "csat", "ces_n", "ces"]]
     return suppress(out, n="customers", values=["share", "gap_customers", "median_time_from_previous",
                                                 "p90_time_from_previous", "csat", "ces"],
-                    min_group_size=min_group_size, within=["stage"])
+                    min_group_size=min_group_size, margins=[])

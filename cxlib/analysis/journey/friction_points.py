@@ -34,7 +34,9 @@ def friction(
     ``friction_score`` = the mean of the percentile ranks (0-1, ties averaged) of dropoff_rate and
     dissatisfaction among the shown rows that have both; rows without ratings get no score and come
     last. Sorted by friction_score, worst first, then the rows without a score by dropoff_rate, highest
-    first (so on a store without ratings the ranking is by drop-off alone).
+    first (so on a store without ratings the ranking is by drop-off alone). A row of fewer than
+    `min_group_size` customers is suppressed (no complement: a customer is in many rows) and comes
+    last, by touchpoint and channel.
 
     Returns ``touchpoint, channel, stage, occurrences, customers, dropped_off, dropoff_rate, csat_n,
     csat, ces_n, ces, dissatisfaction, friction_score, suppressed``.
@@ -47,9 +49,10 @@ def friction(
     out["csat"] = out["csat"].astype(float).where(out["csat_n"] >= min_group_size)
     out["ces"] = out["ces"].astype(float).where(out["ces_n"] >= min_group_size)
     out["dissatisfaction"] = (1 - out["csat"]).fillna((7 - out["ces"]) / 6)
+    # A customer visits many touchpoints: the rows add up to nothing published, so no complement.
     out = suppress(out, n="customers",
                    values=["occurrences", "dropped_off", "dropoff_rate", "csat", "ces", "dissatisfaction"],
-                   min_group_size=min_group_size)
+                   min_group_size=min_group_size, margins=[])
     scored = ~out["suppressed"] & out["dropoff_rate"].notna() & out["dissatisfaction"].notna()
     ranks = pd.concat([out.loc[scored, "dropoff_rate"].rank(pct=True),
                        out.loc[scored, "dissatisfaction"].rank(pct=True)], axis=1)

@@ -103,6 +103,9 @@ def funnel(
     = customers / (step-1 customers - customers still open before this step), ``ci_lower``,
     ``ci_upper`` (95% Wilson interval of conversion_from_first), ``median_time_to_convert`` (from
     the previous step, a Timedelta), ``open_window``, ``dropped``, ``suppressed``.
+    Suppression: a step of fewer than `min_group_size` customers (0 excepted: it is shown) is hidden,
+    complementary across the segments of the step; a segment's later steps are hidden with it.
+    Counts are ``Int64``.
 
     >>> funnel(con, ["product_page", "add_to_cart", "checkout"], window="1 day")  # doctest: +SKIP
     """
@@ -131,14 +134,25 @@ def funnel(
             "median_time_to_convert", "ci_lower", "ci_upper", "open_window", "dropped"]
     out = out[cols].astype({"customers": "int64", "open_window": "int64", "dropped": "int64"})
     out = out.sort_values(["segment", "step"], kind="stable").reset_index(drop=True)
-    return suppress(
-        out,
-        n="customers",
-        values=["conversion_from_previous", "conversion_from_first", "median_time_to_convert", "ci_lower",
-                "ci_upper", "open_window", "dropped"],
-        min_group_size=min_group_size,
-        within=["step"],
-    )
+    return _suppress_funnel(out, min_group_size)
+
+
+def _suppress_funnel(out: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """Small steps hidden, complementary across the segments of each step (they add up to the step
+    without a breakdown); a step of 0 customers is shown. A segment's rows after a hidden step are
+    hidden too, 0 included: their drops, open windows and conversions would give the hidden count
+    back (customers at a step = customers at the next + dropped + open there)."""
+    values = ["conversion_from_previous", "conversion_from_first", "median_time_to_convert", "ci_lower", "ci_upper",
+              "open_window", "dropped"]
+    forced = np.zeros(len(out), dtype=bool)
+    while True:
+        res = suppress(out, n="customers", values=values, min_group_size=min_group_size, within=["step"],
+                       hidden=forced)
+        after = res.groupby("segment", sort=False)["suppressed"].transform(
+            lambda s: s.cummax().shift(1, fill_value=False)).to_numpy(dtype=bool)
+        if not (after & ~forced).any():
+            return res
+        forced = forced | after
 
 
 def funnel_dropped(

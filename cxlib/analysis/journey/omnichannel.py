@@ -24,6 +24,7 @@ from cxlib.analysis.journey.common import (
     parse_window,
 )
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
+from cxlib.privacy.suppression import order_published
 
 
 def channel_switches(
@@ -37,7 +38,10 @@ def channel_switches(
     """Channel switches within a journey.
 
     *Definition*: a switch is a pair of consecutive events of a customer on different channels at
-    most `within` apart (exactly at the limit counts), both in `start`..`end`.
+    most `within` apart (exactly at the limit counts), both in `start`..`end`. A pair of channels
+    switched by fewer than `min_group_size` customers is suppressed; a customer may switch several
+    ways, so the pairs add up to nothing published and there is no complementary suppression.
+    Shown pairs by switches (most first), then suppressed pairs by channel names.
     Returns ``from_channel, to_channel, switches, customers, median_gap, suppressed``.
     """
     seconds = parse_window(within, name="within", allow_none=False)
@@ -45,7 +49,8 @@ def channel_switches(
     lo, hi = _date_bounds(start, end)
     out = sql.run(con, "omnichannel_switches", {"start": lo, "end": hi, "within_seconds": seconds})
     out["median_gap"] = _seconds_to_timedelta(out.pop("median_seconds"))
-    return suppress(out, n="customers", values=["switches", "median_gap"], min_group_size=min_group_size)
+    out = suppress(out, n="customers", values=["switches", "median_gap"], min_group_size=min_group_size, margins=[])
+    return order_published(out, by=["switches"], ascending=False, keys=["from_channel", "to_channel"])
 
 
 def handoffs(

@@ -24,6 +24,7 @@ from cxlib.analysis.intervals import nps_interval, nps_se, t_interval, wilson_in
 from cxlib.analysis.voc.scores import MISSING_SEGMENT
 from cxlib.errors import CxDataError, CxInputError, CxWarning
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
+from cxlib.privacy.suppression import order_published
 from cxlib.store.connection import as_of as store_as_of
 
 PROFILE_METRICS = ("revenue_per_customer", "nps", "csat", "ces", "churn_rate")
@@ -152,15 +153,11 @@ def _segment_table(summary: pd.DataFrame, extra: pd.DataFrame | None, min_group_
     cols = ["segment", "customers", "share"] + extra_cols + _CX_COLUMNS
     df = df[cols]
     values = [c for c in cols if c not in ("segment", "customers")]
-    # An empty segment (a named RFM segment nobody is in) hides nobody: it neither counts as
-    # suppressed nor triggers a complement; it shows customers 0 and no scores.
+    # An empty segment (a named RFM segment nobody is in) hides nobody: suppress shows its 0 and
+    # never takes it as a complement; it has no scores.
     empty = (df["customers"] == 0).to_numpy()
-    df = df.assign(customers=np.where(empty, min_group_size, df["customers"]))
     out = suppress(df, n="customers", values=values, min_group_size=min_group_size)
-    out.loc[empty, "customers"] = 0
-    out.loc[empty, "suppressed"] = False
     out.loc[empty, values] = np.nan
-    out["customers"] = out["customers"].astype("Int64")
     # Scores from fewer than min_group_size answers are blanked too (the segment itself shows).
     for metric in ("nps", "csat", "ces"):
         few = out[f"{metric}_n"].fillna(0) < min_group_size
@@ -323,11 +320,10 @@ def _test_part(part: pd.DataFrame, seg_hidden: np.ndarray, *, min_group_size: in
 
     metric = part["metric"].iloc[0]
     n = part["n"].to_numpy(dtype=float)
-    # A segment hidden for its size counts as hidden here (n 0); a visible segment with no answers
-    # at all hides nobody and shows NaN, so it does not trigger a complement.
-    n_eff = np.where(seg_hidden, 0, np.where(n == 0, min_group_size, n))
-    hidden = suppress(pd.DataFrame({"n": n_eff}), values=[], min_group_size=min_group_size)["suppressed"].to_numpy()
-    hidden = hidden | seg_hidden
+    # A segment hidden for its size is hidden here too; a visible segment with no answers at all
+    # hides nobody and shows n = 0 (never a complement).
+    hidden = suppress(pd.DataFrame({"n": n}), values=[], min_group_size=min_group_size,
+                      hidden=seg_hidden)["suppressed"].to_numpy()
     testable = ~hidden & (n > 0)
     a = part["_a"].to_numpy(dtype=float) if "_a" in part else np.full(len(part), np.nan)
     b = part["_b"].to_numpy(dtype=float) if "_b" in part else np.full(len(part), np.nan)
@@ -389,11 +385,13 @@ def segment_usage(
     over all customers. event_share = the segment's events on that touchpoint (channel) / all
     its events; overall_event_share the same over everybody. lift = event_share /
     overall_event_share (the media planner's index / 100: 1.5 means half again as much as
-    average). rank orders each segment's touchpoints (channels) by events, 1 = most used, ties
-    by name. Touchpoints a segment never used have no row.
+    average). rank orders each segment's shown touchpoints (channels) by events, 1 = most used,
+    ties by name. Touchpoints a segment never used have no row.
     Suppression: a segment with fewer than `min_group_size` customers, or a cell with fewer than
     `min_group_size` users, is blanked (complementary: per segment size across segments, per
-    cell within each touchpoint/channel), its row kept with suppressed=True.
+    cell within each touchpoint/channel), its row kept with suppressed=True, after the shown rows
+    of its segment and kind, ordered by name, with no rank (its place must not tell its events).
+    Counts are ``Int64``.
     `by` as in `segment_profile`.
 
     Columns: segment, kind ('touchpoint' | 'channel'), value, customers, users, reach,
@@ -413,23 +411,19 @@ def segment_usage(
         u["event_share"] = u["events"] / u["segment_events"]
         u["overall_event_share"] = u["overall_events"] / u["all_events"]
         u["lift"] = u["event_share"] / u["overall_event_share"]
-    u = u.sort_values(["segment", "kind", "events", "value"], ascending=[True, True, False, True])
-    u["rank"] = u.groupby(["segment", "kind"]).cumcount() + 1
     sizes = u.drop_duplicates("segment")[["segment", "customers"]]
     seg_hidden = suppress(sizes, n="customers", values=[], min_group_size=min_group_size)
     hidden_segments = set(seg_hidden.loc[seg_hidden["suppressed"], "segment"])
-    u["_users"] = np.where(u["segment"].isin(hidden_segments), 0, u["users"])
-    cell = suppress(u[["kind", "value", "_users"]], n="_users", values=[], min_group_size=min_group_size,
-                    within=["kind", "value"])
-    hidden = cell["suppressed"].to_numpy() | u["segment"].isin(hidden_segments).to_numpy()
-    out = u[cols[:-1]].copy()
-    out["suppressed"] = hidden
-    for col in ("users", "reach", "event_share", "lift", "rank"):
-        out[col] = out[col].astype(float)
-        out.loc[hidden, col] = np.nan
-    out["customers"] = out["customers"].astype(float)
-    out.loc[out["segment"].isin(hidden_segments), "customers"] = np.nan
-    return out.reset_index(drop=True)
+    in_hidden = u["segment"].isin(hidden_segments).to_numpy()
+    # Each touchpoint's (channel's) users add up over the segments to its overall users.
+    out = suppress(u, n="users", values=["reach", "event_share", "lift"], min_group_size=min_group_size,
+                   within=["kind", "value"], hidden=in_hidden)
+    # Order and rank from visible rows only: a hidden row's place would tell its events.
+    out = order_published(out, by=["events"], ascending=False, keys=["value"], groups=["segment", "kind"])
+    shown = ~out["suppressed"]
+    out["rank"] = out[shown].groupby(["segment", "kind"]).cumcount().add(1).astype("Int64")
+    out["customers"] = out["customers"].astype("Int64").mask(out["segment"].isin(hidden_segments))
+    return out[cols].reset_index(drop=True)
 
 
 def personalisation_cues(

@@ -97,7 +97,9 @@ def rfm_grid(con: duckdb.DuckDBPyConnection, *, as_of=None, min_group_size: int 
     """Customers per recency x frequency score cell with the cell's named segment.
 
     *Definition*: as in `rfm_scores`; customers without orders are not in the grid. Cells with
-    fewer than `min_group_size` customers are suppressed (complementary), rows kept.
+    fewer than `min_group_size` customers are suppressed, rows kept, with complementary suppression
+    against the totals published beside the grid: each named segment's size (`rfm_segments`: the
+    cells of a segment add up to it) and the grid's total (all customers minus 'no purchase').
 
     Columns: r_score, f_score, segment, customers, suppressed.
     """
@@ -105,4 +107,4 @@ def rfm_grid(con: duckdb.DuckDBPyConnection, *, as_of=None, min_group_size: int 
     sql.run(con, "rfm", {"as_of": _cutoff(con, as_of)})
     g = sql.run(con, "rfm_grid")
     g["customers"] = g["customers"].astype("int64")
-    return suppress(g, n="customers", values=[], min_group_size=min_group_size)
+    return suppress(g, n="customers", values=[], min_group_size=min_group_size, margins=[["segment"], []])

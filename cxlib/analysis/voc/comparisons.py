@@ -130,7 +130,7 @@ def compare(
         out["significant"] = bool(out["p_value"] < alpha) if not pd.isna(out["p_value"]) else False
         if hidden:
             out["n"] = math.nan
-        return pd.DataFrame([out])[cols]
+        return pd.DataFrame([out])[cols].astype({"n": "Int64"})
     from statsmodels.stats.multitest import multipletests
 
     visible = df[~df["suppressed"]]
@@ -152,7 +152,7 @@ def compare(
     if ok.any():
         res.loc[ok, "p_adjusted"] = multipletests(res.loc[ok, "p_value"].to_numpy(), method="fdr_bh")[1]
     res["significant"] = (res["p_adjusted"] < alpha).fillna(False).astype(bool)
-    return res[cols]
+    return res[cols].astype({"n": "Int64"})
 
 
 def _test(metric: str, a, b) -> dict:

@@ -30,6 +30,7 @@ RESPONSE_COLUMNS = ("touchpoint", "channel")  # `by` values taken from the respo
 
 
 MISSING_SEGMENT = "(none)"
+TOTAL_SEGMENT = "(all)"  # the total row a breakdown adds with total=True
 
 
 def _segment_slot(con: duckdb.DuckDBPyConnection, by: str | None) -> sql.Ident:
@@ -73,11 +74,15 @@ def _params(con, metric, *, period, start, end, touchpoint, channel) -> dict:
     return {"start": start_ts, "end": end_ts, "touchpoint": touchpoint, "channel": channel, "period": period}
 
 
-def _counts(con, metric, *, by, period, start, end, touchpoint, channel, min_group_size) -> pd.DataFrame:
+def _counts(con, metric, *, by, period, start, end, touchpoint, channel, min_group_size, total=False) -> pd.DataFrame:
     check_min_group_size(min_group_size)
     params = _params(con, metric, period=period, start=start, end=end, touchpoint=touchpoint, channel=channel)
     slot = _segment_slot(con, by)
     df = sql.run(con, metric, params, {"segment": slot})
+    if by is not None and total:  # the same counts without the breakdown: the margin beside the groups
+        whole = sql.run(con, metric, params, {"segment": sql.Ident("NULL")})
+        df = pd.concat([df.assign(_total=False), whole.assign(segment=TOTAL_SEGMENT, _total=True)],
+                       ignore_index=True)
     if by is None and period is None and df.empty:
         df = pd.DataFrame([{"segment": None, "period": None, "n": 0}])  # the overall row is always there
     df["n"] = df["n"].astype("int64")
@@ -94,14 +99,12 @@ def _counts(con, metric, *, by, period, start, end, touchpoint, channel, min_gro
 
 
 def _suppress(df: pd.DataFrame, values: list[str], *, by, period, min_group_size) -> pd.DataFrame:
-    within = ["period"] if (by is not None and period is not None) else None
-    out = suppress(df, values=values, min_group_size=min_group_size, within=within)
-    # A group with no answers hides nobody: keep its n = 0 visible (its scores are NaN anyway).
-    # Only the always-present overall row can have n = 0, so no complement was hidden for it.
-    empty = (df["n"] == 0).to_numpy()
-    out.loc[empty, "n"] = 0
-    out.loc[empty, "suppressed"] = False
-    return out
+    """Margins: the groups of each period add up to that period's total (the score by period), and
+    with `by` and `period` each group's periods add up to its total (the score by `by`)."""
+    margins = [["period"], ["segment"]] if (by is not None and period is not None) else None
+    total = "_total" if "_total" in df else None
+    out = suppress(df, values=values, min_group_size=min_group_size, margins=margins, total=total)
+    return out.drop(columns="_total", errors="ignore")
 
 
 def nps(
@@ -115,6 +118,7 @@ def nps(
     channel: str | None = None,
     min_group_size: int = MIN_GROUP_SIZE,
     interval: str = "wald",
+    total: bool = False,
 ) -> pd.DataFrame:
     """Net Promoter Score overall, by a customer attribute or the response's touchpoint/channel,
     and/or by period.
@@ -131,8 +135,13 @@ def nps(
     error); one where this metric was not asked gives the n = 0 row.
     `by` is any customers column, or 'touchpoint' / 'channel' of the answer; a missing value
     becomes the segment '(none)'. Groups with fewer than `min_group_size` answers are kept,
-    marked ``suppressed=True`` with counts and scores blanked, with complementary suppression
-    within each period. With no answers at all, one row with n = 0 and NaN scores.
+    marked ``suppressed=True`` with counts and scores blanked (a group with no answers shows n = 0),
+    with complementary suppression against the totals published beside the groups: the overall
+    score (`by` alone), each period's score (`period` alone, or within each period with both), and
+    each group's score over all periods (with both). Counts are ``Int64``.
+    ``total=True`` (with `by`) adds the total row, segment '(all)' (one per period with `period`):
+    the same figures as without `by`, suppressed together with the groups.
+    With no answers at all, one row with n = 0 and NaN scores.
 
     Columns: [segment] [period] n, promoters, passives, detractors, nps, ci_lower, ci_upper, suppressed.
 
@@ -141,7 +150,7 @@ def nps(
     if interval not in INTERVALS:
         raise unknown_name("interval", str(interval), "the NPS interval methods", INTERVALS)
     df = _counts(con, "nps", by=by, period=period, start=start, end=end, touchpoint=touchpoint, channel=channel,
-                 min_group_size=min_group_size)
+                 min_group_size=min_group_size, total=total)
     for col in ("promoters", "passives", "detractors"):
         df[col] = df[col].fillna(0).astype("int64") if col in df else 0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -166,18 +175,19 @@ def csat(
     touchpoint: str | None = None,
     channel: str | None = None,
     min_group_size: int = MIN_GROUP_SIZE,
+    total: bool = False,
 ) -> pd.DataFrame:
     """Customer satisfaction (top-2-box) overall, by segment and/or by period.
 
     *Definition*: CSAT = share of answers 4 or 5 on the 1-5 scale (metric 'csat'), in PERCENT
     (0..100, like NPS points). Interval: 95% Wilson score interval (statsmodels
     ``proportion_confint(method='wilson')``), in percent. n = 0: csat and interval NaN.
-    Options, grouping, dates and suppression as in `nps`.
+    Options, grouping, dates, suppression and `total` as in `nps`.
 
     Columns: [segment] [period] n, satisfied, csat, ci_lower, ci_upper, suppressed.
     """
     df = _counts(con, "csat", by=by, period=period, start=start, end=end, touchpoint=touchpoint, channel=channel,
-                 min_group_size=min_group_size)
+                 min_group_size=min_group_size, total=total)
     df["satisfied"] = df["satisfied"].fillna(0).astype("int64") if "satisfied" in df else 0
     with np.errstate(invalid="ignore", divide="ignore"):
         df["csat"] = df["satisfied"] / df["n"].where(df["n"] > 0) * 100
@@ -200,18 +210,19 @@ def ces(
     touchpoint: str | None = None,
     channel: str | None = None,
     min_group_size: int = MIN_GROUP_SIZE,
+    total: bool = False,
 ) -> pd.DataFrame:
     """Customer effort score overall, by segment and/or by period (1-7, HIGHER = EASIER).
 
     *Definition*: mean of the 1-7 answers (metric 'ces') with a 95% Student-t interval
     (mean +/- t(0.975, n-1) * s / sqrt(n), s the sample SD; NaN for n < 2), and
     easy_share = share of answers 5-7 in PERCENT (0..100). n = 0: everything NaN.
-    Options, grouping, dates and suppression as in `nps`.
+    Options, grouping, dates, suppression and `total` as in `nps`.
 
     Columns: [segment] [period] n, mean, ci_lower, ci_upper, easy_share, suppressed.
     """
     df = _counts(con, "ces", by=by, period=period, start=start, end=end, touchpoint=touchpoint, channel=channel,
-                 min_group_size=min_group_size)
+                 min_group_size=min_group_size, total=total)
     for col in ("mean", "sd", "easy"):
         if col not in df:
             df[col] = np.nan

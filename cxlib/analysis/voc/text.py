@@ -26,6 +26,7 @@ from cxlib.privacy import (
     mask_personal_data,
     suppress,
 )
+from cxlib.privacy.suppression import order_published
 
 THEMES_CSV = shipped("feedback_themes.csv")
 NO_THEME = "(no theme)"
@@ -175,8 +176,10 @@ def themes(
     values = ["share", "promoters", "passives", "detractors", "nps", "ci_lower", "ci_upper", "detractor_share",
               "over_representation", "p_value", "p_adjusted"]
     # Themes overlap (a comment can be in several), so no total minus the visible themes gives
-    # a hidden one away: each theme is judged alone, with no complementary suppression.
-    df = suppress(df, values=values, min_group_size=min_group_size, within=["theme"])
+    # a hidden one away: each theme is judged alone, with no complementary suppression. Order:
+    # shown themes by comments, then suppressed ones by name (never by their hidden count).
+    df = suppress(df, values=values, min_group_size=min_group_size, margins=[])
+    df = order_published(df, by=["n"], ascending=False, keys=["theme"])
     df.loc[df["suppressed"], "significant"] = False
     df = df.rename(columns={"n": "comments"})
     cols = ["theme", "comments", "share", "promoters", "passives", "detractors", "nps", "ci_lower", "ci_upper",

@@ -40,15 +40,17 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from cxlib.errors import CxDataError, CxInputError, CxStoreLockedError, did_you_mean
 from cxlib.locations import reports_dir
+from cxlib.privacy import ledger
 from cxlib.privacy.masking import Masker, default_masker
 from cxlib.report.index import atomic_copy, atomic_write, latest_page, rebuild_index
 from cxlib.report.jobs import ReportTarget
 from cxlib.report.params import notebook_parameters, validate_parameters
+from cxlib.report.periods import complete_periods
 from cxlib.store.connection import default_path
 
 DEFAULT_TIMEOUT = 600  # seconds per cell
@@ -230,11 +232,12 @@ def _prepared_notebook(source: Path, dest: Path) -> None:
 
 
 def _execute(target: ReportTarget, out: Path, *, store: str, timeout: int, notebook_timeout: int, kernel_name: str,
-             progress: bool) -> None:
+             progress: bool, ledger_path: Path, release_log: Path) -> None:
     """Run one notebook with papermill.
 
     The kernel starts in the notebook's folder, so it is told the store's absolute path through
-    CX_DB (a relative path would resolve against that folder). Its stderr (warnings, and the
+    CX_DB (a relative path would resolve against that folder), and the store's release ledger
+    and this page's release log (cxlib.privacy.ledger). Its stderr (warnings, and the
     tracebacks ipykernel prints when it is interrupted or stopped) goes to ``<target>.kernel.log``
     beside the executed notebook, not into the run's one-line output. A watchdog stops the kernel
     when the whole notebook runs longer than `notebook_timeout` seconds.
@@ -245,8 +248,9 @@ def _execute(target: ReportTarget, out: Path, *, store: str, timeout: int, noteb
     logging.getLogger("papermill.translators").setLevel(logging.ERROR)
     prepared = out.with_name(f".{out.stem}.input.ipynb")
     _prepared_notebook(target.notebook, prepared)
-    previous = os.environ.get("CX_DB")
-    os.environ["CX_DB"] = store
+    env = {"CX_DB": store, ledger.LEDGER_ENV: str(ledger_path), ledger.LOG_ENV: str(release_log)}
+    previous = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
     kernels: list = []
     stopped = threading.Event()
     watchdog = threading.Timer(notebook_timeout, _stop_kernels, [kernels, stopped])
@@ -268,10 +272,11 @@ def _execute(target: ReportTarget, out: Path, *, store: str, timeout: int, noteb
     finally:
         watchdog.cancel()
         prepared.unlink(missing_ok=True)
-        if previous is None:
-            os.environ.pop("CX_DB", None)
-        else:
-            os.environ["CX_DB"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class NotebookTimeout(Exception):
@@ -332,7 +337,7 @@ def run_reports(
     out_dir = (Path(out_dir) if out_dir is not None else reports_dir()).resolve()
     progress = sys.stderr.isatty() if progress is None else progress
     checked = _checked_targets(targets)
-    summaries, store_keys = _read_stores(checked)
+    summaries, store_keys, covered = _read_stores(checked)
     maskers = {key: _store_masker(key) for key in summaries}
 
     run_id = _new_run_id()
@@ -349,7 +354,8 @@ def run_reports(
             _say(f"{step}: running {t.notebook.name} (timeout {timeout}s per cell)")
             meta = {
                 "run": {"run": run_id, "run started (UTC)": started, "job": t.job or "(ad hoc)",
-                        "notebook": t.notebook.name},
+                        "notebook": t.notebook.name,
+                        **({"period covered": covered[t.name]} if covered.get(t.name) else {})},
                 "parameters": _jsonable(t.parameters),
                 "data": summaries[store_keys[t.name]],
             }
@@ -374,6 +380,12 @@ def _analyst_root(out_dir: Path) -> Path:
     root.mkdir(mode=0o700, exist_ok=True)
     os.chmod(root, 0o700)
     return root
+
+
+def ledger_file(analyst_root: Path, store: str) -> Path:
+    """``reports/.analyst/ledger/<store>.jsonl``: what pages from this store have published."""
+    name = hashlib.sha256(str(store).encode()).hexdigest()[:16]
+    return analyst_root / "ledger" / f"{Path(store).stem}-{name}.jsonl"
 
 
 def _keep_notebooks(staging: Path, run_id: str) -> Path | None:
@@ -431,14 +443,16 @@ def _checked_targets(targets: list[ReportTarget]) -> list[ReportTarget]:
     return checked
 
 
-def _read_stores(checked: list[ReportTarget]) -> tuple[dict[str, dict], dict[str, str]]:
-    """Step 2, before any kernel: each store a target reads, read-only, for the report header.
+def _read_stores(checked: list[ReportTarget]) -> tuple[dict[str, dict], dict[str, str], dict[str, str | None]]:
+    """Step 2, before any kernel: each store a target reads, read-only, for the report header;
+    each target's `start` and `end` snapped to whole periods (cxlib.report.periods).
 
-    Returns (summary by store path, store path by target name). A relative ``db_path`` is made
-    absolute, since the kernel runs in the notebook's folder.
+    Returns (summary by store path, store path by target name, the period covered by target
+    name). A relative ``db_path`` is made absolute, since the kernel runs in the notebook's folder.
     """
     summaries: dict[str, dict] = {}
     store_keys: dict[str, str] = {}
+    covered: dict[str, str | None] = {}
     for t in checked:
         db = t.parameters.get("db_path") or None
         key = str(Path(db).resolve()) if db else str(default_path().resolve())
@@ -453,7 +467,14 @@ def _read_stores(checked: list[ReportTarget]) -> tuple[dict[str, dict], dict[str
         _check_against_store(key, t)
         if db:
             t.parameters["db_path"] = key
-    return summaries, store_keys
+        as_of = summaries[key]["as_of"]
+        values = {name: p.default for name, p in (notebook_parameters(t.notebook) or {}).items()} | t.parameters
+        try:
+            snapped, covered[t.name] = complete_periods(values, date.fromisoformat(as_of[:10]) if as_of else None)
+        except CxInputError as exc:
+            raise CxInputError(f"{t.job and f'job {t.job!r}, ' or ''}notebook {t.notebook.name}: {exc}") from None
+        t.parameters.update({name: snapped[name] for name in ("start", "end") if snapped.get(name) is not None})
+    return summaries, store_keys, covered
 
 
 def _check_against_store(store: str, t: ReportTarget) -> None:
@@ -478,9 +499,11 @@ def _run_target(t: ReportTarget, staging: Path, notebooks: Path, *, store: str, 
     executed = notebooks / f"{t.name}.ipynb"
     res = TargetResult(t.name, t.notebook.name, t.job, _jsonable(t.parameters), "ok",
                        store=meta["data"].get("store", ""), fingerprint=meta["data"].get("fingerprint", ""))
+    ledger_path = ledger_file(notebooks.parent, store)
+    release_log = notebooks / f"{t.name}.released.jsonl"
     try:
         _execute(t, executed, store=store, timeout=timeout, notebook_timeout=notebook_timeout, kernel_name=kernel_name,
-                 progress=progress)
+                 progress=progress, ledger_path=ledger_path, release_log=release_log)
     except KeyboardInterrupt:
         res.status, res.reason = "failed", "interrupted"
         _keep_failed(executed, res)
@@ -491,6 +514,9 @@ def _run_target(t: ReportTarget, staging: Path, notebooks: Path, *, store: str, 
         _keep_failed(executed, res)
     else:
         _render(t, executed, staging / f"{t.name}.html", res, meta, masker)
+        if res.status == "ok":  # published: later pages and runs are checked against it
+            ledger.merge(release_log, ledger_path)
+    release_log.unlink(missing_ok=True)
     res.seconds = round(time.perf_counter() - clock, 1)
     results.append(res)
     return res

@@ -169,3 +169,13 @@ def as_of(con: duckdb.DuckDBPyConnection):
     if candidate is None:
         raise CxDataError("the store holds no dated rows yet: load data with 'cx ingest' or build 'cx sample'")
     return candidate
+
+
+def data_span(con: duckdb.DuckDBPyConnection, start=None, end=None) -> str:
+    """What a page covers, for its first line: 'Data from 2026-01-05 up to 2026-05-31' (the
+    `start`/`end` asked for, else the store's as-of date), or that there is no dated data."""
+    try:
+        last = str(end)[:10] if end is not None else f"{as_of(con):%Y-%m-%d}"
+    except CxDataError:
+        return "The store holds no dated data yet"
+    return (f"Data from {str(start)[:10]} up to {last}" if start is not None else f"Data up to {last}")

@@ -126,12 +126,11 @@ def fit_profile_breakdown(con: duckdb.DuckDBPyConnection, wanted: str | None) ->
     return value, value
 
 
-def breakdown_headline(con: duckdb.DuckDBPyConnection, segment: str | None, by=None) -> str:
+def breakdown_headline(con: duckdb.DuckDBPyConnection, segment: str | None, by=None, *, start=None, end=None) -> str:
     """'Data up to 2026-06-30; segments by 'plan'' (or by ranges of a number, or no breakdown)."""
-    from cxlib.store.connection import as_of
+    from cxlib.store.connection import data_span
 
-    cutoff = as_of(con)
-    data = f"Data up to {cutoff:%Y-%m-%d}" if cutoff is not None else "The store holds no dated data yet"
+    data = data_span(con, start, end)
     if segment is None:
         return f"{data}; no customer attribute to segment by"
     if isinstance(by, pd.DataFrame) and segment != "nps_group":

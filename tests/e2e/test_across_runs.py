@@ -1,0 +1,77 @@
+"""Differencing across runs (issue 14): two report runs on the same store must not publish tables
+whose difference singles out fewer than min_group_size people.
+
+The attack from the issue: voice_of_customer with ``-p end=2026-06-11`` and again with
+``-p end=2026-06-12`` published NPS by region one detractor apart. Complete periods make those
+two runs one; the release ledger catches what complete periods cannot (one answer added to the
+store between two runs)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from bs4 import BeautifulSoup
+
+import cxlib
+from cxlib.privacy import ledger
+
+pytestmark = pytest.mark.slow
+
+
+def by_segment(page) -> dict[str, str]:
+    """NPS by segment as published: {segment: n as shown} ('' when hidden)."""
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    for table in soup.find_all("table"):
+        head = [th.get_text(strip=True) for th in table.find_all("th")]
+        if {"segment", "n", "promoters", "detractors", "nps"} <= set(head):
+            rows = {}
+            for tr in table.find("tbody").find_all("tr"):
+                cells = [c.get_text(strip=True) for c in tr.find_all(["td", "th"])]
+                rows[cells[1]] = cells[2]
+            return rows
+    raise AssertionError(f"no NPS-by-segment table in {page.name}")
+
+
+def run(store, out, *params):
+    from report_helpers import cx
+
+    args = [a for p in params for a in ("-p", p)]
+    done = cx("report", "run", "voice_of_customer", "--db", str(store), "--out", str(out), *args)
+    assert done.returncode == 0, done.stderr
+    folder = max((p for p in out.iterdir() if p.is_dir() and p.name[0].isdigit()), key=lambda p: p.name)
+    return folder / "voice_of_customer.html", json.loads((folder / "run.json").read_text())
+
+
+def test_two_runs_a_day_apart_publish_the_same_tables(sample_db, tmp_path):
+    store = tmp_path / "store.duckdb"
+    shutil.copyfile(sample_db, store)
+    first, manifest1 = run(store, tmp_path / "reports", "end=2026-06-11")
+    second, manifest2 = run(store, tmp_path / "reports", "end=2026-06-12")
+    assert manifest1["targets"][0]["parameters"]["end"] == manifest2["targets"][0]["parameters"]["end"] == "2026-05-31"
+    assert by_segment(first) == by_segment(second)
+    assert "complete months, up to 2026-05-31" in second.read_text()
+
+
+def test_one_answer_added_between_runs_is_not_published(sample_db, tmp_path):
+    store = tmp_path / "store.duckdb"
+    shutil.copyfile(sample_db, store)
+    out = tmp_path / "reports"
+    before, _ = run(store, out, "end=2026-05-31")
+    shown = by_segment(before)
+    assert shown["east"] and int(shown["east"].replace(",", "")) >= 5
+    con = cxlib.connect(store, read_only=False)
+    east = con.execute("SELECT customer_id FROM customers WHERE region = 'east' ORDER BY customer_id LIMIT 1").fetchone()[0]
+    con.execute("INSERT INTO survey_responses (response_id, customer_id, ts, metric, score) "
+                "VALUES ('one-more', ?, '2026-05-20 10:00', 'nps', 2)", [east])
+    con.close()
+    after, _ = run(store, out, "end=2026-05-31")
+    now = by_segment(after)
+    assert now["east"] == "", f"east went from {shown['east']} to {now['east']}: one detractor singled out"
+    assert sum(v == "" for v in now.values()) >= 2  # with a complement: the overall n cannot give it back
+    # and what the ledger holds: every pair of counts of one group is equal or at least 5 apart
+    books = list((out / ".analyst" / "ledger").glob("*.jsonl"))
+    assert len(books) == 1
+    for counts in ledger.read(books[0]).values():
+        assert all(a == b or abs(a - b) >= 5 for a in counts for b in counts), counts

@@ -248,6 +248,50 @@ CES_PERIODS = Requirement("CES answers in at least two periods", _sql(
     LOAD["surveys"])
 
 
+
+# --------------------------------------------------------------------------- service, impact, what moved
+
+
+def _ticket_answers(con, context) -> int:
+    """CSAT or CES answers that follow a resolved ticket of the same customer within the link window."""
+    hours = float(context.get("answer_window_hours", 48))
+    return con.execute(
+        "SELECT count(DISTINCT r.response_id) FROM survey_responses r JOIN tickets t ON t.customer_id = r.customer_id "
+        "AND r.ts > t.resolved_at AND r.ts <= t.resolved_at + to_seconds(CAST(round(? * 3600) AS BIGINT)) "
+        "AND (r.channel IS NULL OR t.channel IS NULL OR r.channel = t.channel) WHERE r.metric IN ('csat', 'ces')",
+        [hours]).fetchone()[0]
+
+
+def _impact_periods(con, context) -> int:
+    """Periods with data of the impact metric on the side of the change date that has fewer (with no
+    change date: half the periods with data of any metric impact can judge)."""
+    metric, period = context.get("metric") or "csat", context.get("period") or "week"
+    if period not in ("week", "month", "quarter") or metric not in ("nps", "csat", "ces", "fcr"):
+        return 0
+    data = ("SELECT date_trunc($period, opened_at) AS p FROM tickets WHERE resolved_at IS NOT NULL AND contacts IS NOT NULL"
+            if metric == "fcr" else "SELECT date_trunc($period, ts) AS p FROM survey_responses WHERE metric = $metric")
+    params = {"period": period} if metric == "fcr" else {"period": period, "metric": metric}
+    change = context.get("change_date")
+    if change is None:
+        return con.execute(f"SELECT count(DISTINCT p) // 2 FROM ({data})", params).fetchone()[0]
+    return con.execute(f"SELECT least(count(DISTINCT p) FILTER (WHERE p < CAST($change AS TIMESTAMP)), "
+                       f"count(DISTINCT p) FILTER (WHERE p >= CAST($change AS TIMESTAMP))) FROM ({data})",
+                       {**params, "change": str(change)}).fetchone()[0]
+
+
+RESOLVED_TICKETS = Requirement("resolved service tickets", _sql("SELECT count(*) FROM tickets WHERE resolved_at IS NOT NULL"),
+                               load=LOAD["tickets"])
+TICKET_ANSWERS = Requirement(
+    "CSAT or CES answers given shortly after a ticket was resolved (same customer and channel, within 48 hours)",
+    _ticket_answers, load=LOAD["surveys"] + " holding the ratings customers gave after their tickets")
+AGENT_TICKETS = Requirement("tickets with an agent (agent_id)", _sql("SELECT count(agent_id) FROM tickets"),
+                            load=LOAD["tickets"] + " with an agent_id column")
+IMPACT_DATA = Requirement(
+    "data of the impact metric (NPS, CSAT or CES answers, or resolved tickets for first-contact resolution) in at "
+    "least 3 periods before the change date and 3 from it on", _impact_periods, 3,
+    "pass a change_date inside the data's time span, or " + LOAD["surveys"])
+
+
 # Every report section and what it needs (one declaration per section).
 SECTIONS: dict[str, tuple[Requirement, ...]] = {
     # voice of the customer
@@ -291,9 +335,21 @@ SECTIONS: dict[str, tuple[Requirement, ...]] = {
     "churn.value": (ACTIVITY, NPS_GROUPS, ORDERS),
     "churn.clv": (REPEAT_BUYERS,),
     "churn.at_risk": (ACTIVITY, CHURNERS, CX_FACTORS),
+    # service and change
+    "service.resolution": (TICKETS,),
+    "service.first_contact": (RESOLVED_TICKETS,),
+    "service.ratings": (TICKET_ANSWERS,),
+    "service.churn": (TICKETS, ACTIVITY),
+    "service.agents": (AGENT_TICKETS,),
+    "service.impact": (IMPACT_DATA,),
+    # the overview's "what changed" and service headline
+    "overview.shifts": (),  # NPS, CSAT or CES in two periods, events or churn activity: checked with ANY_OF
+    "overview.nps_mix": (NPS_PERIODS, NPS_BREAKDOWN),
+    "overview.service": (TICKETS,),
 }
 # sections that need one of several things
-ANY_OF = {"voc.scores": (NPS, CSAT, CES), "overview.change": (NPS_PERIODS, CSAT_PERIODS, CES_PERIODS)}
+ANY_OF = {"voc.scores": (NPS, CSAT, CES), "overview.change": (NPS_PERIODS, CSAT_PERIODS, CES_PERIODS),
+          "overview.shifts": (NPS_PERIODS, CSAT_PERIODS, CES_PERIODS, EVENTS, ACTIVITY)}
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ import re
 import secrets
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-
 from html.parser import HTMLParser
 
 from cxlib.errors import CxDataError

@@ -37,6 +37,11 @@ MUST_CHART = {
     ("segments", "orders"): ["RFM", "Behavioural"],
     ("segments", "tickets"): ["Behavioural"],
     ("segments", "sample"): ["Segment profile", "Personalisation", "RFM", "Behavioural"],
+    # service: tickets alone judge a change on first-contact resolution (no attribute: a time series); a survey
+    # alone on its NPS; every other section says what to load
+    ("service", "tickets"): ["How fast", "First-contact", "The agents", "Did the change"],
+    ("service", "survey"): ["Did the change"],
+    ("service", "sample"): ["How fast", "First-contact", "Ratings after", "Churn after", "The agents", "Did the change"],
     ("overview", "events"): ["How many buy", "How many stay"],
     ("overview", "subscriptions"): ["How many stay"],
     ("overview", "orders"): ["How many stay"],
@@ -51,7 +56,7 @@ def _run(notebook, store, tmp_path):
 
 
 @pytest.mark.parametrize("family", ["events", "subscriptions", "orders", "survey", "tickets", "sample"])
-@pytest.mark.parametrize("notebook", ["journey", "voice_of_customer", "churn", "segments", "overview"])
+@pytest.mark.parametrize("notebook", ["journey", "voice_of_customer", "churn", "segments", "overview", "service"])
 def test_every_notebook_is_useful_on_whatever_the_store_holds(notebook, family, partial_stores, sample_db, tmp_path):
     store = sample_db if family == "sample" else partial_stores[family]
     nb = _run(notebook, store, tmp_path)

@@ -136,3 +136,12 @@ def test_no_function_is_longer_than_a_screen():
                 if node.end_lineno - first + 1 > 60:
                     long.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name}")
     assert not long, long
+
+
+def test_every_package_is_listed_for_the_wheel():
+    """pyproject lists packages by hand (notebooks/ maps to cxlib.notebooks); a new folder must join the list."""
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {module_name(init) for init in PACKAGE.rglob("__init__.py")}
+    assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"

@@ -457,7 +457,7 @@ def test_score_headline_names_only_the_scores_with_answers(tmp_path):
     con = make_store(tmp_path, answers)
     text = voc.score_headline(voc.nps(con), voc.csat(con), voc.ces(con))
     # CES mean = 30 / 6 = 5.0; easy (5-7) = 4 of 6 = 67%
-    assert text == "CSAT: too few answers to show; CES 5.0 of 7 (67% found it easy)"
+    assert text == "CSAT: hidden (too few answers, or it would give a small group away); CES 5.0 of 7 (67% found it easy)"
     assert voc.score_headline(voc.nps(con), voc.csat(con), voc.ces(con), detail=False).endswith("CES 5.0 of 7")
     assert voc.score_headline(None) == "No NPS, CSAT or CES answers in the data selected"
     assert voc.score_headline(voc.nps(con), None, None) == "No NPS, CSAT or CES answers in the data selected"

@@ -100,7 +100,7 @@ def score_headline(nps_df: pd.DataFrame | None, csat_df: pd.DataFrame | None = N
     one-row results of `nps`, `csat` and `ces` (or None).
 
     Only the scores that have answers are named: a store with NPS alone gives a sentence about
-    NPS alone. A score with answers that are too few to show (suppressed) says so. With no
+    NPS alone. A hidden score (too few answers, or hidden so that a small group cannot be worked out) says so. With no
     answers at all: a sentence saying there are none. `detail` adds the number of answers to NPS
     and the easy share to CES.
     """
@@ -108,17 +108,17 @@ def score_headline(nps_df: pd.DataFrame | None, csat_df: pd.DataFrame | None = N
     if _answered(nps_df):
         n = nps_df.iloc[0]
         if pd.isna(n["nps"]):
-            parts.append("NPS: too few answers to show")
+            parts.append("NPS: hidden (too few answers, or it would give a small group away)")
         else:
             count = f", n = {n['n']:.0f}" if detail else ""
             parts.append(f"NPS {n['nps']:.0f} (95% interval {n['ci_lower']:.0f} to {n['ci_upper']:.0f}{count})")
     if _answered(csat_df):
         c = csat_df.iloc[0]
-        parts.append("CSAT: too few answers to show" if pd.isna(c["csat"]) else f"CSAT {c['csat']:.0f}% satisfied")
+        parts.append("CSAT: hidden (too few answers, or it would give a small group away)" if pd.isna(c["csat"]) else f"CSAT {c['csat']:.0f}% satisfied")
     if _answered(ces_df):
         e = ces_df.iloc[0]
         easy = f" ({e['easy_share']:.0f}% found it easy)" if detail else ""
-        parts.append("CES: too few answers to show" if pd.isna(e["mean"]) else f"CES {e['mean']:.1f} of 7{easy}")
+        parts.append("CES: hidden (too few answers, or it would give a small group away)" if pd.isna(e["mean"]) else f"CES {e['mean']:.1f} of 7{easy}")
     return "; ".join(parts) if parts else "No NPS, CSAT or CES answers in the data selected"
 
 

@@ -14,7 +14,13 @@ a reader expects:
 - p-values as "< 0.001" or to two significant digits;
 - lists as "a > b > c"; booleans as yes / no;
 - hidden values (suppressed groups) as "–", with one footnote saying why; the ``suppressed``
-  column itself is not shown.
+  column itself is not shown;
+- a rating left blank says why: "no ratings" when nobody answered, "too few" when fewer answered
+  than can be shown (read from its count column, ``csat_n`` for ``csat``);
+- a column that holds nothing in any shown row is left out (the ratings of a store without
+  surveys), and so is a ``stage`` column that is "unmapped" in every row;
+- a named index (a frame grouped by a column) becomes ordinary columns; a plain row index is
+  never shown. Wide tables scroll sideways inside their box.
 
 The kind of each column is read from its name and type (`column_kind`); pass ``kinds`` to say it.
 """
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 
 import numpy as np
 import pandas as pd
@@ -33,18 +40,28 @@ HIDDEN = "–"
 HIDDEN_NOTE = f"{HIDDEN} hidden: fewer people than the minimum group size, to protect their privacy."
 ACRONYMS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "clv": "CLV", "rfm": "RFM", "ci": "CI", "id": "ID",
             "p90": "p90", "r2": "R²", "cx": "CX"}
+HEADERS = {"n": "n", "csat_n": "CSAT answers", "ces_n": "CES answers", "p": "p", "p_value": "p-value",
+           "p_adjusted": "p-value (adjusted)", "diff": "Difference", "z": "z", "t": "t", "r_squared": "R²",
+           "ces_high": "CES high"}
 COUNT_NAMES = re.compile(r"^(n|count|customers|answers|responses|events|orders|tickets|churned|retained|promoters|"
-                         r"passives|detractors|reached|dropped|open_window|transitions|switches|contacts|not_judged|"
-                         r"at_risk|events_.*|.*_count|n_.*|.*_customers|.*_answers)$")
+                         r"passives|detractors|reached|dropped|dropped_off|open_window|transitions|switches|contacts|"
+                         r"not_judged|cases|occurrences|at_risk|events_.*|.*_count|n_.*|.*_n|.*_customers|.*_answers)$")
 SHARE_NAMES = re.compile(r"(^|_)(rate|share|retention|conversion|probability|lift_share|dropoff)(_|$)|"
                          r"^conversion_|_rate$|^retention|^share")
 PERCENT_POINT_NAMES = {"csat", "easy_share", "importance", "nps_share", "share_of_r2"}
 P_VALUE_NAMES = re.compile(r"^(p|p_value|p_adjusted|pvalue)$")
+# A rating and the count of answers (or tickets) behind it, with the words for "nobody answered".
+RATED = {"csat": ("csat_n", "no ratings"), "ces": ("ces_n", "no ratings"), "ces_high": ("ces_n", "no ratings"),
+         "ticket_contacts": ("tickets", "no tickets")}
+TOO_FEW = "too few"
+UNMAPPED = "unmapped"  # the stage of a touchpoint the stage map does not know
 KINDS = ("count", "share", "percent", "number", "p_value", "duration", "text", "list", "bool", "date")
 
 
 def header(name: str) -> str:
     """A column name in plain words: 'median_time_to_convert' -> 'Median time to convert'."""
+    if str(name) in HEADERS:
+        return HEADERS[str(name)]
     words = [ACRONYMS.get(w.lower(), w) for w in str(name).split("_") if w]
     text = " ".join(words)
     return text[:1].upper() + text[1:] if text else str(name)
@@ -140,8 +157,8 @@ def column_kind(name: str, values: pd.Series) -> str:
         return "text"
     if P_VALUE_NAMES.match(lower):
         return "p_value"
-    if lower in PERCENT_POINT_NAMES:
-        return "percent"
+    if lower in PERCENT_POINT_NAMES:  # CSAT is a 0-1 share in journey results, percent points in VoC
+        return "share" if lower == "csat" and len(sample) and (sample.abs() <= 1).all() else "percent"
     if SHARE_NAMES.search(lower) and (sample.abs() <= 1).all():
         return "share"
     whole = len(sample) == 0 or (sample == sample.round()).all()
@@ -166,31 +183,77 @@ _FORMAT = {
 
 
 def formatted(df: pd.DataFrame, *, kinds: dict[str, str] | None = None) -> pd.DataFrame:
-    """The frame as text for reading (see the module docstring), intervals joined to their value,
-    hidden values as '–', the ``suppressed`` column left out. For display only."""
+    """The frame as text for reading (see the module docstring): intervals joined to their value,
+    hidden values as '–', blank ratings said in words, empty columns and the ``suppressed`` column
+    left out, no index. For display only."""
     if not isinstance(df, pd.DataFrame):
         raise CxInputError(f"a table takes a DataFrame, got {type(df).__name__}")
     kinds = dict(kinds or {})
     bad = {k: v for k, v in kinds.items() if v not in KINDS}
     if bad:
         raise CxInputError(f"unknown column kinds {bad}; kinds: {', '.join(KINDS)}")
+    if any(n is not None for n in df.index.names):
+        df = df.reset_index()
+    df = df.reset_index(drop=True)
     hidden = df["suppressed"].fillna(False).astype(bool) if "suppressed" in df else pd.Series(False, index=df.index)
-    out = pd.DataFrame(index=df.index)
     bounds = _interval_columns(list(df.columns))
+    inner = {b for pair in bounds.values() for b in pair}
+    left_out = _empty_columns(df, hidden) | inner | {"suppressed"}
+    out = pd.DataFrame(index=df.index)
     for name in df.columns:
-        if name == "suppressed" or name in {b for pair in bounds.values() for b in pair}:
+        if name in left_out:
             continue
         kind = kinds.get(name) or column_kind(name, df[name])
-        text = df[name].map(_FORMAT[kind])
+        parts = [df[name]] + [df[b] for b in bounds.get(name, ()) if b in df]
+        fmt = _formatter(kind, pd.concat(parts, ignore_index=True))
+        text = df[name].map(fmt)
         if name in bounds:
             lo, hi = bounds[name]
-            lo_text = df[lo].map(_FORMAT[kind]) if lo in df else ""
-            hi_text = df[hi].map(_FORMAT[kind]) if hi in df else ""
-            text = pd.Series([interval(v, a, b) for v, a, b in zip(text, lo_text, hi_text)], index=df.index)
+            text = pd.Series([interval(v, a, b) for v, a, b in zip(text, df[lo].map(fmt), df[hi].map(fmt))],
+                             index=df.index)
         if kind in ("count", "share", "percent", "number", "p_value", "duration"):
             text = text.mask(hidden & (text == ""), HIDDEN)
-        out[name] = text
-    return out.reset_index(drop=True)
+        out[str(name)] = _rating_words(df, name, text, hidden)
+    return out
+
+
+def _formatter(kind: str, values: pd.Series):
+    """How to write one column's values; a measured number gets one precision for its column:
+    whole numbers none, a column reaching 1 one decimal, smaller figures three significant digits."""
+    if kind != "number":
+        return _FORMAT[kind]
+    finite = pd.to_numeric(values, errors="coerce").astype("float64")
+    finite = finite[np.isfinite(finite)]
+    decimals = 0 if not len(finite) or (finite == finite.round()).all() else 1 if finite.abs().max() >= 1 else None
+    return lambda v: number(v, decimals)
+
+
+def _rating_words(df: pd.DataFrame, name, text: pd.Series, hidden: pd.Series) -> pd.Series:
+    """A blank rating in a shown row: 'no ratings' when nobody answered, 'too few' otherwise."""
+    if name not in RATED or RATED[name][0] not in df:
+        return text
+    n = pd.to_numeric(df[RATED[name][0]], errors="coerce").fillna(0)
+    blank = (text == "") & ~hidden
+    words = pd.Series(np.where(n > 0, TOO_FEW, RATED[name][1]), index=df.index)
+    return text.mask(blank, words)
+
+
+def _empty_columns(df: pd.DataFrame, hidden: pd.Series) -> set:
+    """Columns with nothing to show in any shown row (a rating nobody gave, with its count of
+    answers), and a ``stage`` column that is 'unmapped' throughout."""
+    shown = df[~hidden]
+    if not len(shown):
+        return set()
+    empty = {c for c in df.columns if c != "suppressed" and all(_missing(v) for v in shown[c])}
+    answered = {cnt for cnt in {RATED[c][0] for c in df.columns if c in RATED} if cnt in df
+                and pd.to_numeric(df[cnt], errors="coerce").fillna(0).gt(0).any()}
+    empty -= {c for c in empty if c in RATED and RATED[c][0] in answered}
+    for cnt in {RATED[c][0] for c in df.columns if c in RATED} - answered:
+        if cnt in df and all(c in empty for c in df.columns if c in RATED and RATED[c][0] == cnt):
+            empty.add(cnt)
+    if "stage" in df and shown["stage"].eq(UNMAPPED).all():
+        empty.add("stage")
+    return empty
 
 
 def _interval_columns(columns: list[str]) -> dict[str, tuple[str, str]]:
@@ -213,17 +276,24 @@ def _interval_columns(columns: list[str]) -> dict[str, tuple[str, str]]:
 
 def table(df: pd.DataFrame, *, title: str | None = None, kinds: dict[str, str] | None = None,
           note: str | None = None, rows: int | None = None):
-    """A great_tables table of a result frame for people (see the module docstring).
+    """A great_tables table of a result frame for people (see the module docstring): the one way a
+    notebook shows a result table, the same in JupyterLab and in a rendered report.
 
     `title` sits above it, `note` below; `rows` keeps the first rows only. A '–' footnote is
-    added when any value is hidden. Shows the same in JupyterLab and in a rendered report.
+    added when any value is hidden. A wide table scrolls sideways inside its box.
     """
     from great_tables import GT
 
-    shown = formatted(df.head(rows) if rows else df, kinds=kinds)
-    gt = GT(shown).cols_label(**{c: header(c) for c in shown.columns})
+    if not isinstance(df, pd.DataFrame):
+        raise CxInputError(f"a table takes a DataFrame, got {type(df).__name__}")
+    if any(n is not None for n in df.index.names):
+        df = df.reset_index()
+    df = df.head(rows) if rows else df
+    shown = formatted(df, kinds=kinds)
+    box = f"cx-table-{uuid.uuid4().hex[:10]}"
+    gt = GT(shown, id=box).cols_label(**{c: header(c) for c in shown.columns})
     numeric = [c for c in shown.columns if c in df and (kinds or {}).get(c, column_kind(c, df[c])) not in ("text", "list",
-                                                                                                         "bool")]
+                                                                                                         "bool", "date")]
     if numeric:
         gt = gt.cols_align(align="right", columns=numeric)
     if title:
@@ -231,4 +301,6 @@ def table(df: pd.DataFrame, *, title: str | None = None, kinds: dict[str, str] |
     notes = [n for n in (note, HIDDEN_NOTE if (shown == HIDDEN).any().any() else None) if n]
     for text in notes:
         gt = gt.tab_source_note(source_note=text)
+    # The report's sanitiser keeps a <style> block but not overflow-x in a style attribute: the box scrolls by id.
+    gt = gt.opt_css(f"#{box} {{ overflow-x: auto; max-width: 100%; }}")
     return gt.tab_options(table_font_size="14px", container_overflow_x="auto")

@@ -59,7 +59,7 @@ def test_a_result_frame_as_people_read_it():
 def test_kinds_can_be_given_and_are_checked():
     df = pd.DataFrame({"x": [0.5, 0.25]})
     assert T.formatted(df, kinds={"x": "share"})["x"].tolist() == ["50.0%", "25.0%"]
-    assert T.formatted(df)["x"].tolist() == ["0.5", "0.2"]
+    assert T.formatted(df)["x"].tolist() == ["0.5", "0.25"]  # below 1: three significant digits
     with pytest.raises(CxInputError, match="unknown column kinds"):
         T.formatted(df, kinds={"x": "money"})
     with pytest.raises(CxInputError, match="takes a DataFrame"):

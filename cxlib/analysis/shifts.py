@@ -62,8 +62,8 @@ def _survey(con, metric: str, by, period: str, window: dict, min_group_size: int
 
 def _rate(df: pd.DataFrame, hits: str, n: str) -> pd.DataFrame:
     """score = hits / n in percent with its binomial standard error."""
-    m = df[n].astype(float)
-    p = df[hits].astype(float) / m.where(m > 0)
+    m = pd.to_numeric(df[n]).astype("Float64").astype(float)  # a hidden count (<NA>) is NaN here
+    p = pd.to_numeric(df[hits]).astype("Float64").astype(float) / m.where(m > 0)
     return df.assign(score=p * 100, se=np.sqrt(p * (1 - p) / m) * 100)
 
 

@@ -8,7 +8,9 @@ report notebook is told two paths through the environment:
 - ``CX_RELEASE_LEDGER``: the store's ledger, read only. `suppress` hides every row whose count
   differs from a count published before for the same group by more than 0 and less than k (the
   difference would be a group of fewer than k people), then adds its complements as usual. Tables
-  shown earlier on the same page count too (the log below).
+  of the same page are not compared with each other: a page computes intermediate tables of the
+  same shape over other periods (two months' funnels) that are not nested, and within a page the
+  margins of each table are what protects it.
 - ``CX_RELEASE_LOG``: where `suppress` writes the rows it leaves visible. The runner adds them to
   the ledger once the page is published (`merge`), so later targets of the same run are checked
   against it too.
@@ -52,12 +54,15 @@ def group_keys(df: pd.DataFrame, n: str, values: list[str]) -> list[str]:
 
 
 def differencing(keys: list[str], counts: np.ndarray, k: int) -> np.ndarray:
-    """Rows whose count is 1..k-1 away from a count published before for the same group: in an
-    earlier page (the ledger) or earlier on this page (the log)."""
+    """Rows whose count is 1..k-1 away from a count published before for the same group."""
+    path = os.environ.get(LEDGER_ENV)
     out = np.zeros(len(keys), dtype=bool)
-    books = [read(Path(p)) for p in (os.environ.get(LEDGER_ENV), os.environ.get(LOG_ENV)) if p]
-    if not books or not keys:
+    if not path or not keys:
         return out
+    earlier = read(Path(path))
+    for i, (key, count) in enumerate(zip(keys, counts)):
+        out[i] = any(0 < abs(int(count) - before) < k for before in earlier.get(key, ()))
+    return out
     for i, (key, count) in enumerate(zip(keys, counts)):
         out[i] = any(0 < abs(int(count) - before) < k for book in books for before in book.get(key, ()))
     return out

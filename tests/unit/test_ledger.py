@@ -68,16 +68,6 @@ def test_a_hidden_count_is_not_in_the_ledger(run):
     assert ledger.read(run.book)[ledger.group_keys(regions(1, 1, 1), "n", ["detractors"])[0]] == {100, 105}
 
 
-def test_two_tables_of_one_page_are_checked_against_each_other(tmp_path, monkeypatch):
-    """The same breakdown twice on a page (all answers, then one touchpoint's) is a subtraction too."""
-    monkeypatch.setenv(ledger.LOG_ENV, str(tmp_path / "page.jsonl"))
-    monkeypatch.delenv(ledger.LEDGER_ENV, raising=False)
-    suppress(regions(100, 50, 30), values=["detractors"])
-    later = suppress(regions(97, 50, 12), values=["detractors"])
-    assert later.set_index("segment")["suppressed"]["east"]  # 3 answers apart
-    assert later["suppressed"].sum() == 2  # and north as its complement (west is 0 apart, north 18)
-
-
 def test_group_keys_ignore_the_dtype_and_tell_tables_apart():
     ints = pd.DataFrame({"week": [1, 2], "n": [5, 6], "x": [1.0, 2.0]})
     floats = ints.assign(week=[1.0, 2.0], n=pd.array([7, 8], dtype="Int64"))

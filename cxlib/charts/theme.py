@@ -1,27 +1,245 @@
-"""The charts' shared look and checks: one registered theme ("cx"), one palette with fixed meanings
-(good, bad, neutral), the input check every builder runs, and the offline JupyterLab renderer.
+"""The charts' shared look and checks: one registered theme ("cx"); one palette of named colour
+meanings that every builder uses (promoter / passive / detractor, better / worse, significant / not,
+higher / lower than average, the main series and its reference marks); the sizing helpers that give
+a chart room for its labels (text widths, wrapping, widths and heights from the number of bars and
+the longest label, titles and legends that fit); the input check every builder runs; and the
+offline JupyterLab renderer.
+
+Text is drawn in DejaVu Sans where a machine has it, else Helvetica or Arial: reports are drawn
+offline by vl-convert, which measures text in the first font of the list, and a browser that lacks
+it falls back to a narrower font, so measured room is enough on every machine. The estimates in
+`text_width` are DejaVu Sans widths rounded up.
 """
 
 from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Iterable
 
 import altair as alt
 import pandas as pd
 
 from cxlib.errors import CxInputError
 
-PALETTE = ["#1f4e79", "#e07b39", "#3a9e6f", "#c23b4b", "#7a5195", "#8c8c8c", "#d4a017", "#2f9fbf"]
-GOOD, BAD, NEUTRAL = "#3a9e6f", "#c23b4b", "#8c8c8c"
+FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+LABEL_SIZE, TITLE_SIZE, HEADING_SIZE = 11, 12, 14
+
+# One colour per meaning, the same in every chart. A builder takes its colours from here by name.
+COLOURS: dict[str, str] = {
+    "promoter": "#3a9e6f",
+    "passive": "#a6a6a6",
+    "detractor": "#c23b4b",
+    "no answer": "#d8c8a0",
+    "better": "#3a9e6f",
+    "worse": "#c23b4b",
+    "no clear difference": "#a6a6a6",
+    "middle": "#e3b341",  # between better and worse on a graded scale (e.g. resolution-time bands)
+    "significant": "#1f4e79",
+    "not significant": "#c4c4c4",
+    "higher": "#2166ac",  # above average, no judgement (e.g. a cluster uses a channel more)
+    "lower": "#b35806",
+    "average": "#f5f5f5",
+    "main": "#1f4e79",  # a single series
+    "reference": "#555555",  # what a value is compared with: the rest, a model's forecast, a date
+    "interval": "#333333",  # confidence interval whiskers
+    "empty": "#f0f0f0",
+}
+# The words a title or legend may use for the colours above.
+COLOUR_WORDS = {"#3a9e6f": "green", "#c23b4b": "red", "#a6a6a6": "grey", "#2166ac": "blue", "#b35806": "orange",
+                "#1f4e79": "dark blue", "#c4c4c4": "light grey", "#e3b341": "amber"}
+# Series without a meaning (regions, plans, channels): no green or red, which mean better or worse.
+SERIES = ["#1f4e79", "#2f9fbf", "#7a5195", "#d4a017", "#8c6d31", "#bc5090", "#5b6770", "#9e9ac8", "#17becf",
+          "#b07aa1"]
+SEQUENTIAL = "blues"  # counts and shares in heat maps
+
+# Kept for code that imported them: the old names of the palette and of three meanings.
+PALETTE = SERIES
+GOOD, BAD, NEUTRAL = COLOURS["better"], COLOURS["worse"], COLOURS["no clear difference"]
+
+PAGE_WIDTH = 900  # px a chart may take in a report page (labels, legend and padding included)
+PLOT_WIDTH = 480  # px of the plotting area when there is room
+MIN_PLOT_WIDTH = 220
+LABEL_MAX = 230  # px of an axis label before it is wrapped onto more lines
+PADDING = {"left": 8, "top": 6, "right": 12, "bottom": 6}
+
+
+def colour(meaning: str) -> str:
+    """The colour of a meaning ('promoter', 'worse', 'significant', ...)."""
+    try:
+        return COLOURS[meaning]
+    except KeyError:
+        raise CxInputError(f"no colour means {meaning!r}; the meanings are {', '.join(COLOURS)}") from None
+
+
+def colour_scale(meanings: dict[str, str]) -> alt.Scale:
+    """A scale from shown values to the colours of their meanings: {'hand-off': 'main', ...}."""
+    return alt.Scale(domain=list(meanings), range=[colour(m) for m in meanings.values()])
+
+
+def graded(n: int) -> list[str]:
+    """n colours from better through amber to worse, for ordered groups such as time bands."""
+    if n <= 1:
+        return [COLOURS["better"]][:n]
+    stops = [COLOURS["better"], COLOURS["middle"], COLOURS["worse"]]
+    out = []
+    for i in range(n):
+        t = i / (n - 1) * 2
+        a, b = stops[min(int(t), 1)], stops[min(int(t), 1) + 1]
+        f = t - min(int(t), 1)
+        rgb = [round(int(a[k:k + 2], 16) * (1 - f) + int(b[k:k + 2], 16) * f) for k in (1, 3, 5)]
+        out.append("#" + "".join(f"{v:02x}" for v in rgb))
+    return out
+
+
+def graded_range() -> list[str]:
+    """The worse -> middle -> better range of a continuous colour scale where higher is better."""
+    return [COLOURS["worse"], COLOURS["middle"], COLOURS["better"]]
+
+
+def diverging_range() -> list[str]:
+    """The lower -> average -> higher range of a continuous scale around an average, no judgement."""
+    return [COLOURS["lower"], COLOURS["average"], COLOURS["higher"]]
+
+
+# Sizing: estimated text widths (DejaVu Sans, rounded up) and the room a chart needs for them.
+_NARROW = set("fijlrtI.,:;'|!()[] -/\\")
+_WIDE = set("mwMW%@—")
+
+
+def text_width(text, size: float = LABEL_SIZE, *, bold: bool = False) -> float:
+    """Estimated width in px of the longest line of `text` (lines split at '\\n') at font `size`."""
+    def em(line: str) -> float:
+        return sum(0.40 if ch in _NARROW else 1.0 if ch in _WIDE else 0.76 if ch.isupper() else 0.64
+                   for ch in line)
+    return max(em(line) for line in str(text).split("\n")) * size * (1.1 if bold else 1.0)
+
+
+def longest(texts: Iterable, size: float = LABEL_SIZE, *, bold: bool = False) -> float:
+    """The widest of `texts` in px (0 for none)."""
+    return max((text_width(t, size, bold=bold) for t in texts), default=0.0)
+
+
+def wrap(text, px: float = LABEL_MAX, size: float = LABEL_SIZE, *, bold: bool = False) -> str:
+    """`text` broken at spaces with '\\n' so that no line is wider than `px` (a word wider than that
+    is broken too)."""
+    text = str(text)
+    chars = max(int(px / (0.64 * size)), 4)
+    out = text
+    while text_width(out, size, bold=bold) > px and chars >= 4:
+        out = "\n".join(textwrap.wrap(text, chars, break_on_hyphens=False)) or text
+        chars -= 1
+    return out
+
+
+def line_count(texts: Iterable) -> int:
+    """The most lines any of `texts` has."""
+    return max((str(t).count("\n") + 1 for t in texts), default=1)
+
+
+SPLIT_LINES = "split(datum.label, '\\n')"  # an axis labelExpr drawing a wrapped label on its lines
+
+
+def label_axis(labels: Iterable, *, title=None, size: float = LABEL_SIZE, **kw) -> alt.Axis:
+    """An axis for wrapped category labels: each drawn whole (limit = the longest line), line by line."""
+    return alt.Axis(title=title, labelLimit=math.ceil(longest(labels, size)) + 8, labelExpr=SPLIT_LINES,
+                    labelFontSize=size, **kw)
+
+
+def band_step(labels: Iterable, size: float = LABEL_SIZE, minimum: int = 20) -> int:
+    """Px per category on a band axis, tall enough for the labels' lines."""
+    return max(minimum, line_count(labels) * (round(size) + 3) + 6)
+
+
+def legend_width(labels: Iterable, title=None) -> float:
+    """Px a vertical legend takes beside a chart: symbol, longest label or title, offset."""
+    return max(longest(labels) + 24, text_width(title or "", TITLE_SIZE, bold=True)) + 22
+
+
+def plot_width(left: float = 0.0, right: float = 0.0, preferred: int = PLOT_WIDTH) -> int:
+    """The plotting area's width leaving `left` px for labels and axis title and `right` px for a
+    legend within the page width."""
+    room = PAGE_WIDTH - left - right - PADDING["left"] - PADDING["right"] - 30
+    return int(max(MIN_PLOT_WIDTH, min(preferred, room)))
+
+
+def legend(labels: Iterable, title=None, *, orient: str = "right", width: float = PLOT_WIDTH,
+           **kw) -> alt.Legend:
+    """A legend that shows its labels and title whole; at the bottom, in as many columns as fit `width`."""
+    labels = [str(x) for x in labels]
+    extra = {}
+    if orient in ("bottom", "top"):
+        per = longest(labels) + 40
+        extra["columns"] = max(1, min(len(labels), int(width // per)))
+    return alt.Legend(title=title, orient=orient, labelLimit=0, titleLimit=0, **extra, **kw)
+
+
+def heading(text: str, width: float, subtitle: str | None = None) -> alt.TitleParams:
+    """A chart title (and subtitle) wrapped to `width` px, so neither is cut."""
+    lines = wrap(text, width, HEADING_SIZE, bold=True).split("\n")
+    kw = {}
+    if subtitle:
+        sub = wrap(subtitle, width, LABEL_SIZE).split("\n")
+        kw["subtitle"] = sub if len(sub) > 1 else sub[0]
+    return alt.TitleParams(lines if len(lines) > 1 else lines[0], anchor="start", **kw)
+
+
+def axis_title(text: str, width: float, size: float = TITLE_SIZE) -> str | list[str]:
+    """An axis title wrapped to `width` px (a list of lines when it needs more than one)."""
+    lines = wrap(text, width, size, bold=True).split("\n")
+    return lines if len(lines) > 1 else lines[0]
+
+
+def score_domain(values: Iterable, full: tuple[float, float], *, step: float | None = None,
+                 min_span: float | None = None) -> tuple[list[float], bool]:
+    """An axis domain around `values` (with their intervals) on a scale whose `full` range would
+    flatten their differences: rounded out to `step`, at least `min_span` wide, never past the full
+    range. Returns (domain, zoomed); zoomed is False when the data need (nearly) the full range."""
+    lo, hi = full
+    span = hi - lo
+    step = step or span / 20
+    min_span = min_span or span / 5
+    vals = [float(v) for v in values if v is not None and not pd.isna(v)]
+    if not vals:
+        return [lo, hi], False
+    a, b = math.floor(min(vals) / step) * step, math.ceil(max(vals) / step) * step
+    if a == min(vals):
+        a -= step
+    if b == max(vals):
+        b += step
+    if b - a < min_span:
+        mid = (a + b) / 2
+        a, b = math.floor((mid - min_span / 2) / step) * step, math.ceil((mid + min_span / 2) / step) * step
+    a, b = max(lo, a), min(hi, b)
+    if b - a > 0.7 * span:
+        return [lo, hi], False
+    return [a, b], True
+
+
+def full_range_note(label: str, full: tuple[float, float], domain: list[float]) -> str:
+    """The subtitle line saying that an axis is zoomed and what the full range is."""
+    def num(v: float) -> str:
+        return f"{v:g}"
+    return (f"Axis zoomed to {num(domain[0])} to {num(domain[1])} to show the differences; "
+            f"{label} runs from {num(full[0])} to {num(full[1])}.")
 
 
 @alt.theme.register("cx", enable=True)
 def cx_theme() -> alt.theme.ThemeConfig:
     return {
         "config": {
-            "view": {"continuousWidth": 480, "continuousHeight": 280, "stroke": None},
-            "range": {"category": PALETTE},
-            "font": "Helvetica, Arial, sans-serif",
-            "title": {"anchor": "start", "fontSize": 14},
-            "axis": {"labelFontSize": 11, "titleFontSize": 12, "gridColor": "#eeeeee"},
+            "font": FONT,
+            "padding": PADDING,
+            "view": {"continuousWidth": PLOT_WIDTH, "continuousHeight": 280, "stroke": None},
+            "range": {"category": SERIES, "diverging": diverging_range()},
+            "title": {"anchor": "start", "fontSize": HEADING_SIZE, "subtitleFontSize": LABEL_SIZE,
+                      "subtitleColor": "#555555", "offset": 10, "limit": 0},
+            "axis": {"labelFontSize": LABEL_SIZE, "titleFontSize": TITLE_SIZE, "gridColor": "#eeeeee",
+                     "labelLimit": LABEL_MAX + 10, "titleLimit": 0},
+            "axisX": {"labelOverlap": "greedy", "labelSeparation": 6},
+            "legend": {"labelFontSize": LABEL_SIZE, "titleFontSize": TITLE_SIZE, "labelLimit": 0,
+                       "titleLimit": 0},
+            "text": {"fontSize": LABEL_SIZE},
         }
     }
 

@@ -9,7 +9,22 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from cxlib.charts.theme import BAD, GOOD, NEUTRAL, PALETTE, checked_frame
+from cxlib.charts.theme import (
+    COLOUR_WORDS,
+    COLOURS,
+    SEQUENTIAL,
+    checked_frame,
+    colour,
+    colour_scale,
+    diverging_range,
+    graded_range,
+    heading,
+    legend,
+    room,
+    score_domain,
+    full_range_note,
+    wrap,
+)
 from cxlib.errors import unknown_name
 
 __all__ = [
@@ -35,89 +50,126 @@ def _need(df: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
 
 def chart_segment_profile(df: pd.DataFrame, *, metric: str = "nps") -> alt.LayerChart:
     """One metric of `segment_profile`: each segment's value with its 95% interval, coloured by
-    whether it differs significantly (after Benjamini-Hochberg) from the rest; a grey tick marks
-    the rest's value. Green is better than the rest and red worse: for the churn rate that is
-    below and above the rest."""
+    whether it is significantly better or worse (after Benjamini-Hochberg) than the rest; a grey
+    tick marks the rest's value. Segments are sorted by value. Better is higher, except for the
+    churn rate, where less is better."""
     d = _need(df, ["segment", "metric", "value", "ci_lower", "ci_upper", "rest_value", "significant",
                    "p_adjusted"], "chart_segment_profile")
     if metric not in _TITLES:
         raise unknown_name("metric", str(metric), "the segment profile", _TITLES)
     d = d[d["metric"] == metric].copy()
-    d["verdict"] = "no clear difference"
-    d.loc[d["significant"].astype(bool) & (d["value"] > d["rest_value"]), "verdict"] = "above the rest"
-    d.loc[d["significant"].astype(bool) & (d["value"] < d["rest_value"]), "verdict"] = "below the rest"
-    fmt = ".0%" if metric == "churn_rate" else ",.1f"
-    y = alt.Y("segment:N", title=None, sort=alt.EncodingSortField("value", order="descending"))
     better_high = metric != "churn_rate"  # less churn is better
-    colour = alt.Color("verdict:N", title="Compared with the rest",
-                       scale=alt.Scale(domain=["above the rest", "no clear difference", "below the rest"],
-                                       range=[GOOD, NEUTRAL, BAD] if better_high else [BAD, NEUTRAL, GOOD]))
+    sig = d["significant"].astype(bool)
+    higher, lower = d["value"] > d["rest_value"], d["value"] < d["rest_value"]
+    d["verdict"] = "no clear difference"
+    d.loc[sig & (higher if better_high else lower), "verdict"] = "better than the rest"
+    d.loc[sig & (lower if better_high else higher), "verdict"] = "worse than the rest"
+    d = d.sort_values("value", ascending=False, kind="stable")
+    d["label"] = [wrap(x) for x in d["segment"].astype(str)]
+    verdicts = {"better than the rest": "better", "no clear difference": "no clear difference",
+                "worse than the rest": "worse"}
+    r = room(d["label"], legend_labels=verdicts, legend_title="Compared with the rest")
+    fmt = ".0%" if metric == "churn_rate" else ",.1f"
+    y = alt.Y("label:N", title=None, sort=list(d["label"]), axis=r.axis())
+    colour_ = alt.Color("verdict:N", scale=colour_scale(verdicts), legend=legend(verdicts, "Compared with the rest"))
     tooltip = [alt.Tooltip("segment:N"), alt.Tooltip("n:Q", title="answers / customers", format=","),
                alt.Tooltip("value:Q", format=fmt), alt.Tooltip("ci_lower:Q", format=fmt),
                alt.Tooltip("ci_upper:Q", format=fmt), alt.Tooltip("rest_value:Q", format=fmt, title="rest"),
                alt.Tooltip("p_adjusted:Q", format=".3f", title="p (BH-adjusted)")]
+    subtitle, scale = None, alt.Scale(zero=False)
+    full = {"nps": (-100, 100), "csat": (0, 100), "ces": (1, 7)}.get(metric)
+    if full:
+        domain, zoomed = score_domain(pd.concat([d["ci_lower"], d["ci_upper"], d["rest_value"]]), full,
+                                      step={"ces": 0.5}.get(metric, 10), min_span={"ces": 2}.get(metric, 40))
+        scale = alt.Scale(domain=domain, nice=False)
+        subtitle = full_range_note(_TITLES[metric].split(" (")[0], full, domain) if zoomed else None
     base = alt.Chart(d)
-    rules = base.mark_rule(strokeWidth=2).encode(y=y, x=alt.X("ci_lower:Q", title=_TITLES[metric]), x2="ci_upper:Q",
-                                                  color=colour)
-    points = base.mark_point(filled=True, size=80).encode(y=y, x="value:Q", color=colour, tooltip=tooltip)
-    rest = base.mark_tick(color="#555555", thickness=1).encode(y=y, x="rest_value:Q")
-    return (rules + points + rest).properties(title=f"{_TITLES[metric]} by segment, with 95% intervals")
+    rules = base.mark_rule(strokeWidth=2).encode(
+        y=y, x=alt.X("ci_lower:Q", title=_TITLES[metric], scale=scale), x2="ci_upper:Q", color=colour_)
+    points = base.mark_point(filled=True, size=80).encode(y=y, x="value:Q", color=colour_, tooltip=tooltip)
+    rest = base.mark_tick(color=colour("reference"), thickness=1).encode(y=y, x="rest_value:Q")
+    return (rules + points + rest).properties(
+        title=r.title(f"{_TITLES[metric]} by segment, with 95% intervals", subtitle),
+        width=r.width, height=alt.Step(r.step))
 
 
 def chart_rfm_grid(df: pd.DataFrame) -> alt.Chart:
     """Customers per recency x frequency score cell (`rfm_grid`), the cell's segment in the tooltip."""
     d = _need(df, ["r_score", "f_score", "segment", "customers"], "chart_rfm_grid")
     return alt.Chart(d).mark_rect().encode(
-        x=alt.X("f_score:O", title="Frequency score (5 = most orders)"),
+        x=alt.X("f_score:O", title="Frequency score (5 = most orders)", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("r_score:O", title="Recency score (5 = most recent)", sort="descending"),
-        color=alt.Color("customers:Q", title="Customers", scale=alt.Scale(scheme="blues")),
+        color=alt.Color("customers:Q", title="Customers", scale=alt.Scale(scheme=SEQUENTIAL)),
         tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("r_score:O"), alt.Tooltip("f_score:O"),
                  alt.Tooltip("customers:Q", format=",")],
-    ).properties(title="Customers by recency and frequency score", width=300, height=300)
+    ).properties(title=heading("Customers by recency and frequency score", 420), width=300, height=300)
 
 
 def chart_rfm_segments(df: pd.DataFrame) -> alt.Chart:
-    """Bars of customers per named RFM segment (`rfm_segments`), best segments first, NPS in colour.
+    """Bars of customers per named RFM segment (`rfm_segments`), largest first, NPS in colour
+    (red worse, green better).
 
     Without any NPS score (a store of orders alone) the bars are one colour and the title says
     nothing of NPS, rather than drawing segments in a colour that means 'no data'."""
     d = _need(df, ["segment", "customers", "share", "nps", "revenue_per_customer"], "chart_rfm_segments")
-    order = list(d["segment"])
+    d = d.sort_values("customers", ascending=False, kind="stable")
+    d["label"] = [wrap(x) for x in d["segment"].astype(str)]
+    has_nps = bool(d["nps"].notna().any())
+    r = room(d["label"], legend_title="NPS" if has_nps else None, legend_labels=["-50", "50"] if has_nps else ())
     tooltip = [alt.Tooltip("segment:N"), alt.Tooltip("customers:Q", format=","),
                alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("revenue_per_customer:Q", format=",.0f")]
-    base = alt.Chart(d).mark_bar().encode(y=alt.Y("segment:N", sort=order, title=None),
+    base = alt.Chart(d).mark_bar().encode(y=alt.Y("label:N", sort=list(d["label"]), title=None, axis=r.axis()),
                                           x=alt.X("customers:Q", title="Customers"))
-    if not d["nps"].notna().any():
-        return base.encode(color=alt.value(PALETTE[0]), tooltip=tooltip).properties(title="Customers per RFM segment")
+    size = {"width": r.width, "height": alt.Step(r.step)}
+    if not has_nps:
+        return base.encode(color=alt.value(colour("main")), tooltip=tooltip).properties(
+            title=r.title("Customers per RFM segment"), **size)
     return base.encode(
-        color=alt.Color("nps:Q", title="NPS", scale=alt.Scale(scheme="redyellowgreen", domain=[-50, 50])),
+        color=alt.Color("nps:Q", title="NPS", scale=alt.Scale(range=graded_range(), domain=[-50, 0, 50], clamp=True)),
         tooltip=[*tooltip, alt.Tooltip("nps:Q", format=".1f")],
-    ).properties(title="Customers per RFM segment (colour: NPS)")
+    ).properties(title=r.title("Customers per RFM segment (colour: NPS, red lower, green higher)"), **size)
 
 
 def chart_cluster_features(df: pd.DataFrame) -> alt.Chart:
-    """Heatmap of each cluster's features in SDs from the average (`BehaviourClusters.features`)."""
+    """Heatmap of each cluster's features in SDs from the average (`BehaviourClusters.features`):
+    blue above the average, orange below (neither better nor worse)."""
     d = _need(df, ["segment", "feature", "label", "z", "cluster_mean", "overall_mean"], "chart_cluster_features")
+    d["row"] = [wrap(x) for x in d["label"].astype(str)]
+    r = room(d["row"], legend_title="SDs from average", legend_labels=["+2.0"])
+    clusters = list(dict.fromkeys(d["segment"].astype(str)))
+    width = min(r.width, max(60 * len(clusters), 180))
     return alt.Chart(d).mark_rect().encode(
-        x=alt.X("segment:N", title=None),
-        y=alt.Y("label:N", title=None),
+        x=alt.X("segment:N", title=None, sort=clusters, axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y("row:N", title=None, axis=r.axis()),
         color=alt.Color("z:Q", title="SDs from average",
-                        scale=alt.Scale(scheme="redblue", domain=[-2, 2], clamp=True, reverse=True)),
+                        scale=alt.Scale(domain=[-2, 0, 2], range=diverging_range(), clamp=True),
+                        legend=alt.Legend(format="+.1f")),
         tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("label:N", title="feature"),
                  alt.Tooltip("cluster_mean:Q", format=",.2f"), alt.Tooltip("overall_mean:Q", format=",.2f"),
                  alt.Tooltip("z:Q", format="+.2f")],
-    ).properties(title="What sets each cluster apart (blue: above average, red: below)")
+    ).properties(title=heading("What sets each cluster apart", r.total - r.width + width,
+                               subtitle=f"{_WORDS['higher']}: above average, {_WORDS['lower']}: below"),
+                 width=width, height=alt.Step(r.step))
+
+
+_WORDS = {k: COLOUR_WORDS[COLOURS[k]] for k in ("higher", "lower")}  # the legend's words follow the colours
 
 
 def chart_cues(df: pd.DataFrame) -> alt.Chart:
-    """Bars of lift (use relative to average) of each segment's personalisation cues."""
+    """Bars of lift (use relative to average) of each segment's personalisation cues, largest first."""
     d = _need(df, ["segment", "kind", "value", "lift", "reach", "overall_reach"], "chart_cues")
-    d["item"] = d["kind"].astype(str) + ": " + d["value"].astype(str)
+    d = d.sort_values(["segment", "lift"], ascending=[True, False], kind="stable")
+    d["item"] = [wrap(f"{k}: {v}") for k, v in zip(d["kind"].astype(str), d["value"].astype(str))]
+    kinds = list(dict.fromkeys(d["kind"].astype(str)))
+    segs = [wrap(x, 120) for x in dict.fromkeys(d["segment"].astype(str))]
+    r = room(list(d["item"]) + segs, legend_labels=kinds)
     return alt.Chart(d).mark_bar().encode(
-        y=alt.Y("item:N", title=None, sort=alt.EncodingSortField("lift", order="descending")),
+        y=alt.Y("item:N", title=None, sort=alt.EncodingSortField("lift", order="descending"), axis=r.axis()),
         x=alt.X("lift:Q", title="Use relative to average (1 = average)"),
-        color=alt.Color("kind:N", title=None),
-        row=alt.Row("segment:N", title=None),
+        color=alt.Color("kind:N", title=None, legend=legend(kinds)),
+        row=alt.Row("segment:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=0)),
         tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("item:N", title="used"), alt.Tooltip("lift:Q", format=".2f"),
                  alt.Tooltip("reach:Q", format=".0%"), alt.Tooltip("overall_reach:Q", format=".0%")],
-    ).resolve_scale(y="independent").properties(title="Where each segment differs: tailor these touchpoints")
+    ).resolve_scale(y="independent").properties(
+        title=r.title("Where each segment differs: tailor these touchpoints"), width=r.width - 80,
+        height=alt.Step(r.step))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import altair as alt
 import pandas as pd
@@ -189,6 +190,34 @@ def axis_title(text: str, width: float, size: float = TITLE_SIZE) -> str | list[
     lines = wrap(text, width, size, bold=True).split("\n")
     return lines if len(lines) > 1 else lines[0]
 
+
+
+@dataclass
+class Room:
+    """The room a chart with categories on its y axis needs: the wrapped labels, the plot width,
+    the whole chart's width (labels, plot, legend) and the px per category."""
+    labels: list[str]
+    width: int
+    total: float
+    step: int
+
+    def axis(self, **kw) -> alt.Axis:
+        return label_axis(self.labels, **kw)
+
+    def title(self, text: str, subtitle: str | None = None) -> alt.TitleParams:
+        return heading(text, self.total, subtitle)
+
+
+def room(labels: Iterable, *, legend_labels: Iterable = (), legend_title=None, preferred: int = PLOT_WIDTH,
+         label_px: float = LABEL_MAX) -> Room:
+    """Wrap category `labels` to `label_px` and size a chart around them and its legend (none
+    when `legend_labels` is empty) so that it fits the page and nothing is cut."""
+    wrapped = [wrap(x, label_px) for x in labels]
+    legend_labels = [str(x) for x in legend_labels]
+    left = longest(wrapped) + 16
+    right = legend_width(legend_labels, legend_title) if legend_labels or legend_title else 0.0
+    width = plot_width(left, right, preferred)
+    return Room(wrapped, width, left + width + right, band_step(wrapped))
 
 def score_domain(values: Iterable, full: tuple[float, float], *, step: float | None = None,
                  min_span: float | None = None) -> tuple[list[float], bool]:

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import cxlib
+import cxlib.charts as charts
 from cxlib.charts.segments import (
     chart_cluster_features,
     chart_cues,
@@ -13,6 +14,13 @@ from cxlib.charts.segments import (
     chart_rfm_segments,
     chart_segment_profile,
 )
+
+
+def title_text(spec):
+    title = spec["title"]
+    text = title["text"] if isinstance(title, dict) else title
+    sub = title.get("subtitle", "") if isinstance(title, dict) else ""
+    return " ".join(text if isinstance(text, list) else [text]) + " | " + " ".join(sub if isinstance(sub, list) else [sub])
 
 
 def values(spec):
@@ -45,12 +53,12 @@ def test_profile_chart_shows_intervals_and_verdicts_without_suppressed_rows():
     spec = chart.to_dict()
     rows = values(spec)
     assert sorted(r["segment"] for r in rows) == ["north", "south"]  # west suppressed, csat other metric
-    assert {r["segment"]: r["verdict"] for r in rows} == {"north": "above the rest", "south": "below the rest"}
+    assert {r["segment"]: r["verdict"] for r in rows} == {"north": "better than the rest", "south": "worse than the rest"}
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
     assert marks == ["rule", "point", "tick"]
     assert spec["layer"][0]["encoding"]["x"]["field"] == "ci_lower"
     assert spec["layer"][0]["encoding"]["x2"]["field"] == "ci_upper"
-    assert "NPS" in spec["title"]
+    assert "NPS" in title_text(spec)
     with pytest.raises(cxlib.CxInputError, match="did you mean 'nps'"):
         chart_segment_profile(profile_frame(), metric="npss")
     with pytest.raises(cxlib.CxInputError, match="needs columns"):
@@ -62,10 +70,12 @@ def test_profile_chart_colours_less_churn_as_better():
     spec = chart_segment_profile(churn, metric="churn_rate").to_dict()
     scale = spec["layer"][1]["encoding"]["color"]["scale"]
     verdicts = {r["segment"]: r["verdict"] for r in values(spec) if r["segment"] != "north" or r["value"] == 0.4}
-    assert verdicts["north"] == "above the rest"  # more churn than the rest ...
-    assert dict(zip(scale["domain"], scale["range"]))["above the rest"] == "#c23b4b"  # ... is drawn red
-    nps_scale = chart_segment_profile(profile_frame(), metric="nps").to_dict()["layer"][1]["encoding"]["color"]["scale"]
-    assert dict(zip(nps_scale["domain"], nps_scale["range"]))["above the rest"] == "#3a9e6f"
+    assert verdicts["north"] == "worse than the rest"  # more churn than the rest ...
+    assert dict(zip(scale["domain"], scale["range"]))["worse than the rest"] == "#c23b4b"  # ... is drawn red
+    nps = chart_segment_profile(profile_frame(), metric="nps").to_dict()
+    nps_scale = nps["layer"][1]["encoding"]["color"]["scale"]
+    assert dict(zip(nps_scale["domain"], nps_scale["range"]))["better than the rest"] == "#3a9e6f"
+    assert {r["segment"]: r["verdict"] for r in values(nps)}["north"] == "better than the rest"
 
 
 def test_rfm_charts():
@@ -78,10 +88,12 @@ def test_rfm_charts():
                          "nps": [30.0, -10.0], "revenue_per_customer": [500.0, 20.0], "suppressed": [False, False]})
     spec = chart_rfm_segments(segs).to_dict()
     assert spec["encoding"]["y"]["sort"] == ["champions", "lost"] and spec["encoding"]["color"]["field"] == "nps"
+    bigger_last = chart_rfm_segments(segs.assign(customers=[30, 40])).to_dict()
+    assert bigger_last["encoding"]["y"]["sort"] == ["lost", "champions"]  # bars sorted by size
     # a store of orders alone has no NPS: one colour, and the title does not promise NPS
     spec = chart_rfm_segments(segs.assign(nps=np.nan)).to_dict()
     assert "field" not in spec["encoding"]["color"] and "value" in spec["encoding"]["color"]
-    assert "NPS" not in spec["title"] and len(values(spec)) == 2
+    assert "NPS" not in title_text(spec) and len(values(spec)) == 2
     assert "nps" not in [t["field"] for t in spec["encoding"]["tooltip"]]
 
 
@@ -90,7 +102,12 @@ def test_cluster_and_cue_charts():
                           "label": ["support tickets"] * 2, "z": [-0.3, 1.6], "cluster_mean": [0.2, 2.4],
                           "overall_mean": [0.5, 0.5]})
     spec = chart_cluster_features(feats).to_dict()
-    assert spec["encoding"]["color"]["field"] == "z" and spec["encoding"]["color"]["scale"]["domain"] == [-2, 2]
+    colour = spec["encoding"]["color"]
+    assert colour["field"] == "z" and colour["scale"]["domain"] == [-2, 0, 2]
+    # the key says what the colours are: blue (higher) above the average, orange (lower) below
+    assert colour["scale"]["range"][-1] == charts.COLOURS["higher"] == "#2166ac"
+    assert colour["scale"]["range"][0] == charts.COLOURS["lower"]
+    assert "blue: above average" in title_text(spec) and "orange: below" in title_text(spec)
     cues = pd.DataFrame({"segment": ["a", "b"], "kind": ["channel", "touchpoint"], "value": ["app", "<script>"],
                          "reach": [0.5, 0.4], "overall_reach": [0.2, 0.1], "lift": [2.0, 3.0],
                          "cue": ["x", "y"], "suppressed": [False, False]})

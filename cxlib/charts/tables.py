@@ -211,8 +211,7 @@ def formatted(df: pd.DataFrame, *, kinds: dict[str, str] | None = None) -> pd.Da
             lo, hi = bounds[name]
             text = pd.Series([interval(v, a, b) for v, a, b in zip(text, df[lo].map(fmt), df[hi].map(fmt))],
                              index=df.index)
-        if kind in ("count", "share", "percent", "number", "p_value", "duration"):
-            text = text.mask(hidden & (text == ""), HIDDEN)
+        text = text.mask(hidden & (text == ""), HIDDEN)
         out[str(name)] = _rating_words(df, name, text, hidden)
     return out
 
@@ -291,7 +290,7 @@ def table(df: pd.DataFrame, *, title: str | None = None, kinds: dict[str, str] |
     df = df.head(rows) if rows else df
     shown = formatted(df, kinds=kinds)
     box = f"cx-table-{uuid.uuid4().hex[:10]}"
-    gt = GT(shown, id=box).cols_label(**{c: header(c) for c in shown.columns})
+    gt = GT(shown, id=box).cols_label(cases={c: header(c) for c in shown.columns})  # a column may be named "cases"
     numeric = [c for c in shown.columns if c in df and (kinds or {}).get(c, column_kind(c, df[c])) not in ("text", "list",
                                                                                                          "bool", "date")]
     if numeric:

@@ -76,3 +76,77 @@ def test_the_table_has_plain_headers_a_footnote_for_hidden_values_and_survives_t
     assert "suppressed" not in clean.lower().replace("gt_", "") and "NaN" not in clean
     plain = T.table(df.assign(suppressed=False)).as_raw_html()
     assert T.HIDDEN_NOTE not in plain
+
+
+def test_one_precision_per_measured_column_dates_and_infinity():
+    df = pd.DataFrame({"segment": ["a", "b", None], "period": pd.to_datetime(["2024-01-01", "2024-02-01", None]),
+                       "n": [1200.0, 7.0, float("nan")], "nps": [12.345, -3.0, float("nan")],
+                       "p_value": [0.000123, 0.5, float("nan")], "ratio": [float("inf"), 0.25, float("nan")],
+                       "r_peak_end": [0.5902, 0.4649, float("nan")], "suppressed": [False, False, True]})
+    out = T.formatted(df)
+    assert out["segment"].tolist() == ["a", "b", T.HIDDEN]  # every blank of a hidden row is hidden
+    assert out["period"].tolist() == ["2024-01-01", "2024-02-01", T.HIDDEN]
+    assert out["n"].tolist() == ["1,200", "7", T.HIDDEN]
+    assert out["nps"].tolist() == ["12.3", "-3.0", T.HIDDEN]
+    assert out["p_value"].tolist() == ["< 0.001", "0.5", T.HIDDEN]
+    assert out["ratio"].tolist() == ["∞", "0.25", T.HIDDEN]  # infinity as the sign
+    assert out["r_peak_end"].tolist() == ["0.59", "0.465", T.HIDDEN]  # below 1: three significant digits
+    assert df["nps"].iloc[0] == 12.345  # the frame itself is left alone
+
+
+def test_blank_ratings_say_why_and_empty_columns_are_left_out():
+    df = pd.DataFrame({"stage": ["awareness", "purchase", "service"], "customers": [40, 30, 20],
+                       "csat_n": [0, 3, 50], "csat": [None, None, 0.8123], "ces_n": [0, 0, 0],
+                       "ces": [None, None, None], "median_time_from_previous": [pd.NaT, pd.NaT, pd.NaT],
+                       "suppressed": [False, False, False]})
+    out = T.formatted(df)
+    assert list(out.columns) == ["stage", "customers", "csat_n", "csat"]  # nobody gave CES; no time to show
+    assert out["csat"].tolist() == ["no ratings", T.TOO_FEW, "81.2%"]  # journey CSAT is a share of 1
+    assert "stage" not in T.formatted(df.assign(stage="unmapped"))
+    everyone_hidden = T.formatted(pd.DataFrame({"segment": ["a"], "n": [None], "suppressed": [True]}))
+    assert everyone_hidden.to_dict("records") == [{"segment": "a", "n": T.HIDDEN}]  # kept, shown as hidden
+
+
+def test_a_named_index_becomes_columns_and_a_plain_index_is_never_shown():
+    grouped = pd.DataFrame({"segment": ["a", "b"], "n": [3, 4]}).set_index("segment")
+    assert T.formatted(grouped).to_dict("records") == [{"segment": "a", "n": "3"}, {"segment": "b", "n": "4"}]
+    picked = pd.DataFrame({"n": [3, 4, 5]}).iloc[[2, 0]]
+    assert T.formatted(picked).index.tolist() == [0, 1] and T.formatted(picked)["n"].tolist() == ["5", "3"]
+
+
+def _cells(html: str) -> list[str]:
+    import re
+
+    import html as h
+
+    return [h.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", html, re.S)]
+
+
+def test_a_rendered_table_shows_no_index_no_decimal_counts_no_missing_markers_and_no_suppressed_column():
+    df = pd.DataFrame({"segment": ["north", "east", "west"], "customers": [18030.0, None, 7.0],
+                       "cases": pd.array([12, pd.NA, 3], dtype="Int64"), "share": [0.42, None, 0.1],
+                       "median_duration": [pd.Timedelta("0 days 00:00:24.307522058"), pd.NaT, pd.Timedelta(days=117.8)],
+                       "path": [["a", "b", "c"], None, ["a"]], "label": ["x", None, None],
+                       "suppressed": [False, True, False]}, index=[7, 8, 9])
+    html = sanitize_html(T.table(df).as_raw_html())
+    cells = _cells(html)
+    assert cells[:7] == ["Segment", "Customers", "Cases", "Share", "Median duration", "Path", "Label"]
+    assert cells[7:14] == ["north", "18,030", "12", "42.0%", "24 s", "a > b > c", "x"]
+    assert not {"7", "8", "9"} & set(cells[7::7])  # the frame's index is not a column
+    for bad in ("NaN", "NaT", "None", "nan", "<NA>", "&lt;NA&gt;", ".0<", "days 00:", "['a'", "Suppressed", "False"):
+        assert bad not in html, bad
+    assert T.HIDDEN_NOTE in html and html.count(T.HIDDEN) >= 5
+
+
+def test_a_column_named_like_a_great_tables_argument_is_labelled():
+    html = T.table(pd.DataFrame({"cases": [3], "columns": [4]})).as_raw_html()
+    assert ">Cases<" in html and ">Columns<" in html
+
+
+def test_a_wide_table_scrolls_after_the_sanitiser():
+    df = pd.DataFrame({f"column_{i}": ["a long value " * 3] for i in range(30)})
+    clean = sanitize_html(T.table(df).as_raw_html())
+    import re
+
+    box = re.search(r'<div id="(cx-table-\w+)"', clean).group(1)
+    assert re.search(rf"#{box} \{{ overflow-x: auto;", clean)

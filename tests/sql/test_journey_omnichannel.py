@@ -10,7 +10,8 @@ import pytest
 from scipy import stats
 
 import cxlib
-from cxlib.analysis.journey import channel_switches, friction, handoffs, journey_table, switch_outcomes
+from cxlib.analysis.journey import channel_switches, friction, handoffs, switch_outcomes
+from cxlib.charts.tables import formatted
 from cxlib.errors import CxInputError
 from cxlib.store import refresh_derived
 
@@ -135,8 +136,8 @@ def test_switch_outcomes_without_orders_leave_conversion_blank(tmp_path):
     con = make_store(tmp_path, SERVICE)  # no orders at all: who bought is unknown, not 0%
     out = switch_outcomes(con, contacts=CONTACTS, min_group_size=1)
     assert out["conversion"].isna().all() and out["customers"].tolist() == [2, 4]
-    shown = journey_table(out)  # nor ratings: the rated and conversion columns are left out
-    assert list(shown.columns) == ["group", "customers", "suppressed"]
+    shown = formatted(out)  # nor ratings: the rated and conversion columns are left out
+    assert list(shown.columns) == ["group", "customers"]
 
 
 def test_default_contacts_come_from_the_events_not_the_stage_map(tmp_path):
@@ -161,9 +162,9 @@ def test_friction_without_ratings_ranks_by_dropoff_and_shows_no_empty_ratings(tm
     # payment: 1 of 1 visits dropped; checkout, home_page, product_page: 1 of 2 each (ties by name)
     assert list(zip(out["touchpoint"], out["dropoff_rate"])) == [
         ("payment", 1.0), ("checkout", 0.5), ("home_page", 0.5), ("product_page", 0.5)]
-    shown = journey_table(out)
+    shown = formatted(out)
     assert list(shown.columns) == ["touchpoint", "channel", "stage", "occurrences", "customers", "dropped_off",
-                                   "dropoff_rate", "suppressed"]
+                                   "dropoff_rate"]
 
 
 def test_friction_chart_without_ratings_draws_the_dropoff(tmp_path):

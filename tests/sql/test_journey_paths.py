@@ -12,13 +12,13 @@ import cxlib
 from cxlib.analysis.journey import (
     fit_flow_level,
     journey_map,
-    journey_table,
     paths,
     stage_coverage,
     step_matrix,
     transitions,
     variants,
 )
+from cxlib.charts.tables import HIDDEN, TOO_FEW, formatted
 from cxlib.errors import CxInputError
 from cxlib.store import refresh_derived
 
@@ -177,28 +177,29 @@ def test_journey_map_blanks_ratings_of_few_answers(tmp_path):
     assert out.loc["service", "customers"] == 0 and not out.loc["service", "suppressed"]  # nobody: 0 is shown
 
 
-def test_journey_table_says_why_values_are_blank_and_leaves_out_empty_columns(tmp_path):
+def test_the_stage_map_as_a_table_says_why_values_are_blank_and_leaves_out_empty_columns(tmp_path):
     con = make_store(tmp_path, JOURNEYS + [("u2", 30, "checkout")], [("u1", 5, "csat", 5, "checkout")])
     raw = journey_map(con, min_group_size=2)
-    out = journey_table(raw).set_index("stage")
+    out = formatted(raw).set_index("stage")
     assert "ces" not in out and "ces_n" not in out  # no CES answers at all: the columns hold nothing
-    assert out.loc["purchase", "csat"] == "too few" and out.loc["awareness", "csat"] == "no ratings"
-    assert out.loc["awareness", "median_time_from_previous"] == "–"  # the first stage has no previous one
-    assert out.loc["service", "customers"] == 0 and not out.loc["service", "suppressed"]  # nobody: 0 is shown
-    hidden = journey_table(journey_map(con, min_group_size=3)).set_index("stage")
-    assert hidden.loc["awareness", "customers"] == "" and hidden.loc["awareness", "suppressed"]  # empty cells
-    assert out.loc["consideration", "median_time_from_previous"] == pd.Timedelta(hours=1.5)
-    assert out.loc["purchase", "customers"] == 2 and out.loc["purchase", "share"] == raw.loc[2, "share"]
-    html = out.to_html()
-    assert not any(bad in html for bad in (">NaN<", ">NaT<", ">None<", ">nan<"))
+    assert out.loc["purchase", "csat"] == TOO_FEW and out.loc["awareness", "csat"] == "no ratings"
+    assert out.loc["awareness", "median_time_from_previous"] == ""  # the first stage has no previous one
+    assert out.loc["service", "customers"] == "0" and "suppressed" not in out  # nobody: 0 is shown
+    hidden = formatted(journey_map(con, min_group_size=3)).set_index("stage")
+    assert hidden.loc["awareness", "customers"] == HIDDEN
+    assert out.loc["consideration", "median_time_from_previous"] == "1.5 h"
+    assert out.loc["purchase", "customers"] == "2" and out.loc["purchase", "share"] == f"{raw.loc[2, 'share']:.1%}"
+    assert not out.isin(["NaN", "NaT", "None", "nan", "<NA>"]).any().any()
 
 
-def test_journey_table_rounds_durations_and_writes_blanked_counts_whole(tmp_path):
+def test_transitions_as_a_table_write_durations_in_human_units_and_hidden_counts_as_a_dash(tmp_path):
     con = make_store(tmp_path, JOURNEYS)
-    out = journey_table(transitions(con, min_group_size=2))
-    assert out["transitions"].tolist() == [2, 2, "", ""] and out["customers"].tolist() == [2, 2, "", ""]
-    assert out["median_duration"].iloc[0] == pd.Timedelta(hours=1.5)  # values are unchanged
-    assert out["median_duration"].iloc[2] == "" and out["suppressed"].tolist() == [False, False, True, True]
+    raw = transitions(con, min_group_size=2)
+    out = formatted(raw)
+    assert raw["suppressed"].tolist() == [False, False, True, True]
+    assert out["transitions"].tolist() == ["2", "2", HIDDEN, HIDDEN] and out["customers"].tolist() == ["2", "2", HIDDEN, HIDDEN]
+    assert out["median_duration"].iloc[0] == "1.5 h" and out["median_duration"].iloc[2] == HIDDEN
+    assert raw["median_duration"].iloc[0] == pd.Timedelta(hours=1.5)  # the frame itself is unchanged
 
 
 def test_stage_coverage_names_the_touchpoints_without_a_stage(tmp_path):

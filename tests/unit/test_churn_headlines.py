@@ -199,18 +199,6 @@ def test_at_risk_headline():
         "(likelihood-ratio p = 0.38).")
 
 
-def test_report_table_shows_blanks_as_a_dash():
-    df = pd.DataFrame({"segment": ["a", "b"], "value": [1.5, np.nan], "n": pd.array([3, pd.NA], dtype="Int64"),
-                       "label": ["x", None]})
-    html = churn.report_table(df).to_html()
-    assert "nan" not in html.lower() and "<NA>" not in html and "None" not in html
-    assert html.count("–") == 3
-    counts = churn.report_table(pd.DataFrame({"n": [3.0, np.nan, 1200.0], "share": [0.5, 0.25, np.nan]})).to_html()
-    assert ">1,200<" in counts and ">3<" in counts and ">0.500000<" in counts  # whole numbers without decimals
-    with pytest.raises(cxlib.CxInputError, match="DataFrame"):
-        churn.report_table([1])
-
-
 # ---------------------------------------------------------------- plain errors on stores that cannot serve
 
 

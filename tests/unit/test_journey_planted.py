@@ -115,15 +115,14 @@ def test_every_sample_touchpoint_has_a_stage_so_the_report_keeps_its_stage_views
 
 
 def test_the_sample_results_read_without_nan_as_tables(sample_con):
-    from cxlib.analysis.journey import journey_table
+    from cxlib.charts.tables import HIDDEN, formatted, table
 
-    shown = {"map": journey_table(journey_map(sample_con)), "handoffs": journey_table(handoffs(sample_con)),
-             "friction": journey_table(friction(sample_con).head(10))}
-    for name, table in shown.items():
-        html = table.to_html()
-        assert not any(bad in html for bad in (">NaN<", ">NaT<", ">None<", ">nan<")), name
-    jm = shown["map"].set_index("stage")
-    assert jm.loc["service", "ces"] == journey_map(sample_con).set_index("stage").loc["service", "ces"]
+    raw = {"map": journey_map(sample_con), "handoffs": handoffs(sample_con), "friction": friction(sample_con).head(10)}
+    for name, df in raw.items():
+        html = table(df).as_raw_html()
+        assert not any(bad in html for bad in (">NaN<", ">NaT<", ">None<", ">nan<", "><NA><")), name
+    jm = formatted(raw["map"]).set_index("stage")
+    assert jm.loc["service", "ces"] == f"{raw['map'].set_index('stage').loc['service', 'ces']:.1f}"
     assert jm.loc["awareness", "csat"] == "no ratings"  # nobody rates the ads
-    h = shown["handoffs"]
-    assert h.loc[h["suppressed"], "repeat_rate"].eq("").all()  # suppressed hand-offs: empty cells
+    h = formatted(raw["handoffs"])
+    assert h.loc[raw["handoffs"]["suppressed"].to_numpy(), "repeat_rate"].eq(HIDDEN).all()  # hidden hand-offs: a dash

@@ -583,27 +583,3 @@ def test_other_metrics_note_names_declared_metrics(tmp_path):
     assert voc.other_metrics_note(con) == ("This store's surveys also hold trust (0-10, 2 answers); this report scores "
                                            "NPS, CSAT and CES only (cx profile lists every metric).")
     assert voc.nps(con, min_group_size=1)["n"].iloc[0] == 2  # the other metric is not counted as NPS
-
-
-def test_display_table_blanks_missing_values_and_rounds_per_column():
-    df = pd.DataFrame({
-        "segment": ["a", "b", None],
-        "period": pd.to_datetime(["2024-01-01", "2024-02-01", None]),
-        "n": [1200.0, 7.0, math.nan],
-        "nps": [12.345, -3.0, math.nan],
-        "p_value": [0.000123, 0.5, math.nan],
-        "ratio": [math.inf, 0.25, math.nan],
-        "suppressed": [False, False, True],
-    })
-    out = voc.display_table(df)
-    assert out["segment"].tolist() == ["a", "b", ""]
-    assert out["period"].tolist() == ["2024-01-01", "2024-02-01", ""]
-    assert out["n"].tolist() == ["1,200", "7", ""]
-    assert out["nps"].tolist() == ["12.3", "-3.0", ""]
-    assert out["p_value"].tolist() == ["0.000123", "0.5", ""]
-    assert out["ratio"].tolist() == ["∞", "0.25", ""]
-    assert out["suppressed"].tolist() == [False, False, True]
-    assert "NaN" not in out.to_html() and "None" not in out.to_html() and "NaT" not in out.to_html()
-    assert df["nps"].iloc[0] == 12.345  # the frame itself is left alone
-    with pytest.raises(CxInputError, match="DataFrame"):
-        voc.display_table([1, 2])

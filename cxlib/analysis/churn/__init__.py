@@ -12,7 +12,6 @@ from cxlib.analysis.churn.headlines import (
     cox_headline,
     experience_value_headline,
     logrank_headline,
-    report_table,
     revenue_at_risk_headline,
     survival_headline,
 )
@@ -72,5 +71,4 @@ __all__ = [
     "experience_value_headline",
     "revenue_at_risk_headline",
     "at_risk_headline",
-    "report_table",
 ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from cxlib.analysis.churn.cox import COX_COVARIATES, CoxResult
@@ -215,20 +214,3 @@ def at_risk_headline(at_risk: pd.DataFrame, model: CoxResult | None = None) -> s
         sentence += (f" Read the ranking with care: no CX factor in the model is clearly linked to churn here "
                      f"(likelihood-ratio p = {llr:.2g}).")
     return sentence
-
-
-def report_table(df: pd.DataFrame, *, blank: str = "–"):
-    """`df` for a report: a pandas Styler that shows a blank value (a suppressed figure, a score
-    nobody gave, a segment with no customers) as `blank` instead of NaN / None / <NA>, and a
-    column of whole numbers that holds blanks (so pandas made it float) without decimals. The
-    values are not changed; the Styler only draws them."""
-    if not isinstance(df, pd.DataFrame):
-        raise CxInputError(f"report_table takes a DataFrame, got {type(df).__name__}")
-    whole = {}
-    for column in df.columns:
-        values = df[column]
-        if pd.api.types.is_float_dtype(values):
-            finite = values[np.isfinite(values.astype(float))]
-            if len(finite) and (finite == finite.round()).all():
-                whole[column] = "{:,.0f}"
-    return df.style.format(na_rep=blank).format(whole, na_rep=blank)

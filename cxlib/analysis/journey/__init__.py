@@ -1,8 +1,8 @@
 """Journeys: funnels, paths and transitions, the stage map, omnichannel hand-offs and friction points.
 
 Also what the journey report needs on a partial store: which touchpoints have no stage
-(``stage_coverage``), the flow level that fits (``fit_flow_level``) and results as readable tables
-(``journey_table``).
+(``stage_coverage``) and the flow level that fits (``fit_flow_level``). Results are shown to people
+with ``cxlib.charts.tables.table``.
 
 Each module holds one job; this package gathers their public names so that notebooks can write
 ``from cxlib.analysis import journey`` and ``journey.funnel(con, steps)``. Definitions: docs/metrics.md.
@@ -14,7 +14,6 @@ from cxlib.analysis.journey.friction_points import friction
 from cxlib.analysis.journey.funnels import funnel, funnel_dropped
 from cxlib.analysis.journey.omnichannel import channel_switches, handoffs, switch_outcomes
 from cxlib.analysis.journey.partial import fit_flow_level, stage_coverage
-from cxlib.analysis.journey.tables import journey_table
 
 __all__ = [
     "channel_switches",
@@ -24,7 +23,6 @@ __all__ = [
     "funnel_dropped",
     "handoffs",
     "journey_map",
-    "journey_table",
     "parse_window",
     "paths",
     "stage_coverage",

@@ -4,7 +4,6 @@ Each module holds one job; this package gathers their public names so that noteb
 ``from cxlib.analysis import segments`` and ``segments.segment_profile(con, by="region")``.
 """
 
-from cxlib.analysis.churn.headlines import report_table
 from cxlib.analysis.segments.breakdown import (
     RANGE_BINS,
     breakdown_headline,
@@ -43,7 +42,6 @@ __all__ = [
     "personalisation_cues",
     "profile_chart_metrics",
     "range_labels",
-    "report_table",
     "rfm_grid",
     "rfm_scores",
     "rfm_segments",

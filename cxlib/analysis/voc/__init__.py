@@ -10,7 +10,6 @@ from cxlib.analysis.voc.drivers import key_drivers, relative_weights
 from cxlib.analysis.voc.followup import export_followup, followup_headline, followup_list, followup_summary
 from cxlib.analysis.voc.peakend import peak_end, peak_end_bins, peak_end_headline, williams_t
 from cxlib.analysis.voc.scores import ces, check_options, csat, fit_breakdown, nps, other_metrics_note
-from cxlib.analysis.voc.tables import display_table
 from cxlib.analysis.voc.text import comments as feedback_comments
 from cxlib.analysis.voc.text import quotes, sentiment, sentiment_by_group, themes, themes_headline, topics
 from cxlib.analysis.voc.trend import (
@@ -29,7 +28,6 @@ __all__ = [
     "compare",
     "compare_nps",
     "csat",
-    "display_table",
     "export_followup",
     "feedback_comments",
     "fit_breakdown",

@@ -148,7 +148,8 @@ def agent_headline(agents: pd.DataFrame, *, bands=DEFAULT_BANDS) -> str:
         return "No tickets with an agent in the period selected"
     shown = agents[agents["median_hours"].notna() & (agents["agent"] != "no agent recorded")]
     if shown.empty:
-        return "Too few tickets per agent to show any agent"
+        return ("Every agent is hidden: too few tickets each, or counts that would give a small group away "
+                "against an earlier report")
     slow, fast = (agents["stands_out"] == "slower").sum(), (agents["stands_out"] == "faster").sum()
     limit = band_labels(check_bands(bands))[-1]
     verdict = (f"{slow} slower and {fast} faster than the rest beyond chance (share of tickets taking {limit}, "

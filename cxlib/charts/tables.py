@@ -42,7 +42,8 @@ ACRONYMS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "clv": "CLV", "rfm": "RF
             "p90": "p90", "r2": "R²", "cx": "CX"}
 HEADERS = {"n": "n", "csat_n": "CSAT answers", "ces_n": "CES answers", "p": "p", "p_value": "p-value",
            "p_adjusted": "p-value (adjusted)", "diff": "Difference", "z": "z", "t": "t", "r_squared": "R²",
-           "ces_high": "CES high"}
+           "ces_high": "CES high", "r_peak_end": "r (peak-end)", "r_mean": "r (mean)", "r_peak": "r (peak)",
+           "r_end": "r (end)"}
 COUNT_NAMES = re.compile(r"^(n|count|customers|answers|responses|events|orders|tickets|churned|retained|promoters|"
                          r"passives|detractors|reached|dropped|dropped_off|open_window|transitions|switches|contacts|"
                          r"not_judged|cases|occurrences|at_risk|events_.*|.*_count|n_.*|.*_n|.*_customers|.*_answers)$")
@@ -120,6 +121,8 @@ def interval(value: str, lower: str, upper: str) -> str:
         return value
     if not lower or not upper:
         return value
+    if value.endswith("%") and lower.endswith("%") and upper.endswith("%"):
+        lower = lower[:-1]  # '66.1% (62.5-69.6%)'
     return f"{value} ({lower} to {upper})" if "-" in lower + upper else f"{value} ({lower}-{upper})"
 
 
@@ -161,6 +164,8 @@ def column_kind(name: str, values: pd.Series) -> str:
         return "share" if lower == "csat" and len(sample) and (sample.abs() <= 1).all() else "percent"
     if SHARE_NAMES.search(lower) and (sample.abs() <= 1).all():
         return "share"
+    if SHARE_NAMES.search(lower) and len(sample) and sample.between(0, 100).all():
+        return "percent"  # a share already in percent points (theme and topic shares)
     whole = len(sample) == 0 or (sample == sample.round()).all()
     if COUNT_NAMES.match(lower) or (whole and pd.api.types.is_integer_dtype(values)):
         return "count"

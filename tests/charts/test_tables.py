@@ -31,6 +31,7 @@ def test_intervals_lists_and_headers():
     assert T.interval("17", "14", "19") == "17 (14-19)"
     assert T.interval("-5.2", "-9.1", "-1.3") == "-5.2 (-9.1 to -1.3)"
     assert T.interval("17", "", "") == "17" and T.interval("", "1", "2") == ""
+    assert T.interval("66.1%", "62.5%", "69.6%") == "66.1% (62.5-69.6%)"
     assert T.path(["catalog", "cart", "payment"]) == "catalog > cart > payment"
     assert [T.header(c) for c in ("conversion_from_first", "nps", "csat_ci_lower", "median_time_to_convert")] == [
         "Conversion from first", "NPS", "CSAT CI lower", "Median time to convert"]
@@ -92,6 +93,14 @@ def test_one_precision_per_measured_column_dates_and_infinity():
     assert out["ratio"].tolist() == ["∞", "0.25", T.HIDDEN]  # infinity as the sign
     assert out["r_peak_end"].tolist() == ["0.59", "0.465", T.HIDDEN]  # below 1: three significant digits
     assert df["nps"].iloc[0] == 12.345  # the frame itself is left alone
+
+
+def test_shares_in_percent_points_read_as_percentages():
+    df = pd.DataFrame({"theme": ["a", "b"], "share": [20.44, 3.0], "detractor_share": [14.2, 0.0],
+                       "conversion": [0.5, 0.25]})
+    assert T.formatted(df).drop(columns="theme").to_dict("records") == [
+        {"share": "20.4%", "detractor_share": "14.2%", "conversion": "50.0%"},
+        {"share": "3.0%", "detractor_share": "0.0%", "conversion": "25.0%"}]
 
 
 def test_blank_ratings_say_why_and_empty_columns_are_left_out():

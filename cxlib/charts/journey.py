@@ -9,7 +9,19 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from cxlib.charts.theme import BAD, GOOD, NEUTRAL, checked_frame
+from cxlib.charts.theme import (
+    SEQUENTIAL,
+    checked_frame,
+    colour,
+    colour_scale,
+    graded_range,
+    group_scale,
+    heading,
+    legend,
+    longest,
+    room,
+    wrap,
+)
 
 __all__ = [
     "chart_flow",
@@ -36,31 +48,43 @@ def _shown(df: pd.DataFrame) -> pd.DataFrame:
     return df[~df["suppressed"].astype(bool)] if "suppressed" in df else df
 
 
-def chart_funnel(df: pd.DataFrame) -> alt.Chart:
-    """Bars of conversion from the first step per step (one colour per segment), with 95% Wilson bars."""
+def chart_funnel(df: pd.DataFrame) -> alt.LayerChart:
+    """Horizontal bars of conversion from the first step, steps top to bottom (one bar per segment
+    within a step, NPS groups in their colours), each labelled with its value, with 95% Wilson
+    intervals. The height grows with steps x segments; the width stays within the page."""
     d = _need(df, ["segment", "step", "touchpoint", "customers", "conversion_from_first", "ci_lower", "ci_upper"],
               "chart_funnel")
-    d = _shown(d)
-    d["label"] = d["step"].astype(int).astype(str) + ". " + d["touchpoint"].astype(str)
-    order = list(dict.fromkeys(d.sort_values("step")["label"]))
-    many = d["segment"].nunique() > 1
-    x = alt.X("label:N", sort=order, title="Funnel step", axis=alt.Axis(labelAngle=0))
-    y = alt.Y("conversion_from_first:Q", title="Conversion from step 1", axis=alt.Axis(format="%"),
-              scale=alt.Scale(domain=[0, 1]))
-    enc = {"xOffset": alt.XOffset("segment:N"), "color": alt.Color("segment:N", title="Segment")} if many else {}
-    bars = alt.Chart(d).mark_bar().encode(
-        x=x, y=y,
+    d = _shown(d).sort_values(["step", "segment"], kind="stable")
+    d["label"] = [wrap(f"{int(s)}. {t}") for s, t in zip(d["step"], d["touchpoint"].astype(str))]
+    d["value_label"] = [f"{v:.0%}" if pd.notna(v) else "" for v in d["conversion_from_first"]]
+    d = d[["segment", "step", "touchpoint", "label", "customers", "conversion_from_first", "ci_lower", "ci_upper",
+           "value_label"]]
+    order = list(dict.fromkeys(d["label"]))
+    segments = group_scale(d["segment"]).to_dict().get("domain", [])  # NPS groups promoter first
+    many = len(segments) > 1
+    r = room(order, legend_labels=segments if many else (), legend_title="Segment" if many else None,
+             preferred=420)
+    bar_px = 16 if many else 22
+    step_px = max(r.step, bar_px * len(segments) + 8)
+    y = alt.Y("label:N", sort=order, title=None, axis=r.axis(), scale=alt.Scale(paddingInner=0.25))
+    # room right of 100% for the value labels; the axis still ends at 100%
+    x = alt.X("conversion_from_first:Q", title="Conversion from step 1", scale=alt.Scale(domain=[0, 1.14], nice=False),
+              axis=alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0]))
+    off = {"yOffset": alt.YOffset("segment:N", sort=segments)} if many else {}
+    colour_ = (alt.Color("segment:N", title="Segment", scale=group_scale(segments), legend=legend(segments, "Segment"))
+               if many else alt.value(colour("main")))
+    base = alt.Chart(d).encode(y=y, **off)
+    bars = base.mark_bar().encode(
+        x=x, color=colour_,
         tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("touchpoint:N"), alt.Tooltip("customers:Q", format=","),
                  alt.Tooltip("conversion_from_first:Q", format=".1%", title="conversion from step 1"),
-                 alt.Tooltip("ci_lower:Q", format=".1%"), alt.Tooltip("ci_upper:Q", format=".1%")],
-        **enc,
-    )
-    errs = alt.Chart(d).mark_rule(color="#333333").encode(
-        x=x, y="ci_lower:Q", y2="ci_upper:Q", **({"xOffset": alt.XOffset("segment:N")} if many else {})
-    )
-    return (bars + errs).properties(
-        width=alt.Step(max(110, 28 * d["segment"].nunique())),  # room for each step's label
-        title="Share of customers reaching each step",
+                 alt.Tooltip("ci_lower:Q", format=".1%"), alt.Tooltip("ci_upper:Q", format=".1%")])
+    errs = base.mark_rule(color=colour("interval")).encode(x="ci_lower:Q", x2="ci_upper:Q")
+    values = base.mark_text(align="left", dx=4, fontSize=10 if many else 11).encode(
+        x="ci_upper:Q", text="value_label:N")
+    return (bars + errs + values).properties(
+        width=r.width, height=alt.Step(step_px // len(segments) if many else step_px),
+        title=r.title("Share of customers reaching each step"),
         description="Funnel conversion: customers who did the steps in order within the conversion window "
                     "from their step 1, as a share of those who did step 1 (customers whose window is still "
                     "open are left out); black lines are 95% Wilson intervals.")
@@ -98,21 +122,23 @@ def chart_flow(df: pd.DataFrame, *, top: int = 15) -> alt.LayerChart:
         pd.DataFrame({"node": list(right), "y": list(right.values()), "x": 1.0, "align": "left"}),
     ], ignore_index=True)
     yscale = alt.Scale(domain=[max(max(left.values(), default=0), max(right.values(), default=0)) + 0.05, -0.05])
-    xscale = alt.Scale(domain=[-0.45, 1.45])
-    links = alt.Chart(d).mark_rule(opacity=0.45, color=NEUTRAL).encode(
+    side = max(longest(left), longest(right)) + 14  # px of the node names beside each column
+    width = 2 * side + 260
+    xscale = alt.Scale(domain=[-side / 260, 1 + side / 260])
+    links = alt.Chart(d).mark_rule(opacity=0.45, color=colour("no clear difference")).encode(
         x=alt.X("x:Q", scale=xscale, axis=None), x2="x2:Q",
         y=alt.Y("y:Q", scale=yscale, axis=None), y2="y2:Q",
         strokeWidth=alt.StrokeWidth("transitions:Q", scale=alt.Scale(range=[1, 24]), legend=None),
         tooltip=[alt.Tooltip("source:N"), alt.Tooltip("target:N"), alt.Tooltip("transitions:Q", format=","),
                  alt.Tooltip("customers:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
     )
-    dots = alt.Chart(nodes).mark_circle(size=90, color="#1f4e79").encode(x="x:Q", y="y:Q")
+    dots = alt.Chart(nodes).mark_circle(size=90, color=colour("main")).encode(x="x:Q", y="y:Q")
     text_left = alt.Chart(nodes[nodes["x"] == 0.0]).mark_text(align="right", dx=-8).encode(
         x="x:Q", y="y:Q", text="node:N")
     text_right = alt.Chart(nodes[nodes["x"] == 1.0]).mark_text(align="left", dx=8).encode(
         x="x:Q", y="y:Q", text="node:N")
     return alt.layer(links, dots, text_left, text_right).properties(
-        title="Where customers go next (wider = more transitions)", height=320,
+        title=heading("Where customers go next (wider = more transitions)", width), height=320, width=width,
         description="Transitions (directly-follows): how often one step is immediately followed by another "
                     "in customers' time-ordered events; line width is the number of transitions.")
 
@@ -124,7 +150,7 @@ def chart_step_matrix(df: pd.DataFrame) -> alt.Chart:
     return alt.Chart(d).mark_rect().encode(
         x=alt.X("position:O", title="Event number in the journey"),
         y=alt.Y("node:N", title=None, sort=alt.EncodingSortField("customers", op="sum", order="descending")),
-        color=alt.Color("share:Q", title="Share of customers", scale=alt.Scale(scheme="blues"),
+        color=alt.Color("share:Q", title="Share of customers", scale=alt.Scale(scheme=SEQUENTIAL),
                         legend=alt.Legend(format="%")),
         tooltip=[alt.Tooltip("position:O"), alt.Tooltip("node:N"), alt.Tooltip("customers:Q", format=","),
                  alt.Tooltip("share:Q", format=".1%")],
@@ -148,9 +174,9 @@ def chart_journey_map(df: pd.DataFrame) -> alt.LayerChart:
     )
     # Vega-Lite drops a mark whose colour value is null, so unrated stages are drawn as grey bars
     # under the coloured ones.
-    unrated = base.mark_bar(color=NEUTRAL)
+    unrated = base.mark_bar(color=colour("empty"), stroke=colour("no clear difference"))
     rated = base.encode(color=alt.Color("csat:Q", title="CSAT (share 4-5)",
-                                        scale=alt.Scale(scheme="redyellowgreen", domain=[0.4, 1]),
+                                        scale=alt.Scale(range=graded_range(), domain=[0.4, 0.7, 1], clamp=True),
                                         legend=alt.Legend(format="%")))
     return (unrated + rated).properties(
         width=alt.Step(90), title="How far customers get, and how each stage is rated",
@@ -173,7 +199,7 @@ def chart_handoffs(df: pd.DataFrame) -> alt.Chart:
     return alt.Chart(d).mark_bar().encode(
         y=alt.Y("case:N", sort="-x", title=None),
         x=alt.X("repeat_rate:Q", title="Share of cases followed by another contact", axis=alt.Axis(format="%")),
-        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["hand-off", "no hand-off"], range=[BAD, NEUTRAL])),
+        color=alt.Color("kind:N", title=None, scale=colour_scale({"hand-off": "main", "no hand-off": "reference"})),
         tooltip=tooltip,
     ).properties(title="Customers come back after a hand-off between channels",
                  description="Hand-off: a service contact followed within a day by the next contact on another "
@@ -201,7 +227,7 @@ def chart_friction(df: pd.DataFrame, *, top: int = 15) -> alt.Chart:
     )
     points = base.mark_circle(opacity=0.8).encode(
         size=alt.Size("occurrences:Q", title="Occurrences"),
-        color=alt.Color("friction_score:Q", title="Friction score", scale=alt.Scale(range=[GOOD, BAD])),
+        color=alt.Color("friction_score:Q", title="Friction score", scale=alt.Scale(range=graded_range()[::-1])),
         tooltip=[alt.Tooltip("label:N", title="touchpoint"), alt.Tooltip("occurrences:Q", format=","),
                  alt.Tooltip("dropoff_rate:Q", format=".1%"), alt.Tooltip("dissatisfaction:Q", format=".1%"),
                  alt.Tooltip("friction_score:Q", format=".2f")],
@@ -219,7 +245,7 @@ def _chart_dropoff(d: pd.DataFrame, top: int) -> alt.Chart:
     d = d.sort_values(["occurrences", "touchpoint", "channel"], ascending=[False, True, True], kind="stable").head(top)
     d = d.assign(label=d["touchpoint"].astype(str) + " (" + d["channel"].astype(str) + ")")
     d = d[["label", "dropoff_rate", "occurrences"]]
-    return alt.Chart(d).mark_bar(color=BAD).encode(
+    return alt.Chart(d).mark_bar(color=colour("main")).encode(
         y=alt.Y("label:N", sort="-x", title=None),
         x=alt.X("dropoff_rate:Q", title="Drop-off after the touchpoint", axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1])),

@@ -78,6 +78,21 @@ def colour_scale(meanings: dict[str, str]) -> alt.Scale:
     return alt.Scale(domain=list(meanings), range=[colour(m) for m in meanings.values()])
 
 
+NPS_GROUPS = {"promoter": "promoter", "promoters": "promoter", "passive": "passive", "passives": "passive",
+              "detractor": "detractor", "detractors": "detractor", "(none)": "no answer", "no answer": "no answer",
+              "no_response": "no answer", "no response": "no answer"}
+
+
+def group_scale(values: Iterable) -> alt.Scale:
+    """The colour scale of a breakdown: NPS groups in their own colours (promoter green, passive
+    grey, detractor red) in that order, any other groups in the series colours."""
+    names = [str(v) for v in dict.fromkeys(values)]
+    if names and all(n.lower() in NPS_GROUPS for n in names):
+        order = list(NPS_GROUPS)
+        names.sort(key=lambda n: order.index(n.lower()))
+        return alt.Scale(domain=names, range=[colour(NPS_GROUPS[n.lower()]) for n in names])
+    return alt.Scale(domain=names, range=[SERIES[i % len(SERIES)] for i in range(len(names))])
+
 def graded(n: int) -> list[str]:
     """n colours from better through amber to worse, for ordered groups such as time bands."""
     if n <= 1:

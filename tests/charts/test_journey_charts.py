@@ -15,6 +15,7 @@ from cxlib.charts.journey import (
     chart_journey_map,
     chart_step_matrix,
 )
+from cxlib.charts.theme import COLOURS
 from cxlib.errors import CxInputError
 
 
@@ -38,21 +39,28 @@ FUNNEL = pd.DataFrame({
 })
 
 
-def test_funnel_chart_bars_and_interval_rules_without_suppressed_steps():
+def test_funnel_chart_bars_interval_rules_and_value_labels_without_suppressed_steps():
     spec = chart_funnel(FUNNEL).to_dict()
-    assert layer_marks(spec) == ["bar", "rule"]
+    assert layer_marks(spec) == ["bar", "rule", "text"]
     bar = spec["layer"][0]["encoding"]
-    assert bar["y"]["field"] == "conversion_from_first" and bar["x"]["sort"] == ["1. product_page", "2. add_to_cart"]
-    assert spec["layer"][1]["encoding"]["y2"]["field"] == "ci_upper"
+    # horizontal bars, steps top to bottom, so that long step names and many segments fit the page
+    assert bar["x"]["field"] == "conversion_from_first" and bar["y"]["sort"] == ["1. product_page", "2. add_to_cart"]
+    assert spec["layer"][1]["encoding"]["x2"]["field"] == "ci_upper"
+    text = spec["layer"][2]["encoding"]["text"]["field"]
     rows = values(spec)
     assert {r["label"] for r in rows} == {"1. product_page", "2. add_to_cart"}
-    assert "xOffset" not in bar
+    assert sorted(r[text] for r in rows) == ["100%", "60%"]  # every bar carries its value
+    assert "yOffset" not in bar
 
 
-def test_funnel_chart_with_segments_uses_colour_and_offset():
+def test_funnel_chart_with_segments_uses_colour_and_offset_and_nps_colours():
     two = pd.concat([FUNNEL.assign(segment="north"), FUNNEL.assign(segment="south")])
     bar = chart_funnel(two).to_dict()["layer"][0]["encoding"]
-    assert bar["color"]["field"] == "segment" and bar["xOffset"]["field"] == "segment"
+    assert bar["color"]["field"] == "segment" and bar["yOffset"]["field"] == "segment"
+    groups = pd.concat([FUNNEL.assign(segment=g) for g in ("detractor", "promoter", "passive")])
+    scale = chart_funnel(groups).to_dict()["layer"][0]["encoding"]["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"])) == {
+        "promoter": COLOURS["promoter"], "passive": COLOURS["passive"], "detractor": COLOURS["detractor"]}
 
 
 def test_flow_chart_places_sources_left_and_targets_right():
@@ -133,14 +141,18 @@ def test_charts_on_real_results(sample_con):
         assert len(spec["description"]) > 40  # reports show it as the chart's definition
 
 
-def test_funnel_steps_are_wide_enough_for_their_labels():
+def test_funnel_fits_the_page_with_many_segments_and_long_step_names():
+    from svg_bounds import svg_of, svg_size, text_outside
+
     import cxlib.charts.journey as jc
 
-    df = pd.DataFrame({"segment": ["all"] * 4, "step": [1, 2, 3, 4],
-                       "touchpoint": ["product_page", "add_to_cart", "checkout", "payment"],
-                       "customers": [100, 80, 60, 50], "conversion_from_first": [1, .8, .6, .5],
-                       "ci_lower": [.96, .71, .5, .4], "ci_upper": [1, .87, .69, .6], "suppressed": [False] * 4})
-    assert jc.chart_funnel(df).to_dict()["width"] == {"step": 110}
+    steps = ["product_page", "add_to_cart", "checkout_with_a_very_long_touchpoint_name_indeed", "payment"]
+    df = pd.DataFrame({"segment": [f"region {i}" for i in range(9) for _ in steps], "step": [1, 2, 3, 4] * 9,
+                       "touchpoint": steps * 9, "customers": [100, 80, 60, 50] * 9,
+                       "conversion_from_first": [1, .8, .6, .5] * 9, "ci_lower": [.96, .71, .5, .4] * 9,
+                       "ci_upper": [1, .87, .69, .6] * 9, "suppressed": [False] * 36})
+    svg = svg_of(jc.chart_funnel(df))
+    assert svg_size(svg)[0] <= 940 and not text_outside(svg)
 
 
 def test_journey_map_draws_every_stage_even_without_ratings():

@@ -43,11 +43,11 @@ ACRONYMS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "clv": "CLV", "rfm": "RF
 HEADERS = {"n": "n", "csat_n": "CSAT answers", "ces_n": "CES answers", "p": "p", "p_value": "p-value",
            "p_adjusted": "p-value (adjusted)", "diff": "Difference", "z": "z", "t": "t", "r_squared": "R²",
            "ces_high": "CES high", "r_peak_end": "r (peak-end)", "r_mean": "r (mean)", "r_peak": "r (peak)",
-           "r_end": "r (end)"}
+           "r_end": "r (end)", "k": "Clusters", "coef": "Coefficient", "se": "Standard error"}
 COUNT_NAMES = re.compile(r"^(n|count|customers|answers|responses|events|orders|tickets|churned|retained|promoters|"
                          r"passives|detractors|reached|dropped|dropped_off|open_window|transitions|switches|contacts|"
                          r"not_judged|cases|occurrences|at_risk|events_.*|.*_count|n_.*|.*_n|.*_customers|.*_answers)$")
-SHARE_NAMES = re.compile(r"(^|_)(rate|share|retention|conversion|probability|lift_share|dropoff)(_|$)|"
+SHARE_NAMES = re.compile(r"(^|_)(rate|share|retention|conversion|probability|lift_share|dropoff|reach|survival_at)(_|$)|"
                          r"^conversion_|_rate$|^retention|^share")
 PERCENT_POINT_NAMES = {"csat", "easy_share", "importance", "nps_share", "share_of_r2"}
 P_VALUE_NAMES = re.compile(r"^(p|p_value|p_adjusted|pvalue)$")
@@ -63,6 +63,8 @@ def header(name: str) -> str:
     """A column name in plain words: 'median_time_to_convert' -> 'Median time to convert'."""
     if str(name) in HEADERS:
         return HEADERS[str(name)]
+    if str(name).endswith("_n") and len(str(name)) > 2:
+        return f"{header(str(name)[:-2])} answers"
     words = [ACRONYMS.get(w.lower(), w) for w in str(name).split("_") if w]
     text = " ".join(words)
     return text[:1].upper() + text[1:] if text else str(name)
@@ -268,8 +270,13 @@ def _interval_columns(columns: list[str]) -> dict[str, tuple[str, str]]:
         for lo_suffix, hi_suffix in (("_ci_lower", "_ci_upper"), ("_lower", "_upper")):
             if name.endswith(lo_suffix):
                 base = name[: -len(lo_suffix)]
-                if base in columns and base + hi_suffix in columns:
-                    found[base] = (name, base + hi_suffix)
+                if base + hi_suffix not in columns:
+                    continue
+                # the value is 'x', else the column just before the bounds that starts with 'x_' (median_survival)
+                before = [c for c in columns[:columns.index(name)] if str(c).startswith(base + "_")]
+                value = base if base in columns else before[-1] if before else None
+                if value is not None:
+                    found[value] = (name, base + hi_suffix)
     if "ci_lower" in columns and "ci_upper" in columns:
         i = columns.index("ci_lower")
         before = [c for c in columns[:i] if c not in ("suppressed",)]

@@ -103,6 +103,16 @@ def test_shares_in_percent_points_read_as_percentages():
         {"share": "3.0%", "detractor_share": "0.0%", "conversion": "25.0%"}]
 
 
+def test_headers_and_intervals_of_model_results():
+    df = pd.DataFrame({"group": ["basic"], "median_survival": [21.66], "median_ci_lower": [19.6],
+                       "median_ci_upper": [float("inf")], "survival_at": [0.7243], "nps_n": [347], "se": [0.11]})
+    out = T.formatted(df)
+    assert out.to_dict("records") == [{"group": "basic", "median_survival": "21.7 (19.6-∞)", "survival_at": "72.4%",
+                                       "nps_n": "347", "se": "0.11"}]
+    assert [T.header(c) for c in out.columns] == ["Group", "Median survival", "Survival at", "NPS answers",
+                                                  "Standard error"]
+
+
 def test_blank_ratings_say_why_and_empty_columns_are_left_out():
     df = pd.DataFrame({"stage": ["awareness", "purchase", "service"], "customers": [40, 30, 20],
                        "csat_n": [0, 3, 50], "csat": [None, None, 0.8123], "ces_n": [0, 0, 0],
@@ -124,11 +134,10 @@ def test_a_named_index_becomes_columns_and_a_plain_index_is_never_shown():
 
 
 def _cells(html: str) -> list[str]:
+    import html as h
     import re
 
-    import html as h
-
-    return [h.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", html, re.S)]
+    return [h.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", html, re.DOTALL)]
 
 
 def test_a_rendered_table_shows_no_index_no_decimal_counts_no_missing_markers_and_no_suppressed_column():

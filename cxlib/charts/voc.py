@@ -9,7 +9,18 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from cxlib.charts.theme import BAD, GOOD, NEUTRAL, checked_frame
+from cxlib.charts.theme import (
+    checked_frame,
+    colour,
+    colour_scale,
+    full_range_note,
+    group_scale,
+    heading,
+    legend,
+    room,
+    score_domain,
+    wrap,
+)
 
 __all__ = [
     "chart_ces",
@@ -44,30 +55,38 @@ def has_marks(df: pd.DataFrame, column: str | None = None) -> bool:
 
 
 def _score_chart(df: pd.DataFrame, score: str, label: str, domain: tuple[float, float], what: str,
-                 title: str | None) -> alt.Chart:
+                 title: str | None, step: float = 10, min_span: float = 40) -> alt.LayerChart:
     data = _need(df, [score, "ci_lower", "ci_upper"], what)
     types = {"segment": "N", "period": "T"}
     tooltip = [f"{c}:{types.get(c, 'Q')}" for c in ("segment", "period", "n", score, "ci_lower", "ci_upper")
                if c in data]
-    scale = alt.Scale(domain=list(domain))
+    # the axis spans the data, not the whole scale, so differences show; the subtitle names the full range
+    shown, zoomed = score_domain(pd.concat([data["ci_lower"], data["ci_upper"], data[score]]), domain,
+                                 step=step, min_span=min_span)
+    scale = alt.Scale(domain=shown, nice=False)
+    note = full_range_note(label.split(" (")[0], domain, shown) if zoomed else None
+    text = title or f"{label} with 95% intervals"
     if "period" in data:
         data["period"] = pd.to_datetime(data["period"])
-        color = alt.Color("segment:N", title=None) if "segment" in data else alt.value("#1f4e79")
-        base = alt.Chart(data).encode(x=alt.X("period:T", title=None))
+        groups = list(dict.fromkeys(data["segment"].astype(str))) if "segment" in data else []
+        color = (alt.Color("segment:N", title=None, scale=group_scale(groups), legend=legend(groups))
+                 if groups else alt.value(colour("main")))
+        base = alt.Chart(data).encode(x=alt.X("period:T", title=None, axis=alt.Axis(labelOverlap="greedy")))
         band = base.mark_area(opacity=0.18).encode(
             y=alt.Y("ci_lower:Q", title=label, scale=scale), y2="ci_upper:Q", color=color)
         line = base.mark_line(point=True).encode(y=alt.Y(f"{score}:Q", scale=scale), color=color,
                                                  tooltip=tooltip)
-        chart = band + line
-    else:
-        if "segment" not in data:
-            data = data.assign(segment="all")
-        base = alt.Chart(data).encode(y=alt.Y("segment:N", title=None, sort="-x"))
-        bars = base.mark_point(filled=True, size=80).encode(
-            x=alt.X(f"{score}:Q", title=label, scale=scale), tooltip=tooltip)
-        rules = base.mark_rule().encode(x=alt.X("ci_lower:Q", scale=scale), x2="ci_upper:Q")
-        chart = rules + bars
-    return chart.properties(title=title or f"{label} with 95% intervals")
+        return (band + line).properties(title=heading(text, 560, note), width=480)
+    if "segment" not in data:
+        data = data.assign(segment="all")
+    data = data.sort_values(score, ascending=False, kind="stable")
+    data["label"] = [wrap(x) for x in data["segment"].astype(str)]
+    r = room(data["label"])
+    base = alt.Chart(data).encode(y=alt.Y("label:N", title=None, sort=list(data["label"]), axis=r.axis()))
+    dots = base.mark_point(filled=True, size=80, color=colour("main")).encode(
+        x=alt.X(f"{score}:Q", title=label, scale=scale), tooltip=tooltip)
+    rules = base.mark_rule(color=colour("interval")).encode(x=alt.X("ci_lower:Q", scale=scale), x2="ci_upper:Q")
+    return (rules + dots).properties(title=r.title(text, note), width=r.width, height=alt.Step(r.step))
 
 
 def chart_nps(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
@@ -85,21 +104,24 @@ def chart_nps_mix(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
     if "segment" not in data:
         data = data.assign(segment="all answers")
     groups = {"promoters": "promoters (9-10)", "passives": "passives (7-8)", "detractors": "detractors (0-6)"}
+    data = data.sort_values("nps", ascending=False, kind="stable")
+    r = room(data["segment"].astype(str), preferred=520)
+    data["segment"] = r.labels
     long = data.melt(id_vars=["segment", "n", "nps"], value_vars=list(groups), var_name="group", value_name="answers")
     long["share"] = long["answers"].astype(float) / long["n"].astype(float) * 100
     long["group"] = long["group"].map(groups)
     long["order"] = long["group"].map({g: i for i, g in enumerate(groups.values())})
     return alt.Chart(long).mark_bar().encode(
-        y=alt.Y("segment:N", title=None),
+        y=alt.Y("segment:N", title=None, sort=r.labels, axis=r.axis()),
         x=alt.X("share:Q", title="share of answers (%)", scale=alt.Scale(domain=[0, 100])),
         color=alt.Color("group:N", title=None, sort=list(groups.values()),
-                        scale=alt.Scale(domain=list(groups.values()), range=[GOOD, NEUTRAL, BAD]),
-                        legend=alt.Legend(orient="bottom", labelLimit=0)),
+                        scale=colour_scale(dict(zip(groups.values(), ("promoter", "passive", "detractor")))),
+                        legend=legend(groups.values(), orient="bottom")),
         order=alt.Order("order:Q"),
         tooltip=["segment:N", "group:N", "answers:Q", alt.Tooltip("share:Q", format=".1f"), "n:Q",
                  alt.Tooltip("nps:Q", format=".0f")],
-    ).properties(title=title or "Promoters, passives and detractors (NPS = promoters - detractors)",
-                 height=alt.Step(36),
+    ).properties(title=r.title(title or "Promoters, passives and detractors (NPS = promoters - detractors)"),
+                 height=alt.Step(max(36, r.step)), width=r.width,
                  description="Share of answers 9-10 (promoters), 7-8 (passives) and 0-6 (detractors); NPS is "
                              "the share of promoters minus the share of detractors, in points.")
 
@@ -111,74 +133,95 @@ def chart_csat(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
 
 def chart_ces(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
     """Mean CES (1-7, higher = easier) with its t interval; `df` is the result of cxlib.ces."""
-    return _score_chart(df, "mean", "CES (1-7, higher = easier)", (1, 7), "chart_ces", title)
+    return _score_chart(df, "mean", "CES (1-7, higher = easier)", (1, 7), "chart_ces", title, step=0.5, min_span=2)
 
 
 def chart_compare(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
-    """Each group's difference from the rest (or from group b), coloured by whether it is
-    significant after correction; `df` is the result of cxlib.compare / compare_nps."""
+    """Each group's difference from the rest (or from group b), largest first: green where it is
+    significantly better after correction, red where significantly worse, grey where it could be
+    chance; `df` is the result of cxlib.compare / compare_nps (a higher score is better)."""
     key = "segment" if "segment" in df.columns else "period"
     data = _need(df, [key, "diff", "significant", "p_adjusted"], "chart_compare")
     data[key] = data[key].astype(str)
-    data["verdict"] = data["significant"].map({True: "significant", False: "could be chance"})
+    sig = data["significant"].astype(bool)
+    data["verdict"] = "could be chance"
+    data.loc[sig & (data["diff"] > 0), "verdict"] = "significantly better"
+    data.loc[sig & (data["diff"] < 0), "verdict"] = "significantly worse"
+    data = data.sort_values("diff", ascending=False, kind="stable")
+    data["label"] = [wrap(x) for x in data[key]]
+    verdicts = {"significantly better": "better", "could be chance": "no clear difference",
+                "significantly worse": "worse"}
+    r = room(data["label"], legend_labels=verdicts)
     return alt.Chart(data).mark_bar().encode(
-        y=alt.Y(f"{key}:N", title=None, sort="-x"),
+        y=alt.Y("label:N", title=None, sort=list(data["label"]), axis=r.axis()),
         x=alt.X("diff:Q", title="difference from the rest"),
-        color=alt.Color("verdict:N", title=None,
-                        scale=alt.Scale(domain=["significant", "could be chance"], range=[BAD, NEUTRAL])),
+        color=alt.Color("verdict:N", title=None, scale=colour_scale(verdicts), legend=legend(verdicts)),
         tooltip=[f"{key}:N", "diff:Q", "p_value:Q", "p_adjusted:Q", "significant:N"],
-    ).properties(title=title or "Differences between groups (Benjamini-Hochberg corrected)")
+    ).properties(title=r.title(title or "Differences between groups (Benjamini-Hochberg corrected)"),
+                 width=r.width, height=alt.Step(r.step))
 
 
 def chart_drivers(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
-    """Relative importance of NPS drivers (% of R^2) with bootstrap intervals; insignificant
-    drivers in grey. `df` is the result of cxlib.key_drivers; R^2 and n go in the subtitle."""
+    """Relative importance of NPS drivers (% of R^2) with bootstrap intervals, most important first;
+    significant drivers dark blue, the rest light grey. `df` is the result of cxlib.key_drivers; R^2
+    and n go in the subtitle."""
     data = _need(df, ["driver", "importance", "ci_lower", "ci_upper", "significant", "r_squared", "n"],
                  "chart_drivers")
-    data["verdict"] = data["significant"].map({True: "significant", False: "not significant"})
+    data["verdict"] = data["significant"].astype(bool).map({True: "significant", False: "not significant"})
     fit = f"model R² = {data['r_squared'].iloc[0]:.2f}, n = {int(data['n'].iloc[0])} customers" if len(data) else ""
-    base = alt.Chart(data).encode(y=alt.Y("driver:N", title=None, sort="-x"))
+    data = data.sort_values("importance", ascending=False, kind="stable")
+    data["label"] = [wrap(x) for x in data["driver"].astype(str)]
+    verdicts = {"significant": "significant", "not significant": "not significant"}
+    r = room(data["label"], legend_labels=verdicts)
+    base = alt.Chart(data).encode(y=alt.Y("label:N", title=None, sort=list(data["label"]), axis=r.axis()))
     bars = base.mark_bar().encode(
         x=alt.X("importance:Q", title="share of explained variance (%)"),
-        color=alt.Color("verdict:N", title=None,
-                        scale=alt.Scale(domain=["significant", "not significant"], range=["#1f4e79", NEUTRAL])),
+        color=alt.Color("verdict:N", title=None, scale=colour_scale(verdicts), legend=legend(verdicts)),
         tooltip=["driver:N", "kind:N", "importance:Q", "ci_lower:Q", "ci_upper:Q", "direction:N", "p_adjusted:Q"],
     )
-    rules = base.mark_rule().encode(x="ci_lower:Q", x2="ci_upper:Q")
-    return (bars + rules).properties(title=alt.TitleParams(title or "What drives NPS", subtitle=fit))
+    rules = base.mark_rule(color=colour("interval")).encode(x="ci_lower:Q", x2="ci_upper:Q")
+    return (bars + rules).properties(title=r.title(title or "What drives NPS", fit), width=r.width,
+                                     height=alt.Step(r.step))
 
 
 def chart_themes(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
-    """Feedback themes: volume (share of comments) against the theme's NPS; red when the theme
-    is significantly over-represented among detractors. `df` is the result of cxlib.analysis.voc.text.themes."""
+    """Feedback themes: volume (share of comments) against the theme's NPS; red (the detractors'
+    colour) when the theme is significantly over-represented among detractors, grey otherwise.
+    `df` is the result of cxlib.analysis.voc.text.themes."""
     data = _need(df, ["theme", "share", "nps", "over_representation", "significant"], "chart_themes")
     data["verdict"] = [
         "over-represented among detractors" if s and o > 1 else "other"
         for s, o in zip(data["significant"], data["over_representation"])
     ]
     data["over_representation"] = data["over_representation"].clip(upper=1e6)  # inf is not JSON
+    domain, zoomed = score_domain(data["nps"], (-100, 100), step=10, min_span=40)
+    verdicts = {"over-represented among detractors": "detractor", "other": "no clear difference"}
     base = alt.Chart(data).encode(
-        x=alt.X("share:Q", title="share of comments (%)"),
-        y=alt.Y("nps:Q", title="NPS of those who mention it", scale=alt.Scale(domain=[-100, 100])),
+        x=alt.X("share:Q", title="share of comments (%)", scale=alt.Scale(zero=True)),
+        y=alt.Y("nps:Q", title="NPS of those who mention it", scale=alt.Scale(domain=domain, nice=False)),
     )
     dots = base.mark_circle(size=140).encode(
-        color=alt.Color("verdict:N", title=None,
-                        scale=alt.Scale(domain=["over-represented among detractors", "other"], range=[BAD, GOOD])),
+        color=alt.Color("verdict:N", title=None, scale=colour_scale(verdicts), legend=legend(verdicts)),
         tooltip=["theme:N", "comments:Q", "share:Q", "nps:Q", "over_representation:Q", "p_adjusted:Q"],
     )
     labels = base.mark_text(align="left", dx=9).encode(text="theme:N")
-    return (dots + labels).properties(title=title or "Feedback themes: volume and NPS")
+    note = full_range_note("NPS", (-100, 100), domain) if zoomed else None
+    return (dots + labels).properties(title=heading(title or "Feedback themes: volume and NPS", 700, note),
+                                      width=460, height=300)
 
 
 def chart_topics(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
-    """Unsupervised topics: comments per topic, labelled by top terms; `df` from cxlib.analysis.voc.text.topics."""
+    """Unsupervised topics: comments per topic, labelled by top terms, largest first; `df` from
+    cxlib.analysis.voc.text.topics."""
     data = _need(df, ["topic", "top_terms", "comments"], "chart_topics")
-    data["label"] = data["topic"].astype(str) + ": " + data["top_terms"].astype(str)
-    return alt.Chart(data).mark_bar().encode(
-        y=alt.Y("label:N", title=None, sort="-x"),
+    data = data.sort_values("comments", ascending=False, kind="stable")
+    data["label"] = [wrap(f"{t}: {terms}") for t, terms in zip(data["topic"].astype(str), data["top_terms"].astype(str))]
+    r = room(data["label"])
+    return alt.Chart(data).mark_bar(color=colour("main")).encode(
+        y=alt.Y("label:N", title=None, sort=list(data["label"]), axis=r.axis()),
         x=alt.X("comments:Q", title="comments"),
         tooltip=["topic:O", "top_terms:N", "comments:Q", "share:Q"],
-    ).properties(title=title or "Topics found in the comments")
+    ).properties(title=r.title(title or "Topics found in the comments"), width=r.width, height=alt.Step(r.step))
 
 
 def chart_peak_end(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
@@ -189,6 +232,6 @@ def chart_peak_end(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
     return alt.Chart(data).mark_line(point=True).encode(
         x=alt.X("value:Q", title="rating (1-5)"),
         y=alt.Y("mean_nps:Q", title="mean NPS answer (0-10)", scale=alt.Scale(domain=[0, 10])),
-        color=alt.Color("predictor:N", title=None),
+        color=alt.Color("predictor:N", title=None, scale=group_scale(data["predictor"])),
         tooltip=["predictor:N", "value:Q", "customers:Q", "mean_nps:Q"],
     ).properties(title=title or "Peak-end: the worst and the last moment shape NPS")

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from cxlib.charts import voc as charts
+from cxlib.charts.theme import COLOURS
 from cxlib.errors import CxInputError
 
 
@@ -38,9 +39,10 @@ def test_chart_nps_by_segment_leaves_out_suppressed_rows():
     d = spec(charts.chart_nps(NPS_BY))
     assert [r["segment"] for r in rows(d)] == ["north", "south"]
     enc = encodings(d)
-    assert enc[1]["x"]["field"] == "nps" and enc[1]["x"]["scale"]["domain"] == [-100, 100]
+    # the axis spans the intervals (-25..48), not the full -100..100, and the subtitle names the full range
+    assert enc[1]["x"]["field"] == "nps" and enc[1]["x"]["scale"]["domain"] == [-30, 50]
     assert enc[0]["x"]["field"] == "ci_lower" and enc[0]["x2"]["field"] == "ci_upper"
-    assert "NPS" in d["title"]
+    assert "NPS" in d["title"]["text"] and "NPS runs from -100 to 100" in d["title"]["subtitle"]
 
 
 def test_chart_nps_over_time_draws_band_and_line_per_segment():
@@ -50,19 +52,22 @@ def test_chart_nps_over_time_draws_band_and_line_per_segment():
     d = spec(charts.chart_nps(df, title="NPS by month"))
     marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in d["layer"]]
     assert marks == ["area", "line"]
-    assert encodings(d)[1]["x"] == {"field": "period", "type": "temporal", "title": None}
+    assert {k: encodings(d)[1]["x"][k] for k in ("field", "type", "title")} == {
+        "field": "period", "type": "temporal", "title": None}
     assert encodings(d)[1]["color"]["field"] == "segment"
-    assert d["title"] == "NPS by month"
+    assert d["title"]["text"] == "NPS by month"
 
 
 def test_chart_csat_and_ces_scales():
     csat = pd.DataFrame({"n": [10], "satisfied": [7], "csat": [70.0], "ci_lower": [40.0], "ci_upper": [89.0],
                          "suppressed": [False]})
-    assert encodings(spec(charts.chart_csat(csat)))[1]["x"]["scale"]["domain"] == [0, 100]
+    assert encodings(spec(charts.chart_csat(csat)))[1]["x"]["scale"]["domain"] == [30, 90]
     ces = pd.DataFrame({"n": [10], "mean": [5.1], "ci_lower": [4.5], "ci_upper": [5.7], "easy_share": [70.0],
                         "suppressed": [False]})
     d = spec(charts.chart_ces(ces))
-    assert encodings(d)[1]["x"]["scale"]["domain"] == [1, 7] and "higher = easier" in encodings(d)[1]["x"]["title"]
+    assert encodings(d)[1]["x"]["scale"]["domain"] == [4, 6] and "higher = easier" in encodings(d)[1]["x"]["title"]
+    wide = ces.assign(ci_lower=1.2, ci_upper=6.9)  # intervals over most of the scale: the full range
+    assert encodings(spec(charts.chart_ces(wide)))[1]["x"]["scale"]["domain"] == [1, 7]
 
 
 def test_chart_compare_colours_by_significance():
@@ -71,8 +76,12 @@ def test_chart_compare_colours_by_significance():
                        "p_value": [0.01, 0.01], "p_adjusted": [0.02, 0.02], "significant": [True, False],
                        "suppressed": [False, False]})
     d = spec(charts.chart_compare(df))
-    assert {r["verdict"] for r in rows(d)} == {"significant", "could be chance"}
-    assert d["encoding"]["color"]["scale"]["domain"] == ["significant", "could be chance"]
+    assert {r["segment"]: r["verdict"] for r in rows(d)} == {"a": "significantly better", "b": "could be chance"}
+    scale = d["encoding"]["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"])) == {
+        "significantly better": "#3a9e6f", "could be chance": "#a6a6a6", "significantly worse": "#c23b4b"}
+    worse = spec(charts.chart_compare(df.assign(significant=[False, True])))
+    assert {r["segment"]: r["verdict"] for r in rows(worse)}["b"] == "significantly worse"
 
 
 def test_chart_drivers_shows_fit_and_marks_insignificant():
@@ -83,6 +92,9 @@ def test_chart_drivers_shows_fit_and_marks_insignificant():
     d = spec(charts.chart_drivers(df))
     assert d["title"]["subtitle"] == "model R² = 0.21, n = 900 customers"
     assert [r["verdict"] for r in rows(d)] == ["significant", "not significant"]
+    assert encodings(d)[0]["y"]["sort"] == ["long", "region"]  # most important first
+    d = spec(charts.chart_drivers(df.assign(importance=[30.0, 70.0])))
+    assert encodings(d)[0]["y"]["sort"] == ["region", "long"]
     assert encodings(d)[1]["x"]["field"] == "ci_lower"
 
 
@@ -135,8 +147,8 @@ def test_chart_nps_mix_stacks_the_three_groups_per_segment():
     mark = d["mark"]
     assert (mark["type"] if isinstance(mark, dict) else mark) == "bar"
     assert d["encoding"]["x"]["scale"]["domain"] == [0, 100]
-    assert d["encoding"]["color"]["scale"]["range"] == [charts.GOOD, charts.NEUTRAL, charts.BAD]
-    assert "NPS" in d["title"] and d["description"]
+    assert d["encoding"]["color"]["scale"]["range"] == [COLOURS["promoter"], COLOURS["passive"], COLOURS["detractor"]]
+    assert "NPS" in d["title"]["text"] and d["description"]
 
 
 def test_chart_nps_mix_overall_row_is_all_answers():

@@ -7,20 +7,32 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from cxlib.charts.theme import BAD, GOOD, NEUTRAL, checked_frame
+from cxlib.charts.theme import (
+    COLOURS,
+    SEQUENTIAL,
+    SERIES,
+    checked_frame,
+    colour,
+    colour_scale,
+    group_scale,
+    heading,
+    legend,
+    room,
+)
 from cxlib.errors import CxInputError
 
 __all__ = [
-    "chart_survival",
-    "chart_cohort_retention",
-    "chart_period_churn",
-    "chart_lifecycle",
-    "chart_hazard_ratios",
-    "chart_value_by_nps",
     "chart_clv_holdout",
+    "chart_cohort_retention",
+    "chart_hazard_ratios",
+    "chart_lifecycle",
+    "chart_period_churn",
+    "chart_survival",
+    "chart_value_by_nps",
 ]
 
-NPS_COLORS = {"promoter": GOOD, "passive": NEUTRAL, "detractor": BAD, "(none)": "#d4a017"}
+NPS_COLORS = {g: COLOURS[m] for g, m in (("promoter", "promoter"), ("passive", "passive"), ("detractor", "detractor"),
+                                         ("(none)", "no answer"))}
 
 
 def _need(df: pd.DataFrame, cols, what: str) -> None:
@@ -37,9 +49,10 @@ def chart_survival(df: pd.DataFrame, *, unit: str = "month", title: str | None =
     names the clock's origin on the x axis ('start', or e.g. 'the first ticket reached 72 hours')."""
     _need(df, ["group", "time", "survival", "ci_lower", "ci_upper"], "chart_survival")
     data = _visible(df)[["group", "time", "survival", "ci_lower", "ci_upper", "at_risk"]].dropna(subset=["survival"])
+    groups = [str(g) for g in dict.fromkeys(data["group"])]
     base = alt.Chart(data).encode(
         x=alt.X("time:Q", title=f"{unit}s since {since}"),
-        color=alt.Color("group:N", title=None),
+        color=alt.Color("group:N", title=None, scale=group_scale(groups), legend=legend(groups)),
     )
     band = base.mark_area(opacity=0.15, interpolate="step-after").encode(
         y=alt.Y("ci_lower:Q", title="share still customers", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
@@ -50,7 +63,8 @@ def chart_survival(df: pd.DataFrame, *, unit: str = "month", title: str | None =
         tooltip=[alt.Tooltip("group:N"), alt.Tooltip("time:Q", format=".1f"),
                  alt.Tooltip("survival:Q", format=".1%"), alt.Tooltip("at_risk:Q", title="still followed")],
     )
-    return (band + line).properties(title=title or "Share of customers still with us, by time since they started")
+    return (band + line).properties(
+        title=heading(title or "Share of customers still with us, by time since they started", 640), width=480)
 
 
 def chart_cohort_retention(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
@@ -65,14 +79,14 @@ def chart_cohort_retention(df: pd.DataFrame, *, title: str | None = None) -> alt
         .encode(
             x=alt.X("period_number:O", title="periods since first activity"),
             y=alt.Y("cohort:O", title="cohort"),
-            color=alt.Color("retention:Q", title="retention", scale=alt.Scale(scheme="blues", domain=[0, 1]),
+            color=alt.Color("retention:Q", title="retention", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1]),
                             legend=alt.Legend(format="%")),
             opacity=alt.Opacity("state:N", scale=alt.Scale(domain=["complete", "period not over yet"], range=[1.0, 0.35]),
                                 title=None),
             tooltip=["cohort:O", "period_number:O", "customers:Q", "retained:Q",
                      alt.Tooltip("retention:Q", format=".1%"), "state:N"],
         )
-        .properties(title=title or "Share of each cohort still active, period by period")
+        .properties(title=heading(title or "Share of each cohort still active, period by period", 560))
     )
 
 
@@ -87,14 +101,14 @@ def chart_period_churn(df: pd.DataFrame, *, title: str | None = None) -> alt.Cha
         x=alt.X("period:T", title=None),
         y=alt.Y("churn_rate:Q", title="churn rate", axis=alt.Axis(format="%")),
     )
-    line = base.mark_line(color=BAD)
-    points = base.mark_point(filled=True, color=BAD, size=50).encode(
+    line = base.mark_line(color=colour("main"))
+    points = base.mark_point(filled=True, color=colour("main"), size=50).encode(
         shape=alt.Shape("state:N", title=None, scale=alt.Scale(domain=["final", "not final yet"],
                                                                range=["circle", "triangle"])),
         tooltip=[alt.Tooltip("period:T"), alt.Tooltip("churn_rate:Q", format=".2%"),
                  "active_at_start:Q", "lost:Q", "state:N"],
     )
-    return (line + points).properties(title=title or "Share of customers lost each period")
+    return (line + points).properties(title=heading(title or "Share of customers lost each period", 560), width=480)
 
 
 def chart_lifecycle(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
@@ -110,53 +124,62 @@ def chart_lifecycle(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
             x=alt.X("period:T", title=None),
             y=alt.Y("count:Q", title="customers (dormant below zero)"),
             color=alt.Color("status:N", title=None, sort=order,
-                            scale=alt.Scale(domain=order, range=["#1f4e79", GOOD, "#e07b39", BAD])),
+                            scale=alt.Scale(domain=order, range=[SERIES[0], SERIES[1], SERIES[2], colour("worse")])),
             tooltip=[alt.Tooltip("period:T"), "status:N", "customers:Q"],
         )
-        .properties(title=title or "New, returning, resurrecting and dormant customers per period")
+        .properties(title=heading(title or "New, returning, resurrecting and dormant customers per period", 560),
+                    width=480)
     )
 
 
 def chart_hazard_ratios(summary: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
-    """Forest plot of Cox hazard ratios with their intervals (log scale, a line at 1)."""
+    """Forest plot of Cox hazard ratios with their intervals (log scale, a line at 1), highest first:
+    red raises churn (worse), green lowers it (better)."""
     _need(summary, ["description", "hazard_ratio", "ci_lower", "ci_upper", "p_value"], "chart_hazard_ratios")
     data = summary[["description", "hazard_ratio", "ci_lower", "ci_upper", "p_value"]].copy()
+    data = data.sort_values("hazard_ratio", ascending=False, kind="stable")
     data["direction"] = data["hazard_ratio"].gt(1).map({True: "raises churn", False: "lowers churn"})
-    y = alt.Y("description:N", title=None, sort=alt.EncodingSortField("hazard_ratio", order="descending"))
+    directions = {"raises churn": "worse", "lowers churn": "better"}
+    r = room(data["description"].astype(str), legend_labels=directions)
+    data["label"] = r.labels
+    y = alt.Y("label:N", title=None, sort=r.labels, axis=r.axis())
     base = alt.Chart(data)
-    rule = base.mark_rule().encode(x=alt.X("ci_lower:Q", scale=alt.Scale(type="log"), title="hazard ratio (1 = no effect)"),
-                                   x2="ci_upper:Q", y=y)
+    rule = base.mark_rule(color=colour("interval")).encode(
+        x=alt.X("ci_lower:Q", scale=alt.Scale(type="log"), title="hazard ratio (1 = no effect)"), x2="ci_upper:Q", y=y)
     point = base.mark_point(filled=True, size=70).encode(
         x="hazard_ratio:Q", y=y,
-        color=alt.Color("direction:N", title=None, scale=alt.Scale(domain=["raises churn", "lowers churn"], range=[BAD, GOOD])),
+        color=alt.Color("direction:N", title=None, scale=colour_scale(directions), legend=legend(directions)),
         tooltip=["description:N", alt.Tooltip("hazard_ratio:Q", format=".2f"), alt.Tooltip("ci_lower:Q", format=".2f"),
                  alt.Tooltip("ci_upper:Q", format=".2f"), alt.Tooltip("p_value:Q", format=".2g")],
     )
-    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4], color=NEUTRAL).encode(x="x:Q")
-    return (rule + point + one).properties(title=title or "How much faster customers churn with each CX factor")
+    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4], color=colour("reference")).encode(x="x:Q")
+    return (rule + point + one).properties(
+        title=r.title(title or "How much faster customers churn with each CX factor"), width=r.width,
+        height=alt.Step(r.step))
 
 
 def chart_value_by_nps(df: pd.DataFrame, *, measure: str = "retention_at_horizon", title: str | None = None) -> alt.Chart:
-    """Bars per NPS group of one measure of value_by_nps_group (retention, churn or revenue)."""
+    """Bars per NPS group (promoter, passive, detractor, no answer; in their colours) of one measure
+    of value_by_nps_group (retention, churn or revenue), each labelled with its value."""
     _need(df, ["segment", measure], "chart_value_by_nps")
     allowed = ("retention_at_horizon", "churn_rate", "revenue_per_customer", "revenue_last_year_per_active")
     if measure not in allowed:
         raise CxInputError(f"measure must be one of {', '.join(allowed)}, got {measure!r}")
     data = _visible(df)[["segment", measure, "customers"]].rename(columns={measure: "value"})
     pct = measure in ("retention_at_horizon", "churn_rate")
-    order = [g for g in NPS_COLORS if g in set(data["segment"])]
-    return (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            x=alt.X("segment:N", title=None, sort=order),
-            y=alt.Y("value:Q", title=measure.replace("_", " "), axis=alt.Axis(format="%" if pct else ",.0f")),
-            color=alt.Color("segment:N", legend=None,
-                            scale=alt.Scale(domain=list(NPS_COLORS), range=list(NPS_COLORS.values()))),
-            tooltip=["segment:N", alt.Tooltip("value:Q", format=".1%" if pct else ",.2f"), "customers:Q"],
-        )
-        .properties(title=title or f"{measure.replace('_', ' ').capitalize()} by NPS group")
+    order = [g for g in NPS_COLORS if g in set(data["segment"])] + sorted(set(data["segment"]) - set(NPS_COLORS))
+    label = measure.replace("_", " ")
+    base = alt.Chart(data).encode(
+        y=alt.Y("segment:N", title=None, sort=order),
+        x=alt.X("value:Q", title=label, axis=alt.Axis(format="%" if pct else ",.0f")),
     )
+    bars = base.mark_bar().encode(
+        color=alt.Color("segment:N", legend=None, scale=group_scale(order)),
+        tooltip=["segment:N", alt.Tooltip("value:Q", format=".1%" if pct else ",.2f"), "customers:Q"],
+    )
+    text = base.mark_text(align="left", dx=4).encode(text=alt.Text("value:Q", format=".0%" if pct else ",.0f"))
+    return (bars + text).properties(title=heading(title or f"{label.capitalize()} by NPS group", 520), width=400,
+                                    height=alt.Step(28))
 
 
 def chart_clv_holdout(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
@@ -171,8 +194,7 @@ def chart_clv_holdout(df: pd.DataFrame, *, title: str | None = None) -> alt.Laye
     base = alt.Chart(long).encode(
         x=alt.X("label:O", sort=order, title="repeat purchases before the holdout"),
         y=alt.Y("purchases:Q", title="mean purchases in the holdout"),
-        color=alt.Color("measure:N", title=None, scale=alt.Scale(domain=["actual", "model expected"],
-                                                                 range=[BAD, "#1f4e79"])),
+        color=alt.Color("measure:N", title=None, scale=colour_scale({"actual": "main", "model expected": "reference"})),
         tooltip=[alt.Tooltip("label:O", title="repeat purchases before"), "measure:N",
                  alt.Tooltip("purchases:Q", format=".2f"), alt.Tooltip("customers:Q", format=",")],
     )
@@ -180,7 +202,7 @@ def chart_clv_holdout(df: pd.DataFrame, *, title: str | None = None) -> alt.Laye
     points = base.mark_point(filled=True, size=50)
     return (lines + points).properties(
         width=480,
-        title=title or "Purchases in the holdout: actual against the model's forecast",
+        title=heading(title or "Purchases in the holdout: actual against the model's forecast", 600),
         description="For customers grouped by their repeat purchases before the holdout period, the mean number of "
                     "purchase days in it, actual and as forecast by the BG/NBD model fitted without it.",
     )

@@ -203,7 +203,7 @@ def formatted(df: pd.DataFrame, *, kinds: dict[str, str] | None = None) -> pd.Da
         df = df.reset_index()
     df = df.reset_index(drop=True)
     hidden = df["suppressed"].fillna(False).astype(bool) if "suppressed" in df else pd.Series(False, index=df.index)
-    bounds = _interval_columns(list(df.columns))
+    bounds = _interval_columns(list(df.columns), df)
     inner = {b for pair in bounds.values() for b in pair}
     left_out = _empty_columns(df, hidden) | inner | {"suppressed"}
     out = pd.DataFrame(index=df.index)
@@ -262,9 +262,10 @@ def _empty_columns(df: pd.DataFrame, hidden: pd.Series) -> set:
     return empty
 
 
-def _interval_columns(columns: list[str]) -> dict[str, tuple[str, str]]:
+def _interval_columns(columns: list[str], df: pd.DataFrame | None = None) -> dict[str, tuple[str, str]]:
     """Value column -> (lower, upper): 'x_lower'/'x_upper' (or '_ci_' forms) pair with 'x'; a bare
-    ci_lower/ci_upper pair belongs to the column just before it."""
+    ci_lower/ci_upper pair belongs to the nearest column before it whose values it contains (the
+    funnel's interval is the conversion's, not the time's just before it)."""
     found = {}
     for name in columns:
         for lo_suffix, hi_suffix in (("_ci_lower", "_ci_upper"), ("_lower", "_upper")):
@@ -280,9 +281,20 @@ def _interval_columns(columns: list[str]) -> dict[str, tuple[str, str]]:
     if "ci_lower" in columns and "ci_upper" in columns:
         i = columns.index("ci_lower")
         before = [c for c in columns[:i] if c not in ("suppressed",)]
-        if before:
-            found[before[-1]] = ("ci_lower", "ci_upper")
+        inside = [c for c in before if df is None or _contains(df, c)]
+        if inside:
+            found[inside[-1]] = ("ci_lower", "ci_upper")
     return found
+
+
+def _contains(df: pd.DataFrame, name) -> bool:
+    """Whether every value of a numeric column lies within ci_lower..ci_upper (where all three are given)."""
+    values = df[name]
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    v, lo, hi = (pd.to_numeric(x, errors="coerce").astype("float64") for x in (values, df["ci_lower"], df["ci_upper"]))
+    given = v.notna() & lo.notna() & hi.notna()
+    return bool(given.any() and ((lo[given] <= v[given] + 1e-9) & (v[given] <= hi[given] + 1e-9)).all())
 
 
 def table(df: pd.DataFrame, *, title: str | None = None, kinds: dict[str, str] | None = None,

@@ -113,6 +113,15 @@ def test_headers_and_intervals_of_model_results():
                                                   "Standard error"]
 
 
+def test_a_bare_interval_joins_the_value_it_contains():
+    funnel = pd.DataFrame({"step": [1, 2], "customers": [100, 40], "conversion_from_first": [1.0, 0.4],
+                           "median_time_to_convert": [pd.NaT, pd.Timedelta(minutes=6)], "ci_lower": [0.96, 0.31],
+                           "ci_upper": [1.0, 0.5]})
+    out = T.formatted(funnel)
+    assert out["conversion_from_first"].tolist() == ["100.0% (96.0-100.0%)", "40.0% (31.0-50.0%)"]
+    assert out["median_time_to_convert"].tolist() == ["", "6 min"]
+
+
 def test_blank_ratings_say_why_and_empty_columns_are_left_out():
     df = pd.DataFrame({"stage": ["awareness", "purchase", "service"], "customers": [40, 30, 20],
                        "csat_n": [0, 3, 50], "csat": [None, None, 0.8123], "ces_n": [0, 0, 0],

@@ -11,14 +11,14 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from cxlib.charts.theme import BAD, NEUTRAL, PALETTE, checked_frame
+from cxlib.charts.theme import SERIES, checked_frame, colour
 from cxlib.errors import CxInputError
 
 __all__ = [
-    "chart_trend_explorer",
-    "chart_metric_picker",
     "chart_funnel_explorer",
+    "chart_metric_picker",
     "chart_quick",
+    "chart_trend_explorer",
 ]
 
 MAX_ROWS = 5000
@@ -61,7 +61,7 @@ def chart_trend_explorer(df: pd.DataFrame, *, title: str = "Trend by segment") -
     brush = alt.selection_interval(name="time_brush", encodings=["x"])
     # bound to the legend; `on` keeps clicking a line or point working too (a binding disables it)
     pick = alt.selection_point(name="segment_pick", fields=["segment"], bind="legend", on="click")
-    color = alt.Color("segment:N", title="Segment", scale=alt.Scale(range=PALETTE))
+    color = alt.Color("segment:N", title="Segment", scale=alt.Scale(range=SERIES))
     highlight = alt.condition(pick, alt.value(1.0), alt.value(0.15))
 
     base = alt.Chart(data)
@@ -139,7 +139,7 @@ def chart_metric_picker(df: pd.DataFrame, *, title: str = "By segment") -> alt.L
         .encode(
             y=y,
             x=alt.X("value:Q", title="Value of the chosen metric"),
-            color=alt.condition(pick, alt.value(PALETTE[0]), alt.value(NEUTRAL)),
+            color=alt.condition(pick, alt.value(colour("main")), alt.value(colour("not significant"))),
             tooltip=[
                 alt.Tooltip("metric:N", title="Metric"),
                 alt.Tooltip("segment:N", title="Segment"),
@@ -149,7 +149,7 @@ def chart_metric_picker(df: pd.DataFrame, *, title: str = "By segment") -> alt.L
         )
         .add_params(choose, pick)
     )
-    notes = base.mark_text(align="left", dx=4, color=BAD, fontStyle="italic").encode(
+    notes = base.mark_text(align="left", dx=4, color=colour("reference"), fontStyle="italic").encode(
         y=y, x=alt.datum(0), text="label:N"
     )
     return alt.layer(bars, notes).properties(title=title, height=alt.Step(22))
@@ -176,7 +176,7 @@ def chart_funnel_explorer(df: pd.DataFrame, *, title: str = "Funnel by segment")
     # `on` keeps clicking a bar working next to the dropdown (a binding disables it otherwise)
     pick = alt.selection_point(name="funnel_segment", fields=["segment"], bind=bind, on="click")
     legend_pick = alt.selection_point(name="funnel_legend", fields=["segment"], bind="legend")
-    color = alt.Color("segment:N", title="Segment", scale=alt.Scale(range=PALETTE))
+    color = alt.Color("segment:N", title="Segment", scale=alt.Scale(range=SERIES))
     shown = alt.condition(pick & legend_pick, alt.value(1.0), alt.value(0.15))
     tooltip = [
         alt.Tooltip("segment:N", title="Segment"),

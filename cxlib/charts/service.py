@@ -10,7 +10,17 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from cxlib.charts.theme import BAD, GOOD, NEUTRAL, PALETTE, checked_frame
+from cxlib.charts.theme import (
+    PADDING,
+    checked_frame,
+    colour,
+    colour_scale,
+    graded,
+    group_scale,
+    heading,
+    legend,
+    room,
+)
 from cxlib.errors import CxInputError
 
 __all__ = [
@@ -23,7 +33,6 @@ __all__ = [
 ]
 
 OPEN = "still open"
-PADDING = {"left": 36, "top": 5, "right": 5, "bottom": 5}  # room for labels a browser draws wider than measured
 
 
 def _shown(df: pd.DataFrame, columns: list[str], chart: str, value: str) -> pd.DataFrame:
@@ -36,19 +45,27 @@ def _shown(df: pd.DataFrame, columns: list[str], chart: str, value: str) -> pd.D
 
 
 def _dots(data: pd.DataFrame, group: str, value: str, *, label: str, title: str, description: str,
-          percent: bool, color=None, sort=None, step: int = 22) -> alt.LayerChart:
+          percent: bool, color=None, sort=None, step: int = 22, legend_labels=()) -> alt.LayerChart:
     """A dot and its 95% interval per group."""
     fmt = ".0%" if percent else ".1f"
     scale = alt.Scale(domain=[0, 1]) if percent else alt.Scale(zero=False)
-    y = alt.Y(f"{group}:N", title=None, sort=sort if sort is not None else "-x")
+    if sort is None:
+        data = data.sort_values(value, ascending=False, kind="stable")
+        sort = list(data[group].astype(str))
+    r = room([str(x) for x in sort], legend_labels=legend_labels)
+    labels = dict(zip([str(x) for x in sort], r.labels))
+    data = data.assign(label=data[group].astype(str).map(labels))
+    y = alt.Y("label:N", title=None, sort=[labels[str(x)] for x in sort], axis=r.axis())
     base = alt.Chart(data).encode(y=y)
     tooltip = [f"{group}:N", alt.Tooltip(f"{value}:Q", format=fmt), alt.Tooltip(f"{value}_lower:Q", format=fmt),
                alt.Tooltip(f"{value}_upper:Q", format=fmt)]
     dots = base.mark_point(filled=True, size=70).encode(
         x=alt.X(f"{value}:Q", title=label, scale=scale, axis=alt.Axis(format=fmt)),
-        color=color if color is not None else alt.value(PALETTE[0]), tooltip=tooltip)
-    rules = base.mark_rule().encode(x=alt.X(f"{value}_lower:Q", scale=scale), x2=f"{value}_upper:Q")
-    return (rules + dots).properties(title=title, height=alt.Step(step), description=description, padding=PADDING)
+        color=color if color is not None else alt.value(colour("main")), tooltip=tooltip)
+    rules = base.mark_rule(color=colour("interval")).encode(x=alt.X(f"{value}_lower:Q", scale=scale),
+                                                            x2=f"{value}_upper:Q")
+    return (rules + dots).properties(title=r.title(title), height=alt.Step(min(step, r.step) if step < 20 else r.step),
+                                     width=r.width, description=description, padding=PADDING)
 
 
 def chart_resolution_bands(df: pd.DataFrame, *, by: str | None = None, title: str | None = None) -> alt.Chart:
@@ -62,17 +79,19 @@ def chart_resolution_bands(df: pd.DataFrame, *, by: str | None = None, title: st
         raise CxInputError(f"chart_resolution_bands: the frame has no column {by!r}; pass the by= it was made with")
     bands = list(dict.fromkeys(data["band"]))
     timed = [b for b in bands if b != OPEN]
-    colors = ([GOOD] + [PALETTE[6]] * max(len(timed) - 2, 0) + [BAD])[: len(timed)] if len(timed) > 1 else [GOOD]
+    colors = graded(len(timed))  # fastest better (green) through amber to slowest worse (red)
     data["order"] = data["band"].map({b: i for i, b in enumerate(bands)})
     return alt.Chart(data).mark_bar().encode(
         y=alt.Y(f"{group}:N", title=None),
         x=alt.X("share:Q", title="share of tickets", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("band:N", title="resolved in", sort=bands,
-                        scale=alt.Scale(domain=bands, range=colors + ([NEUTRAL] if OPEN in bands else [])),
-                        legend=alt.Legend(orient="bottom")),
+                        scale=alt.Scale(domain=bands, range=colors + ([colour("no clear difference")] if OPEN in bands
+                                                                      else [])),
+                        legend=legend(bands, "resolved in", orient="bottom")),
         order=alt.Order("order:Q"),
         tooltip=[f"{group}:N", "band:N", alt.Tooltip("tickets:Q", format=",.0f"), alt.Tooltip("share:Q", format=".1%")],
-    ).properties(title=title or "How long tickets take to resolve", height=alt.Step(28), padding=PADDING,
+    ).properties(title=heading(title or "How long tickets take to resolve", 600), height=alt.Step(28), width=480,
+                 padding=PADDING,
                  description="Share of tickets resolved within each band of hours from opening; a ticket still open "
                              "past the last limit counts in the last band, other open tickets as still open.")
 
@@ -121,11 +140,10 @@ def chart_agents(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChar
     data = _shown(df, ["agent", "slow_share", "slow_share_lower", "slow_share_upper", "stands_out"], "chart_agents",
                   "slow_share")
     data["stands_out"] = data["stands_out"].replace("", "like the rest")
-    color = alt.Color("stands_out:N", title=None, scale=alt.Scale(domain=["slower", "like the rest", "faster"],
-                                                                 range=[BAD, NEUTRAL, GOOD]),
-                      legend=alt.Legend(orient="bottom"))
+    verdicts = {"slower": "worse", "like the rest": "no clear difference", "faster": "better"}
+    color = alt.Color("stands_out:N", title=None, scale=colour_scale(verdicts), legend=legend(verdicts))
     return _dots(data, "agent", "slow_share", label="share of tickets taking longer than the last band limit",
-                 percent=True, color=color, sort=list(data["agent"]), step=13,
+                 percent=True, color=color, sort=list(data["agent"]), step=13, legend_labels=list(verdicts),
                  title=title or "Slow tickets per agent (by pseudonym), with 95% intervals",
                  description="Per agent, the share of their tickets known to take longer than the last band limit; "
                              "coloured when it differs from the other agents beyond chance (Benjamini-Hochberg).")
@@ -138,7 +156,8 @@ def chart_impact(df: pd.DataFrame, *, change_date, label: str = "value", title: 
     data["period"] = pd.to_datetime(data["period"])
     data["after"] = data["period"] >= pd.Timestamp(change_date)
     x = alt.X("period:T", title=None)
-    color = alt.Color("group:N", title=None, legend=alt.Legend(orient="bottom"))
+    groups = [str(g) for g in dict.fromkeys(data["group"])]
+    color = alt.Color("group:N", title=None, scale=group_scale(groups), legend=legend(groups, orient="bottom"))
     shown = data[pd.to_numeric(data["value"], errors="coerce").notna()].assign(value=lambda d: d["value"].astype(float))
     dots = alt.Chart(shown).mark_point(filled=True, size=30, opacity=0.6).encode(
         x=x, y=alt.Y("value:Q", title=label, scale=alt.Scale(zero=False)), color=color,
@@ -146,7 +165,7 @@ def chart_impact(df: pd.DataFrame, *, change_date, label: str = "value", title: 
     fitted = alt.Chart(data).mark_line().encode(x=x, y="fitted:Q", color=color, detail="after:N")
     expected = alt.Chart(data[data["after"] & data["expected"].notna()]).mark_line(strokeDash=[5, 4]).encode(
         x=x, y="expected:Q", color=color)
-    rule = alt.Chart(pd.DataFrame({"change": [pd.Timestamp(change_date)]})).mark_rule(color="#333333").encode(
+    rule = alt.Chart(pd.DataFrame({"change": [pd.Timestamp(change_date)]})).mark_rule(color=colour("reference")).encode(
         x="change:T")
     return (dots + fitted + expected + rule).properties(
         title=title or f"{label} per period around the change",

@@ -8,6 +8,8 @@ import pytest
 from svg_bounds import smallest_font, svg_of, svg_size, text_outside
 
 import cxlib.charts as charts
+import cxlib.charts.theme
+
 from cxlib.charts import churn as churn_charts
 from cxlib.charts import journey as journey_charts
 from cxlib.charts import segments as segment_charts
@@ -124,3 +126,62 @@ def test_no_text_sticks_out_and_every_chart_fits_the_page(drawn):
         if outside:
             problems[name] = outside
     assert not problems, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+MEANINGS = [  # (words in a shown value, the colour's meaning); the first match decides
+    ("not significant", "not significant"), ("could be chance", "no clear difference"),
+    ("no clear difference", "no clear difference"), ("like the rest", "no clear difference"),
+    ("promoter", "promoter"), ("passive", "passive"), ("detractor", "detractor"), ("no_response", "no answer"),
+    ("better", "better"), ("faster", "better"), ("lowers churn", "better"),
+    ("worse", "worse"), ("slower", "worse"), ("raises churn", "worse"),
+    ("significant", "significant"),
+]
+
+
+def _scales(node):
+    if isinstance(node, dict):
+        scale = node.get("scale")
+        if isinstance(scale, dict) and isinstance(scale.get("domain"), list) and isinstance(scale.get("range"), list):
+            yield scale
+        for value in node.values():
+            yield from _scales(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _scales(value)
+
+
+def _hex_colours(node):
+    import re
+
+    text = __import__("json").dumps(node)
+    return set(re.findall(r'"(#[0-9a-fA-F]{6})"', text))
+
+
+def test_every_chart_takes_its_colours_from_the_palette_by_meaning(drawn):
+    allowed = set(charts.COLOURS.values()) | set(charts.SERIES) | set(charts.theme.graded(5)) \
+        | set(charts.theme.graded(3)) | set(charts.theme.graded(4)) | {"#555555", "#eeeeee", "#333333"}
+    wrong = []
+    for name, (chart, _) in drawn.items():
+        spec = chart.to_dict()
+        spec.pop("config", None)
+        stray = _hex_colours({k: v for k, v in spec.items() if k != "datasets"}) - allowed
+        if stray:
+            wrong.append(f"{name}: colours outside the palette {sorted(stray)}")
+        for scale in _scales(spec):
+            for value, col in zip(scale["domain"], scale["range"]):
+                meaning = next((m for words, m in MEANINGS if words in str(value).lower()), None)
+                if meaning and col != charts.COLOURS[meaning]:
+                    wrong.append(f"{name}: {value!r} drawn {col}, but {meaning} is {charts.COLOURS[meaning]}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_nps_groups_have_one_colour_in_every_chart(drawn):
+    seen = {}
+    for name, (chart, _) in drawn.items():
+        for scale in _scales(chart.to_dict()):
+            for value, col in zip(scale["domain"], scale["range"]):
+                if str(value).lower().rstrip("s").split(" (")[0] in ("promoter", "passive", "detractor"):
+                    seen.setdefault(str(value).lower().rstrip("s").split(" (")[0], {})[name] = col
+    assert set(seen) == {"promoter", "passive", "detractor"}  # the sample draws all three in several charts
+    for group, colours in seen.items():
+        assert set(colours.values()) == {charts.COLOURS[group]}, (group, colours)

@@ -7,13 +7,12 @@ from __future__ import annotations
 import pytest
 from svg_bounds import smallest_font, svg_of, svg_size, text_outside
 
-import cxlib.charts as charts
-import cxlib.charts.theme
-
+from cxlib import charts
 from cxlib.charts import churn as churn_charts
 from cxlib.charts import journey as journey_charts
 from cxlib.charts import segments as segment_charts
 from cxlib.charts import service as service_charts
+from cxlib.charts import theme
 from cxlib.charts import voc as voc_charts
 from cxlib.charts.theme import PAGE_WIDTH
 
@@ -158,8 +157,8 @@ def _hex_colours(node):
 
 
 def test_every_chart_takes_its_colours_from_the_palette_by_meaning(drawn):
-    allowed = set(charts.COLOURS.values()) | set(charts.SERIES) | set(charts.theme.graded(5)) \
-        | set(charts.theme.graded(3)) | set(charts.theme.graded(4)) | {"#555555", "#eeeeee", "#333333"}
+    allowed = set(charts.COLOURS.values()) | set(charts.SERIES) | set(theme.graded(5)) \
+        | set(theme.graded(3)) | set(theme.graded(4)) | {"#555555", "#eeeeee", "#333333"}
     wrong = []
     for name, (chart, _) in drawn.items():
         spec = chart.to_dict()

@@ -285,7 +285,8 @@ def cx_theme() -> alt.theme.ThemeConfig:
                       "subtitleColor": "#555555", "offset": 10, "limit": 0},
             "axis": {"labelFontSize": LABEL_SIZE, "titleFontSize": TITLE_SIZE, "gridColor": "#eeeeee",
                      "labelLimit": LABEL_MAX + 10, "titleLimit": 0},
-            "axisX": {"labelOverlap": "greedy", "labelSeparation": 6},
+            # about one tick per 80 px, so that numbers such as "1,200" never crowd (labelOverlap only hides them)
+            "axisX": {"labelOverlap": "greedy", "labelSeparation": 6, "tickCount": {"expr": "ceil(width / 80)"}},
             "legend": {"labelFontSize": LABEL_SIZE, "titleFontSize": TITLE_SIZE, "labelLimit": 0,
                        "titleLimit": 0},
             "text": {"fontSize": LABEL_SIZE},

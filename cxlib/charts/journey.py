@@ -199,7 +199,7 @@ def chart_handoffs(df: pd.DataFrame) -> alt.Chart:
     return alt.Chart(d).mark_bar().encode(
         y=alt.Y("case:N", sort="-x", title=None),
         x=alt.X("repeat_rate:Q", title="Share of cases followed by another contact", axis=alt.Axis(format="%")),
-        color=alt.Color("kind:N", title=None, scale=colour_scale({"hand-off": "main", "no hand-off": "reference"})),
+        color=alt.Color("kind:N", title=None, scale=colour_scale({"hand-off": "worse", "no hand-off": "no clear difference"})),
         tooltip=tooltip,
     ).properties(title="Customers come back after a hand-off between channels",
                  description="Hand-off: a service contact followed within a day by the next contact on another "

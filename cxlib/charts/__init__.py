@@ -7,10 +7,10 @@ and input checks.
 May import: ``cxlib.errors`` only (a chart knows the columns of a frame, not where it came from).
 """
 
-from cxlib.charts.churn import *  # noqa: F401,F403
-from cxlib.charts.interactive import *  # noqa: F401,F403
-from cxlib.charts.journey import *  # noqa: F401,F403
-from cxlib.charts.segments import *  # noqa: F401,F403
+from cxlib.charts.churn import *
+from cxlib.charts.interactive import *
+from cxlib.charts.journey import *
+from cxlib.charts.segments import *
 from cxlib.charts.theme import (  # noqa: F401
     BAD,
     COLOURS,
@@ -25,4 +25,4 @@ from cxlib.charts.theme import (  # noqa: F401
     cx_theme,
     lab_bundle,
 )
-from cxlib.charts.voc import *  # noqa: F401,F403
+from cxlib.charts.voc import *

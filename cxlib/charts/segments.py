@@ -17,12 +17,12 @@ from cxlib.charts.theme import (
     colour,
     colour_scale,
     diverging_range,
+    full_range_note,
     graded_range,
     heading,
     legend,
     room,
     score_domain,
-    full_range_note,
     wrap,
 )
 from cxlib.errors import unknown_name

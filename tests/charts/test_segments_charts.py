@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import cxlib
-import cxlib.charts as charts
+from cxlib import charts
 from cxlib.charts.segments import (
     chart_cluster_features,
     chart_cues,

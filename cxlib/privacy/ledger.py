@@ -17,7 +17,8 @@ report notebook is told two paths through the environment:
 
 A *group* is a row's labels within its kind of table: the table's column names (the count, the
 blanked values and the labels) and the row's label values (every column that is neither the
-count nor a blanked value), hashed. The date range and filters are not part of it on purpose:
+count nor a blanked value), hashed; rows with the same labels (a table whose labels are blanked
+with its values, such as agent pseudonyms) are told apart by their place among them. The date range and filters are not part of it on purpose:
 NPS for region 'east' up to one day and up to the next day are the same group, and that pair is
 the attack. Two unrelated tables that share columns and labels are compared too, which can only
 hide more. Outside a report run (no environment variables) nothing is read or written.
@@ -49,8 +50,13 @@ def group_keys(df: pd.DataFrame, n: str, values: list[str]) -> list[str]:
     columns = sorted(map(str, df.columns))
     labels = [c for c in df.columns if c != n and c not in values and c != "suppressed"]
     rows = df[labels].astype(object).where(df[labels].notna(), None).to_numpy().tolist() if labels else [[]] * len(df)
-    return [hashlib.sha256(json.dumps([columns, [_plain(v) for v in row]], default=str).encode()).hexdigest()[:32]
-            for row in rows]
+    seen: dict[str, int] = {}
+    keys = []
+    for row in rows:  # rows with the same labels (or none) are told apart by their place among them
+        text = json.dumps([columns, [_plain(v) for v in row]], default=str)
+        seen[text] = seen.get(text, -1) + 1
+        keys.append(hashlib.sha256(f"{text}#{seen[text]}".encode()).hexdigest()[:32])
+    return keys
 
 
 def differencing(keys: list[str], counts: np.ndarray, k: int) -> np.ndarray:

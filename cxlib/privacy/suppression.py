@@ -121,7 +121,8 @@ def suppress(
     is_total = (df[total].fillna(False).astype(bool).to_numpy() if total is not None
                 else np.zeros(len(df), dtype=bool))
     forced = _forced(hidden, df)
-    keys = ledger.group_keys(df, n, values) if ledger.active() else None
+    # k = 1 asks for raw counts (an intermediate result, suppressed where it is published): no ledger
+    keys = ledger.group_keys(df, n, values) if ledger.active() and k > 1 else None
     if keys is not None:  # a report run: no count 1..k-1 away from one published before
         forced |= ledger.differencing(keys, counts, k)
     hide = forced | ((counts > 0) & (counts < k))

@@ -75,6 +75,8 @@ def test_group_keys_ignore_the_dtype_and_tell_tables_apart():
     other = ints.rename(columns={"x": "y"})
     assert ledger.group_keys(ints, "n", ["x"]) != ledger.group_keys(other, "n", ["y"])
     assert len(set(ledger.group_keys(ints, "n", ["x"]))) == 2
+    unlabelled = pd.DataFrame({"n": [5, 6, 7], "agent": ["a", "b", "c"]})  # the label is blanked with the values
+    assert len(set(ledger.group_keys(unlabelled, "n", ["agent"]))) == 3
 
 
 def test_outside_a_report_run_nothing_is_read_or_written(tmp_path, monkeypatch):

@@ -13,7 +13,8 @@ What it finds (`Masker.find`), each replaced by a label (`Masker.mask`):
   (``912345678``: a figure as much as a number), fewer than 9 digits in a written shape.
 * ``[iban]``: IBANs of any country, with or without spaces, that pass the mod-97 checksum.
 * ``[id]``: identifier shapes without a store: 1-8 letters, an optional ``-``/``_``/``#`` and at
-  least 5 digits (``C0001234``, ``CUST-000123``, ``ORD#123456``), or ``\\d+-[A-Z]{4,}`` (``7590-VHVEG``).
+  least 5 digits (``C0001234``, ``CUST-000123``, ``ORD#123456``), or ``\\d+-[A-Z]{4,}`` (``7590-VHVEG``);
+  not a hex colour after ``#`` (``#b35806``).
 * ``[name]``: introduced names, in English, German, French, Spanish and Dutch: "my name is",
   "ich heiße/heisse", "mein Name ist", "je m'appelle", "mon nom est", "me llamo", "mi nombre es",
   "mijn naam is", "ik heet" (the next word whatever its case, then capitalised words); "I am",
@@ -68,6 +69,8 @@ _EMAIL = re.compile(
 )
 
 _ID = re.compile(r"(?<![^\W_])(?:[A-Za-z]{1,8}[-_#]?\d{5,}|\d{3,}-[A-Z]{4,})(?![^\W_])")
+
+_HEX_COLOUR = re.compile(r"[0-9a-fA-F]{6}|[0-9a-fA-F]{8}")  # '#b35806' in a chart spec is a colour, not an id
 
 _IBAN_START = re.compile(r"(?<![^\W_])[A-Za-z]{2}\d{2}(?=[ -]?[A-Za-z0-9])")
 
@@ -172,7 +175,8 @@ def _emails(text: str) -> list[Finding]:
 
 
 def _ids(text: str) -> list[Finding]:
-    return [Finding("id", m.start(), m.end(), m.group(0)) for m in _ID.finditer(text)]
+    return [Finding("id", m.start(), m.end(), m.group(0)) for m in _ID.finditer(text)
+            if not (m.start() and text[m.start() - 1] == "#" and _HEX_COLOUR.fullmatch(m.group(0)))]
 
 
 def _iban_ok(compact: str) -> bool:

@@ -292,3 +292,11 @@ def test_followup_comments_are_masked_with_the_stores_identifiers(store):
                   "('r1', 'C0000042', '2024-03-01', 'nps', 2, 'ask 7590 vhveg and Anna Smith, IBAN GB29NWBK60161331926819')")
     df = followup_list(store, days=30, as_of="2024-03-02")
     assert df["comment"].tolist() == ["ask [customer] and [personal], IBAN [iban]"]
+
+
+def test_hex_colours_are_not_ids_but_ids_after_a_hash_are():
+    from cxlib.privacy.masking import default_masker
+
+    m = default_masker()
+    assert m.mask('{"color": "#b35806", "fill": "#e0f3f8ff"}') == '{"color": "#b35806", "fill": "#e0f3f8ff"}'
+    assert m.mask("order ORD#123456 and #b3580612345") == "order [id] and #[id]"

@@ -224,6 +224,25 @@ main table.cx-index th,main table.cx-index td{text-align:left;vertical-align:top
 .cx-status-ok{color:#3a9e6f;font-weight:bold}
 body.cx-index-page main,body.cx-index-page header.cx-header{max-width:1400px}
 footer.cx-footer{font-size:12px;color:#555;border-top:1px solid #ddd;margin-top:32px;padding-bottom:24px}
+.cx-prose p{font-size:15px;margin:6px 0;max-width:80ch}
+nav.cx-contents{max-width:1000px;margin:0 auto;padding:10px 24px 4px;font-size:14px;border-bottom:1px solid #ddd}
+nav.cx-contents h2{font-size:14px;margin:0 0 4px;color:#1f4e79;text-transform:uppercase;letter-spacing:.04em}
+nav.cx-contents ol{margin:0 0 6px;padding-left:22px;columns:2;column-gap:40px}
+nav.cx-contents li{margin:1px 0;break-inside:avoid}
+nav.cx-contents a{color:#1f4e79;text-decoration:none}
+nav.cx-contents a:hover{text-decoration:underline}
+@page{margin:14mm 12mm}
+@media print{
+body{font-size:10.5pt;line-height:1.35}
+main,header.cx-header,footer.cx-footer,nav.cx-contents{max-width:none;padding-left:0;padding-right:0}
+header.cx-header{padding-top:0;padding-bottom:4px;border-bottom-width:2px;font-size:8.5pt}
+header.cx-header h1{font-size:15pt;margin:0 0 2px}
+header.cx-header td,header.cx-header th{padding:0 8px 0 0}
+figure.cx-figure,main table,main tr,pre,.cx-prose,nav.cx-contents{break-inside:avoid;page-break-inside:avoid}
+main table{display:table;overflow:visible;font-size:9pt}
+h1,h2,h3,h4{break-after:avoid;page-break-after:avoid}
+a,nav.cx-contents a{color:inherit;text-decoration:none}
+}
 """
 
 
@@ -247,12 +266,7 @@ def _prepare(nb, token: str, masker: Masker) -> tuple[object, dict[str, tuple[st
             continue
         cell.source = ""
         outputs = []
-        for out in cell.get("outputs", []):
-            if out.output_type == "stream":
-                if out.get("name") == "stderr":
-                    continue  # warnings and logs belong in the executed notebook, not the report
-                outputs.append(out)
-                continue
+        for out in _stdout_as_prose(cell.get("outputs", [])):
             if out.output_type not in ("display_data", "execute_result"):
                 outputs.append(out)
                 continue
@@ -282,6 +296,81 @@ def _prepare(nb, token: str, masker: Masker) -> tuple[object, dict[str, tuple[st
             outputs.append(out)
         cell.outputs = outputs
     return nb, figures
+
+
+# Two or more lines with columns lined up by runs of spaces: printed tables stay monospace.
+_ALIGNED = re.compile(r"\S {2,}\S")
+
+
+def _prose_html(text: str) -> str:
+    """Printed text as HTML: one escaped paragraph per non-blank line (a headline sentence reads as
+    prose), or one <pre> block when its lines are columns lined up with spaces (a printed table)."""
+    lines = [line.rsplit("\r", 1)[-1].strip() for line in text.split("\n")]
+    lines = [line for line in lines if line]
+    if sum(bool(_ALIGNED.search(line)) for line in lines) >= 2:
+        return f'<pre class="cx-printed">{html.escape(text.strip())}</pre>'
+    return '<div class="cx-prose">' + "".join(f"<p>{html.escape(line)}</p>" for line in lines) + "</div>"
+
+
+def _stdout_as_prose(outputs: list) -> list:
+    """A cell's outputs with stderr left out (warnings and logs belong in the executed notebook,
+    not the report) and its stdout, consecutive prints joined, as prose HTML (`_prose_html`)."""
+    from nbformat.v4 import new_output
+
+    result: list = []
+    printed: list[str] = []
+
+    def flush():
+        text = "".join(printed)
+        printed.clear()
+        if text.strip():
+            result.append(new_output("display_data", data={"text/html": _prose_html(text)}))
+
+    for out in outputs:
+        if out.output_type == "stream":
+            if out.get("name") != "stderr":
+                printed.append("".join(out.text) if isinstance(out.text, list) else str(out.text))
+            continue
+        flush()
+        result.append(out)
+    flush()
+    return result
+
+
+_H2 = re.compile(r"<h2\b([^>]*)>(.*?)</h2>", re.DOTALL | re.IGNORECASE)
+
+
+_ID = re.compile(r'\sid="([^"]*)"')
+
+
+def _with_contents(body: str) -> tuple[str, list[tuple[str, str]]]:
+    """The (sanitized) body with an id on every h2 (kept when it has a unique one, else
+    ``cx-section-N``), and the (id, escaped heading text) of each, in page order."""
+    sections: list[tuple[str, str]] = []
+    seen: set[str] = {"cx-definitions"}  # the Definitions list that closes the page
+
+    def anchor(m: re.Match) -> str:
+        attrs, inner = m.group(1), m.group(2)
+        found = _ID.search(attrs)
+        ident = found.group(1) if found else ""
+        if not ident or ident in seen or not re.fullmatch(r"[^\s<>&\"']+", ident):
+            ident = f"cx-section-{len(sections) + 1}"
+            attrs = _ID.sub("", attrs) + f' id="{ident}"'
+        seen.add(ident)
+        text = " ".join(html.unescape(re.sub(r"<[^>]*>", "", inner)).split())
+        if text:
+            sections.append((ident, html.escape(text)))
+        return f"<h2{attrs}>{inner}</h2>"
+
+    return _H2.sub(anchor, body), sections
+
+
+def _contents(sections: list[tuple[str, str]]) -> str:
+    """A short contents list: same-page links to each section (none for fewer than two)."""
+    if len(sections) < 2:
+        return ""
+    items = "".join(f'<li><a href="#{ident}">{text}</a></li>' for ident, text in sections)
+    return f'<nav class="cx-contents" aria-label="Contents"><h2>Contents</h2><ol>{items}</ol></nav>'
 
 
 def skipped_sections(cells) -> set[str]:
@@ -339,7 +428,7 @@ def render_report(nb, *, title: str, meta: dict | None = None, masker: Masker | 
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, anchor_link_text="")
     body, _ = exporter.from_notebook_node(prepared)
-    body = sanitize_html(body, masker=masker)
+    body, sections = _with_contents(sanitize_html(body, masker=masker))
     all_definitions: list[str] = []
     for key, (svg, definitions) in figures.items():
         caption = "".join(f'<figcaption class="cx-definition">{html.escape(d)}</figcaption>' for d in definitions)
@@ -348,15 +437,16 @@ def render_report(nb, *, title: str, meta: dict | None = None, masker: Masker | 
         body = body.replace(f"<div>{key}</div>", figure, 1)
     footer = ""
     if all_definitions:
-        footer = ('<footer class="cx-footer"><h2>Definitions</h2><ul>'
+        footer = ('<footer class="cx-footer"><h2 id="cx-definitions">Definitions</h2><ul>'
                   + "".join(f"<li>{html.escape(d)}</li>" for d in all_definitions) + "</ul></footer>")
+        sections.append(("cx-definitions", "Definitions"))
     page = (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="referrer" content="no-referrer">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
-        + _header(title, meta, masker) + f"<main>{body}</main>" + footer + "</body></html>\n"
+        + _header(title, meta, masker) + _contents(sections) + f"<main>{body}</main>" + footer + "</body></html>\n"
     )
     leaks = find_personal_data(page, masker)
     if leaks:

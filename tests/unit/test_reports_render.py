@@ -162,7 +162,7 @@ def test_charts_are_inline_svg_with_definitions(page):
     assert "NPS: % of respondents scoring 9-10 (promoters) minus % scoring 0-6 (detractors)" in page.html
     assert '<figcaption class="cx-definition">Mentions: how many comments say this.</figcaption>' in page.html
     assert page.definitions[0].startswith("NPS:")
-    assert "<h2>Definitions</h2>" in page.html
+    assert '<h2 id="cx-definitions">Definitions</h2>' in page.html
 
 
 def test_untrusted_text_is_escaped_on_every_path(page):

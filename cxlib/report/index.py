@@ -1,6 +1,6 @@
 """The index of report runs: ``reports/index.html`` rebuilt from every published run's ``run.json``.
 
-The index is for stakeholders: it links HTML reports only. Executed and failed notebooks and
+The index is for stakeholders: it links HTML reports only (and their PDF prints, ``cx report run --pdf``). Executed and failed notebooks and
 kernel logs (``reports/.analyst/<run-id>/``) hold raw customer data and are never linked; the
 parameters and reasons it shows are masked (cxlib.privacy.masking).
 """
@@ -88,8 +88,9 @@ def _latest_table(runs: list[dict]) -> list[str]:
             run, t = latest[(store, name)]
             data = next((d for d in run.get("data", []) if d.get("store") == store), {})
             page = latest_page(store, name)
+            pdf = f' <a href="{e(run["run_id"])}/{e(t["pdf"])}">PDF</a>' if t.get("pdf") else ""
             parts.append(
-                f'<tr><td>{e(_store_label(t))}</td><td>{e(name)}</td><td><a href="{e(page)}">{e(page)}</a></td>'
+                f'<tr><td>{e(_store_label(t))}</td><td>{e(name)}</td><td><a href="{e(page)}">{e(page)}</a>{pdf}</td>'
                 f'<td><a href="{e(run["run_id"])}/{e(t["html"])}">{e(run["run_id"])}</a></td>'
                 f'<td>{e(str(data.get("as_of", "")))}</td></tr>'
             )
@@ -109,6 +110,8 @@ def _runs_table(runs: list[dict]) -> list[str]:
         targets = run.get("targets") or [{"name": "-", "status": run.get("status"), "parameters": {}}]
         for t in targets:
             links = [f'<a href="{e(rid)}/{e(t["html"])}">report</a>'] if t.get("html") else []
+            if t.get("html") and t.get("pdf"):
+                links.append(f'<a href="{e(rid)}/{e(t["pdf"])}">PDF</a>')
             if t.get("failed_ipynb") or t.get("ipynb"):
                 links.append('<span class="cx-note">notebook kept for analysts</span>')
             params = mask_personal_data(", ".join(f"{k}={json.dumps(v)}" for k, v in (t.get("parameters") or {}).items()))

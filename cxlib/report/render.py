@@ -224,7 +224,8 @@ main table.cx-index th,main table.cx-index td{text-align:left;vertical-align:top
 .cx-status-ok{color:#3a9e6f;font-weight:bold}
 body.cx-index-page main,body.cx-index-page header.cx-header{max-width:1400px}
 footer.cx-footer{font-size:12px;color:#555;border-top:1px solid #ddd;margin-top:32px;padding-bottom:24px}
-.cx-prose p{font-size:15px;margin:6px 0;max-width:80ch}
+.cx-prose{border-left:3px solid #1f4e79;padding:1px 0 1px 12px;margin:10px 0}
+.cx-prose p{font-size:15px;font-weight:600;margin:4px 0}
 nav.cx-contents{max-width:1000px;margin:0 auto;padding:10px 24px 4px;font-size:14px;border-bottom:1px solid #ddd}
 nav.cx-contents h2{font-size:14px;margin:0 0 4px;color:#1f4e79;text-transform:uppercase;letter-spacing:.04em}
 nav.cx-contents ol{margin:0 0 6px;padding-left:22px;columns:2;column-gap:40px}

@@ -20,7 +20,8 @@ its job, or after the notebook for an ad-hoc run) and:
    ``reports/index.html`` is rebuilt from every run's ``run.json``. A failed run never touches
    an earlier run's folder or a ``latest`` page.
 
-Stakeholders get HTML only: ``reports/<run-id>/`` holds the pages and ``run.json``, nothing else.
+Stakeholders get HTML only: ``reports/<run-id>/`` holds the pages and ``run.json``, nothing else
+(with ``--pdf``, also each good page printed to PDF by headless Chromium, beside it).
 The executed notebooks, failed notebooks and kernel logs hold raw customer data (the comments,
 ids and outputs the notebook printed); they go to ``reports/.analyst/<run-id>/`` (folder mode
 0700), which the index never links.
@@ -36,7 +37,10 @@ import logging
 import os
 import re
 import secrets
+import shutil
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -84,6 +88,7 @@ class TargetResult:
     charts: int = 0
     store: str = ""  # the store's file name
     fingerprint: str = ""  # of the store's contents when the run read it
+    pdf: str | None = None  # the page printed by headless Chromium (--pdf), relative to the run folder
 
 
 @dataclass
@@ -321,12 +326,14 @@ def run_reports(
     notebook_timeout: int = DEFAULT_NOTEBOOK_TIMEOUT,
     kernel_name: str = "python3",
     progress: bool | None = None,
+    pdf: bool = False,
 ) -> RunResult:
     """Run report targets into ``out_dir/<run-id>/`` (see the module docstring for the steps).
 
     Parameters are validated for every target before any kernel starts (CxInputError); a store
     that cannot be read raises CxStoreLockedError/CxDataError before any kernel starts. Notebook
     failures do not raise: they are in the result (status "failed", one-line reason per target).
+    With `pdf`, each good page is also printed to ``<page>.pdf`` beside it (`print_pdf`).
     """
     if not targets:
         raise CxInputError("nothing to run: name notebooks, or use --all, --job NAME or --all-jobs")
@@ -339,6 +346,7 @@ def run_reports(
     checked = _checked_targets(targets)
     summaries, store_keys, covered = _read_stores(checked)
     maskers = {key: _store_masker(key) for key in summaries}
+    browser = _pdf_browser() if pdf else None
 
     run_id = _new_run_id()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -361,7 +369,7 @@ def run_reports(
             }
             res = _run_target(t, staging, notebooks, store=store_keys[t.name], meta=meta, results=results,
                               timeout=timeout, notebook_timeout=notebook_timeout, kernel_name=kernel_name,
-                              progress=progress, masker=maskers[store_keys[t.name]])
+                              progress=progress, masker=maskers[store_keys[t.name]], browser=browser)
             if res.status == "ok":
                 _say(f"{step}: ok in {res.seconds}s, {res.charts} chart(s)")
             else:
@@ -491,10 +499,11 @@ def _check_against_store(store: str, t: ReportTarget) -> None:
 
 
 def _run_target(t: ReportTarget, staging: Path, notebooks: Path, *, store: str, meta: dict, results: list,
-                timeout: int, notebook_timeout: int, kernel_name: str, progress: bool, masker: Masker) -> TargetResult:
+                timeout: int, notebook_timeout: int, kernel_name: str, progress: bool, masker: Masker,
+                browser: str | None = None) -> TargetResult:
     """Steps 3 and 4 for one target: execute into `notebooks` (analysts only), then render into
-    `staging`; the result is appended to `results` (also when interrupted, so that the run's
-    manifest lists it)."""
+    `staging` (and print a good page to PDF with `browser`); the result is appended to `results`
+    (also when interrupted, so that the run's manifest lists it)."""
     clock = time.perf_counter()
     executed = notebooks / f"{t.name}.ipynb"
     res = TargetResult(t.name, t.notebook.name, t.job, _jsonable(t.parameters), "ok",
@@ -516,6 +525,8 @@ def _run_target(t: ReportTarget, staging: Path, notebooks: Path, *, store: str, 
         _render(t, executed, staging / f"{t.name}.html", res, meta, masker)
         if res.status == "ok":  # published: later pages and runs are checked against it
             ledger.merge(release_log, ledger_path)
+            if browser:
+                _pdf_beside(browser, staging / res.html, res)
     release_log.unlink(missing_ok=True)
     res.seconds = round(time.perf_counter() - clock, 1)
     results.append(res)
@@ -561,6 +572,56 @@ def _publish(result: RunResult, staging: Path, out_dir: Path) -> Path:
             atomic_copy(final / r.html, latest)
     rebuild_index(out_dir)
     return final
+
+
+CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+
+
+def find_chromium() -> str | None:
+    """The headless Chromium to print PDFs with: ``CX_CHROMIUM`` if set and found, else the first
+    of chromium, chromium-browser, google-chrome on the PATH; None when there is none."""
+    explicit = os.environ.get("CX_CHROMIUM")
+    if explicit and shutil.which(explicit):
+        return shutil.which(explicit)
+    return next(filter(None, map(shutil.which, CHROMIUM)), None)
+
+
+def _pdf_browser() -> str | None:
+    """Chromium for --pdf; when there is none the run goes on and says so once."""
+    found = find_chromium()
+    if not found:
+        _say("no PDF was made: headless Chromium was not found (install chromium, chromium-browser or "
+             "google-chrome, or set CX_CHROMIUM); the HTML reports are made as usual")
+    return found
+
+
+def print_pdf(browser: str, page: Path, pdf: Path, timeout: int = 180) -> str | None:
+    """Print an HTML page to `pdf` with headless Chromium (the page's print CSS applies; no header
+    or footer). Returns None when a PDF was written, else one line saying why not."""
+    with tempfile.TemporaryDirectory(prefix="cx-chromium-") as profile:
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+               f"--user-data-dir={profile}", f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
+               Path(page).resolve().as_uri()]
+        try:
+            done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"{Path(browser).name} did not print the page: {type(exc).__name__}"
+    if pdf.exists() and pdf.read_bytes()[:5] == b"%PDF-":
+        return None
+    pdf.unlink(missing_ok=True)
+    tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+    return _one_line(f"{Path(browser).name} did not print the page: {tail[0]}", limit=200)
+
+
+def _pdf_beside(browser: str, page: Path, res: TargetResult) -> None:
+    """``<page>.pdf`` beside a good page; a page that does not print keeps the run good (the HTML
+    is the report) and says so in one line."""
+    pdf = page.with_suffix(".pdf")
+    why = print_pdf(browser, page, pdf)
+    if why:
+        _say(f"{res.name}: no PDF was made: {why}")
+    else:
+        res.pdf = pdf.name
 
 
 def _keep_failed(executed: Path, res: TargetResult) -> None:

@@ -77,7 +77,7 @@ def test_no_personal_data_in_any_report(rendered_reports):
 def test_stakeholders_get_html_only_and_no_link_to_the_notebooks(rendered_reports):
     out = rendered_reports["out"]
     shown = [p for p in out.rglob("*") if p.is_file() and ".analyst" not in p.relative_to(out).parts]
-    assert {p.suffix for p in shown} <= {".html", ".json", ".lock"}, sorted(str(p) for p in shown)
+    assert {p.suffix for p in shown} <= {".html", ".json", ".lock", ".pdf"}, sorted(str(p) for p in shown)
     assert not [p for p in shown if p.suffix == ".json" and p.name != "run.json"]
     notebooks = list((out / ".analyst").rglob("*.ipynb"))
     assert notebooks and (out / ".analyst").stat().st_mode & 0o777 == 0o700

@@ -242,7 +242,7 @@ def test_values_keep_their_types_from_the_command_line_and_yaml(reports, tmp_pat
     out = tmp_path / "typed"
     jobs = write_jobs(tmp_path / "typed.yml", {
         "from_yaml": (str(FIXTURES / "typed_params.ipynb"),
-                      {"store_id": "02134", "label": "no", "flag": "no", "start": "2024-01-31", "n_top": "07",
+                      {"store_id": "02134", "label": "no", "flag": "no", "start": "2024-01-29", "n_top": "07",
                        "segments": "[region, plan]", "db_path": str(reports["store"])}),
         "defaults": (str(FIXTURES / "typed_params.ipynb"), {"db_path": str(reports["store"])}),
     })
@@ -257,7 +257,8 @@ def test_values_keep_their_types_from_the_command_line_and_yaml(reports, tmp_pat
         seen[name] = json.loads(text)
     assert seen["from_yaml"] == {
         "store_id": ["'02134'", "str"], "label": ["'no'", "str"], "flag": ["False", "bool"],
-        "start": ["'2024-01-31'", "str"], "end": ["'2026-06-30'", "str"], "n_top": ["7", "int"],
+        # a Monday stays; the default end 2026-06-30 (a Tuesday) becomes the last whole week's Sunday
+        "start": ["'2024-01-29'", "str"], "end": ["'2026-06-28'", "str"], "n_top": ["7", "int"],
         "ratio": ["0.5", "float"], "segments": ["['region', 'plan']", "list"],
     }
     assert seen["defaults"]["start"] == ["None", "NoneType"] and seen["defaults"]["store_id"] == ["'02134'", "str"]

@@ -380,11 +380,15 @@ def skipped_sections(cells) -> set[str]:
             for cell in cells if cell.cell_type == "code" for out in cell.get("outputs", [])} - {None}
 
 
+ANALYST_ONLY = "analyst-only"  # a cell for analysts' sessions (how to explore, customer lists): never in a report
+
+
 def _without_skipped_sections(cells) -> list:
     """Cells tagged ``section:NAME`` (captions, charts) are left out when section NAME did not run:
-    its one-sentence note says why, and a caption under nothing would mislead."""
-    skipped = skipped_sections(cells)
-    return [c for c in cells if not {f"section:{name}" for name in skipped} & set(c.get("metadata", {}).get("tags", []))]
+    its one-sentence note says why, and a caption under nothing would mislead. Cells tagged
+    ``analyst-only`` are always left out."""
+    hidden = {f"section:{name}" for name in skipped_sections(cells)} | {ANALYST_ONLY}
+    return [c for c in cells if not hidden & set(c.get("metadata", {}).get("tags", []))]
 
 
 def _header(title: str, meta: dict, masker: Masker) -> str:

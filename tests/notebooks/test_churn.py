@@ -24,7 +24,7 @@ def test_runs_with_its_defaults_and_shows_the_key_results(tmp_path, sample_db):
     text = shown_text(nb)
     for expected in ["Churn definition used in every figure below: contractual churn",
                      "customers have churned (contractual churn",
-                     "Churn per month is", "Survival by 'plan'", "log-rank", "median_survival",
+                     "Churn per month is", "Survival by plan", "log-rank", "median_survival",
                      "By NPS group: log-rank p =", "72 hours", "hazard_ratio", "nps_detractor",
                      "retention_at_horizon", "Moving every active detractor to passive", "Assumptions:",
                      "Revenue at risk", "holdout_expected", "most at risk"]:
@@ -41,7 +41,7 @@ def test_runs_non_contractual_by_region_weekly_with_export(tmp_path, sample_db):
     assert not errors(nb)
     text = shown_text(nb)
     assert "non-contractual churn: no activity (events or orders) for 60 days" in text
-    assert "Survival by 'region'" in text and "Churn per week is" in text
+    assert "Survival by region" in text and "Churn per week is" in text
     assert sum(r in text for r in ("north", "south", "east", "west")) == 4
     assert re.search(r"\bC\d{7}\b", text)  # interactive=True is the only way ids are shown
     head = csv.read_text().splitlines()

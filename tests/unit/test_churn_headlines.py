@@ -118,7 +118,7 @@ def test_survival_headline_when_more_than_half_stay_or_too_few(halves):
 
 def test_logrank_headline_with_one_group_says_why_not(halves):
     text = churn.survival_headline(halves, by="region", as_of="2024-12-31")
-    assert _clean(text).startswith("Survival by 'region': no comparison, as the log-rank test needs at least two "
+    assert _clean(text).startswith("Survival by region: no comparison, as the log-rank test needs at least two "
                                    "groups of 5 or more customers in 'region'; found 1.")
     text = churn.logrank_headline(halves, by="nps_group", lead="By NPS group", as_of="2024-12-31")
     assert text.startswith("By NPS group: no comparison")  # nobody answered: one '(none)' group, left out
@@ -128,7 +128,7 @@ def test_logrank_headline_with_two_groups(halves):
     halves.execute("UPDATE customers SET region = 'south' WHERE customer_id IN ('h0', 'h1', 'h2', 'h5', 'h6')")
     test = churn.logrank(halves, by="region", as_of="2024-12-31")
     text = churn.logrank_headline(halves, by="region", as_of="2024-12-31")
-    assert text == (f"Survival by 'region': log-rank p = {test.p_value:.2g} (chi2 = {test.test_statistic:.1f} on 1 df; "
+    assert text == (f"Survival by region: log-rank p = {test.p_value:.2g} (chi2 = {test.test_statistic:.1f} on 1 df; "
                     "no clear difference). Contractual churn: every subscription of the customer has ended.")
 
 

@@ -149,3 +149,14 @@ def test_the_page_prints_well():
     assert re.search(r"a,nav\.cx-contents a\{color:inherit;text-decoration:none\}", printed)
     assert "header.cx-header{padding-top:0" in printed
     assert "url(" not in CSS and "@import" not in CSS
+
+
+def test_analyst_only_cells_are_left_out_of_the_page():
+    nb = new_notebook(cells=[
+        new_markdown_cell("## Scores"),
+        new_markdown_cell("**Explore** (analyst sessions, `interactive = True`): filter below.",
+                          metadata={"tags": ["analyst-only"]}),
+        new_markdown_cell("Shown to everyone."),
+    ])
+    html = render_report(nb, title="t").html
+    assert "Shown to everyone." in html and "Explore" not in html and "interactive" not in html

@@ -156,9 +156,9 @@ def test_cues_and_breakdown_headlines(tmp_path):
     con = _store(tmp_path, {"tenure": list(range(1, 21))})
     con.execute("INSERT INTO orders (order_id, customer_id, ts, amount) VALUES ('o1', 'c00', '2024-05-02 10:00', 5)")
     assert segments.breakdown_headline(con, None) == "Data up to 2024-05-02; no customer attribute to segment by"
-    assert segments.breakdown_headline(con, "region", "region") == "Data up to 2024-05-02; segments by 'region'"
+    assert segments.breakdown_headline(con, "region", "region") == "Data up to 2024-05-02; segments by region"
     ranges = segments.numeric_ranges(con, "tenure")
-    assert segments.breakdown_headline(con, "tenure", ranges) == "Data up to 2024-05-02; segments by 'tenure', in 4 ranges"
+    assert segments.breakdown_headline(con, "tenure", ranges) == "Data up to 2024-05-02; segments by tenure, in 4 ranges"
 
 
 # ---------------------------------------------------------------- clusters on one kind of data

@@ -98,7 +98,7 @@ def logrank_headline(
 ) -> str:
     """'<lead>: log-rank p = 0.28 (chi2 = 2.5 on 2 df; no clear difference). <definition>.' from
     `logrank`; when fewer than two groups are big enough to compare, it says so instead."""
-    lead = lead or f"Survival by {by!r}"
+    lead = lead or f"Survival by {by}"
     text = definition_text(definition, inactivity_days)
     try:
         test = logrank(con, by=by, origin=origin, definition=definition, inactivity_days=inactivity_days, as_of=as_of,

@@ -134,8 +134,8 @@ def breakdown_headline(con: duckdb.DuckDBPyConnection, segment: str | None, by=N
     if segment is None:
         return f"{data}; no customer attribute to segment by"
     if isinstance(by, pd.DataFrame) and segment != "nps_group":
-        return f"{data}; segments by {segment!r}, in {len(range_labels(by))} ranges"
-    return f"{data}; segments by {segment!r}"
+        return f"{data}; segments by {segment}, in {len(range_labels(by))} ranges"
+    return f"{data}; segments by {segment}"
 
 
 def profile_chart_metrics(profile: pd.DataFrame, *, preferred=("nps", "revenue_per_customer"),

@@ -85,7 +85,7 @@ def test_numeric_attributes_become_ranges_on_a_telco_export(tmp_path, telco_stor
     nb = run(tmp_path, telco_store)
     assert problems(nb) == []
     text = shown_text(nb)
-    assert "Segments are ranges of 'monthly_charges'" in text and "segments by 'monthly_charges', in 4 ranges" in text
+    assert "Segments are ranges of 'monthly_charges'" in text and "segments by monthly_charges, in 4 ranges" in text
     assert "Churn rate by segment" in text  # no NPS and no revenue: the profile charts churn by range
     assert "from the 2 features that vary in this store: tenure, monthly charges" in text
     assert {"Segment profile", "Behavioural clusters"} <= set(charted(nb))

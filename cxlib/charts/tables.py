@@ -27,9 +27,9 @@ The kind of each column is read from its name and type (`column_kind`); pass ``k
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
-import uuid
 
 import numpy as np
 import pandas as pd
@@ -174,6 +174,8 @@ def column_kind(name: str, values: pd.Series) -> str:
     return "number"
 
 
+_TABLE_NUMBERS = itertools.count(1)  # one kernel runs one notebook top to bottom
+
 _FORMAT = {
     "count": count,
     "share": percent,
@@ -313,7 +315,7 @@ def table(df: pd.DataFrame, *, title: str | None = None, kinds: dict[str, str] |
         df = df.reset_index()
     df = df.head(rows) if rows else df
     shown = formatted(df, kinds=kinds)
-    box = f"cx-table-{uuid.uuid4().hex[:10]}"
+    box = f"cx-table-{next(_TABLE_NUMBERS)}"  # numbered, not random: a page is the same on every run
     gt = GT(shown, id=box).cols_label(cases={c: header(c) for c in shown.columns})  # a column may be named "cases"
     numeric = [c for c in shown.columns if c in df and (kinds or {}).get(c, column_kind(c, df[c])) not in ("text", "list",
                                                                                                          "bool", "date")]

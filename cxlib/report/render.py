@@ -262,7 +262,9 @@ def _prepare(nb, token: str, masker: Masker) -> tuple[object, dict[str, tuple[st
     nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
     nb.cells = _without_skipped_sections(nb.cells)
     figures: dict[str, tuple[str, list[str]]] = {}
-    for cell in nb.cells:
+    for number, cell in enumerate(nb.cells, 1):
+        if "id" in cell:
+            cell.id = f"c{number}"  # nbformat's ids are random: a page is the same, byte for byte, on every run
         if cell.cell_type != "code":
             continue
         cell.source = ""

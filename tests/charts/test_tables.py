@@ -177,3 +177,12 @@ def test_a_wide_table_scrolls_after_the_sanitiser():
 
     box = re.search(r'<div id="(cx-table-\w+)"', clean).group(1)
     assert re.search(rf"#{box} \{{ overflow-x: auto;", clean)
+
+
+def test_tables_are_numbered_not_random():
+    """A page is the same on every run: the table ids count up within a kernel."""
+    import re
+
+    df = pd.DataFrame({"x": [1, 2]})
+    first, second = (int(re.search(r'id="cx-table-(\d+)"', T.table(df).as_raw_html()).group(1)) for _ in range(2))
+    assert second == first + 1

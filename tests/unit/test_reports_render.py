@@ -185,6 +185,16 @@ def test_no_personal_data_and_masks_shown(page):
     assert "[email]" in page.html and "[phone]" in page.html and "[id]" in page.html
 
 
+def test_the_same_notebook_renders_to_the_same_bytes(page):
+    """nbformat gives cells random ids (one once held '7946', the phone number the test above looks for)."""
+    nb = _notebook()
+    first, again = (render_report(nb, title="Test <report>", meta={}) for _ in range(2))
+    assert again.html == first.html
+    ids = re.findall(r'id="(cell-id=[^"]*)"', page.html)
+    assert ids and ids == [f"cell-id=c{n}" for n in range(1, len(ids) + 1)]
+    assert re.findall(r'id="(cell-id=[^"]*)"', again.html) == ids
+
+
 def test_header_has_run_parameters_freshness_counts_and_fingerprint(page):
     header = page.html.split("</header>")[0]
     for text in ("Test &lt;report&gt;", "20260101T000000Z-abc", "weekly", "&lt;b&gt;region&lt;/b&gt;",

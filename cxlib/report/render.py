@@ -84,7 +84,7 @@ def chart_svg(mimetype: str, spec: dict, masker: Masker | None = None) -> str:
     return sanitize_svg(svg, masker=masker)
 
 
-# Short metric definitions shown under each chart (same wording as docs/metrics.md).
+# Short metric definitions for the page's Definitions list (same wording as docs/metrics.md).
 GLOSSARY: list[tuple[str, re.Pattern, str]] = [
     ("NPS", re.compile(r"\bnps\b|net promoter|promoter|detractor", re.I),
      "NPS: % of respondents scoring 9-10 (promoters) minus % scoring 0-6 (detractors), from -100 to 100; "
@@ -157,11 +157,15 @@ def _spec_words(spec) -> str:
     return " ".join(words)
 
 
-def definitions_for(spec: dict) -> list[str]:
-    """The short definitions for a chart: its own ``description``, else matching glossary lines."""
+def caption_for(spec: dict) -> str | None:
+    """The caption under a chart: its own ``description``, written for that figure (the chart modules set it)."""
     own = spec.get("description") if isinstance(spec, dict) else None
-    if isinstance(own, str) and own.strip():
-        return [own.strip()]
+    return own.strip() if isinstance(own, str) and own.strip() else None
+
+
+def definitions_for(spec: dict) -> list[str]:
+    """The glossary lines a chart's fields and titles name: they go to the page's Definitions list, not under
+    the chart (a survival chart split by NPS group names NPS, but its caption must speak of survival)."""
     words = _spec_words(spec).replace("_", " ")
     return [text for _, pattern, text in GLOSSARY if pattern.search(words)]
 
@@ -256,12 +260,12 @@ class RenderedReport:
     definitions: list[str] = field(default_factory=list)
 
 
-def _prepare(nb, token: str, masker: Masker) -> tuple[object, dict[str, tuple[str, list[str]]]]:
+def _prepare(nb, token: str, masker: Masker) -> tuple[object, dict[str, tuple[str, str | None, list[str]]]]:
     """A copy of the notebook whose chart/widget/stderr outputs are replaced by placeholders."""
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
     nb.cells = _without_skipped_sections(nb.cells)
-    figures: dict[str, tuple[str, list[str]]] = {}
+    figures: dict[str, tuple[str, str | None, list[str]]] = {}  # key -> (svg, caption, glossary lines)
     for number, cell in enumerate(nb.cells, 1):
         if "id" in cell:
             cell.id = f"c{number}"  # nbformat's ids are random: a page is the same, byte for byte, on every run
@@ -279,11 +283,12 @@ def _prepare(nb, token: str, masker: Masker) -> tuple[object, dict[str, tuple[st
             if chart_mime:
                 spec = data[chart_mime]
                 spec = json.loads(spec) if isinstance(spec, str) else dict(spec)
-                figures[key] = (chart_svg(chart_mime, spec, masker),
+                caption = caption_for(spec)
+                figures[key] = (chart_svg(chart_mime, spec, masker), masker.mask(caption) if caption else None,
                                 [masker.mask(d) for d in definitions_for(spec)])
             elif "image/svg+xml" in data:
                 svg = data["image/svg+xml"]
-                figures[key] = (sanitize_svg("".join(svg) if isinstance(svg, list) else svg, masker=masker), [])
+                figures[key] = (sanitize_svg("".join(svg) if isinstance(svg, list) else svg, masker=masker), None, [])
             elif _WIDGET in data:
                 out = copy.deepcopy(out)
                 out["data"] = {"text/html": '<p class="cx-note">(an interactive control, shown only in '
@@ -437,8 +442,8 @@ def render_report(nb, *, title: str, meta: dict | None = None, masker: Masker | 
     body, _ = exporter.from_notebook_node(prepared)
     body, sections = _with_contents(sanitize_html(body, masker=masker))
     all_definitions: list[str] = []
-    for key, (svg, definitions) in figures.items():
-        caption = "".join(f'<figcaption class="cx-definition">{html.escape(d)}</figcaption>' for d in definitions)
+    for key, (svg, own, definitions) in figures.items():
+        caption = f'<figcaption class="cx-definition">{html.escape(own)}</figcaption>' if own else ""
         all_definitions += [d for d in definitions if d not in all_definitions]
         figure = f'<figure class="cx-figure">{svg}{caption}</figure>'
         body = body.replace(f"<div>{key}</div>", figure, 1)

@@ -164,12 +164,12 @@ def test_no_script_and_no_outside_source_in_any_report(rendered_reports):
         assert find_external_sources(html) == [], page.name
 
 
-def test_every_chart_carries_a_definition(rendered_reports):
+def test_every_chart_carries_its_own_caption(rendered_reports):
     for page in pages(rendered_reports):
         if page.name == "index.html":
             continue
         figures = re.findall(r'<figure class="cx-figure">(.*?)</figure>', page.read_text(), re.S)
         for i, figure in enumerate(figures, 1):
             assert '<figcaption class="cx-definition">' in figure, (
-                f"{page.name}: chart {i} has no metric definition; give it .properties(description='...') "
-                "or a field/title the glossary in cxlib/render.py knows")
+                f"{page.name}: chart {i} has no caption; give it .properties(description='...'), one sentence "
+                "written for that figure (glossary definitions go to the page's Definitions list)")

@@ -14,7 +14,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from cxlib.errors import CxDataError
 from cxlib.report import render
 from cxlib.privacy.masking import Masker, mask_personal_data
-from cxlib.report.render import chart_svg, definitions_for, find_personal_data, render_report
+from cxlib.report.render import caption_for, chart_svg, definitions_for, find_personal_data, render_report
 from cxlib.report.sanitize import find_external_sources, sanitize_html, sanitize_svg
 
 HOSTILE = [
@@ -162,6 +162,10 @@ def test_charts_are_inline_svg_with_definitions(page):
     assert "NPS: % of respondents scoring 9-10 (promoters) minus % scoring 0-6 (detractors)" in page.html
     assert '<figcaption class="cx-definition">Mentions: how many comments say this.</figcaption>' in page.html
     assert page.definitions[0].startswith("NPS:")
+    figures = re.findall(r'<figure class="cx-figure">.*?</figure>', page.html, re.S)
+    assert "cx-definition" not in figures[0]  # the NPS bar chart has no description: its definition is in the footer
+    assert "NPS:" in page.html.split('<footer class="cx-footer">')[1]
+    assert "Mentions:" not in page.html.split('<footer class="cx-footer">')[1]
     assert '<h2 id="cx-definitions">Definitions</h2>' in page.html
 
 
@@ -326,8 +330,10 @@ def test_charts_never_fetch_outside_data():
         chart_svg("application/vnd.vegalite.v6+json", spec)
 
 
-def test_definitions_for_charts():
-    assert definitions_for({"description": "Own words."}) == ["Own words."]
+def test_captions_and_definitions_for_charts():
+    assert caption_for({"description": " Own words. "}) == "Own words."
+    assert caption_for({"encoding": {"y": {"field": "nps"}}}) is None  # no caption borrowed from the glossary
+    assert definitions_for({"description": "Own words."}) == []
     assert [d.split(":")[0] for d in definitions_for({"encoding": {"y": {"field": "csat"}, "x": {"field": "ces"}}})] \
         == ["CSAT", "CES"]
     assert definitions_for({"encoding": {"y": {"field": "conversion_from_first"}}})[0].startswith("Funnel conversion")

@@ -174,15 +174,22 @@ RENDERER = "cx-report"
 
 
 def _report_renderer(spec: dict, **metadata) -> dict:
-    """Altair renderer for report runs: the spec as Vega-Lite JSON under a `+json` mimetype.
+    """Altair renderer for report runs: the spec as Vega-Lite JSON under a `+json` mimetype, with a
+    static SVG beside it so the executed notebook shows its charts in nbconvert, GitHub and nbviewer.
 
     (Altair's own 'mimetype' renderer writes 'application/vnd.vegalite.v6.json', which nbformat
-    rejects when papermill saves the notebook.) The renderer draws it offline afterwards.
+    rejects when papermill saves the notebook.) The page is drawn from the JSON afterwards, masked
+    with the store's own masker; a chart that cannot be drawn has no fallback and fails there.
     """
     import altair as alt
 
-    major = str(getattr(alt, "SCHEMA_VERSION", "v6")).split(".")[0]
-    return {f"application/vnd.vegalite.{major}+json": spec, "text/plain": "<Chart (drawn in the report)>"}
+    mime = f"application/vnd.vegalite.{str(getattr(alt, 'SCHEMA_VERSION', 'v6')).split('.')[0]}+json"
+    bundle = {mime: spec, "text/plain": "<Chart (drawn in the report)>"}
+    try:
+        bundle["image/svg+xml"] = chart_svg(mime, spec)
+    except CxDataError:
+        pass
+    return bundle
 
 
 def use_report_renderer() -> None:

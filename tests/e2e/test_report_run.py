@@ -121,6 +121,8 @@ def test_good_report_is_safe_and_self_contained(reports):
     assert '<figcaption class="cx-definition">Mentions: number of comments with each text.</figcaption>' in page
     executed = nbformat.read(_analyst(reports["good_run"]) / "daily.ipynb", as_version=4)
     assert executed.cells[0].metadata["tags"] == ["cx-report-setup"]
+    charts = [o for c in executed.cells for o in c.get("outputs", []) if any("vegalite" in m for m in o.get("data", {}))]
+    assert charts and all(o["data"]["image/svg+xml"].startswith("<svg") for o in charts)  # static fallback
     # the executed notebook holds the raw comments: why it is kept from stakeholders
     raw = json.dumps(executed)
     assert "bob.jones@example.org" in raw and "Anna Smith" in raw

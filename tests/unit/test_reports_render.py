@@ -330,6 +330,18 @@ def test_charts_never_fetch_outside_data():
         chart_svg("application/vnd.vegalite.v6+json", spec)
 
 
+def test_report_kernels_keep_a_static_svg_beside_the_chart_json():
+    """Executed notebooks show their charts in nbconvert, GitHub and nbviewer (which don't run Vega)."""
+    spec = alt.Chart(pd.DataFrame({"region": ["north", "south"], "nps": [12.0, -3.0]})).mark_bar().encode(
+        x="region:N", y="nps:Q").to_dict()
+    bundle = render._report_renderer(spec)
+    assert any(m.startswith("application/vnd.vegalite.") for m in bundle)
+    svg = bundle["image/svg+xml"]
+    assert svg.startswith("<svg") and ">north<" in svg and ">south<" in svg
+    broken = render._report_renderer({"mark": "bar", "data": {"url": "https://example.com/x.csv"}})
+    assert "image/svg+xml" not in broken  # no fallback; the page run says the chart could not be drawn
+
+
 def test_captions_and_definitions_for_charts():
     assert caption_for({"description": " Own words. "}) == "Own words."
     assert caption_for({"encoding": {"y": {"field": "nps"}}}) is None  # no caption borrowed from the glossary

@@ -17,6 +17,11 @@ Z95 = 1.959963984540054  # the 97.5% normal quantile
 INTERVALS = ("wald", "adjusted_wald")  # NPS interval methods
 
 
+def p_text(p: float, name: str = "p") -> str:
+    """A p-value for a sentence: 'p < 0.001' below one in a thousand, else two significant digits ('p = 0.028')."""
+    return f"{name} < 0.001" if p < 0.001 else f"{name} = {p:.2g}"
+
+
 def nps_interval(promoters: int, detractors: int, n: int, *, method: str = "wald") -> tuple[float, float]:
     """95% interval for NPS in points, clamped to [-100, 100]; (nan, nan) when n = 0.
 

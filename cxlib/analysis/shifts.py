@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib.analysis.intervals import nps_se
+from cxlib.analysis.intervals import nps_se, p_text
 from cxlib.analysis.service.common import as_counts
 from cxlib.errors import CxInputError, unknown_name
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size
@@ -277,9 +277,10 @@ def shifts_headline(moved: pd.DataFrame, *, top: int = 5) -> str:
         verb = "rose" if r.diff > 0 else "fell"
         better = (r.diff > 0) == GOOD_WHEN_UP[r.metric]
         unit = "%" if r.metric in ("CSAT", "conversion", "churn") else ""
-        said.append(f"{r.metric} {verb} {where}, from {r.reference_score:.1f}{unit} to {r.score:.1f}{unit} "
+        name = r.metric[:1].upper() + r.metric[1:]  # a sentence opens in capitals: 'Churn rose overall'
+        said.append(f"{name} {verb} {where}, from {r.reference_score:.1f}{unit} to {r.score:.1f}{unit} "
                     f"({r.period:%Y-%m-%d} against {r.reference:%Y-%m-%d}; {'better' if better else 'worse'}; "
-                    f"adjusted p {'< 0.001' if r.p_adjusted < 0.001 else f'= {r.p_adjusted:.2g}'})")
+                    f"{p_text(r.p_adjusted, 'adjusted p')})")
     more = f". {len(hits) - top} more moved beyond chance" if len(hits) > top else ""
     return ". ".join(said) + more + f". {len(tested)} comparison{'s' if len(tested) != 1 else ''} in all, false " \
         "discovery rate held at 5%"

@@ -115,6 +115,9 @@ def test_conversion_and_churn_on_the_sample(sample_con):
     assert churn["reference_score"] == pytest.approx(by_period[churn["reference"]] * 100)
     conversion = moved[(moved["metric"] == "conversion") & (moved["segment"] == "all")].iloc[0]
     assert 30 < conversion["score"] < 70 and conversion["n"] > 200
+    sentences = sh.shifts_headline(moved.assign(moved=True), top=len(moved)).split(". ")
+    assert any(s.startswith(("Churn rose", "Churn fell")) for s in sentences)  # a sentence opens in capitals
+    assert not any(s[:1].islower() for s in sentences), sentences
 
 
 def _counts_store(path, counts: dict) -> cxlib:

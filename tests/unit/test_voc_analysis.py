@@ -336,7 +336,8 @@ def test_peak_end_headline(tmp_path):
     said = voc.peak_end_headline(shown)
     lead = ("(Peak + end) / 2 predicts NPS better than the average rating" if row["peak_end_better"]
             else "No evidence that peak and end predict NPS better than the average rating")
-    assert said == f"{lead} (r = {row['r_peak_end']:.2f} vs {row['r_mean']:.2f}, p = {row['p_value']:.3g}; 7 customers)"
+    assert said == f"{lead} (r = {row['r_peak_end']:.2f} vs {row['r_mean']:.2f}, p = {row['p_value']:.2g}; 7 customers)"
+    assert row["p_value"] >= 0.001 and "p = 0.013" in said  # two significant digits, as every p in a sentence
     hidden = voc.peak_end(con, min_group_size=10)
     assert voc.peak_end_headline(hidden).startswith("Too few customers rated two or more interactions")
     (tmp_path / "none").mkdir()
@@ -359,3 +360,12 @@ def test_followup_headline_names_open_tickets_only_where_tickets_exist(tmp_path)
     fu = voc.followup_list(no_tickets, days=30)
     assert voc.followup_headline(no_tickets, fu, days=30) == (
         "1 detractor answered in the last 30 days. Set export_csv to write the list.")
+
+
+@pytest.mark.parametrize("p, text", [(0.0000261, "p < 0.001"), (0.001, "p = 0.001"), (0.01349, "p = 0.013"),
+                                     (0.5, "p = 0.5"), (0.049999, "p = 0.05")])
+def test_p_values_in_sentences(p, text):
+    from cxlib.analysis.intervals import p_text
+
+    assert p_text(p) == text
+    assert p_text(p, "adjusted p") == "adjusted " + text

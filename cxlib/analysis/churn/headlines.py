@@ -17,6 +17,7 @@ import pandas as pd
 from cxlib.analysis.churn.cox import COX_COVARIATES, CoxResult
 from cxlib.analysis.churn.kaplan_meier import logrank, survival_summary
 from cxlib.analysis.churn.status import churn_trend, definition_text
+from cxlib.analysis.intervals import p_text
 from cxlib.errors import CxDataError, CxInputError
 from cxlib.privacy import MIN_GROUP_SIZE
 
@@ -82,7 +83,7 @@ def churn_trend_headline(period_churn: pd.DataFrame, *, period: str = "month") -
         return _with(f"Churn per {period} cannot be trended yet: {n} finished {period}"
                      f"{'' if n == 1 else 's'} with a churn rate, and a trend needs 3.", definition)
     return (f"Churn per {period} is {trend['direction']} over {trend['periods']} finished periods "
-            f"(slope {slope:+.2%} per {period}, p = {p:.2g}). {definition}.")
+            f"(slope {slope:+.2%} per {period}, {p_text(p)}). {definition}.")
 
 
 def logrank_headline(
@@ -106,7 +107,7 @@ def logrank_headline(
     except CxDataError as exc:
         return _with(f"{lead}: no comparison, as {exc}.", text)
     verdict = "the groups differ" if test.p_value < 0.05 else "no clear difference"
-    return _with(f"{lead}: log-rank p = {test.p_value:.2g} (chi2 = {test.test_statistic:.1f} on "
+    return _with(f"{lead}: log-rank {p_text(test.p_value)} (chi2 = {test.test_statistic:.1f} on "
                  f"{test.degrees_of_freedom} df; {verdict}).", text)
 
 
@@ -212,5 +213,5 @@ def at_risk_headline(at_risk: pd.DataFrame, model: CoxResult | None = None) -> s
     llr = _number(model.log_likelihood_ratio_p) if model is not None else None
     if llr is not None and llr >= 0.05:
         sentence += (f" Read the ranking with care: no CX factor in the model is clearly linked to churn here "
-                     f"(likelihood-ratio p = {llr:.2g}).")
+                     f"(likelihood-ratio {p_text(llr)}).")
     return sentence

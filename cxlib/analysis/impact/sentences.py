@@ -6,10 +6,7 @@ Definitions: docs/metrics.md ("Impact of a dated change").
 from __future__ import annotations
 
 from cxlib.analysis.impact.result import DID, LABELS, ImpactResult
-
-
-def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+from cxlib.analysis.intervals import p_text as _p
 
 
 def impact_headline(result: ImpactResult) -> str:

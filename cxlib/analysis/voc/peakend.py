@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from cxlib import sql
+from cxlib.analysis.intervals import p_text
 from cxlib.analysis.voc.scores import _params
 from cxlib.errors import CxInputError, unknown_name
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
@@ -135,5 +136,5 @@ def peak_end_headline(df: pd.DataFrame) -> str:
                 "and the end predict it")
     said = ("(Peak + end) / 2 predicts NPS better than the average rating" if row["peak_end_better"]
             else "No evidence that peak and end predict NPS better than the average rating")
-    p = f", p = {row['p_value']:.3g}" if not pd.isna(row["p_value"]) else ""
+    p = f", {p_text(row['p_value'])}" if not pd.isna(row["p_value"]) else ""
     return f"{said} (r = {row['r_peak_end']:.2f} vs {row['r_mean']:.2f}{p}; {int(row['n'])} customers)"

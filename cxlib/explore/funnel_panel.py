@@ -32,6 +32,7 @@ def funnel_explorer(
     from IPython.display import display
 
     from cxlib.charts.journey import chart_funnel
+    from cxlib.charts.tables import table
     from cxlib.sql import table_columns
 
     steps = _check_touchpoints(con, steps, name="steps", min_len=2)
@@ -59,7 +60,7 @@ def funnel_explorer(
         out.clear_output(wait=True)
         with out:
             display(panel.chart)
-            display(df)
+            display(table(df))  # the same table as the report shows
 
     for w in (order_w, window_w, by_w):
         w.observe(refresh, names="value")

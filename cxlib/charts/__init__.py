@@ -8,6 +8,7 @@ May import: ``cxlib.errors`` only (a chart knows the columns of a frame, not whe
 """
 
 from cxlib.charts.churn import *
+from cxlib.charts.flow import *
 from cxlib.charts.interactive import *
 from cxlib.charts.journey import *
 from cxlib.charts.segments import *

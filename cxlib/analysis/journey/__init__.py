@@ -14,6 +14,7 @@ from cxlib.analysis.journey.friction_points import friction
 from cxlib.analysis.journey.funnels import funnel, funnel_dropped
 from cxlib.analysis.journey.omnichannel import channel_switches, handoffs, switch_outcomes
 from cxlib.analysis.journey.partial import fit_flow_level, stage_coverage
+from cxlib.analysis.journey.sankey import sankey_links
 
 __all__ = [
     "channel_switches",
@@ -25,6 +26,7 @@ __all__ = [
     "journey_map",
     "parse_window",
     "paths",
+    "sankey_links",
     "stage_coverage",
     "step_matrix",
     "switch_outcomes",

@@ -26,7 +26,8 @@ def funnel_explorer(
     """An ipywidgets panel to re-run :func:`funnel` with another order, window or breakdown.
 
     For analysts in JupyterLab (notebooks show it only with ``interactive=True``). The panel's
-    ``result`` attribute holds the latest funnel frame; ``chart`` the latest chart.
+    ``result`` attribute holds the latest funnel frame; ``chart`` the latest chart; ``table`` the latest
+    table as the report shows it.
     """
     import ipywidgets as widgets
     from IPython.display import display
@@ -46,7 +47,7 @@ def funnel_explorer(
     message = widgets.HTML()
     out = widgets.Output()
     panel = widgets.VBox([widgets.HBox([order_w, window_w, by_w]), message, out])
-    panel.result, panel.chart = None, None
+    panel.result, panel.chart, panel.table = None, None, None
 
     def refresh(_=None):
         try:
@@ -56,11 +57,11 @@ def funnel_explorer(
             message.value = f"<span style='color:#c23b4b'>{_escape(str(exc))}</span>"
             return
         message.value = ""
-        panel.result, panel.chart = df, chart_funnel(df)
+        panel.result, panel.chart, panel.table = df, chart_funnel(df), table(df)
         out.clear_output(wait=True)
         with out:
             display(panel.chart)
-            display(table(df))  # the same table as the report shows
+            display(panel.table)
 
     for w in (order_w, window_w, by_w):
         w.observe(refresh, names="value")

@@ -162,7 +162,15 @@ def chart_sankey(links: pd.DataFrame, *, title: str | None = None) -> alt.LayerC
         description="Journey flow (Sankey): each band is the customers who went from one touchpoint at a step "
                     "to another at the next step, its height proportional to their number; repeats of a "
                     "touchpoint in a row count once, '(ended)' means the journey stopped and 'Other' lumps "
-                    "the less common touchpoints.")
+                    "the less common touchpoints." + _hidden_note(d))
+
+
+def _hidden_note(d: pd.DataFrame) -> str:
+    hidden = int(d["suppressed"].sum())
+    if not hidden:
+        return ""
+    return (f" {hidden} flow{'s are' if hidden != 1 else ' is'} not drawn: too few customers, or "
+            f"{'they' if hidden != 1 else 'it'} would reveal a small flow by subtraction from a node's total.")
 
 
 def _draw(nodes, bands, xs, ys, scale) -> alt.LayerChart:

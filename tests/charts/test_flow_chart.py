@@ -114,6 +114,9 @@ def test_suppressed_links_are_not_drawn():
     area = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "area")
     assert len({b["link"] for b in spec["datasets"][area["data"]["name"]]}) == 5
     assert text_outside(svg_of(chart)) == []
+    assert spec["description"].endswith("2 flows are not drawn: too few customers, or they would reveal a small "
+                                        "flow by subtraction from a node's total.")
+    assert "not drawn" not in chart_sankey(LINKS).to_dict()["description"]
 
 
 def test_long_names_are_wrapped_so_the_chart_fits_the_page():

@@ -21,6 +21,14 @@ from cxlib.charts.theme import (
 )
 from cxlib.errors import CxInputError
 
+
+def _listed(names) -> str:
+    """'a', 'a and b', 'a, b and c' (at most six names, then 'and N more')."""
+    names = [str(n) for n in names]
+    if len(names) > 6:
+        names = [*names[:5], f"{len(names) - 5} more"]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
 __all__ = [
     "chart_clv_holdout",
     "chart_cohort_retention",
@@ -63,8 +71,12 @@ def chart_survival(df: pd.DataFrame, *, unit: str = "month", title: str | None =
         tooltip=[alt.Tooltip("group:N"), alt.Tooltip("time:Q", format=".1f"),
                  alt.Tooltip("survival:Q", format=".1%"), alt.Tooltip("at_risk:Q", title="still followed")],
     )
+    lines = f"one line per group ({_listed(groups)})" if len(groups) > 1 else "one line"
     return (band + line).properties(
-        title=heading(title or "Share of customers still with us, by time since they started", 640), width=480)
+        title=heading(title or "Share of customers still with us, by time since they started", 640), width=480,
+        description=f"Kaplan-Meier estimate of the share of customers who have not churned, by {unit}s since "
+                    f"{since}, {lines} with its shaded 95% interval; a line that falls faster loses customers "
+                    "sooner.")
 
 
 def chart_cohort_retention(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
@@ -86,7 +98,10 @@ def chart_cohort_retention(df: pd.DataFrame, *, title: str | None = None) -> alt
             tooltip=["cohort:O", "period_number:O", "customers:Q", "retained:Q",
                      alt.Tooltip("retention:Q", format=".1%"), "state:N"],
         )
-        .properties(title=heading(title or "Share of each cohort still active, period by period", 560))
+        .properties(title=heading(title or "Share of each cohort still active, period by period", 560),
+                    description="Each row is a cohort of customers who started in the same period, each column a "
+                                "number of periods later; the darker the cell, the larger the share of the cohort "
+                                "still active, and faded cells are periods not over yet.")
     )
 
 
@@ -108,7 +123,10 @@ def chart_period_churn(df: pd.DataFrame, *, title: str | None = None) -> alt.Cha
         tooltip=[alt.Tooltip("period:T"), alt.Tooltip("churn_rate:Q", format=".2%"),
                  "active_at_start:Q", "lost:Q", "state:N"],
     )
-    return (line + points).properties(title=heading(title or "Share of customers lost each period", 560), width=480)
+    return (line + points).properties(
+        title=heading(title or "Share of customers lost each period", 560), width=480,
+        description="Churn rate per period: customers lost in the period divided by those active at its start; "
+                    "triangles mark periods not over yet or not yet judged, whose rate can still change.")
 
 
 def chart_lifecycle(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
@@ -128,7 +146,10 @@ def chart_lifecycle(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
             tooltip=[alt.Tooltip("period:T"), "status:N", "customers:Q"],
         )
         .properties(title=heading(title or "New, returning, resurrecting and dormant customers per period", 560),
-                    width=480)
+                    width=480,
+                    description="Customers per period who were new, returning (also active the period before) or "
+                                "resurrecting (back after a gap) stack above zero; those who went dormant (active "
+                                "the period before, not in this one) stack below it.")
     )
 
 
@@ -140,7 +161,8 @@ def chart_hazard_ratios(summary: pd.DataFrame, *, title: str | None = None) -> a
     data = data.sort_values("hazard_ratio", ascending=False, kind="stable")
     data["direction"] = data["hazard_ratio"].gt(1).map({True: "raises churn", False: "lowers churn"})
     directions = {"raises churn": "worse", "lowers churn": "better"}
-    r = room(data["description"].astype(str), legend_labels=directions)
+    drawn = [d for d in directions if d in set(data["direction"])]  # the key lists only colours that are drawn
+    r = room(data["description"].astype(str), legend_labels=drawn)
     data["label"] = r.labels
     y = alt.Y("label:N", title=None, sort=r.labels, axis=r.axis())
     base = alt.Chart(data)
@@ -148,14 +170,18 @@ def chart_hazard_ratios(summary: pd.DataFrame, *, title: str | None = None) -> a
         x=alt.X("ci_lower:Q", scale=alt.Scale(type="log"), title="hazard ratio (1 = no effect)"), x2="ci_upper:Q", y=y)
     point = base.mark_point(filled=True, size=70).encode(
         x="hazard_ratio:Q", y=y,
-        color=alt.Color("direction:N", title=None, scale=colour_scale(directions), legend=legend(directions)),
+        color=alt.Color("direction:N", title=None, scale=colour_scale(directions),
+                        legend=legend(drawn, values=drawn)),
         tooltip=["description:N", alt.Tooltip("hazard_ratio:Q", format=".2f"), alt.Tooltip("ci_lower:Q", format=".2f"),
                  alt.Tooltip("ci_upper:Q", format=".2f"), alt.Tooltip("p_value:Q", format=".2g")],
     )
     one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4], color=colour("reference")).encode(x="x:Q")
     return (rule + point + one).properties(
         title=r.title(title or "How much faster customers churn with each CX factor"), width=r.width,
-        height=alt.Step(r.step))
+        height=alt.Step(r.step),
+        description="Hazard ratio of each factor in a Cox model, with its 95% interval, on a log scale: right of "
+                    "the dashed line at 1 the factor goes with faster churn (red), left of it with slower churn "
+                    "(green); an interval crossing 1 could be chance.")
 
 
 def chart_value_by_nps(df: pd.DataFrame, *, measure: str = "retention_at_horizon", title: str | None = None) -> alt.Chart:
@@ -178,8 +204,14 @@ def chart_value_by_nps(df: pd.DataFrame, *, measure: str = "retention_at_horizon
         tooltip=["segment:N", alt.Tooltip("value:Q", format=".1%" if pct else ",.2f"), "customers:Q"],
     )
     text = base.mark_text(align="left", dx=4).encode(text=alt.Text("value:Q", format=".0%" if pct else ",.0f"))
-    return (bars + text).properties(title=heading(title or f"{label.capitalize()} by NPS group", 520), width=400,
-                                    height=alt.Step(28))
+    what = {"retention_at_horizon": "share of customers still active at the horizon",
+            "churn_rate": "share of customers who churned",
+            "revenue_per_customer": "revenue per customer",
+            "revenue_last_year_per_active": "revenue in the last year per active customer"}[measure]
+    return (bars + text).properties(
+        title=heading(title or f"{label.capitalize()} by NPS group", 520), width=400, height=alt.Step(28),
+        description=f"The {what} for each NPS group of the customers' latest answer (promoters 9-10, passives "
+                    "7-8, detractors 0-6), one labelled bar per group.")
 
 
 def chart_clv_holdout(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:

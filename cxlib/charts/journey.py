@@ -85,9 +85,11 @@ def chart_funnel(df: pd.DataFrame) -> alt.LayerChart:
     return (bars + errs + values).properties(
         width=r.width, height=alt.Step(step_px // len(segments) if many else step_px),
         title=r.title("Share of customers reaching each step"),
-        description="Funnel conversion: customers who did the steps in order within the conversion window "
-                    "from their step 1, as a share of those who did step 1 (customers whose window is still "
-                    "open are left out); black lines are 95% Wilson intervals.")
+        description=f"Funnel conversion from {d['touchpoint'].iloc[0] if len(d) else 'step 1'} through "
+                    f"{len(order)} steps: customers who did the steps in order within the conversion window from "
+                    "their step 1, as a share of those who did step 1 (customers whose window is still open are "
+                    f"left out), {'one bar per segment' if many else 'one bar per step'}; black lines are 95% "
+                    "Wilson intervals.")
 
 
 def chart_flow(df: pd.DataFrame, *, top: int = 15) -> alt.LayerChart:
@@ -219,11 +221,13 @@ def chart_friction(df: pd.DataFrame, *, top: int = 15) -> alt.Chart:
     if rated.empty:
         return _chart_dropoff(_shown(d).dropna(subset=["dropoff_rate"]), top)
     d = rated
+    uses_ces = "csat" in d and bool(d["csat"].isna().any())  # dissatisfaction from CES where CSAT is missing
     d["label"] = d["touchpoint"].astype(str) + " (" + d["channel"].astype(str) + ")"
     d = d[["label", "touchpoint", "channel", "dropoff_rate", "dissatisfaction", "occurrences", "friction_score"]]
     base = alt.Chart(d).encode(
         x=alt.X("dropoff_rate:Q", title="Drop-off after the touchpoint", axis=alt.Axis(format="%")),
-        y=alt.Y("dissatisfaction:Q", title="Dissatisfaction (1 - CSAT)", axis=alt.Axis(format="%")),
+        y=alt.Y("dissatisfaction:Q", title="Dissatisfaction (1 - CSAT, or low CES)" if uses_ces else
+                "Dissatisfaction (1 - CSAT)", axis=alt.Axis(format="%")),
     )
     points = base.mark_circle(opacity=0.8).encode(
         size=alt.Size("occurrences:Q", title="Occurrences"),
@@ -235,9 +239,11 @@ def chart_friction(df: pd.DataFrame, *, top: int = 15) -> alt.Chart:
     labels = base.mark_text(align="left", dx=7, fontSize=10).encode(text="label:N")
     return (points + labels).properties(
         title="Friction: where customers leave and rate the experience low",
-        description="Friction: drop-off is the share of visits after which the customer's next event is "
-                    "missing or more than the gap later; dissatisfaction is 1 - CSAT (or low CES) of that "
-                    "touchpoint and channel; the score averages the two percentile ranks.")
+        description="Each touchpoint and channel as a dot: drop-off (across) is the share of visits after which "
+                    "the customer's next event is missing or more than the gap later, dissatisfaction (up) is "
+                    f"1 - CSAT{' (or low CES where there is no CSAT)' if uses_ces else ''} of that touchpoint; "
+                    "the larger the dot, the more visits, and the redder, the higher the friction score (the "
+                    "mean of the two percentile ranks).")
 
 
 def _chart_dropoff(d: pd.DataFrame, top: int) -> alt.Chart:

@@ -68,10 +68,12 @@ def chart_segment_profile(df: pd.DataFrame, *, metric: str = "nps") -> alt.Layer
     d["label"] = [wrap(x) for x in d["segment"].astype(str)]
     verdicts = {"better than the rest": "better", "no clear difference": "no clear difference",
                 "worse than the rest": "worse"}
-    r = room(d["label"], legend_labels=verdicts, legend_title="Compared with the rest")
+    drawn = [v for v in verdicts if v in set(d["verdict"])]  # the key lists only colours that are drawn
+    r = room(d["label"], legend_labels=drawn, legend_title="Compared with the rest")
     fmt = ".0%" if metric == "churn_rate" else ",.1f"
     y = alt.Y("label:N", title=None, sort=list(d["label"]), axis=r.axis())
-    colour_ = alt.Color("verdict:N", scale=colour_scale(verdicts), legend=legend(verdicts, "Compared with the rest"))
+    colour_ = alt.Color("verdict:N", scale=colour_scale(verdicts), legend=legend(drawn, "Compared with the rest",
+                                                                                   values=drawn))
     tooltip = [alt.Tooltip("segment:N"), alt.Tooltip("n:Q", title="answers / customers", format=","),
                alt.Tooltip("value:Q", format=fmt), alt.Tooltip("ci_lower:Q", format=fmt),
                alt.Tooltip("ci_upper:Q", format=fmt), alt.Tooltip("rest_value:Q", format=fmt, title="rest"),
@@ -88,9 +90,15 @@ def chart_segment_profile(df: pd.DataFrame, *, metric: str = "nps") -> alt.Layer
         y=y, x=alt.X("ci_lower:Q", title=_TITLES[metric], scale=scale), x2="ci_upper:Q", color=colour_)
     points = base.mark_point(filled=True, size=80).encode(y=y, x="value:Q", color=colour_, tooltip=tooltip)
     rest = base.mark_tick(color=colour("reference"), thickness=1).encode(y=y, x="rest_value:Q")
+    name = _TITLES[metric].split(" (")[0]
+    name = name if name.isupper() else name.lower()
+    direction = "lower is better" if metric == "churn_rate" else "higher is better"
     return (rules + points + rest).properties(
         title=r.title(f"{_TITLES[metric]} by segment, with 95% intervals", subtitle),
-        width=r.width, height=alt.Step(r.step))
+        width=r.width, height=alt.Step(r.step),
+        description=f"Each segment's {name} (dot) with its 95% interval (line) and the value of all other "
+                    f"customers (grey tick); {direction}, so green marks a segment significantly better than the "
+                    "rest and red one significantly worse, after a Benjamini-Hochberg correction.")
 
 
 def chart_rfm_grid(df: pd.DataFrame) -> alt.Chart:
@@ -102,7 +110,9 @@ def chart_rfm_grid(df: pd.DataFrame) -> alt.Chart:
         color=alt.Color("customers:Q", title="Customers", scale=alt.Scale(scheme=SEQUENTIAL)),
         tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("r_score:O"), alt.Tooltip("f_score:O"),
                  alt.Tooltip("customers:Q", format=",")],
-    ).properties(title=heading("Customers by recency and frequency score", 420), width=300, height=300)
+    ).properties(title=heading("Customers by recency and frequency score", 420), width=300, height=300,
+                 description="Customers in each cell of recency score (rows, 5 = ordered most recently) by "
+                             "frequency score (columns, 5 = most orders); the darker the cell, the more customers.")
 
 
 def chart_rfm_segments(df: pd.DataFrame) -> alt.Chart:
@@ -123,11 +133,16 @@ def chart_rfm_segments(df: pd.DataFrame) -> alt.Chart:
     size = {"width": r.width, "height": alt.Step(r.step)}
     if not has_nps:
         return base.encode(color=alt.value(colour("main")), tooltip=tooltip).properties(
-            title=r.title("Customers per RFM segment"), **size)
+            title=r.title("Customers per RFM segment"), **size,
+            description="Customers in each RFM segment (named from their recency and frequency scores), "
+                        "largest first.")
     return base.encode(
         color=alt.Color("nps:Q", title="NPS", scale=alt.Scale(range=graded_range(), domain=[-50, 0, 50], clamp=True)),
         tooltip=[*tooltip, alt.Tooltip("nps:Q", format=".1f")],
-    ).properties(title=r.title("Customers per RFM segment (colour: NPS, red lower, green higher)"), **size)
+    ).properties(title=r.title("Customers per RFM segment (colour: NPS, red lower, green higher)"), **size,
+                 description="Customers in each RFM segment (named from their recency and frequency scores), "
+                             "largest first; the bar's colour is the segment's NPS, from red (-50 or lower) "
+                             "through amber to green (50 or higher).")
 
 
 def chart_cluster_features(df: pd.DataFrame) -> alt.Chart:
@@ -149,7 +164,10 @@ def chart_cluster_features(df: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("z:Q", format="+.2f")],
     ).properties(title=heading("What sets each cluster apart", r.total - r.width + width,
                                subtitle=f"{_WORDS['higher']}: above average, {_WORDS['lower']}: below"),
-                 width=width, height=alt.Step(r.step))
+                 width=width, height=alt.Step(r.step),
+                 description=f"For each cluster (columns) and measure (rows), how far the cluster's average lies "
+                             f"from the average of all customers, in standard deviations: {_WORDS['higher']} "
+                             f"above it, {_WORDS['lower']} below, pale near it; neither colour means better.")
 
 
 _WORDS = {k: COLOUR_WORDS[COLOURS[k]] for k in ("higher", "lower")}  # the legend's words follow the colours
@@ -172,4 +190,7 @@ def chart_cues(df: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("reach:Q", format=".0%"), alt.Tooltip("overall_reach:Q", format=".0%")],
     ).resolve_scale(y="independent").properties(
         title=r.title("Where each segment differs: tailor these touchpoints"), width=r.width - 80,
-        height=alt.Step(r.step))
+        height=alt.Step(r.step),
+        description=f"For each segment, what its customers use more than customers on average (by "
+                    f"{' and '.join(kinds)}): the bar is the lift, the segment's share who use it divided by the "
+                    "share of all customers (1 = average, 2 = twice as common), largest first.")

@@ -141,9 +141,10 @@ def chart_agents(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChar
                   "slow_share")
     data["stands_out"] = data["stands_out"].replace("", "like the rest")
     verdicts = {"slower": "worse", "like the rest": "no clear difference", "faster": "better"}
-    color = alt.Color("stands_out:N", title=None, scale=colour_scale(verdicts), legend=legend(verdicts))
+    drawn = [v for v in verdicts if v in set(data["stands_out"])]  # the key lists only colours that are drawn
+    color = alt.Color("stands_out:N", title=None, scale=colour_scale(verdicts), legend=legend(drawn, values=drawn))
     return _dots(data, "agent", "slow_share", label="share of tickets taking longer than the last band limit",
-                 percent=True, color=color, sort=list(data["agent"]), step=13, legend_labels=list(verdicts),
+                 percent=True, color=color, sort=list(data["agent"]), step=13, legend_labels=drawn,
                  title=title or "Slow tickets per agent (by pseudonym), with 95% intervals",
                  description="Per agent, the share of their tickets known to take longer than the last band limit; "
                              "coloured when it differs from the other agents beyond chance (Benjamini-Hochberg).")

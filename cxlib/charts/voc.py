@@ -54,9 +54,24 @@ def has_marks(df: pd.DataFrame, column: str | None = None) -> bool:
     return bool(shown.any())
 
 
+def _listed(names) -> str:
+    """'a', 'a and b', 'a, b and c' (at most six names, then 'and N more')."""
+    names = [str(n) for n in names]
+    if len(names) > 6:
+        names = [*names[:5], f"{len(names) - 5} more"]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# what each score is, for the captions
+_MEANS = {"nps": "NPS (the % of promoters, 9-10, minus the % of detractors, 0-6)",
+          "csat": "CSAT (the % of answers 4 or 5 out of 5)",
+          "mean": "mean CES (customer effort from 1 to 7, higher = easier)"}
+
+
 def _score_chart(df: pd.DataFrame, score: str, label: str, domain: tuple[float, float], what: str,
                  title: str | None, step: float = 10, min_span: float = 40) -> alt.LayerChart:
     data = _need(df, [score, "ci_lower", "ci_upper"], what)
+    means = _MEANS[score]
     types = {"segment": "N", "period": "T"}
     tooltip = [f"{c}:{types.get(c, 'Q')}" for c in ("segment", "period", "n", score, "ci_lower", "ci_upper")
                if c in data]
@@ -76,7 +91,11 @@ def _score_chart(df: pd.DataFrame, score: str, label: str, domain: tuple[float, 
             y=alt.Y("ci_lower:Q", title=label, scale=scale), y2="ci_upper:Q", color=color)
         line = base.mark_line(point=True).encode(y=alt.Y(f"{score}:Q", scale=scale), color=color,
                                                  tooltip=tooltip)
-        return (band + line).properties(title=heading(text, 560, note), width=480)
+        lines = f"one line per group ({_listed(groups)})" if len(groups) > 1 else "a line"
+        return (band + line).properties(
+            title=heading(text, 560, note), width=480,
+            description=f"The {means} per period, {lines} with its shaded 95% interval; a change smaller "
+                        "than the band is wide could be chance.")
     if "segment" not in data:
         data = data.assign(segment="all")
     data = data.sort_values(score, ascending=False, kind="stable")
@@ -86,7 +105,12 @@ def _score_chart(df: pd.DataFrame, score: str, label: str, domain: tuple[float, 
     dots = base.mark_point(filled=True, size=80, color=colour("main")).encode(
         x=alt.X(f"{score}:Q", title=label, scale=scale), tooltip=tooltip)
     rules = base.mark_rule(color=colour("interval")).encode(x=alt.X("ci_lower:Q", scale=scale), x2="ci_upper:Q")
-    return (rules + dots).properties(title=r.title(text, note), width=r.width, height=alt.Step(r.step))
+    groups = list(data["segment"].astype(str))
+    return (rules + dots).properties(
+        title=r.title(text, note), width=r.width, height=alt.Step(r.step),
+        description=f"The {means} of {'each group' if len(groups) > 1 else 'all answers'} "
+                    f"({_listed(groups)}) as a dot with its 95% interval as a line, highest first; groups whose "
+                    "intervals overlap may not really differ.")
 
 
 def chart_nps(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
@@ -151,14 +175,19 @@ def chart_compare(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
     data["label"] = [wrap(x) for x in data[key]]
     verdicts = {"significantly better": "better", "could be chance": "no clear difference",
                 "significantly worse": "worse"}
-    r = room(data["label"], legend_labels=verdicts)
+    drawn = [v for v in verdicts if v in set(data["verdict"])]  # the key lists only colours that are drawn
+    r = room(data["label"], legend_labels=drawn)
+    groups = "period" if key == "period" else "group"
     return alt.Chart(data).mark_bar().encode(
         y=alt.Y("label:N", title=None, sort=list(data["label"]), axis=r.axis()),
         x=alt.X("diff:Q", title="difference from the rest"),
-        color=alt.Color("verdict:N", title=None, scale=colour_scale(verdicts), legend=legend(verdicts)),
+        color=alt.Color("verdict:N", title=None, scale=colour_scale(verdicts), legend=legend(drawn, values=drawn)),
         tooltip=[f"{key}:N", "diff:Q", "p_value:Q", "p_adjusted:Q", "significant:N"],
     ).properties(title=r.title(title or "Differences between groups (Benjamini-Hochberg corrected)"),
-                 width=r.width, height=alt.Step(r.step))
+                 width=r.width, height=alt.Step(r.step),
+                 description=f"Each {groups}'s score minus that of the rest, largest first: green where it is "
+                             "significantly better, red where significantly worse (Benjamini-Hochberg corrected), "
+                             "grey where the difference could be chance.")
 
 
 def chart_drivers(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
@@ -180,8 +209,13 @@ def chart_drivers(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerCha
         tooltip=["driver:N", "kind:N", "importance:Q", "ci_lower:Q", "ci_upper:Q", "direction:N", "p_adjusted:Q"],
     )
     rules = base.mark_rule(color=colour("interval")).encode(x="ci_lower:Q", x2="ci_upper:Q")
-    return (bars + rules).properties(title=r.title(title or "What drives NPS", fit), width=r.width,
-                                     height=alt.Step(r.step))
+    text = title or "What drives NPS"
+    outcome = "the NPS answer" if "NPS" in text else "the outcome"
+    return (bars + rules).properties(
+        title=r.title(text, fit), width=r.width, height=alt.Step(r.step),
+        description=f"Each factor's share of what a model explains of {outcome} (bar) with its bootstrap 95% "
+                    "interval (line), most important first; dark blue where the factor matters beyond chance, "
+                    "light grey where it could be chance. It shows association, not cause.")
 
 
 def chart_themes(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
@@ -196,18 +230,22 @@ def chart_themes(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChar
     data["over_representation"] = data["over_representation"].clip(upper=1e6)  # inf is not JSON
     domain, zoomed = score_domain(data["nps"], (-100, 100), step=10, min_span=40)
     verdicts = {"over-represented among detractors": "detractor", "other": "no clear difference"}
+    drawn = [v for v in verdicts if v in set(data["verdict"])]  # the key lists only colours that are drawn
     base = alt.Chart(data).encode(
         x=alt.X("share:Q", title="share of comments (%)", scale=alt.Scale(zero=True)),
         y=alt.Y("nps:Q", title="NPS of those who mention it", scale=alt.Scale(domain=domain, nice=False)),
     )
     dots = base.mark_circle(size=140).encode(
-        color=alt.Color("verdict:N", title=None, scale=colour_scale(verdicts), legend=legend(verdicts)),
+        color=alt.Color("verdict:N", title=None, scale=colour_scale(verdicts), legend=legend(drawn, values=drawn)),
         tooltip=["theme:N", "comments:Q", "share:Q", "nps:Q", "over_representation:Q", "p_adjusted:Q"],
     )
     labels = base.mark_text(align="left", dx=9).encode(text="theme:N")
     note = full_range_note("NPS", (-100, 100), domain) if zoomed else None
-    return (dots + labels).properties(title=heading(title or "Feedback themes: volume and NPS", 700, note),
-                                      width=460, height=300)
+    return (dots + labels).properties(
+        title=heading(title or "Feedback themes: volume and NPS", 700, note), width=460, height=300,
+        description="Each comment theme as a labelled dot: the share of comments that mention it (across) "
+                    "against the NPS of the customers who mention it (up); red where the theme is significantly "
+                    "more common among detractors than among the others.")
 
 
 def chart_topics(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
@@ -221,7 +259,9 @@ def chart_topics(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
         y=alt.Y("label:N", title=None, sort=list(data["label"]), axis=r.axis()),
         x=alt.X("comments:Q", title="comments"),
         tooltip=["topic:O", "top_terms:N", "comments:Q", "share:Q"],
-    ).properties(title=r.title(title or "Topics found in the comments"), width=r.width, height=alt.Step(r.step))
+    ).properties(title=r.title(title or "Topics found in the comments"), width=r.width, height=alt.Step(r.step),
+                 description="Comments per topic, largest first; topics are groups of comments that use similar "
+                             "words, found automatically, and each is labelled by its most typical words.")
 
 
 def chart_peak_end(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
@@ -234,4 +274,7 @@ def chart_peak_end(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
         y=alt.Y("mean_nps:Q", title="mean NPS answer (0-10)", scale=alt.Scale(domain=[0, 10])),
         color=alt.Color("predictor:N", title=None, scale=group_scale(data["predictor"])),
         tooltip=["predictor:N", "value:Q", "customers:Q", "mean_nps:Q"],
-    ).properties(title=title or "Peak-end: the worst and the last moment shape NPS")
+    ).properties(title=title or "Peak-end: the worst and the last moment shape NPS",
+                 description="Customers' mean NPS answer (0-10) against their ratings (1-5) summed up two ways: "
+                             "the average of their most extreme and their last rating, and the plain mean of all "
+                             "of them; the steeper line is the better predictor of the NPS answer.")

@@ -127,6 +127,18 @@ def test_no_text_sticks_out_and_every_chart_fits_the_page(drawn):
     assert not problems, "\n".join(f"{k}: {v}" for k, v in problems.items())
 
 
+def test_every_chart_has_its_own_description(drawn):
+    """The report prints a chart's `description` as its caption: one written for that chart, saying what is
+    drawn and how to read it (a caption that names NPS under a chart without it misleads)."""
+    missing = [name for name, (chart, _) in drawn.items()
+               if not str(chart.to_dict().get("description") or "").strip()]
+    assert not missing, f"charts without a description: {missing}"
+    for name, (chart, svg) in drawn.items():
+        text = chart.to_dict()["description"]
+        if "NPS" in text:
+            assert any(w in svg for w in ("NPS", "promoter", "detractor")), (name, text)
+
+
 MEANINGS = [  # (words in a shown value, the colour's meaning); the first match decides
     ("not significant", "not significant"), ("could be chance", "no clear difference"),
     ("no clear difference", "no clear difference"), ("like the rest", "no clear difference"),

@@ -3,45 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 
 import pytest
+from report_helpers import dump_dom, find_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 SHAPES = re.compile(r"<(?:path|rect|line|circle|text|polygon|polyline)\b", re.I)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    explicit = os.environ.get("CX_CHROMIUM")
-    found = explicit if explicit and shutil.which(explicit) else next(filter(None, map(shutil.which, CANDIDATES)), None)
-    if found:
-        return found
-    message = "headless Chromium not found: run `.venv/bin/python tests/install_browser.py` (or set CX_CHROMIUM)"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message)  # CI must run the browser tests, never skip them
-    pytest.skip(message)
-
-
-def dump_dom(browser: str, page, tmp_path) -> str:
-    """The DOM after the page loaded and ran (5 s of virtual time), with every network request failing."""
-    profile = tmp_path / f"profile-{page.stem}"
-    cmd = [
-        browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
-        f"--user-data-dir={profile}",
-        # network off: no name resolves and every request goes to a closed local port
-        "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
-        "--dump-dom", "--virtual-time-budget=5000", page.as_uri(),
-    ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and "<html" in done.stdout, done.stderr[-2000:]
-    return done.stdout
+    return find_browser()
 
 
 def _no_script_ran(dom: str) -> None:

@@ -1,13 +1,14 @@
 -- funnel: per segment and step, counts read from TEMP TABLE cx_funnel_customers (built by
 -- funnel_customers.sql on the same connection just before).
 -- Parameters: $n_steps (INTEGER, number of steps).
--- Output: segment, step, customers (furthest step >= step), open_window (stopped at the previous
+-- Output: segment, step, customers (counted at the step: reached[step]; for all types but 'open'
+--   that is furthest step >= step), open_window (stopped at the previous
 --   step, window still open), dropped (stopped at the previous step, window closed), open_before
 --   (stopped at any earlier step, window still open), median_seconds (median time from the
 --   previous step to this one over customers reaching this step, from their best attempt).
 SELECT f.segment,
        st.step,
-       count(*) FILTER (WHERE f.furthest >= st.step) AS customers,
+       count(*) FILTER (WHERE f.reached[st.step]) AS customers,
        count(*) FILTER (WHERE f.furthest = st.step - 1 AND f.is_open) AS open_window,
        count(*) FILTER (WHERE f.furthest = st.step - 1 AND NOT f.is_open) AS dropped,
        count(*) FILTER (WHERE f.furthest < st.step AND f.is_open) AS open_before,

@@ -1,33 +1,43 @@
--- funnel_customers: each customer's furthest funnel step (PostHog semantics), kept in the
--- connection's TEMP TABLE cx_funnel_customers so funnel.sql and funnel_dropped.sql read it.
--- Parameters: $steps (VARCHAR[], the step touchpoints in order), $exclusions (VARCHAR[], may be
---   empty), $window_seconds (DOUBLE, NULL = no limit), $order ('ordered' | 'strict' | 'any'),
---   $start (TIMESTAMP or NULL, inclusive), $end (TIMESTAMP or NULL, exclusive), $horizon
---   (TIMESTAMP, the end of the observed data), $by_mode ('none' | 'column' | 'nps').
+-- funnel_customers: each customer's furthest funnel step, kept in the connection's TEMP TABLE
+-- cx_funnel_customers so funnel.sql and funnel_dropped.sql read it. PostHog's semantics for the
+-- orders 'ordered' | 'strict' | 'any'; retentioneering's (3.x, tooling/funnel/funnel.py) for the
+-- funnel types 'open' | 'closed' | 'hybrid'.
+-- Parameters: $steps (VARCHAR[][]: the steps in order, each a list of touchpoints any of which fills
+--   it), $exclusions (VARCHAR[], may be empty), $window_seconds (DOUBLE, NULL = no limit; always
+--   NULL for the retentioneering types), $order (one of the six above), $start (TIMESTAMP or NULL,
+--   inclusive), $end (TIMESTAMP or NULL, exclusive), $horizon (TIMESTAMP, the end of the observed
+--   data), $by_mode ('none' | 'column' | 'nps').
 -- Slots: {segment} a checked customers column (used when $by_mode = 'column').
--- Output (temp table): customer_id, segment, furthest (1..n), is_open (window still open at
---   $horizon and not complete), times (TIMESTAMP[]: when each reached step happened, from the
---   customer's best attempt: the furthest, ties -> the earliest).
--- Rules: every occurrence of step 1 starts an attempt; step k+1 is the earliest step-(k+1) event at
---   or after step k's time (same timestamp counts as in order, as in PostHog; one event is never
---   used twice) and at most $window_seconds after the attempt's step 1 (exactly at the limit
---   counts). 'strict': step k+1 must be the customer's very next event (events_ordered.seq + 1).
---   'any': an attempt starts at any step event; its furthest step is the number of distinct steps
---   seen within the window. An attempt with an exclusion event strictly between its step 1 and its
---   last reached step is discarded.
+-- Output (temp table): customer_id, segment, furthest (1..n; NULL for 'open'), is_open (window still
+--   open at $horizon and not complete), times (TIMESTAMP[]: when each reached step happened, from
+--   the customer's best attempt: the furthest, ties -> the earliest; NULL for 'open' and
+--   'hybrid'), reached (BOOLEAN[], per step: the customer counts at that step).
+-- Rules (PostHog orders): every occurrence of step 1 starts an attempt; step k+1 is the earliest
+--   step-(k+1) event at or after step k's time (same timestamp counts as in order, as in PostHog;
+--   one event is never used twice) and at most $window_seconds after the attempt's step 1 (exactly
+--   at the limit counts). 'strict': step k+1 must be the customer's very next event
+--   (events_ordered.seq + 1). 'any': an attempt starts at any step event; its furthest step is the
+--   number of distinct steps seen within the window. An attempt with an exclusion event strictly
+--   between its step 1 and its last reached step is discarded.
+-- Rules (retentioneering types; no window, no exclusions): t1 = the customer's first step-1 event.
+--   Later steps look only at events at or after t1 whose touchpoint is not a step-1 touchpoint.
+--   'closed': m2 = the first step-2 event (at or after t1), m(k) = the first step-k event strictly
+--   after m(k-1); the customer reaches k while such events exist. 'hybrid': the customer reaches k
+--   when they reached k-1 and have a step-k event (at or after t1, in any order). 'open': every
+--   customer with a step-k event in the range counts at step k, whatever the order or step 1.
 CREATE OR REPLACE TEMP TABLE cx_funnel_customers AS
 WITH RECURSIVE
-step_list AS (
-  SELECT unnest($steps) AS touchpoint, generate_subscripts($steps, 1) AS k
+step_list AS (  -- one row per (touchpoint, step); a step that is a set gives a row per touchpoint
+  SELECT unnest(s) AS touchpoint, k FROM (SELECT unnest($steps) AS s, generate_subscripts($steps, 1) AS k)
 ),
 ev AS (  -- step events in the date range (a touchpoint used at two steps gives two rows)
-  SELECT e.customer_id, e.ts, e.seq, s.k
+  SELECT e.customer_id, e.ts, e.seq, s.k, e.touchpoint
   FROM events_ordered e JOIN step_list s ON e.touchpoint = s.touchpoint
   WHERE ($start IS NULL OR e.ts >= $start) AND ($end IS NULL OR e.ts < $end)
 ),
 att(customer_id, a_seq, t1, k, tk, used) AS (  -- ordered / strict: one row per step reached
   SELECT customer_id, seq, ts, 1, ts, [seq]
-  FROM ev WHERE k = 1 AND $order <> 'any'
+  FROM ev WHERE k = 1 AND $order IN ('ordered', 'strict')
   UNION ALL
   -- the earliest eligible event of the next step (ties on ts: lowest seq); a join + aggregate
   -- runs about twice as fast in DuckDB as the equivalent LATERAL ... ORDER BY ... LIMIT 1
@@ -81,6 +91,54 @@ best_times AS (
   FROM best b JOIN step_times s ON s.customer_id = b.customer_id AND s.a_seq = b.best_seq
   GROUP BY b.customer_id
 ),
+posthog AS (
+  SELECT b.customer_id, b.furthest, b.furthest < len($steps) AND b.any_open AS is_open, t.times
+  FROM best b JOIN best_times t ON t.customer_id = b.customer_id
+),
+r_t1 AS (  -- closed / hybrid: the customer's first step-1 event
+  SELECT customer_id, min(ts) AS t1 FROM ev WHERE k = 1 AND $order IN ('closed', 'hybrid') GROUP BY customer_id
+),
+r_ev AS (  -- closed / hybrid: later-step events at or after t1; step-1 touchpoints dropped (as retentioneering)
+  SELECT e.customer_id, e.ts, e.k
+  FROM ev e JOIN r_t1 t ON t.customer_id = e.customer_id
+  WHERE e.k > 1 AND e.ts >= t.t1 AND NOT list_contains($steps[1], e.touchpoint)
+),
+r_closed(customer_id, k, tk) AS (  -- closed: step 2 at or after t1, each later step strictly after the previous
+  SELECT customer_id, 1, t1 FROM r_t1 WHERE $order = 'closed'
+  UNION ALL
+  SELECT c.customer_id, any_value(c.k) + 1, min(e.ts)
+  FROM r_closed c
+  JOIN r_ev e ON e.customer_id = c.customer_id AND e.k = c.k + 1 AND (e.ts > c.tk OR (c.k = 1 AND e.ts >= c.tk))
+  GROUP BY c.customer_id
+),
+r_hits AS (  -- hybrid: the later steps each customer has at or after t1, numbered in step order
+  SELECT customer_id, k, row_number() OVER (PARTITION BY customer_id ORDER BY k) AS rn
+  FROM (SELECT DISTINCT customer_id, k FROM r_ev WHERE $order = 'hybrid')
+),
+r_open AS (  -- open: the steps each customer has, in any order
+  SELECT customer_id, list(DISTINCT k) AS ks FROM ev WHERE $order = 'open' GROUP BY customer_id
+),
+results AS (
+  SELECT customer_id, furthest, is_open, times,
+         list_transform(range(1, len($steps) + 1), lambda x: x <= furthest) AS reached
+  FROM posthog
+  UNION ALL
+  SELECT customer_id, max(k), false, list(tk ORDER BY k),
+         list_transform(range(1, len($steps) + 1), lambda x: x <= max(k))
+  FROM r_closed GROUP BY customer_id
+  UNION ALL
+  SELECT customer_id, furthest, false, CAST(NULL AS TIMESTAMP[]),
+         list_transform(range(1, len($steps) + 1), lambda x: x <= furthest)
+  FROM (  -- furthest = 1 + the run of consecutive steps 2, 3, ... (k - rn = 1 until the first gap)
+    SELECT t.customer_id, 1 + count(h.k) FILTER (WHERE h.k - h.rn = 1) AS furthest
+    FROM r_t1 t LEFT JOIN r_hits h ON h.customer_id = t.customer_id
+    WHERE $order = 'hybrid' GROUP BY t.customer_id
+  )
+  UNION ALL
+  SELECT customer_id, CAST(NULL AS BIGINT), false, CAST(NULL AS TIMESTAMP[]),
+         list_transform(range(1, len($steps) + 1), lambda x: list_contains(ks, x))
+  FROM r_open
+),
 rel_nps AS (  -- latest relationship NPS answer (blank touchpoint); ties on ts -> response_id
   SELECT customer_id, arg_max(score, (ts, response_id)) AS score
   FROM survey_responses
@@ -95,9 +153,9 @@ SELECT b.customer_id,
          ELSE coalesce(CAST(c.{segment} AS VARCHAR), '(none)')
        END AS segment,
        b.furthest,
-       b.furthest < len($steps) AND b.any_open AS is_open,
-       t.times
-FROM best b
-JOIN best_times t ON t.customer_id = b.customer_id
+       b.is_open,
+       b.times,
+       b.reached
+FROM results b
 LEFT JOIN customers c ON c.customer_id = b.customer_id
 LEFT JOIN rel_nps r ON r.customer_id = b.customer_id

@@ -24,7 +24,13 @@ from cxlib.errors import CxInputError, unknown_name
 from cxlib.sql import Ident, checked_column, quote_ident
 from cxlib.store.connection import as_of as store_as_of
 
-ORDERS = ("ordered", "strict", "any")
+ORDERS = ("ordered", "strict", "any")  # PostHog's funnel orders (the report's and the explorer's choices)
+
+
+FUNNEL_TYPES = ("open", "closed", "hybrid")  # retentioneering's funnel_type values
+
+
+FUNNEL_ORDERS = ORDERS + FUNNEL_TYPES  # what funnel(order=...) accepts
 
 
 LEVELS = ("touchpoint", "stage")
@@ -36,20 +42,38 @@ NPS_GROUP = "nps_group"
 SERVICE_CONTACTS = ("chat", "phone_call", "email_support", "store_visit", "help_center")
 
 
-_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
+# A month is 31 days, PostHog's convention for a funnel's conversion window (posthog/utils.py
+# DATERANGE_MAP["month"] = timedelta(days=31), used by the funnel's conversion_window_limit); a week 7 days.
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400, "month": 31 * 86400}
 
 
-_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
+_TERM = r"(\d+(?:\.\d+)?)\s*(second|minute|hour|day|week|month)s?"
+
+
+_WINDOW = re.compile(rf"^\s*{_TERM}(?:\s*(?:,|\band\b)?\s*{_TERM})*\s*$", re.IGNORECASE)
+
+
+_WINDOW_TERM = re.compile(_TERM, re.IGNORECASE)
 
 
 _Z = 1.959963984540054  # two-sided 95%
 
 
 def parse_window(window, *, name: str = "window", allow_none: bool = True) -> float | None:
-    """A time window as seconds: '7 days', '48 hours', '30 minutes', '2 weeks', a timedelta, or None.
+    """A time window as seconds: '7 days', '48 hours', '30 minutes', '2 weeks', '1 month', a compound
+    such as '1 day 2 hours' (or '1 day, 2 hours', '1 day and 2 hours': the parts add up), a timedelta,
+    or None.
+
+    Units: second, minute, hour, day (24 hours), week (7 days), month = **31 days**, PostHog's
+    convention for a funnel's conversion window (``DATERANGE_MAP['month']`` in posthog/utils.py, which
+    its funnels multiply into seconds), not a calendar month. Singular or plural, any case.
 
     >>> parse_window("48 hours")
     172800.0
+    >>> parse_window("1 day 2 hours")
+    93600.0
+    >>> parse_window("1 month") == 31 * 86400
+    True
     """
     if window is None:
         if allow_none:
@@ -58,13 +82,13 @@ def parse_window(window, *, name: str = "window", allow_none: bool = True) -> fl
     if isinstance(window, timedelta):
         seconds = window.total_seconds()
     elif isinstance(window, str):
-        m = _WINDOW.match(window)
-        if not m:
+        if not _WINDOW.match(window):
             raise CxInputError(
-                f"{name} {window!r} is not a duration: write it like '7 days', '48 hours', '30 minutes' "
-                f"or '2 weeks', or pass a datetime.timedelta" + (" (None means no limit)" if allow_none else "")
+                f"{name} {window!r} is not a duration: write it like '7 days', '48 hours', '30 minutes', "
+                f"'2 weeks', '1 month' (31 days) or '1 day 2 hours', or pass a datetime.timedelta"
+                + (" (None means no limit)" if allow_none else "")
             )
-        seconds = float(m.group(1)) * _UNITS[m.group(2).lower()]
+        seconds = sum(float(n) * _UNITS[u.lower()] for n, u in _WINDOW_TERM.findall(window))
     else:
         raise CxInputError(f"{name} must be text like '7 days', a timedelta or None, got {window!r}")
     if not seconds > 0:

@@ -1,5 +1,6 @@
 """Funnels with PostHog's semantics: attempts from each step-1 event, a conversion window, ordered, strict or
-any order, exclusions, breakdowns, and the customers who dropped at a step.
+any order, exclusions, breakdowns, and the customers who dropped at a step; and retentioneering's open,
+closed and hybrid funnel types. A step may be a set of touchpoints, any of which fills it.
 
 Definition: docs/metrics.md (funnel).
 """
@@ -7,6 +8,7 @@ Definition: docs/metrics.md (funnel).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from datetime import timedelta
 
 import duckdb
@@ -15,7 +17,8 @@ import pandas as pd
 
 from cxlib import sql
 from cxlib.analysis.journey.common import (
-    ORDERS,
+    FUNNEL_ORDERS,
+    FUNNEL_TYPES,
     _check_choice,
     _check_touchpoints,
     _date_bounds,
@@ -30,13 +33,55 @@ from cxlib.errors import CxInputError
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
 
 
+def _check_steps(con, steps) -> tuple[list[list[str]], list[str]]:
+    """The steps as lists of touchpoints (a plain touchpoint is a one-touchpoint step) and their labels.
+
+    A step may be a set, frozenset, list or tuple of touchpoints: any of them fills the step. Its
+    label is its touchpoints sorted and joined with " or " ("product1 or product2"). Every touchpoint
+    is checked against the store's events ("did you mean" error).
+    """
+    if isinstance(steps, str) or not isinstance(steps, Sequence):
+        raise CxInputError(
+            f"steps must be a list of touchpoints, e.g. ['product_page', 'checkout'] (a step may be a set "
+            f"of touchpoints, any of which fills it: ['catalog', {{'product1', 'product2'}}, 'cart']), got {steps!r}")
+    steps = list(steps)
+    if len(steps) < 2:
+        raise CxInputError(f"steps needs at least 2 touchpoints, got {len(steps)}: {steps!r}")
+    out: list[list[str]] = []
+    for step in steps:
+        if isinstance(step, str):
+            out.append([step])
+            continue
+        if not isinstance(step, (AbstractSet, list, tuple)):
+            raise CxInputError(f"each step must be a touchpoint name (text) or a set of touchpoints, got {step!r}")
+        members = list(step)
+        if not members:
+            raise CxInputError(f"a step that is a set needs at least one touchpoint, got {step!r}")
+        for v in members:
+            if not isinstance(v, str):
+                raise CxInputError(f"each touchpoint of the step {step!r} must be a touchpoint name (text), got {v!r}")
+        out.append(sorted(set(members)))
+    _check_touchpoints(con, sorted({t for step in out for t in step}), name="steps")
+    return out, [" or ".join(step) for step in out]
+
+
 def _funnel_customers(con, steps, *, window, order, by, exclusions, start, end) -> tuple[list[str], str]:
-    steps = _check_touchpoints(con, steps, name="steps", min_len=2)
-    _check_choice(order, ORDERS, "order")
-    if order == "any" and len(set(steps)) != len(steps):
-        raise CxInputError(f"order='any' needs distinct steps, got {steps!r}: a repeated step has no meaning without order")
+    _check_choice(order, FUNNEL_ORDERS, "order")
+    steps, labels = _check_steps(con, steps)
+    if order == "any":
+        flat = [t for step in steps for t in step]
+        if len(set(flat)) != len(flat):
+            raise CxInputError(f"order='any' needs distinct steps, got {labels!r}: a repeated step (or a touchpoint "
+                               "in two steps) has no meaning without order")
+    if order in FUNNEL_TYPES:
+        if window is not None:
+            raise CxInputError(f"order={order!r} is retentioneering's {order} funnel, which has no conversion window: "
+                               "pass window=None (or use order='ordered' for a funnel with a window)")
+        if exclusions:
+            raise CxInputError(f"order={order!r} is retentioneering's {order} funnel, which has no exclusions: "
+                               "leave exclusions out (or use order='ordered')")
     exclusions = _check_touchpoints(con, [] if exclusions is None else exclusions, name="exclusions")
-    clash = sorted(set(exclusions) & set(steps))
+    clash = sorted(set(exclusions) & {t for step in steps for t in step})
     if clash:
         raise CxInputError(f"exclusions {clash} are also funnel steps: an exclusion must be a different touchpoint")
     seconds = parse_window(window)
@@ -57,12 +102,12 @@ def _funnel_customers(con, steps, *, window, order, by, exclusions, start, end) 
         },
         {"segment": slot},
     )
-    return steps, by_mode
+    return labels, by_mode
 
 
 def funnel(
     con: duckdb.DuckDBPyConnection,
-    steps: Sequence[str],
+    steps: Sequence[str | AbstractSet[str] | Sequence[str]],
     *,
     window: str | timedelta | None = "7 days",
     order: str = "ordered",
@@ -72,23 +117,54 @@ def funnel(
     end=None,
     min_group_size: int = MIN_GROUP_SIZE,
 ) -> pd.DataFrame:
-    """Conversion through `steps` (touchpoints), PostHog's funnel semantics.
+    """Conversion through `steps` (touchpoints, or sets of touchpoints), PostHog's funnel semantics, or
+    retentioneering's open, closed and hybrid funnels.
 
-    *Definition*: every occurrence of step 1 starts an attempt; step k counts for that attempt if
-    steps 2..k occur in order after it, all within `window` measured from that attempt's step 1;
-    a customer's result is the furthest step reached in any attempt (ties: the earliest attempt,
-    which also gives the times to convert). With ``window=None`` there is no time limit, and the
-    result equals "did step 1, then step 2 after it, ..." from the first occurrence.
+    *Steps*: each step is a touchpoint or a set (a set, list or tuple inside the list) of
+    touchpoints, any of which fills the step, as retentioneering's grouped stages:
+    ``["catalog", {"product1", "product2"}, "cart"]``; the step is labelled "product1 or product2"
+    (sorted) in ``touchpoint``. A funnel of single touchpoints is unchanged. Every touchpoint must
+    occur in the store's events.
+
+    *Definition* (``order='ordered'``, PostHog): every occurrence of step 1 starts an attempt; step k
+    counts for that attempt if steps 2..k occur in order after it, all within `window` measured from
+    that attempt's step 1; a customer's result is the furthest step reached in any attempt (ties:
+    the earliest attempt, which also gives the times to convert). With ``window=None`` there is no
+    time limit, and the result equals "did step 1, then step 2 after it, ..." from the first
+    occurrence. `window`: '7 days', '48 hours', '1 month' (31 days, PostHog's month), a compound
+    such as '1 day 2 hours', a timedelta or None (see :func:`parse_window`).
 
     Edge rules (as PostHog): events with the same timestamp count as in order (PostHog compares
     ``step_k_time <= step_k+1_time``), but one event never fills two steps; an event exactly at
     the window limit (step 1 + window) counts. ``order='strict'``: step k+1 must be the customer's
     very next event (any other event in between breaks the attempt; events at the same timestamp
     are ordered by touchpoint, then channel, as in ``events_ordered``). ``order='any'``: an attempt
-    starts at any step event and reaches step k when k distinct steps occurred within the window.
+    starts at any step event and reaches step k when k distinct steps occurred within the window
+    (no touchpoint may be in two steps).
     `exclusions`: an attempt with an exclusion event strictly between its step 1 and its last
     reached step is discarded (PostHog's exclusion steps); a customer left with no attempt is not
     in the funnel. Events outside `start`..`end` are ignored.
+
+    *Funnel types* (retentioneering 3.x ``funnel_type``, ``retentioneering/tooling/funnel/funnel.py``;
+    they take ``window=None`` and no exclusions, as retentioneering has neither):
+
+    - ``order='closed'``: t1 = the customer's first step-1 event; later steps only look at events
+      at or after t1 whose touchpoint is not a step-1 touchpoint; step 2 is the first step-2 event
+      at or after t1, each later step the first step-k event strictly after the previous step's.
+      Differs from ``'ordered'`` with ``window=None`` only in those edge rules (ties in time after
+      step 2, a step-1 touchpoint reused at a later step).
+    - ``order='hybrid'``: step 1 as closed; a customer counts at step k if they count at step k-1
+      and have a step-k event at or after t1 (not a step-1 touchpoint), in any order among steps 2..k.
+    - ``order='open'``: every customer with a step-k event in `start`..`end` counts at step k, among
+      all customers, whether or not they did step 1 or in which order: the counts do not depend on
+      the order of the steps. ``conversion_from_first`` = customers(k) / customers(1) and
+      ``conversion_from_previous`` = customers(k) / customers(k-1), as retentioneering's
+      ``%_of_initial`` and ``%_of_previous``: they may exceed 1, so they have no interval (NaN), and
+      ``dropped`` is NA (no customer drops out of an open funnel).
+
+    For closed and hybrid, ``conversion_from_previous`` and ``conversion_from_first`` equal
+    retentioneering's ``%_of_previous`` / 100 and ``%_of_initial`` / 100. Times to convert are given
+    for the PostHog orders and closed (from m(k-1) to m(k)), not for hybrid and open.
 
     Open windows: a customer who stopped before the last step while an attempt's window is still
     open at the end of the data (the store's as-of date, or `end` if earlier) is not a drop: they
@@ -98,42 +174,59 @@ def funnel(
 
     Returns one row per segment and step: ``segment`` ('all' without `by`; `by` may be a
     customers column or 'nps_group' = the latest relationship NPS answer: promoter, passive,
-    detractor, or 'no_response'), ``step`` (1..n), ``touchpoint``, ``customers`` (furthest step >=
-    step), ``conversion_from_previous`` = customers / (customers + dropped), ``conversion_from_first``
-    = customers / (step-1 customers - customers still open before this step), ``ci_lower``,
-    ``ci_upper`` (95% Wilson interval of conversion_from_first), ``median_time_to_convert`` (from
-    the previous step, a Timedelta), ``open_window``, ``dropped``, ``suppressed``.
+    detractor, or 'no_response'), ``step`` (1..n), ``touchpoint`` (the step's label), ``customers``
+    (counted at the step), ``conversion_from_previous`` = customers / (customers + dropped),
+    ``conversion_from_first`` = customers / (step-1 customers - customers still open before this step),
+    ``ci_lower``, ``ci_upper`` (95% Wilson interval of conversion_from_first), ``prev_ci_lower``,
+    ``prev_ci_upper`` (95% Wilson interval of conversion_from_previous: customers of customers +
+    dropped), ``median_time_to_convert`` (from the previous step, a Timedelta), ``open_window``,
+    ``dropped``, ``suppressed``.
     Suppression: a step of fewer than `min_group_size` customers (0 excepted: it is shown) is hidden,
     complementary across the segments of the step; a segment's later steps are hidden with it.
     Counts are ``Int64``.
 
     >>> funnel(con, ["product_page", "add_to_cart", "checkout"], window="1 day")  # doctest: +SKIP
+    >>> funnel(con, ["catalog", {"product1", "product2"}, "cart"], window=None, order="closed")  # doctest: +SKIP
     """
     check_min_group_size(min_group_size)
-    steps, _ = _funnel_customers(
+    labels, _ = _funnel_customers(
         con, steps, window=window, order=order, by=by, exclusions=exclusions, start=start, end=end
     )
-    raw = sql.run(con, "funnel", {"n_steps": len(steps)})
+    raw = sql.run(con, "funnel", {"n_steps": len(labels)})
     if raw.empty:
         out = pd.DataFrame(
-            {"segment": "all", "step": range(1, len(steps) + 1), "customers": 0, "open_window": 0, "dropped": 0,
+            {"segment": "all", "step": range(1, len(labels) + 1), "customers": 0, "open_window": 0, "dropped": 0,
              "open_before": 0, "median_seconds": np.nan}
         )
     else:
         out = raw
     out = out.copy()
     out["step"] = out["step"].astype(int)
-    out["touchpoint"] = [steps[k - 1] for k in out["step"]]
+    out["touchpoint"] = [labels[k - 1] for k in out["step"]]
+    out = out.sort_values(["segment", "step"], kind="stable").reset_index(drop=True)
     first = out.groupby("segment")["customers"].transform("first")
     decided_first = first - out["open_before"]
-    out["conversion_from_previous"] = _ratio(out["customers"], out["customers"] + out["dropped"])
-    out["conversion_from_first"] = _ratio(out["customers"], decided_first)
-    out["ci_lower"], out["ci_upper"] = _wilson(out["customers"], decided_first)
+    if order == "open":
+        # retentioneering's open funnel: ratios to step 1 and to the previous step, which need not
+        # contain this step's customers, so no interval and no drops
+        previous = out.groupby("segment")["customers"].shift(1).fillna(out["customers"])
+        out["conversion_from_previous"] = _ratio(out["customers"], previous)
+        out["conversion_from_first"] = _ratio(out["customers"], first)
+        for col in ("ci_lower", "ci_upper", "prev_ci_lower", "prev_ci_upper"):
+            out[col] = np.nan
+    else:
+        decided_previous = out["customers"] + out["dropped"]
+        out["conversion_from_previous"] = _ratio(out["customers"], decided_previous)
+        out["conversion_from_first"] = _ratio(out["customers"], decided_first)
+        out["ci_lower"], out["ci_upper"] = _wilson(out["customers"], decided_first)
+        out["prev_ci_lower"], out["prev_ci_upper"] = _wilson(out["customers"], decided_previous)
     out["median_time_to_convert"] = _seconds_to_timedelta(out["median_seconds"])
     cols = ["segment", "step", "touchpoint", "customers", "conversion_from_previous", "conversion_from_first",
-            "median_time_to_convert", "ci_lower", "ci_upper", "open_window", "dropped"]
-    out = out[cols].astype({"customers": "int64", "open_window": "int64", "dropped": "int64"})
-    out = out.sort_values(["segment", "step"], kind="stable").reset_index(drop=True)
+            "median_time_to_convert", "ci_lower", "ci_upper", "prev_ci_lower", "prev_ci_upper", "open_window",
+            "dropped"]
+    out = out[cols].astype({"customers": "int64", "open_window": "int64", "dropped": "Int64"})
+    if order == "open":
+        out["dropped"] = pd.NA
     return _suppress_funnel(out, min_group_size)
 
 
@@ -143,7 +236,7 @@ def _suppress_funnel(out: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
     hidden too, 0 included: their drops, open windows and conversions would give the hidden count
     back (customers at a step = customers at the next + dropped + open there)."""
     values = ["conversion_from_previous", "conversion_from_first", "median_time_to_convert", "ci_lower", "ci_upper",
-              "open_window", "dropped"]
+              "prev_ci_lower", "prev_ci_upper", "open_window", "dropped"]
     forced = np.zeros(len(out), dtype=bool)
     while True:
         res = suppress(out, n="customers", values=values, min_group_size=min_group_size, within=["step"],
@@ -157,7 +250,7 @@ def _suppress_funnel(out: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
 
 def funnel_dropped(
     con: duckdb.DuckDBPyConnection,
-    steps: Sequence[str],
+    steps: Sequence[str | AbstractSet[str] | Sequence[str]],
     *,
     step: int,
     window: str | timedelta | None = "7 days",
@@ -170,9 +263,15 @@ def funnel_dropped(
     """The customers who dropped at `step` of the funnel (analyst use: customer ids, never for reports).
 
     *Definition*: customers whose furthest step (see :func:`funnel`, same options) is ``step - 1``
-    and whose windows are all closed; customers still inside an open window are not drops.
-    Returns ``customer_id, segment, reached_step, reached_at`` (time of the last step reached).
+    and whose windows are all closed; customers still inside an open window are not drops. For
+    ``order='closed'`` and ``'hybrid'`` (retentioneering, no window): customers counted at
+    ``step - 1`` and not at `step`; ``order='open'`` has no drops (an error).
+    Returns ``customer_id, segment, reached_step, reached_at`` (time of the last step reached;
+    NaT for hybrid, which has no single time per step).
     """
+    if order == "open":
+        raise CxInputError("order='open' has no drops: a customer counts at each step of an open funnel on their own "
+                           "(use order='closed' or 'ordered' for the customers who dropped)")
     if isinstance(step, bool) or not isinstance(step, int):
         raise CxInputError(f"step must be a whole number (the funnel step, 2..n), got {step!r}")
     n = len(steps) if isinstance(steps, Sequence) and not isinstance(steps, str) else 0

@@ -15,6 +15,7 @@ from cxlib.analysis.journey.funnels import funnel, funnel_dropped
 from cxlib.analysis.journey.omnichannel import channel_switches, handoffs, switch_outcomes
 from cxlib.analysis.journey.partial import fit_flow_level, stage_coverage
 from cxlib.analysis.journey.sankey import sankey_links
+from cxlib.analysis.journey.boundaries import start_end
 
 __all__ = [
     "channel_switches",
@@ -28,6 +29,7 @@ __all__ = [
     "paths",
     "sankey_links",
     "stage_coverage",
+    "start_end",
     "step_matrix",
     "switch_outcomes",
     "transitions",

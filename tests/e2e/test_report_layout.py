@@ -291,20 +291,10 @@ def measured(browser, rendered_reports, tmp_path_factory) -> dict[str, dict]:
 
 
 PAGES = sorted(p.stem for p in (PROJECT / "notebooks").glob("*.ipynb"))
-# the report fixture's raw Altair charts (tests/notebooks/fixtures/chart_and_comments.ipynb): its kernel never
-# loads the cx theme, so they are drawn in Vega's default 'sans-serif', which vl-convert measures narrower
-# than a browser draws it; they have no description, and its long comment labels are cut at the label limit
-FIXTURE_PENDING = "fixture charts: default theme, no description, long labels cut (to be fixed in render/fixture)"
+CASES = [(page, check) for page in [*PAGES, "chart_and_comments"] for check in CHECKS]
 
 
-def _cases():
-    for page in [*PAGES, "chart_and_comments"]:
-        for check in CHECKS:
-            pending = page == "chart_and_comments" and check in ("text inside its chart", "captions")
-            yield pytest.param(page, check, marks=[pytest.mark.xfail(reason=FIXTURE_PENDING)] if pending else [])
-
-
-@pytest.mark.parametrize(("page", "check"), list(_cases()))
+@pytest.mark.parametrize(("page", "check"), CASES)
 def test_every_report_reads_right_in_a_browser(measured, page, check):
     assert page in measured, f"{page} did not render"
     problems = CHECKS[check](measured[page])

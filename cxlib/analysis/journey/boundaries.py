@@ -1,6 +1,6 @@
 """Where journeys start and end: pm4py's start and end activities, per touchpoint or stage.
 
-Definition: docs/metrics.md (funnel: start and end of journeys).
+Definition: docs/metrics.md (Funnel, "Start and end of journeys").
 """
 
 from __future__ import annotations

@@ -193,12 +193,9 @@ def _report_renderer(spec: dict, **metadata) -> dict:
 
 
 def use_report_renderer() -> None:
-    """Set up a kernel for a report run: charts as Vega-Lite JSON in the cx theme (also an analyst's own
-    Altair chart, so the page measures and draws its text in one font), pandas Stylers escape HTML."""
+    """Set up a kernel for a report run: charts as Vega-Lite JSON, pandas Stylers escape HTML."""
     import altair as alt
     import pandas as pd
-
-    import cxlib.charts.theme  # noqa: F401 - registers and enables the "cx" theme
 
     if RENDERER not in alt.renderers.names():
         alt.renderers.register(RENDERER, _report_renderer)

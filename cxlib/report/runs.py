@@ -66,8 +66,12 @@ SETUP_TAG = "cx-report-setup"
 
 # Run before the notebook's own cells (and shown in the executed .ipynb, tagged): charts are
 # emitted as Vega-Lite JSON so the renderer can draw them offline, and pandas Stylers escape HTML.
+# The kernel, like a notebook, may load the charts' theme: an analyst's own Altair chart is then drawn
+# in the same font the page measures (the report package itself does not import cxlib.charts).
 SETUP_SOURCE = (
-    "# Added by cx report run: charts as Vega-Lite JSON (drawn offline into the HTML), Stylers escape HTML.\n"
+    "# Added by cx report run: charts as Vega-Lite JSON (drawn offline into the HTML) in the cx theme,\n"
+    "# Stylers escape HTML.\n"
+    "import cxlib.charts.theme as _cx_theme  # registers and enables the 'cx' theme\n"
     "from cxlib.report.render import use_report_renderer as _cx_use_report_renderer\n"
     "_cx_use_report_renderer()\n"
 )

@@ -5,10 +5,13 @@
 --   that is furthest step >= step), open_window (stopped at the previous
 --   step, window still open), dropped (stopped at the previous step, window closed), open_before
 --   (stopped at any earlier step, window still open), median_seconds (median time from the
---   previous step to this one over customers reaching this step, from their best attempt).
+--   previous step to this one over customers reaching this step, from their best attempt),
+--   entries (rows counted at the step: with count = 'totals' one row per counted attempt, so
+--   customers counts distinct customers and entries the attempts).
 SELECT f.segment,
        st.step,
-       count(*) FILTER (WHERE f.reached[st.step]) AS customers,
+       count(DISTINCT f.customer_id) FILTER (WHERE f.reached[st.step]) AS customers,
+       count(*) FILTER (WHERE f.reached[st.step]) AS entries,
        count(*) FILTER (WHERE f.furthest = st.step - 1 AND f.is_open) AS open_window,
        count(*) FILTER (WHERE f.furthest = st.step - 1 AND NOT f.is_open) AS dropped,
        count(*) FILTER (WHERE f.furthest < st.step AND f.is_open) AS open_before,

@@ -6,8 +6,22 @@
 --   it), $exclusions (VARCHAR[], may be empty), $window_seconds (DOUBLE, NULL = no limit; always
 --   NULL for the retentioneering types), $order (one of the six above), $start (TIMESTAMP or NULL,
 --   inclusive), $end (TIMESTAMP or NULL, exclusive), $horizon (TIMESTAMP, the end of the observed
---   data), $by_mode ('none' | 'column' | 'nps').
+--   data), $by_mode ('none' | 'column' | 'nps' | 'channel'), $attribution ('none' | 'first_touch' |
+--   'last_touch' | 'step' | 'all_events': how a customer gets an event channel when $by_mode =
+--   'channel', PostHog's breakdown_attribution_type), $attribution_step (INTEGER, 1-based, for 'step'),
+--   $count ('customers' | 'totals' | 'trend': the best attempt per unit and period of its step 1),
+--   $period ('week' | 'month', used by 'trend').
 -- Slots: {segment} a checked customers column (used when $by_mode = 'column').
+-- Units: without a channel breakdown a customer is one unit (bv = ''). With one (PostHog, funnel_udf.py
+--   _prop_vals and funnel-udf steps.rs): 'first_touch' / 'last_touch' = one unit per customer, valued
+--   with the channel of their earliest / latest step or exclusion event in the range, all events
+--   used; 'all_events' = one unit per channel of the customer's step events, each using only the
+--   events of that channel; 'step' = one unit per channel of the customer's events at step
+--   $attribution_step, all events used except that the event filling that step must have that channel.
+-- Totals ($count = 'totals', Amplitude's "totals"): per unit, the first kept attempt counts, then
+--   each next attempt starting strictly after the previous counted one converted (its last step's
+--   time) or its window closed (step 1 + window); with no window only after converting. One output
+--   row per counted attempt; $count = 'customers' gives one row per unit (the best attempt).
 -- Output (temp table): customer_id, segment, furthest (1..n; NULL for 'open'), is_open (window still
 --   open at $horizon and not complete), times (TIMESTAMP[]: when each reached step happened, from
 --   the customer's best attempt: the furthest, ties -> the earliest; NULL for 'open' and
@@ -30,70 +44,124 @@ WITH RECURSIVE
 step_list AS (  -- one row per (touchpoint, step); a step that is a set gives a row per touchpoint
   SELECT unnest(s) AS touchpoint, k FROM (SELECT unnest($steps) AS s, generate_subscripts($steps, 1) AS k)
 ),
-ev AS (  -- step events in the date range (a touchpoint used at two steps gives two rows)
-  SELECT e.customer_id, e.ts, e.seq, s.k, e.touchpoint
+ev0 AS (  -- step events in the date range (a touchpoint used at two steps gives two rows)
+  SELECT e.customer_id, e.ts, e.seq, s.k, e.touchpoint, e.channel
   FROM events_ordered e JOIN step_list s ON e.touchpoint = s.touchpoint
   WHERE ($start IS NULL OR e.ts >= $start) AND ($end IS NULL OR e.ts < $end)
 ),
-att(customer_id, a_seq, t1, k, tk, used) AS (  -- ordered / strict: one row per step reached
-  SELECT customer_id, seq, ts, 1, ts, [seq]
+xev0 AS (
+  SELECT customer_id, ts, seq, channel FROM events_ordered
+  WHERE list_contains($exclusions, touchpoint)
+    AND ($start IS NULL OR ts >= $start) AND ($end IS NULL OR ts < $end)
+),
+touch AS (  -- first / last touch: the channel of the customer's earliest / latest step or exclusion event
+  SELECT customer_id,
+         CASE WHEN $attribution = 'first_touch' THEN arg_min(channel, (ts, seq)) ELSE arg_max(channel, (ts, seq)) END AS bv
+  FROM (SELECT customer_id, ts, seq, channel FROM ev0 UNION ALL SELECT * FROM xev0)
+  WHERE $attribution IN ('first_touch', 'last_touch') AND channel IS NOT NULL
+  GROUP BY customer_id
+),
+units AS (  -- (customer, breakdown value) units; bv = '' without a channel breakdown
+  SELECT DISTINCT customer_id, '' AS bv FROM ev0 WHERE $attribution = 'none'
+  UNION ALL
+  SELECT customer_id, bv FROM touch
+  UNION ALL
+  SELECT DISTINCT customer_id, channel FROM ev0
+  WHERE ($attribution = 'all_events' OR ($attribution = 'step' AND k = $attribution_step)) AND channel IS NOT NULL
+),
+ev AS (  -- step events per unit
+  SELECT e.customer_id, u.bv, e.ts, e.seq, e.k, e.touchpoint
+  FROM ev0 e JOIN units u ON u.customer_id = e.customer_id
+  WHERE ($attribution <> 'all_events' OR e.channel = u.bv)
+    AND ($attribution <> 'step' OR e.k <> $attribution_step OR e.channel = u.bv)
+),
+att(customer_id, bv, a_seq, t1, k, tk, used) AS (  -- ordered / strict: one row per step reached
+  SELECT customer_id, bv, seq, ts, 1, ts, [seq]
   FROM ev WHERE k = 1 AND $order IN ('ordered', 'strict')
   UNION ALL
   -- the earliest eligible event of the next step (ties on ts: lowest seq); a join + aggregate
   -- runs about twice as fast in DuckDB as the equivalent LATERAL ... ORDER BY ... LIMIT 1
-  SELECT a.customer_id, a.a_seq, any_value(a.t1), any_value(a.k) + 1, min(e.ts),
+  SELECT a.customer_id, a.bv, a.a_seq, any_value(a.t1), any_value(a.k) + 1, min(e.ts),
          list_append(any_value(a.used), arg_min(e.seq, (e.ts, e.seq)))
   FROM att a
-  JOIN ev e ON e.customer_id = a.customer_id AND e.k = a.k + 1
+  JOIN ev e ON e.customer_id = a.customer_id AND e.bv = a.bv AND e.k = a.k + 1
    AND e.ts >= a.tk AND NOT list_contains(a.used, e.seq)
    AND ($window_seconds IS NULL OR e.ts <= a.t1 + to_seconds($window_seconds))
    AND ($order <> 'strict' OR e.seq = a.used[len(a.used)] + 1)
-  GROUP BY a.customer_id, a.a_seq
+  GROUP BY a.customer_id, a.bv, a.a_seq
 ),
 any_first AS (  -- any order: first time each step is seen in the window of each starting event
-  SELECT a.customer_id, a.seq AS a_seq, a.ts AS t1, e.k, min(e.ts) AS first_ts
-  FROM (SELECT DISTINCT customer_id, seq, ts FROM ev WHERE $order = 'any') a
-  JOIN ev e ON e.customer_id = a.customer_id AND e.ts >= a.ts
+  SELECT a.customer_id, a.bv, a.seq AS a_seq, a.ts AS t1, e.k, min(e.ts) AS first_ts
+  FROM (SELECT DISTINCT customer_id, bv, seq, ts FROM ev WHERE $order = 'any') a
+  JOIN ev e ON e.customer_id = a.customer_id AND e.bv = a.bv AND e.ts >= a.ts
    AND ($window_seconds IS NULL OR e.ts <= a.ts + to_seconds($window_seconds))
   GROUP BY ALL
 ),
 step_times AS (  -- per attempt and reached step: when (any order: the time the k-th distinct step was seen)
-  SELECT customer_id, a_seq, t1, k, tk FROM att
+  SELECT customer_id, bv, a_seq, t1, k, tk FROM att
   UNION ALL
-  SELECT customer_id, a_seq, t1, row_number() OVER (PARTITION BY customer_id, a_seq ORDER BY first_ts, k), first_ts
+  SELECT customer_id, bv, a_seq, t1, row_number() OVER (PARTITION BY customer_id, bv, a_seq ORDER BY first_ts, k),
+         first_ts
   FROM any_first
 ),
 attempts AS (
-  SELECT customer_id, a_seq, t1, max(k) AS furthest, max(tk) AS t_last
-  FROM step_times GROUP BY customer_id, a_seq, t1
+  SELECT customer_id, bv, a_seq, t1, max(k) AS furthest, max(tk) AS t_last
+  FROM step_times GROUP BY customer_id, bv, a_seq, t1
 ),
-xev AS (
-  SELECT customer_id, ts FROM events_ordered
-  WHERE list_contains($exclusions, touchpoint)
-    AND ($start IS NULL OR ts >= $start) AND ($end IS NULL OR ts < $end)
+xev AS (  -- exclusion events per unit ('all_events': of the unit's channel only)
+  SELECT x.customer_id, u.bv, x.ts
+  FROM xev0 x JOIN units u ON u.customer_id = x.customer_id
+  WHERE $attribution <> 'all_events' OR x.channel = u.bv
 ),
 kept AS (
   SELECT a.* FROM attempts a
   WHERE NOT EXISTS (
     SELECT 1 FROM xev x
-    WHERE x.customer_id = a.customer_id AND x.ts > a.t1 AND x.ts < a.t_last
+    WHERE x.customer_id = a.customer_id AND x.bv = a.bv AND x.ts > a.t1 AND x.ts < a.t_last
   )
 ),
 best AS (
-  SELECT customer_id,
+  SELECT customer_id, bv,
          max(furthest) AS furthest,
          arg_min(a_seq, (-furthest, t1, a_seq)) AS best_seq,
          bool_or($window_seconds IS NOT NULL AND t1 + to_seconds($window_seconds) > $horizon) AS any_open
-  FROM kept GROUP BY customer_id
+  FROM kept WHERE $count = 'customers' GROUP BY customer_id, bv
 ),
-best_times AS (
-  SELECT b.customer_id, list(s.tk ORDER BY s.k) AS times
-  FROM best b JOIN step_times s ON s.customer_id = b.customer_id AND s.a_seq = b.best_seq
-  GROUP BY b.customer_id
+chain(customer_id, bv, a_seq, t1, furthest, t_end) AS (  -- totals: the attempts that count, in time order
+  SELECT customer_id, bv, arg_min(a_seq, (t1, a_seq)), min(t1), arg_min(furthest, (t1, a_seq)),
+         arg_min(CASE WHEN furthest = len($steps) THEN t_last
+                      WHEN $window_seconds IS NULL THEN NULL ELSE t1 + to_seconds($window_seconds) END, (t1, a_seq))
+  FROM kept WHERE $count = 'totals' GROUP BY customer_id, bv
+  UNION ALL
+  SELECT c.customer_id, c.bv, arg_min(k.a_seq, (k.t1, k.a_seq)), min(k.t1), arg_min(k.furthest, (k.t1, k.a_seq)),
+         arg_min(CASE WHEN k.furthest = len($steps) THEN k.t_last
+                      WHEN $window_seconds IS NULL THEN NULL ELSE k.t1 + to_seconds($window_seconds) END, (k.t1, k.a_seq))
+  FROM chain c JOIN kept k ON k.customer_id = c.customer_id AND k.bv = c.bv AND c.t_end IS NOT NULL AND k.t1 > c.t_end
+  GROUP BY c.customer_id, c.bv
+),
+best_period AS (  -- trend: per unit and period of step 1 (PostHog funnel trends), the best attempt entering then
+  SELECT customer_id, bv, date_trunc($period, t1) AS period,
+         max(furthest) AS furthest,
+         arg_min(a_seq, (-furthest, t1, a_seq)) AS best_seq,
+         bool_or($window_seconds IS NOT NULL AND t1 + to_seconds($window_seconds) > $horizon) AS any_open
+  FROM kept WHERE $count = 'trend' GROUP BY ALL
+),
+picked AS (  -- the attempts reported: the best per unit, every counted attempt (totals), the best per period (trend)
+  SELECT customer_id, bv, best_seq AS a_seq, furthest,
+         furthest < len($steps) AND any_open AS is_open
+  FROM best
+  UNION ALL
+  SELECT customer_id, bv, a_seq, furthest,
+         furthest < len($steps) AND $window_seconds IS NOT NULL AND t1 + to_seconds($window_seconds) > $horizon
+  FROM chain
+  UNION ALL
+  SELECT customer_id, bv, best_seq, furthest, furthest < len($steps) AND any_open FROM best_period
 ),
 posthog AS (
-  SELECT b.customer_id, b.furthest, b.furthest < len($steps) AND b.any_open AS is_open, t.times
-  FROM best b JOIN best_times t ON t.customer_id = b.customer_id
+  SELECT p.customer_id, p.bv, p.a_seq, any_value(p.furthest) AS furthest, any_value(p.is_open) AS is_open,
+         list(s.tk ORDER BY s.k) AS times
+  FROM picked p JOIN step_times s ON s.customer_id = p.customer_id AND s.bv = p.bv AND s.a_seq = p.a_seq
+  GROUP BY p.customer_id, p.bv, p.a_seq
 ),
 r_t1 AS (  -- closed / hybrid: the customer's first step-1 event
   SELECT customer_id, min(ts) AS t1 FROM ev WHERE k = 1 AND $order IN ('closed', 'hybrid') GROUP BY customer_id
@@ -119,15 +187,15 @@ r_open AS (  -- open: the steps each customer has, in any order
   SELECT customer_id, list(DISTINCT k) AS ks FROM ev WHERE $order = 'open' GROUP BY customer_id
 ),
 results AS (
-  SELECT customer_id, furthest, is_open, times,
+  SELECT customer_id, bv, furthest, is_open, times,
          list_transform(range(1, len($steps) + 1), lambda x: x <= furthest) AS reached
   FROM posthog
   UNION ALL
-  SELECT customer_id, max(k), false, list(tk ORDER BY k),
+  SELECT customer_id, '', max(k), false, list(tk ORDER BY k),
          list_transform(range(1, len($steps) + 1), lambda x: x <= max(k))
   FROM r_closed GROUP BY customer_id
   UNION ALL
-  SELECT customer_id, furthest, false, CAST(NULL AS TIMESTAMP[]),
+  SELECT customer_id, '', furthest, false, CAST(NULL AS TIMESTAMP[]),
          list_transform(range(1, len($steps) + 1), lambda x: x <= furthest)
   FROM (  -- furthest = 1 + the run of consecutive steps 2, 3, ... (k - rn = 1 until the first gap)
     SELECT t.customer_id, 1 + count(h.k) FILTER (WHERE h.k - h.rn = 1) AS furthest
@@ -135,7 +203,7 @@ results AS (
     WHERE $order = 'hybrid' GROUP BY t.customer_id
   )
   UNION ALL
-  SELECT customer_id, CAST(NULL AS BIGINT), false, CAST(NULL AS TIMESTAMP[]),
+  SELECT customer_id, '', CAST(NULL AS BIGINT), false, CAST(NULL AS TIMESTAMP[]),
          list_transform(range(1, len($steps) + 1), lambda x: list_contains(ks, x))
   FROM r_open
 ),
@@ -148,6 +216,7 @@ rel_nps AS (  -- latest relationship NPS answer (blank touchpoint); ties on ts -
 SELECT b.customer_id,
        CASE $by_mode
          WHEN 'none' THEN 'all'
+         WHEN 'channel' THEN b.bv
          WHEN 'nps' THEN CASE WHEN r.score IS NULL THEN 'no_response' WHEN r.score >= 9 THEN 'promoter'
                               WHEN r.score >= 7 THEN 'passive' ELSE 'detractor' END
          ELSE coalesce(CAST(c.{segment} AS VARCHAR), '(none)')

@@ -16,6 +16,7 @@ from cxlib.analysis.journey.omnichannel import channel_switches, handoffs, switc
 from cxlib.analysis.journey.partial import fit_flow_level, stage_coverage
 from cxlib.analysis.journey.sankey import sankey_links
 from cxlib.analysis.journey.boundaries import start_end
+from cxlib.analysis.journey.funnel_time import funnel_trend, time_to_convert
 
 __all__ = [
     "channel_switches",
@@ -23,6 +24,7 @@ __all__ = [
     "friction",
     "funnel",
     "funnel_dropped",
+    "funnel_trend",
     "handoffs",
     "journey_map",
     "parse_window",
@@ -32,6 +34,7 @@ __all__ = [
     "start_end",
     "step_matrix",
     "switch_outcomes",
+    "time_to_convert",
     "transitions",
     "variants",
 ]

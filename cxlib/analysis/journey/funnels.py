@@ -65,9 +65,56 @@ def _check_steps(con, steps) -> tuple[list[list[str]], list[str]]:
     return out, [" or ".join(step) for step in out]
 
 
-def _funnel_customers(con, steps, *, window, order, by, exclusions, start, end) -> tuple[list[str], str]:
+CHANNEL = "channel"  # by="channel": the event's channel (PostHog's event-property breakdown)
+
+
+ATTRIBUTIONS = ("first_touch", "last_touch", "step", "all_events")  # PostHog's breakdown_attribution_type
+
+
+COUNTS = ("customers", "totals")
+
+
+POSTHOG_ORDERS = ("ordered", "strict", "any")
+
+
+def _check_attribution(order, by, attribution, attribution_step, n_steps) -> tuple[str, int]:
+    """('none' | an attribution, the 1-based attribution step or 0), checked against `by` and `order`."""
+    if by != CHANNEL:
+        if attribution is not None or attribution_step is not None:
+            raise CxInputError(f"attribution applies to by='channel' (an event property), not by={by!r}: a customer "
+                               "attribute or NPS group has one value per customer; leave attribution out")
+        return "none", 0
+    attribution = "first_touch" if attribution is None else attribution
+    _check_choice(attribution, ATTRIBUTIONS, "attribution")
+    if order not in POSTHOG_ORDERS:
+        raise CxInputError(f"by='channel' needs one of PostHog's orders {list(POSTHOG_ORDERS)} (PostHog's breakdown "
+                           f"attribution), got order={order!r}")
+    if attribution == "all_events" and order == "strict":
+        raise CxInputError("attribution='all_events' with order='strict' is not supported: PostHog's strict order "
+                           "would count only the events of one channel as 'next'; use order='ordered'")
+    if attribution == "step":
+        if isinstance(attribution_step, bool) or not isinstance(attribution_step, int) \
+                or not 1 <= attribution_step <= n_steps:
+            raise CxInputError(f"attribution='step' needs attribution_step, the step (1..{n_steps}) whose event gives "
+                               f"the channel, got {attribution_step!r}")
+        if order == "any" and attribution_step != 1:
+            raise CxInputError("order='any' allows attribution_step=1 only (as PostHog: in an unordered funnel any "
+                               "event can be the n-th step)")
+        return attribution, attribution_step
+    if attribution_step is not None:
+        raise CxInputError(f"attribution_step applies to attribution='step' only, got attribution={attribution!r}")
+    return attribution, 0
+
+
+def _funnel_customers(con, steps, *, window, order, by, exclusions, start, end, attribution=None,
+                      attribution_step=None, count="customers", period="week") -> tuple[list[str], str]:
     _check_choice(order, FUNNEL_ORDERS, "order")
+    _check_choice(count, COUNTS + ("trend",), "count")
     steps, labels = _check_steps(con, steps)
+    attribution, attribution_step = _check_attribution(order, by, attribution, attribution_step, len(steps))
+    if count != "customers" and order not in POSTHOG_ORDERS:
+        raise CxInputError(f"count={count!r} needs one of PostHog's orders {list(POSTHOG_ORDERS)} (attempts with a "
+                           f"window), got order={order!r}")
     if order == "any":
         flat = [t for step in steps for t in step]
         if len(set(flat)) != len(flat):
@@ -86,7 +133,7 @@ def _funnel_customers(con, steps, *, window, order, by, exclusions, start, end) 
         raise CxInputError(f"exclusions {clash} are also funnel steps: an exclusion must be a different touchpoint")
     seconds = parse_window(window)
     lo, hi = _date_bounds(start, end)
-    by_mode, slot = _segment(con, by)
+    by_mode, slot = ("channel", _segment(con, None)[1]) if by == CHANNEL else _segment(con, by)
     sql.run(
         con,
         "funnel_customers",
@@ -99,6 +146,10 @@ def _funnel_customers(con, steps, *, window, order, by, exclusions, start, end) 
             "end": hi,
             "horizon": _horizon(con, hi),
             "by_mode": by_mode,
+            "attribution": attribution,
+            "attribution_step": attribution_step,
+            "count": count,
+            "period": period,
         },
         {"segment": slot},
     )
@@ -116,6 +167,9 @@ def funnel(
     start=None,
     end=None,
     min_group_size: int = MIN_GROUP_SIZE,
+    attribution: str | None = None,
+    attribution_step: int | None = None,
+    count: str = "customers",
 ) -> pd.DataFrame:
     """Conversion through `steps` (touchpoints, or sets of touchpoints), PostHog's funnel semantics, or
     retentioneering's open, closed and hybrid funnels.
@@ -185,22 +239,57 @@ def funnel(
     complementary across the segments of the step; a segment's later steps are hidden with it.
     Counts are ``Int64``.
 
+    *Breakdown by event channel* (``by='channel'``; PostHog's event-property breakdown with
+    ``breakdown_attribution_type``, read in posthog/hogql_queries/insights/funnels/base.py
+    ``_get_breakdown_select_prop``, funnel_udf.py ``_prop_vals`` and the funnel UDF's steps.rs), for the
+    orders 'ordered', 'strict', 'any'; the events considered are the step and exclusion events in
+    `start`..`end`:
+
+    - ``attribution='first_touch'`` (default) / ``'last_touch'``: each customer gets one channel,
+      that of their earliest / latest such event (ties on time: events_ordered's order); the
+      funnel runs on all their events.
+    - ``'all_events'``: a customer counts under each channel of their step events, and the funnel
+      of channel c uses only their events of channel c (exclusions too): every step of an attempt
+      is on one channel. Not with order='strict'.
+    - ``'step'`` with ``attribution_step=k``: a customer counts under each channel of their step-k
+      events; under channel c the event filling step k must be of channel c, the other steps may
+      be on any channel (PostHog's ``is_unmatched_step_attribution``). A customer with no step-k
+      event in the range is in no segment (PostHog's older query, whose groupUniqArray skips the
+      empty value). order='any' allows only attribution_step=1 (as PostHog).
+
+    With 'all_events' and 'step' a customer may be in several segments, so the segments do not add
+    up to the funnel without `by` (suppression is still done within each step across segments).
+
+    *Totals* (``count='totals'``, Amplitude's "totals" / re-entry; PostHog's funnels count unique
+    persons or groups only, its ``funnel_aggregate_by`` changing what is unique): a customer counts
+    once per entry. Their earliest attempt is an entry; each next entry is the earliest attempt that
+    starts strictly after the previous entry converted (its last step's time) or its window closed
+    (its step 1 + `window`); with ``window=None`` only after converting. Each entry's furthest step
+    counts (its own, not the best of several attempts). Adds ``entries`` (entries reaching the
+    step); conversion, intervals, ``dropped`` and ``open_window`` are over entries, ``customers``
+    counts distinct customers, and suppression uses ``customers``. PostHog orders only.
+
     >>> funnel(con, ["product_page", "add_to_cart", "checkout"], window="1 day")  # doctest: +SKIP
     >>> funnel(con, ["catalog", {"product1", "product2"}, "cart"], window=None, order="closed")  # doctest: +SKIP
     """
     check_min_group_size(min_group_size)
     labels, _ = _funnel_customers(
-        con, steps, window=window, order=order, by=by, exclusions=exclusions, start=start, end=end
+        con, steps, window=window, order=order, by=by, exclusions=exclusions, start=start, end=end,
+        attribution=attribution, attribution_step=attribution_step, count=count,
     )
     raw = sql.run(con, "funnel", {"n_steps": len(labels)})
     if raw.empty:
         out = pd.DataFrame(
-            {"segment": "all", "step": range(1, len(labels) + 1), "customers": 0, "open_window": 0, "dropped": 0,
-             "open_before": 0, "median_seconds": np.nan}
+            {"segment": "all", "step": range(1, len(labels) + 1), "customers": 0, "entries": 0, "open_window": 0,
+             "dropped": 0, "open_before": 0, "median_seconds": np.nan}
         )
     else:
         out = raw
     out = out.copy()
+    totals = count == "totals"
+    if totals:  # conversion over entries; `customers` stays the distinct customers (for suppression)
+        out["distinct"] = out["customers"]
+        out["customers"] = out["entries"]
     out["step"] = out["step"].astype(int)
     out["touchpoint"] = [labels[k - 1] for k in out["step"]]
     out = out.sort_values(["segment", "step"], kind="stable").reset_index(drop=True)
@@ -224,19 +313,23 @@ def funnel(
     cols = ["segment", "step", "touchpoint", "customers", "conversion_from_previous", "conversion_from_first",
             "median_time_to_convert", "ci_lower", "ci_upper", "prev_ci_lower", "prev_ci_upper", "open_window",
             "dropped"]
+    if totals:
+        out["entries"] = out["customers"]
+        out["customers"] = out["distinct"]
+        cols = cols[:4] + ["entries"] + cols[4:]
     out = out[cols].astype({"customers": "int64", "open_window": "int64", "dropped": "Int64"})
     if order == "open":
         out["dropped"] = pd.NA
-    return _suppress_funnel(out, min_group_size)
+    return _suppress_funnel(out, min_group_size, extra=["entries"] if totals else [])
 
 
-def _suppress_funnel(out: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+def _suppress_funnel(out: pd.DataFrame, min_group_size: int, extra=()) -> pd.DataFrame:
     """Small steps hidden, complementary across the segments of each step (they add up to the step
     without a breakdown); a step of 0 customers is shown. A segment's rows after a hidden step are
     hidden too, 0 included: their drops, open windows and conversions would give the hidden count
     back (customers at a step = customers at the next + dropped + open there)."""
     values = ["conversion_from_previous", "conversion_from_first", "median_time_to_convert", "ci_lower", "ci_upper",
-              "prev_ci_lower", "prev_ci_upper", "open_window", "dropped"]
+              "prev_ci_lower", "prev_ci_upper", "open_window", "dropped", *extra]
     forced = np.zeros(len(out), dtype=bool)
     while True:
         res = suppress(out, n="customers", values=values, min_group_size=min_group_size, within=["step"],

@@ -109,9 +109,15 @@ def test_switch_outcomes_compare_switchers_with_the_rest(tmp_path):
     assert (s["conversion"], n["conversion"]) == (0.5, 0.0)
 
 
-def test_friction_ranks_dropoff_with_low_ratings(tmp_path):
-    events = [("u1", 0, "checkout"), ("u1", 0.5, "payment"),  # continues within the hour
-              ("u2", 0, "checkout"), ("u2", 5, "product_page"),  # drops off after checkout
+def _wilson(x, n, z=1.959963984540054):
+    p = x / n
+    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (0.0 if x == 0 else centre - half), (1.0 if x == n else centre + half)
+
+
+def test_friction_compares_dropoff_with_the_touchpoints_other_channels(tmp_path):
+    events = [("u1", 0, "checkout"), ("u1", 0.5, "payment"),  # payment: same stage, in time: continues
+              ("u2", 0, "checkout"), ("u2", 5, "product_page"),  # drops off after checkout (and product_page)
               ("u3", 0, "checkout", "app"),  # drops off
               ("zz", 1000, "app_login")]  # less than the gap before the end of the data: not judged
     surveys = [("u1", 1, "csat", 5, "checkout", "web"), ("u2", 1, "csat", 4, "checkout", "web"),
@@ -122,14 +128,16 @@ def test_friction_ranks_dropoff_with_low_ratings(tmp_path):
     assert "app_login" not in got.index.get_level_values(0)
     assert got.loc[("checkout", "web"), "dropoff_rate"] == 0.5 and got.loc[("checkout", "app"), "dropoff_rate"] == 1.0
     assert got.loc[("checkout", "web"), "dissatisfaction"] == 0.0 and got.loc[("payment", "web"), "dissatisfaction"] == 0.0
-    # percentile ranks among rated rows, ties averaged: dropoff [0.5, 1, 1] -> [1/3, 5/6, 5/6];
-    # dissatisfaction [0, 1, 0] -> [1/2, 1, 1/2]
-    assert got.loc[("checkout", "app"), "friction_score"] == pytest.approx((5 / 6 + 1) / 2)
-    assert got.loc[("payment", "web"), "friction_score"] == pytest.approx((5 / 6 + 1 / 2) / 2)
-    assert got.loc[("checkout", "web"), "friction_score"] == pytest.approx((1 / 3 + 1 / 2) / 2)
-    assert list(zip(out["touchpoint"], out["channel"]))[:3] == [("checkout", "app"), ("payment", "web"),
-                                                                 ("checkout", "web")]
-    assert np.isnan(got.loc[("product_page", "web"), "friction_score"])  # no rating: no score, listed last
+    # checkout app (1 of 1) against checkout on the other channel, web (1 of 2): Newcombe's interval
+    app = got.loc[("checkout", "app")]
+    assert app["baseline"] == "other channels" and app["baseline_rate"] == 0.5 and app["excess"] == 0.5
+    (l1, _), (_, u2) = _wilson(1, 1), _wilson(1, 2)
+    assert app["excess_lower"] == pytest.approx(0.5 - np.sqrt((1 - l1) ** 2 + (u2 - 0.5) ** 2))
+    assert app["friction_score"] == app["excess_lower"] and not app["flagged"]  # 3 occurrences prove nothing
+    # payment and product_page occur on one channel of a two-channel store: no baseline, listed after
+    assert got.loc[("payment", "web"), "baseline"] is None and np.isnan(got.loc[("payment", "web"), "friction_score"])
+    assert list(zip(out["touchpoint"], out["channel"])) == [("checkout", "app"), ("checkout", "web"),
+                                                             ("payment", "web"), ("product_page", "web")]
 
 
 def test_switch_outcomes_without_orders_leave_conversion_blank(tmp_path):
@@ -151,20 +159,22 @@ def test_default_contacts_come_from_the_events_not_the_stage_map(tmp_path):
         handoffs(web_only)
 
 
-def test_friction_without_ratings_ranks_by_dropoff_and_shows_no_empty_ratings(tmp_path):
+def test_friction_without_ratings_on_one_channel_compares_with_the_other_touchpoints(tmp_path):
     events = [("u1", 0, "checkout"), ("u1", 0.5, "payment"),  # continues after checkout, drops after payment
               ("u2", 0, "checkout"), ("u2", 5, "product_page"),  # drops off after checkout
               ("u3", 0, "home_page"), ("u3", 0.2, "product_page"), ("u3", 0.4, "home_page"),
               ("zz", 1000, "app_login")]
     con = make_store(tmp_path, events)
     out = friction(con, gap="1 hour", min_group_size=1)
-    assert out["friction_score"].isna().all() and out["dissatisfaction"].isna().all()
-    # payment: 1 of 1 visits dropped; checkout, home_page, product_page: 1 of 2 each (ties by name)
-    assert list(zip(out["touchpoint"], out["dropoff_rate"])) == [
-        ("payment", 1.0), ("checkout", 0.5), ("home_page", 0.5), ("product_page", 0.5)]
+    assert out["dissatisfaction"].isna().all()
+    # one channel: each touchpoint against all the others. payment 1 of 1 vs 3 of 6; checkout, home_page,
+    # product_page 1 of 2 vs 3 of 5
+    got = out.set_index("touchpoint")
+    assert (got["baseline"] == "other touchpoints").all()
+    assert got.loc["payment", "baseline_rate"] == 0.5 and got.loc["checkout", "baseline_rate"] == pytest.approx(0.6)
+    assert out["touchpoint"].tolist() == ["payment", "checkout", "home_page", "product_page"]
     shown = formatted(out)
-    assert list(shown.columns) == ["touchpoint", "channel", "stage", "occurrences", "customers", "dropped_off",
-                                   "dropoff_rate"]
+    assert "csat" not in shown.columns and "dissatisfaction" not in shown.columns
 
 
 def test_friction_chart_without_ratings_draws_the_dropoff(tmp_path):

@@ -20,6 +20,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from cxlib import sql
 from cxlib.errors import CxInputError, unknown_name
 from cxlib.sql import Ident, checked_column, quote_ident
 from cxlib.store.connection import as_of as store_as_of
@@ -37,6 +38,20 @@ LEVELS = ("touchpoint", "stage")
 
 
 NPS_GROUP = "nps_group"
+
+
+# The anchor of a customer's NPS group (nps_group_at.sql): queries of ours giving customer_id, anchor_ts.
+# 'journey_start': the customer's first event in the range (the SQL's fallback for a NULL anchor);
+# 'funnel': the step-1 time of the customer's best attempt in cx_funnel_customers (NULL for the
+# retentioneering 'open' and 'hybrid' funnels, which keep no times: they fall back to the journey start).
+NPS_ANCHORS = {
+    "journey_start": Ident("SELECT DISTINCT customer_id, CAST(NULL AS TIMESTAMP) AS anchor_ts FROM events_ordered"),
+    "funnel": Ident("SELECT customer_id, times[1] AS anchor_ts FROM cx_funnel_customers"),
+}
+
+
+NPS_GROUP_RULE = ("NPS group: the relationship answer given last at or before the start of the customer's journey "
+                  "(a funnel's step 1), else the first answer after it; 'no_response' without any")
 
 
 SERVICE_CONTACTS = ("chat", "phone_call", "email_support", "store_visit", "help_center")
@@ -187,6 +202,40 @@ def _segment(con, by) -> tuple[str, Ident]:
     if by == NPS_GROUP:
         return "nps", Ident('"customer_id"')
     return "column", checked_column(con, "customers", by, exclude=("customer_id",))
+
+
+def nps_groups(con: duckdb.DuckDBPyConnection, anchor: str = "journey_start", *, horizon: datetime,
+               start: datetime | None = None, end: datetime | None = None) -> None:
+    """Each customer's NPS group at the time of their journey, into the temp table ``cx_nps_groups``
+    (customer_id, anchor_ts, nps_score, nps_answered_at, nps_timing, nps_group).
+
+    *Rule* (docs/metrics.md, Funnel: breakdown): among the customer's relationship NPS answers
+    (metric 'nps', blank touchpoint) given at or before `horizon`, the answer given **last at or
+    before the anchor** (ties on time: the highest response_id); a customer with none before takes
+    the **first answer after** it (``nps_timing='after'``); none at all: ``'no_response'``
+    (``nps_timing='none'``). A customer with a single answer gets that answer's group, wherever it
+    lies. The anchor (`anchor`, a key of ``NPS_ANCHORS``): ``'funnel'`` = the step-1 time of the
+    customer's best attempt in ``cx_funnel_customers`` (run the funnel first); ``'journey_start'``
+    (and any NULL funnel time) = the customer's first event in `start`..`end` (``_date_bounds``
+    values); without one, `horizon`, i.e. the latest answer.
+
+    Every journey breakdown by ``by='nps_group'`` should join this table instead of taking the
+    latest answer ever: a customer who answered 3 and later 10 was a detractor on a journey before
+    the 10.
+    """
+    anchors = NPS_ANCHORS.get(anchor)
+    if anchors is None:
+        raise unknown_name("NPS anchor", str(anchor), "the NPS group anchors", NPS_ANCHORS)
+    sql.run(con, "nps_group_at", {"horizon": horizon, "start": start, "end": end}, {"anchors": anchors})
+
+
+def funnel_nps_groups(con: duckdb.DuckDBPyConnection, *, horizon: datetime, start: datetime | None = None,
+                      end: datetime | None = None) -> None:
+    """Relabel ``cx_funnel_customers.segment`` with each customer's NPS group at their step-1 time
+    (:func:`nps_groups` with ``anchor='funnel'``). For funnels.py, right after funnel_customers.sql
+    has run with ``by_mode='nps'``; the same `horizon`, `start`, `end` (``_date_bounds`` values)."""
+    nps_groups(con, "funnel", horizon=horizon, start=start, end=end)
+    sql.run(con, "nps_group_funnel", {})
 
 
 def _wilson(x: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -17,6 +17,7 @@ from cxlib.analysis.journey.partial import fit_flow_level, stage_coverage
 from cxlib.analysis.journey.sankey import sankey_links
 from cxlib.analysis.journey.boundaries import start_end
 from cxlib.analysis.journey.funnel_time import funnel_trend, time_to_convert
+from cxlib.analysis.journey.path_compare import step_matrix_diff
 
 __all__ = [
     "channel_switches",
@@ -33,6 +34,7 @@ __all__ = [
     "stage_coverage",
     "start_end",
     "step_matrix",
+    "step_matrix_diff",
     "switch_outcomes",
     "time_to_convert",
     "transitions",

@@ -26,6 +26,18 @@ from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
 from cxlib.privacy.suppression import order_published
 
 
+def _by_params(con, by, hi) -> tuple[dict, dict]:
+    """Parameters and slot for a breakdown of the path queries: None, a customers column or 'nps_group'."""
+    by_mode, slot = _segment(con, by)
+    return {"by_mode": by_mode, "horizon": _horizon(con, hi)}, {"segment": slot}
+
+
+def _finish(out: pd.DataFrame, by) -> pd.DataFrame:
+    """Without `by` the frame is today's (no segment column); with it, segment first."""
+    out = out.reset_index(drop=True)
+    return out.drop(columns="segment") if by is None else out
+
+
 def transitions(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -78,6 +90,7 @@ def variants(
     start=None,
     end=None,
     min_group_size: int = MIN_GROUP_SIZE,
+    by: str | None = None,
 ) -> pd.DataFrame:
     """The most common journeys (path variants), as lists of touchpoints in time order.
 
@@ -91,17 +104,25 @@ def variants(
     common; variants of fewer than `min_group_size` customers are suppressed (complementary: the
     variants add up to all customers, which the shares reveal). Shown variants come first, most
     customers first; suppressed ones last, ordered by the variant alone.
+
+    `by` (a customers column or 'nps_group': latest relationship NPS answer, as :func:`transitions`):
+    everything above per segment (shares of the segment's customers, the `top` of each segment,
+    suppression complementary within each segment), with a first column ``segment``. Without `by`
+    the result has no ``segment`` column.
     """
     _check_int(top, "top")
     _check_int(max_steps, "max_steps", allow_none=True)
     _check_choice(level, LEVELS, "level")
     check_min_group_size(min_group_size)
     lo, hi = _date_bounds(start, end)
-    out = sql.run(con, "variants", {"start": lo, "end": hi, "level": level, "max_steps": max_steps, "top": top})
+    params, slots = _by_params(con, by, hi)
+    out = sql.run(con, "variants", {"start": lo, "end": hi, "level": level, "max_steps": max_steps, "top": top,
+                                    **params}, slots)
     out["variant"] = _to_lists(out["variant"])
-    out = out[["variant", "customers", "share"]]
-    out = suppress(out, n="customers", values=["share"], min_group_size=min_group_size)
-    return order_published(out, by=["customers"], ascending=False, keys=["variant"])
+    out = out[["segment", "variant", "customers", "share"]]
+    out = suppress(out, n="customers", values=["share"], min_group_size=min_group_size, within=["segment"])
+    out = order_published(out, by=["customers"], ascending=False, keys=["variant"], groups=["segment"])
+    return _finish(out, by)
 
 
 def step_matrix(
@@ -112,6 +133,7 @@ def step_matrix(
     start=None,
     end=None,
     min_group_size: int = MIN_GROUP_SIZE,
+    by: str | None = None,
 ) -> pd.DataFrame:
     """Step matrix: the share of customers whose k-th event is each touchpoint.
 
@@ -123,15 +145,25 @@ def step_matrix(
     to all customers). Within a position, shown nodes by customers (most first), then suppressed nodes
     by name.
 
+    `by` (a customers column or 'nps_group'): one matrix per segment (shares of the segment's
+    customers, each position of a segment summing to 1, suppression within segment and position),
+    with a first column ``segment``; without `by` no ``segment`` column. The differences between two
+    segments, with tests: :func:`step_matrix_diff`.
+
     Returns ``position, node, customers, share, suppressed``.
     """
     _check_int(max_steps, "max_steps")
     _check_choice(level, LEVELS, "level")
     check_min_group_size(min_group_size)
     lo, hi = _date_bounds(start, end)
-    out = sql.run(con, "paths_step_matrix", {"start": lo, "end": hi, "level": level, "max_steps": max_steps})
-    out = suppress(out, n="customers", values=["share"], min_group_size=min_group_size, within=["position"])
-    return order_published(out, by=["customers"], ascending=False, keys=["node"], groups=["position"])
+    params, slots = _by_params(con, by, hi)
+    out = sql.run(con, "paths_step_matrix", {"start": lo, "end": hi, "level": level, "max_steps": max_steps,
+                                             **params}, slots)
+    out = out[["segment", "position", "node", "customers", "share"]]
+    out = suppress(out, n="customers", values=["share"], min_group_size=min_group_size,
+                   within=["segment", "position"])
+    out = order_published(out, by=["customers"], ascending=False, keys=["node"], groups=["segment", "position"])
+    return _finish(out, by)
 
 
 def paths(
@@ -144,6 +176,7 @@ def paths(
     start=None,
     end=None,
     min_group_size: int = MIN_GROUP_SIZE,
+    by: str | None = None,
 ) -> pd.DataFrame:
     """Paths from (or to) a chosen touchpoint.
 
@@ -155,6 +188,10 @@ def paths(
     paths add up to the customers with the touchpoint); shown paths by customers (most first), then
     suppressed paths by the path alone.
 
+    `by` (a customers column or 'nps_group'): per segment (shares of the segment's customers with
+    the touchpoint, the `top` of each segment, suppression within each segment), with a first column
+    ``segment``; without `by` no ``segment`` column.
+
     Returns ``path`` (list of str), ``customers``, ``share``, ``suppressed``: the `top` most common.
     """
     if not isinstance(touchpoint, str):
@@ -165,12 +202,14 @@ def paths(
     _check_int(top, "top")
     check_min_group_size(min_group_size)
     lo, hi = _date_bounds(start, end)
+    params, slots = _by_params(con, by, hi)
     out = sql.run(con, "paths", {"touchpoint": touchpoint, "direction": direction, "steps": steps,
-                                 "start": lo, "end": hi, "top": top})
+                                 "start": lo, "end": hi, "top": top, **params}, slots)
     out["path"] = _to_lists(out["path"])
-    out = out[["path", "customers", "share"]]
-    out = suppress(out, n="customers", values=["share"], min_group_size=min_group_size)
-    return order_published(out, by=["customers"], ascending=False, keys=["path"])
+    out = out[["segment", "path", "customers", "share"]]
+    out = suppress(out, n="customers", values=["share"], min_group_size=min_group_size, within=["segment"])
+    out = order_published(out, by=["customers"], ascending=False, keys=["path"], groups=["segment"])
+    return _finish(out, by)
 
 
 def journey_map(
@@ -179,6 +218,7 @@ def journey_map(
     start=None,
     end=None,
     min_group_size: int = MIN_GROUP_SIZE,
+    by: str | None = None,
 ) -> pd.DataFrame:
     """The journey map by stage: reach, time between stages and the rating of each stage.
 
@@ -192,20 +232,26 @@ def journey_map(
     reached by fewer than `min_group_size` customers is suppressed; stages overlap (a customer
     reaches several), so there is no complementary suppression.
 
+    `by` (a customers column or 'nps_group'): the map per segment (reach, shares, gaps and ratings of
+    the segment's customers; a survey answer goes to the answering customer's segment), with a first
+    column ``segment`` and the same suppression rules per row; without `by` no ``segment`` column.
+
     Returns ``stage, customers, share, gap_customers, median_time_from_previous,
     p90_time_from_previous, csat_n, csat, ces_n, ces, suppressed``.
     """
     check_min_group_size(min_group_size)
     lo, hi = _date_bounds(start, end)
-    out = sql.run(con, "stage_map", {"start": lo, "end": hi})
+    params, slots = _by_params(con, by, hi)
+    out = sql.run(con, "stage_map", {"start": lo, "end": hi, **params}, slots)
     out["median_time_from_previous"] = _seconds_to_timedelta(out.pop("median_seconds"))
     out["p90_time_from_previous"] = _seconds_to_timedelta(out.pop("p90_seconds"))
     small_gap = out["gap_customers"] < min_group_size
     out.loc[small_gap, ["median_time_from_previous", "p90_time_from_previous"]] = pd.NaT
     out["csat"] = out["csat"].astype(float).where(out["csat_n"] >= min_group_size)
     out["ces"] = out["ces"].astype(float).where(out["ces_n"] >= min_group_size)
-    out = out[["stage", "customers", "share", "gap_customers", "median_time_from_previous",
+    out = out[["segment", "stage", "customers", "share", "gap_customers", "median_time_from_previous",
                "p90_time_from_previous", "csat_n", "csat", "ces_n", "ces"]]
-    return suppress(out, n="customers", values=["share", "gap_customers", "median_time_from_previous",
-                                                "p90_time_from_previous", "csat", "ces"],
-                    min_group_size=min_group_size, margins=[])
+    out = suppress(out, n="customers", values=["share", "gap_customers", "median_time_from_previous",
+                                               "p90_time_from_previous", "csat", "ces"],
+                   min_group_size=min_group_size, margins=[])
+    return _finish(out, by)

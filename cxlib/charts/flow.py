@@ -14,6 +14,7 @@ import math
 import altair as alt
 import pandas as pd
 
+from cxlib.charts.journey import STAGE_ORDER
 from cxlib.charts.theme import (
     LABEL_MAX,
     LABEL_SIZE,
@@ -136,6 +137,7 @@ def chart_sankey(links: pd.DataFrame, *, title: str | None = None) -> alt.LayerC
     largest first, 'Other' and '(ended)' last; bands are coloured by their source node and start and
     end in the source's and target's slices. Suppressed links are not drawn (their room in a node
     stays empty). Labels "touchpoint (1,234)" sit right of each node, wrapped so the chart fits the page.
+    At stage level, touchpoints without a stage (stage 'unmapped') are one node, "(no stage)".
     """
     d = checked_frame(links, ["step", "source", "target", "customers"], "chart_sankey")
     for col in ("source_customers", "target_customers"):
@@ -143,6 +145,8 @@ def chart_sankey(links: pd.DataFrame, *, title: str | None = None) -> alt.LayerC
             d[col] = pd.NA
     d["suppressed"] = (d["suppressed"].astype(bool) if "suppressed" in d else False) | d["customers"].isna()
     d[["source", "target"]] = d[["source", "target"]].astype(str)
+    if set(d["source"]) | set(d["target"]) <= set(STAGE_ORDER) | {"unmapped", OTHER, ENDED}:  # level='stage'
+        d[["source", "target"]] = d[["source", "target"]].replace("unmapped", "(no stage)")
     d["step"] = d["step"].astype(int)
     nodes = _nodes(d)
     if nodes.empty:
@@ -159,8 +163,8 @@ def chart_sankey(links: pd.DataFrame, *, title: str | None = None) -> alt.LayerC
     return _draw(nodes, bands, xs, ys, scale).properties(
         width=width, height=height,
         title=heading(title or f"Customer journeys, step 1 to step {n_columns}", width),
-        description="Journey flow (Sankey): each band is the customers who went from one touchpoint at a step "
-                    "to another at the next step, its height proportional to their number; repeats of a "
+        description="Journey flow (Sankey): each band is the customers who went from one touchpoint (or stage) at a "
+                    "step to another at the next step, its height proportional to their number; repeats of a "
                     "touchpoint in a row count once, '(ended)' means the journey stopped and 'Other' lumps "
                     "the less common touchpoints." + _hidden_note(d))
 

@@ -16,15 +16,12 @@ from cxlib.charts.theme import (
     colour_scale,
     graded_range,
     group_scale,
-    heading,
     legend,
-    longest,
     room,
     wrap,
 )
 
 __all__ = [
-    "chart_flow",
     "chart_friction",
     "chart_funnel",
     "chart_handoffs",
@@ -90,59 +87,6 @@ def chart_funnel(df: pd.DataFrame) -> alt.LayerChart:
                     "their step 1, as a share of those who did step 1 (customers whose window is still open are "
                     f"left out), {'one bar per segment' if many else 'one bar per step'}; black lines are 95% "
                     "Wilson intervals.")
-
-
-def chart_flow(df: pd.DataFrame, *, top: int = 15) -> alt.LayerChart:
-    """Sankey-style flow: sources on the left, targets on the right, links as wide as their counts.
-
-    Takes transitions() output (touchpoint or stage level); the `top` largest links are drawn. At
-    stage level, touchpoints without a stage (stage 'unmapped') are drawn as one node, "(no stage)".
-    """
-    d = _need(df, ["source", "target", "transitions", "customers"], "chart_flow")
-    d = _shown(d).dropna(subset=["transitions"])
-    if set(d["source"]) | set(d["target"]) <= set(STAGE_ORDER) | {"unmapped"}:
-        d[["source", "target"]] = d[["source", "target"]].replace("unmapped", "(no stage)")
-    d = d.groupby(["source", "target"], as_index=False)[["transitions", "customers"]].sum()
-    d = d.sort_values(["transitions", "source", "target"], ascending=[False, True, True]).head(top)
-    total = float(d["transitions"].sum()) or 1.0
-
-    def positions(col: str) -> dict[str, float]:
-        sizes = d.groupby(col)["transitions"].sum().sort_values(ascending=False, kind="stable")
-        pos, y = {}, 0.0
-        for name, size in sizes.items():
-            pos[name] = y + size / total / 2
-            y += size / total + 0.02
-        return pos
-
-    left, right = positions("source"), positions("target")
-    d["y"] = d["source"].map(left)
-    d["y2"] = d["target"].map(right)
-    d["x"], d["x2"] = 0.0, 1.0
-    d["share"] = d["transitions"] / total
-    nodes = pd.concat([
-        pd.DataFrame({"node": list(left), "y": list(left.values()), "x": 0.0, "align": "right"}),
-        pd.DataFrame({"node": list(right), "y": list(right.values()), "x": 1.0, "align": "left"}),
-    ], ignore_index=True)
-    yscale = alt.Scale(domain=[max(max(left.values(), default=0), max(right.values(), default=0)) + 0.05, -0.05])
-    side = max(longest(left), longest(right)) + 14  # px of the node names beside each column
-    width = 2 * side + 260
-    xscale = alt.Scale(domain=[-side / 260, 1 + side / 260])
-    links = alt.Chart(d).mark_rule(opacity=0.45, color=colour("no clear difference")).encode(
-        x=alt.X("x:Q", scale=xscale, axis=None), x2="x2:Q",
-        y=alt.Y("y:Q", scale=yscale, axis=None), y2="y2:Q",
-        strokeWidth=alt.StrokeWidth("transitions:Q", scale=alt.Scale(range=[1, 24]), legend=None),
-        tooltip=[alt.Tooltip("source:N"), alt.Tooltip("target:N"), alt.Tooltip("transitions:Q", format=","),
-                 alt.Tooltip("customers:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
-    )
-    dots = alt.Chart(nodes).mark_circle(size=90, color=colour("main")).encode(x="x:Q", y="y:Q")
-    text_left = alt.Chart(nodes[nodes["x"] == 0.0]).mark_text(align="right", dx=-8).encode(
-        x="x:Q", y="y:Q", text="node:N")
-    text_right = alt.Chart(nodes[nodes["x"] == 1.0]).mark_text(align="left", dx=8).encode(
-        x="x:Q", y="y:Q", text="node:N")
-    return alt.layer(links, dots, text_left, text_right).properties(
-        title=heading("Where customers go next (wider = more transitions)", width), height=320, width=width,
-        description="Transitions (directly-follows): how often one step is immediately followed by another "
-                    "in customers' time-ordered events; line width is the number of transitions.")
 
 
 def chart_step_matrix(df: pd.DataFrame) -> alt.Chart:

@@ -43,7 +43,8 @@ ACRONYMS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "clv": "CLV", "rfm": "RF
 HEADERS = {"n": "n", "csat_n": "CSAT answers", "ces_n": "CES answers", "p": "p", "p_value": "p-value",
            "p_adjusted": "p-value (adjusted)", "diff": "Difference", "z": "z", "t": "t", "r_squared": "R²",
            "ces_high": "CES high", "r_peak_end": "r (peak-end)", "r_mean": "r (mean)", "r_peak": "r (peak)",
-           "r_end": "r (end)", "k": "Clusters", "coef": "Coefficient", "se": "Standard error"}
+           "r_end": "r (end)", "k": "Clusters", "coef": "Coefficient", "se": "Standard error",
+           "over_representation": "Over-representation"}
 COUNT_NAMES = re.compile(r"^(n|count|customers|answers|responses|events|orders|tickets|churned|retained|promoters|"
                          r"passives|detractors|reached|dropped|dropped_off|open_window|transitions|switches|contacts|"
                          r"not_judged|cases|occurrences|at_risk|events_.*|.*_count|n_.*|.*_n|.*_customers|.*_answers)$")

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from cxlib.charts.journey import (
-    chart_flow,
     chart_friction,
     chart_funnel,
     chart_handoffs,
@@ -63,25 +62,6 @@ def test_funnel_chart_with_segments_uses_colour_and_offset_and_nps_colours():
         "promoter": COLOURS["promoter"], "passive": COLOURS["passive"], "detractor": COLOURS["detractor"]}
 
 
-def test_flow_chart_places_sources_left_and_targets_right():
-    df = pd.DataFrame({"segment": "all", "source": ["a", "a", "b", "c"], "target": ["b", "c", "c", "a"],
-                       "transitions": [10.0, 5.0, 3.0, np.nan], "customers": [8.0, 4.0, 3.0, np.nan],
-                       "median_duration": pd.to_timedelta([1, 2, 3, 4], unit="h"),
-                       "suppressed": [False, False, False, True]})
-    chart = chart_flow(df)
-    assert isinstance(chart, alt.LayerChart)
-    spec = chart.to_dict()
-    assert layer_marks(spec) == ["rule", "circle", "text", "text"]
-    links = [r for r in values(spec) if "source" in r]
-    assert len(links) == 3  # the suppressed link is not drawn
-    by_pair = {(r["source"], r["target"]): r for r in links}
-    assert by_pair[("a", "b")]["x"] == 0.0 and by_pair[("a", "b")]["x2"] == 1.0
-    assert by_pair[("a", "b")]["share"] == pytest.approx(10 / 18)
-    assert spec["layer"][0]["encoding"]["strokeWidth"]["field"] == "transitions"
-    assert len(chart_flow(df, top=1).to_dict()["layer"][0]["encoding"]) > 0
-    assert len([r for r in values(chart_flow(df, top=1).to_dict()) if "source" in r]) == 1
-
-
 def test_step_matrix_heatmap():
     df = pd.DataFrame({"position": [1, 1, 2], "node": ["a", "b", "(ended)"], "customers": [3.0, 1.0, 4.0],
                        "share": [0.75, 0.25, 1.0], "suppressed": False})
@@ -124,14 +104,13 @@ def test_charts_say_what_is_missing():
     with pytest.raises(CxInputError, match="needs columns"):
         chart_funnel(pd.DataFrame({"step": [1]}))
     with pytest.raises(CxInputError, match="DataFrame"):
-        chart_flow([1, 2])
+        chart_step_matrix([1, 2])
 
 
 def test_charts_on_real_results(sample_con):
     from cxlib.analysis import journey as J
 
     for chart in [chart_funnel(J.funnel(sample_con, ["product_page", "add_to_cart", "checkout"], by="nps_group")),
-                  chart_flow(J.transitions(sample_con, level="stage")),
                   chart_step_matrix(J.step_matrix(sample_con, max_steps=5)),
                   chart_journey_map(J.journey_map(sample_con)),
                   chart_handoffs(J.handoffs(sample_con)),

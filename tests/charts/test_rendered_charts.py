@@ -40,6 +40,7 @@ def _voc(con):
 
 def _journey(con):
     from cxlib.analysis import journey
+    from cxlib.charts.flow import chart_sankey
 
     steps = ["product_page", "add_to_cart", "checkout", "payment"]
     return {
@@ -47,8 +48,8 @@ def _journey(con):
         "funnel": journey_charts.chart_funnel(journey.funnel(con, steps, window="7 days")),
         "funnel by nps group": journey_charts.chart_funnel(journey.funnel(con, steps, window="7 days", by="nps_group")),
         "funnel by region": journey_charts.chart_funnel(journey.funnel(con, steps, window="7 days", by="region")),
-        "flow": journey_charts.chart_flow(journey.transitions(con, level="stage")),
-        "flow of touchpoints": journey_charts.chart_flow(journey.transitions(con, level="touchpoint")),
+        "flow": chart_sankey(journey.sankey_links(con, level="stage")),
+        "flow of touchpoints": chart_sankey(journey.sankey_links(con, level="touchpoint")),
         "step matrix": journey_charts.chart_step_matrix(journey.step_matrix(con, max_steps=8)),
         "handoffs": journey_charts.chart_handoffs(journey.handoffs(con)),
         "friction": journey_charts.chart_friction(journey.friction(con)),

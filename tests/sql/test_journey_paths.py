@@ -235,12 +235,15 @@ def test_stage_coverage_is_silent_when_every_touchpoint_has_a_stage(tmp_path):
 
 
 def test_the_stage_flow_chart_calls_touchpoints_without_a_stage_no_stage(tmp_path):
-    from cxlib.charts.journey import chart_flow
+    from cxlib.analysis.journey import sankey_links
+    from cxlib.charts.flow import chart_sankey
 
     con = make_store(tmp_path, JOURNEYS + [("u1", 5, "web_promo")])
-    spec = str(chart_flow(transitions(con, level="stage", min_group_size=1)).to_dict())
+    links = sankey_links(con, level="stage", min_group_size=1)
+    assert "unmapped" in set(links["source"]) | set(links["target"])
+    spec = str(chart_sankey(links).to_dict())
     assert "(no stage)" in spec and "unmapped" not in spec
-    assert "unmapped" not in str(chart_flow(transitions(con, min_group_size=1)).to_dict())
+    assert "(no stage)" not in str(chart_sankey(sankey_links(con, min_group_size=1)).to_dict())
 
 
 def test_paths_of_a_touchpoint_only_in_the_stage_map_fail(tmp_path):

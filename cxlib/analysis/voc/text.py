@@ -62,7 +62,7 @@ def normalise(text: str) -> str:
 
 def load_taxonomy(path=None) -> pd.DataFrame:
     """The theme taxonomy: a CSV with columns theme,keyword (one keyword per row; default
-    data/feedback_themes.csv, which analysts edit). Returns theme, keyword, pattern.
+    cxlib/data/feedback_themes.csv, which analysts edit). Returns theme, keyword, pattern.
     Blank rows are skipped; duplicates dropped; a missing column is a clear error."""
     path = Path(path) if path is not None else THEMES_CSV
     if not path.exists():

@@ -101,6 +101,25 @@ def test_step_attribution_takes_the_channel_of_the_step_event_and_may_count_a_cu
     assert by_segment(first) == {"app": [1, 1, 0], "email": [1, 0, 0], "web": [3, 3, 3]}
 
 
+def test_dropped_customers_by_channel(channel_con):
+    from cxlib.analysis.journey import funnel_dropped
+
+    out = funnel_dropped(channel_con, [A, B, C], step=3, window="10 hours", by="channel")
+    assert out[["customer_id", "segment"]].values.tolist() == [["u2", "app"]]
+    out = funnel_dropped(channel_con, [A, B, C], step=3, window="10 hours", by="channel", attribution="step",
+                         attribution_step=2)
+    assert out[["customer_id", "segment"]].values.tolist() == [["u2", "web"]]
+
+
+def test_time_to_convert_by_channel_shares_the_bin_edges(channel_con):
+    hist, summary = time_to_convert(channel_con, [A, B], window="10 hours", by="channel", min_group_size=1)
+    # first touch: web u1, u3, u5 (1 h each), app u2 (1 h); email u4 never converts
+    assert summary.set_index("segment")["converted"].to_dict() == {"app": 1, "web": 3}
+    edges = hist.groupby("segment")["bin_from"].apply(list)
+    assert edges["app"] == edges["web"]
+    assert summary["median"].tolist() == [pd.Timedelta(hours=1)] * 2
+
+
 def test_attribution_input_errors(channel_con):
     with pytest.raises(CxInputError, match="did you mean"):
         funnel(channel_con, [A, B], by="channel", attribution="first_tuch")

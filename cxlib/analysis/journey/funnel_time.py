@@ -37,6 +37,8 @@ def funnel_trend(
     start=None,
     end=None,
     min_group_size: int = MIN_GROUP_SIZE,
+    attribution: str | None = None,
+    attribution_step: int | None = None,
 ) -> pd.DataFrame:
     """Conversion over time: per period in which customers entered step 1, how many entered and converted.
 
@@ -51,7 +53,8 @@ def funnel_trend(
     and a window from the period still open at the end of the data (left out of the rate, as in
     :func:`funnel`), ``conversion`` = converted / (entered - open_window) with its 95% Wilson
     interval ``ci_lower``, ``ci_upper``; ``median_time_to_convert`` from step 1 to the last step.
-    `by`: a customers column, 'nps_group' or 'channel' (first-touch channel, as :func:`funnel`).
+    `by`: a customers column, 'nps_group' or 'channel' (with `attribution`, `attribution_step` as
+    :func:`funnel`).
 
     Suppression: a period of a segment with fewer than `min_group_size` entered customers is
     hidden, complementary across the segments of a period.
@@ -64,7 +67,8 @@ def funnel_trend(
     if order not in POSTHOG_ORDERS:
         raise CxInputError(f"funnel_trend needs one of PostHog's orders {list(POSTHOG_ORDERS)}, got order={order!r}")
     labels, _ = _funnel_customers(con, steps, window=window, order=order, by=by, exclusions=exclusions,
-                                  start=start, end=end, count="trend", period=period)
+                                  start=start, end=end, count="trend", period=period, attribution=attribution,
+                                  attribution_step=attribution_step)
     out = sql.run(con, "funnel_trend", {"n_steps": len(labels), "period": period})
     if out.empty:
         raise CxDataError(f"funnel_trend: no customer did step 1 ({labels[0]}) between {start or 'the first event'} "
@@ -110,11 +114,14 @@ def time_to_convert(
     start=None,
     end=None,
     min_group_size: int = MIN_GROUP_SIZE,
+    attribution: str | None = None,
+    attribution_step: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The distribution of the time to convert from `from_step` to `to_step` (default: the last step).
 
     *Definition* (PostHog's "time to convert", posthog/hogql_queries/insights/funnels/funnel_time_to_convert.py):
-    the funnel of :func:`funnel` (same options; PostHog orders), each customer's best attempt; x =
+    the funnel of :func:`funnel` (same options, `by` and `attribution` included; PostHog orders),
+    each customer's best attempt; x =
     seconds from their `from_step` event to their `to_step` event, over customers who reached
     `to_step`. *Bin rule* (PostHog's): from = floor(min x), to = ceil(max x); bin count = `bins`
     clamped to 1..90, or automatic min(60, max(1, ceil(cbrt(n)))); width = ceil((to - from) / bin
@@ -128,7 +135,7 @@ def time_to_convert(
     converted, median, ci_lower, ci_upper`` (median of x as a Timedelta with its distribution-free
     95% interval from order statistics: x(r) and x(n-r+1), r the 2.5% quantile of Binomial(n, 1/2),
     coverage at least 95%, blank below 6 customers), ``mean``, ``suppressed`` (fewer than
-    `min_group_size` converted).
+    `min_group_size` converted: all values blank, ``converted`` too).
     Raises CxDataError when no customer reached `to_step`.
     """
     check_min_group_size(min_group_size)
@@ -144,7 +151,7 @@ def time_to_convert(
     if bins is not None and (isinstance(bins, bool) or not isinstance(bins, int) or bins < 1):
         raise CxInputError(f"bins must be a whole number of at least 1 (at most 90 are used) or None, got {bins!r}")
     labels, _ = _funnel_customers(con, steps, window=window, order=order, by=by, exclusions=exclusions,
-                                  start=start, end=end)
+                                  start=start, end=end, attribution=attribution, attribution_step=attribution_step)
     raw = sql.run(con, "funnel_time_to_convert", {"from_step": from_step, "to_step": to_step, "bins": bins})
     if raw.empty:
         raise CxDataError(f"time_to_convert: no customer reached step {to_step} ({labels[to_step - 1]}) in the range")
@@ -159,6 +166,7 @@ def time_to_convert(
         summary[col] = _seconds_to_timedelta(summary[col])
     small = summary["converted"] < min_group_size
     summary.loc[small, ["median", "ci_lower", "ci_upper", "mean"]] = pd.NaT
+    summary["converted"] = summary["converted"].astype("Int64").mask(small)
     summary["suppressed"] = small
     hist = raw[["segment", "bin_from_seconds", "bin_width_seconds", "customers"]].copy()
     hist["share"] = _ratio(hist["customers"], hist.groupby("segment")["customers"].transform("sum"))

@@ -352,6 +352,8 @@ def funnel_dropped(
     exclusions: Sequence[str] | None = None,
     start=None,
     end=None,
+    attribution: str | None = None,
+    attribution_step: int | None = None,
 ) -> pd.DataFrame:
     """The customers who dropped at `step` of the funnel (analyst use: customer ids, never for reports).
 
@@ -360,7 +362,8 @@ def funnel_dropped(
     ``order='closed'`` and ``'hybrid'`` (retentioneering, no window): customers counted at
     ``step - 1`` and not at `step`; ``order='open'`` has no drops (an error).
     Returns ``customer_id, segment, reached_step, reached_at`` (time of the last step reached;
-    NaT for hybrid, which has no single time per step).
+    NaT for hybrid, which has no single time per step). With ``by='channel'`` (and `attribution`,
+    as :func:`funnel`) a customer may drop in several segments.
     """
     if order == "open":
         raise CxInputError("order='open' has no drops: a customer counts at each step of an open funnel on their own "
@@ -370,5 +373,6 @@ def funnel_dropped(
     n = len(steps) if isinstance(steps, Sequence) and not isinstance(steps, str) else 0
     if n and not 2 <= step <= n:
         raise CxInputError(f"step must be between 2 and {n} (customers drop at a step after the first), got {step}")
-    _funnel_customers(con, steps, window=window, order=order, by=by, exclusions=exclusions, start=start, end=end)
+    _funnel_customers(con, steps, window=window, order=order, by=by, exclusions=exclusions, start=start, end=end,
+                      attribution=attribution, attribution_step=attribution_step)
     return sql.run(con, "funnel_dropped", {"step": step})

@@ -273,6 +273,7 @@ def funnel(
     >>> funnel(con, ["catalog", {"product1", "product2"}, "cart"], window=None, order="closed")  # doctest: +SKIP
     """
     check_min_group_size(min_group_size)
+    _check_choice(count, COUNTS, "count")
     labels, _ = _funnel_customers(
         con, steps, window=window, order=order, by=by, exclusions=exclusions, start=start, end=end,
         attribution=attribution, attribution_step=attribution_step, count=count,

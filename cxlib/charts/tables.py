@@ -194,8 +194,8 @@ _FORMAT = {
 
 def formatted(df: pd.DataFrame, *, kinds: dict[str, str] | None = None) -> pd.DataFrame:
     """The frame as text for reading (see the module docstring): intervals joined to their value,
-    hidden values as '–', blank ratings said in words, empty columns and the ``suppressed`` column
-    left out, no index. For display only."""
+    hidden values as '–', blank ratings said in words, empty columns, the ``suppressed`` column and a
+    ``segment`` column that is 'all' on every row left out, no index. For display only."""
     if not isinstance(df, pd.DataFrame):
         raise CxInputError(f"a table takes a DataFrame, got {type(df).__name__}")
     kinds = dict(kinds or {})
@@ -209,6 +209,8 @@ def formatted(df: pd.DataFrame, *, kinds: dict[str, str] | None = None) -> pd.Da
     bounds = _interval_columns(list(df.columns), df)
     inner = {b for pair in bounds.values() for b in pair}
     left_out = _empty_columns(df, hidden) | inner | {"suppressed"}
+    if "segment" in df and len(df) and df["segment"].astype(str).eq("all").all():
+        left_out.add("segment")  # no breakdown: a column saying 'all' on every row says nothing
     out = pd.DataFrame(index=df.index)
     for name in df.columns:
         if name in left_out:
@@ -328,5 +330,6 @@ def table(df: pd.DataFrame, *, title: str | None = None, kinds: dict[str, str] |
     for text in notes:
         gt = gt.tab_source_note(source_note=text)
     # The report's sanitiser keeps a <style> block but not overflow-x in a style attribute: the box scrolls by id.
-    gt = gt.opt_css(f"#{box} {{ overflow-x: auto; max-width: 100%; }}")
+    # numbers and intervals ("87.4% (86.4-88.3%)") stay on one line; text columns wrap
+    gt = gt.opt_css(f"#{box} {{ overflow-x: auto; max-width: 100%; }} #{box} td.gt_right {{ white-space: nowrap; }}")
     return gt.tab_options(table_font_size="14px", container_overflow_x="auto")

@@ -186,3 +186,12 @@ def test_tables_are_numbered_not_random():
     df = pd.DataFrame({"x": [1, 2]})
     first, second = (int(re.search(r'id="cx-table-(\d+)"', T.table(df).as_raw_html()).group(1)) for _ in range(2))
     assert second == first + 1
+
+
+def test_a_segment_column_of_all_is_left_out_and_numbers_do_not_wrap():
+    one = pd.DataFrame({"segment": ["all", "all"], "step": [1, 2], "customers": [10, 8]})
+    assert list(T.formatted(one).columns) == ["step", "customers"]
+    split = pd.DataFrame({"segment": ["all", "north"], "customers": [10, 8]})
+    assert list(T.formatted(split).columns) == ["segment", "customers"]  # a real breakdown keeps it
+    html = sanitize_html(T.table(one).as_raw_html())
+    assert "td.gt_right { white-space: nowrap; }" in html  # "87.4% (86.4-88.3%)" stays on one line

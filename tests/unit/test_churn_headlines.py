@@ -80,8 +80,8 @@ def test_trend_headline_with_too_few_periods():
 
 def test_trend_headline_with_a_trend():
     text = churn.churn_trend_headline(_periods([0.10, 0.12, 0.14, 0.16, 0.18]))
-    assert text.startswith("Churn per month is rising over 5 finished periods (slope +2.00% per month, p = ")
-    assert text.endswith(f"). {DEF}.")
+    assert text.startswith("Churn per month is rising over 5 finished periods (slope +2.00% per month, p < 0.001)")
+    assert text.endswith(f"). {DEF[0].upper() + DEF[1:]}.")  # the definition opens its own sentence
 
 
 # ---------------------------------------------------------------- survival and log-rank

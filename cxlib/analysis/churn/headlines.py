@@ -82,8 +82,8 @@ def churn_trend_headline(period_churn: pd.DataFrame, *, period: str = "month") -
         n = trend["periods"]
         return _with(f"Churn per {period} cannot be trended yet: {n} finished {period}"
                      f"{'' if n == 1 else 's'} with a churn rate, and a trend needs 3.", definition)
-    return (f"Churn per {period} is {trend['direction']} over {trend['periods']} finished periods "
-            f"(slope {slope:+.2%} per {period}, {p_text(p)}). {definition}.")
+    return _with(f"Churn per {period} is {trend['direction']} over {trend['periods']} finished periods "
+                 f"(slope {slope:+.2%} per {period}, {p_text(p)}).", definition)
 
 
 def logrank_headline(

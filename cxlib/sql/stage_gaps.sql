@@ -5,7 +5,7 @@
 -- events_ordered order, as a stage sequence with consecutive repeats collapsed; a move is a change
 -- of stage (prev -> next), stage order awareness 1, consideration 2, purchase 3, service 4, loyalty 5.
 -- Parameters: $start, $end (TIMESTAMP or NULL; inclusive / exclusive), $by_mode ('none' | 'column' | 'nps').
--- Slots: {segments} a query of ours giving customer_id, segment (cxlib/analysis/journey/stage_moves.py).
+-- Slots: {segments} a query of ours giving customer_id, segment (cxlib/analysis/journey/common.py, segment_rows).
 -- Output: segment, stage_order, stage, staged_customers (of the segment, with a staged event),
 --   customers (reached the stage), started_here (their first stage), from_previous (first came from
 --   the stage just before), skipped_stage (first came from an earlier stage, skipping at least one),

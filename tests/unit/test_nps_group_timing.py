@@ -11,7 +11,7 @@ import pytest
 
 import cxlib
 from cxlib.analysis.journey import funnel, funnels
-from cxlib.analysis.journey.common import _horizon, funnel_nps_groups, nps_groups
+from cxlib.analysis.journey.common import _horizon, funnel_nps_groups, nps_groups, segment_rows
 from cxlib.errors import CxInputError
 from cxlib.store import refresh_derived
 
@@ -99,3 +99,12 @@ def test_funnel_by_nps_group_uses_the_answer_before_step_one(tmp_path):
     assert got[("detractor", 1)] == 1 and got[("detractor", 2)] == 1  # 'early': 3 before step 1, 10 after
     assert got[("promoter", 1)] == 2  # 'late' (10 before its step 1) and 'one'
     assert got[("passive", 1)] == 1 and got[("no_response", 1)] == 1
+
+
+def test_segment_rows_give_every_journey_query_the_group_at_the_journey_start(tmp_path):
+    con = make_store(tmp_path)
+    by_mode, query = segment_rows(con, "nps_group", horizon=_horizon(con, None))
+    assert by_mode == "nps"
+    got = dict(con.execute(query).fetchall())
+    assert got["early"] == "detractor" and got["late"] == "promoter" and got["none"] == "no_response"
+    assert dict(con.execute(segment_rows(con, None, horizon=at(1000))[1]).fetchall())["early"] == "all"

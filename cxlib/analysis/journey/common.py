@@ -238,6 +238,26 @@ def funnel_nps_groups(con: duckdb.DuckDBPyConnection, *, horizon: datetime, star
     sql.run(con, "nps_group_funnel", {})
 
 
+def segment_rows(con: duckdb.DuckDBPyConnection, by, *, horizon: datetime, start: datetime | None = None,
+                 end: datetime | None = None) -> tuple[str, Ident]:
+    """(by_mode, a query of ours giving ``customer_id, segment`` for every customer) for a breakdown:
+    None -> 'all'; a customers column -> its value ('(none)' when blank); ``'nps_group'`` -> the NPS
+    group at the start of the customer's journey in `start`..`end` (:func:`nps_groups`, anchor
+    'journey_start': it fills ``cx_nps_groups`` now, so run the query right after).
+
+    A journey query takes it as a ``{segments}`` slot (``WITH seg AS ({segments})``) in place of
+    its own latest-answer CTE; customers it does not list (events without a customers row) are
+    '(none)' ('no_response' for nps_group, 'all' without a breakdown).
+    """
+    by_mode, slot = _segment(con, by)
+    if by_mode == "none":
+        return by_mode, Ident("SELECT customer_id, 'all' AS segment FROM customers")
+    if by_mode == "nps":
+        nps_groups(con, "journey_start", horizon=horizon, start=start, end=end)
+        return by_mode, Ident("SELECT customer_id, nps_group AS segment FROM cx_nps_groups")
+    return by_mode, Ident(f"SELECT customer_id, coalesce(CAST({slot} AS VARCHAR), '(none)') AS segment FROM customers")
+
+
 def _wilson(x: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
     """95% Wilson score interval for x successes of n (NaN where n = 0)."""
     x = x.astype(float)

@@ -13,25 +13,13 @@ import pandas as pd
 
 from cxlib import sql
 from cxlib.analysis.intervals import nps_interval
-from cxlib.analysis.journey.common import NPS_GROUP, _date_bounds, _horizon, _ratio, nps_groups
+from cxlib.analysis.journey.common import _date_bounds, _horizon, _ratio, segment_rows
 from cxlib.errors import CxDataError
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
-from cxlib.sql import Ident, checked_column
 
 COUNTS = ["started_here", "from_previous", "skipped_stage", "from_later", "reversed", "skipped_over"]
 COLUMNS = ["segment", "stage", "customers", "share", *COUNTS, "reversed_share", "nps_n", "nps", "nps_lower",
            "nps_upper", "suppressed"]
-
-
-def _segments(con, by, lo, hi) -> tuple[str, Ident]:
-    """(by_mode, a query of ours giving customer_id, segment); NPS groups at the journey's start."""
-    if by is None:
-        return "none", Ident("SELECT customer_id, 'all' AS segment FROM customers")
-    if by == NPS_GROUP:
-        nps_groups(con, "journey_start", horizon=_horizon(con, hi), start=lo, end=hi)
-        return "nps", Ident("SELECT customer_id, nps_group AS segment FROM cx_nps_groups")
-    col = checked_column(con, "customers", by, exclude=("customer_id",))
-    return "column", Ident(f"SELECT customer_id, coalesce(CAST({col} AS VARCHAR), '(none)') AS segment FROM customers")
 
 
 def stage_gaps(
@@ -69,7 +57,7 @@ def stage_gaps(
     """
     check_min_group_size(min_group_size)
     lo, hi = _date_bounds(start, end)
-    by_mode, segments = _segments(con, by, lo, hi)
+    by_mode, segments = segment_rows(con, by, horizon=_horizon(con, hi), start=lo, end=hi)
     out = sql.run(con, "stage_gaps", {"start": lo, "end": hi, "by_mode": by_mode}, {"segments": segments})
     if not int(out["staged_customers"].sum()):
         raise CxDataError("the stage map by stage needs events whose touchpoints have a journey stage (awareness, "

@@ -108,3 +108,12 @@ def test_segment_rows_give_every_journey_query_the_group_at_the_journey_start(tm
     got = dict(con.execute(query).fetchall())
     assert got["early"] == "detractor" and got["late"] == "promoter" and got["none"] == "no_response"
     assert dict(con.execute(segment_rows(con, None, horizon=at(1000))[1]).fetchall())["early"] == "all"
+
+
+def test_a_customer_with_several_funnel_rows_gets_one_group(tmp_path):
+    con = make_store(tmp_path)
+    con.execute("CREATE OR REPLACE TEMP TABLE cx_funnel_customers AS SELECT * FROM (VALUES "
+                "('early', 'x', [TIMESTAMP '2024-01-03 02:00:00']), ('early', 'x', [TIMESTAMP '2024-01-07 00:00:00'])) "
+                "AS t(customer_id, segment, times)")
+    funnel_nps_groups(con, horizon=_horizon(con, None))  # the earliest step 1 (h50) anchors: the 3 before it
+    assert con.execute("SELECT DISTINCT segment FROM cx_funnel_customers").fetchall() == [("detractor",)]

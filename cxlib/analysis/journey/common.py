@@ -42,11 +42,13 @@ NPS_GROUP = "nps_group"
 
 # The anchor of a customer's NPS group (nps_group_at.sql): queries of ours giving customer_id, anchor_ts.
 # 'journey_start': the customer's first event in the range (the SQL's fallback for a NULL anchor);
-# 'funnel': the step-1 time of the customer's best attempt in cx_funnel_customers (NULL for the
-# retentioneering 'open' and 'hybrid' funnels, which keep no times: they fall back to the journey start).
+# 'funnel': the step-1 time of the customer's best attempt in cx_funnel_customers (the earliest of
+# their rows with count='totals'; NULL for the retentioneering 'open' and 'hybrid' funnels, which
+# keep no times: they fall back to the journey start).
 NPS_ANCHORS = {
     "journey_start": Ident("SELECT DISTINCT customer_id, CAST(NULL AS TIMESTAMP) AS anchor_ts FROM events_ordered"),
-    "funnel": Ident("SELECT customer_id, times[1] AS anchor_ts FROM cx_funnel_customers"),
+    # min(): with count='totals' the table holds a row per counted attempt; the first one anchors
+    "funnel": Ident("SELECT customer_id, min(times[1]) AS anchor_ts FROM cx_funnel_customers GROUP BY customer_id"),
 }
 
 

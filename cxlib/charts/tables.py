@@ -58,6 +58,10 @@ RATED = {"csat": ("csat_n", "no ratings"), "ces": ("ces_n", "no ratings"), "ces_
 TOO_FEW = "too few"
 UNMAPPED = "unmapped"  # the stage of a touchpoint the stage map does not know
 KINDS = ("count", "share", "percent", "number", "p_value", "duration", "text", "list", "bool", "date")
+# Columns whose values name one of our metrics, factors or groups ('revenue_per_customer', 'not_switched'):
+# snake_case names there are written in words like headers; a store's own values (touchpoints) stay as they are.
+NAME_COLUMNS = {"metric", "driver", "group", "covariate", "breakdown", "attribute", "factor"}
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 
 
 def header(name: str) -> str:
@@ -219,6 +223,8 @@ def formatted(df: pd.DataFrame, *, kinds: dict[str, str] | None = None) -> pd.Da
         parts = [df[name]] + [df[b] for b in bounds.get(name, ()) if b in df]
         fmt = _formatter(kind, pd.concat(parts, ignore_index=True))
         text = df[name].map(fmt)
+        if kind == "text" and str(name) in NAME_COLUMNS:
+            text = text.map(lambda v: header(v) if _SNAKE.match(v) or v in ACRONYMS else v)
         if name in bounds:
             lo, hi = bounds[name]
             text = pd.Series([interval(v, a, b) for v, a, b in zip(text, df[lo].map(fmt), df[hi].map(fmt))],

@@ -195,3 +195,12 @@ def test_a_segment_column_of_all_is_left_out_and_numbers_do_not_wrap():
     assert list(T.formatted(split).columns) == ["segment", "customers"]  # a real breakdown keeps it
     html = sanitize_html(T.table(one).as_raw_html())
     assert "td.gt_right { white-space: nowrap; }" in html  # "87.4% (86.4-88.3%)" stays on one line
+
+
+def test_our_metric_and_group_names_are_written_in_words():
+    df = pd.DataFrame({"segment": ["basic", "basic"], "metric": ["revenue_per_customer", "nps"],
+                       "group": ["not_switched", "switched"], "touchpoint": ["product_page", "home_page"]})
+    out = T.formatted(df)
+    assert out["metric"].tolist() == ["Revenue per customer", "NPS"]
+    assert out["group"].tolist() == ["Not switched", "switched"]  # other single words are left as they are
+    assert out["touchpoint"].tolist() == ["product_page", "home_page"]  # the store's own names stay

@@ -24,7 +24,7 @@ def test_runs_with_its_defaults_and_shows_the_key_results(tmp_path, sample_db):
     for expected in ["conversion_from_first", "open_window", "promoter", "detractor",  # funnel by NPS group
                      "consideration", "p90_time_from_previous",  # journey map
                      "repeat_rate",  # the planted hand-off problem
-                     "friction_score", "dropoff_rate", "not_switched", "(ended)"]:
+                     "friction_score", "dropoff_rate", "Not switched", "(ended)"]:
         assert expected in text, expected
     assert re.search(r"chat (→|\\u2192) phone_call", text)  # the hand-off chart (spec embedded in HTML)
     assert re.search(r">chat</td>\s*<td[^>]*>phone_call</td>\s*<td[^>]*>yes</td>", text)  # and its table

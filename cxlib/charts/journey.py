@@ -153,41 +153,50 @@ def chart_handoffs(df: pd.DataFrame) -> alt.Chart:
                              "the repeat window.")
 
 
-def chart_friction(df: pd.DataFrame, *, top: int = 15) -> alt.Chart:
-    """Scatter of drop-off after each touchpoint (per channel) against dissatisfaction; size = occurrences.
+def chart_friction(df: pd.DataFrame, *, top: int = 15) -> alt.LayerChart:
+    """Bars of extra drop-off after each touchpoint (per channel) against its baseline, with 95% intervals.
 
-    When no touchpoint is rated (a store without CSAT or CES about touchpoints), bars of drop-off
-    alone after the `top` most frequent touchpoints (per channel), highest drop-off first.
+    Takes ``friction()`` output. The `top` rows with a baseline, worst friction score first; a bar is
+    red when the extra drop-off is beyond chance (its interval above 0), grey otherwise. Rows without a
+    baseline are not drawn; when no row has one, bars of plain drop-off after the most frequent
+    touchpoints instead.
     """
-    d = _need(df, ["touchpoint", "channel", "dropoff_rate", "dissatisfaction", "occurrences", "friction_score"],
-              "chart_friction")
-    rated = _shown(d).dropna(subset=["dropoff_rate", "dissatisfaction"])
-    if rated.empty:
-        return _chart_dropoff(_shown(d).dropna(subset=["dropoff_rate"]), top)
-    d = rated
-    uses_ces = "csat" in d and bool(d["csat"].isna().any())  # dissatisfaction from CES where CSAT is missing
-    d["label"] = d["touchpoint"].astype(str) + " (" + d["channel"].astype(str) + ")"
-    d = d[["label", "touchpoint", "channel", "dropoff_rate", "dissatisfaction", "occurrences", "friction_score"]]
-    base = alt.Chart(d).encode(
-        x=alt.X("dropoff_rate:Q", title="Drop-off after the touchpoint", axis=alt.Axis(format="%")),
-        y=alt.Y("dissatisfaction:Q", title="Dissatisfaction (1 - CSAT, or low CES)" if uses_ces else
-                "Dissatisfaction (1 - CSAT)", axis=alt.Axis(format="%")),
-    )
-    points = base.mark_circle(opacity=0.8).encode(
-        size=alt.Size("occurrences:Q", title="Occurrences"),
-        color=alt.Color("friction_score:Q", title="Friction score", scale=alt.Scale(range=graded_range()[::-1])),
-        tooltip=[alt.Tooltip("label:N", title="touchpoint"), alt.Tooltip("occurrences:Q", format=","),
-                 alt.Tooltip("dropoff_rate:Q", format=".1%"), alt.Tooltip("dissatisfaction:Q", format=".1%"),
-                 alt.Tooltip("friction_score:Q", format=".2f")],
-    )
-    labels = base.mark_text(align="left", dx=7, fontSize=10).encode(text="label:N")
-    return (points + labels).properties(
-        title="Friction: where customers leave and rate the experience low",
-        description="Each touchpoint and channel as a dot: drop-off (across) is the share of visits after which "
-                    "the customer's next event is missing or more than the gap later, dissatisfaction (up) is "
-                    f"1 - CSAT{' (or low CES where there is no CSAT)' if uses_ces else ''} of that touchpoint; "
-                    "the larger the dot, the more visits, and the redder, the higher the friction score (the "
-                    "mean of the two percentile ranks).")
+    d = _need(df, ["touchpoint", "channel", "dropoff_rate", "occurrences", "excess", "excess_lower", "excess_upper",
+                   "flagged", "baseline"], "chart_friction")
+    shown = _shown(d)
+    ranked = shown.dropna(subset=["excess", "excess_lower", "excess_upper"]).head(top)
+    if ranked.empty:
+        return _chart_dropoff(shown.dropna(subset=["dropoff_rate"]), top)
+    verdicts = {True: "beyond chance", False: "could be chance"}
+    d = ranked.assign(label=[wrap(f"{t} ({c})") for t, c in zip(ranked["touchpoint"].astype(str),
+                                                                  ranked["channel"].astype(str))],
+                      verdict=ranked["flagged"].astype(bool).map(verdicts))
+    d = d[["label", "touchpoint", "channel", "baseline", "occurrences", "dropoff_rate", "excess", "excess_lower",
+           "excess_upper", "verdict"]]
+    order = list(d["label"])
+    drawn = [v for v in verdicts.values() if v in set(d["verdict"])]
+    r = room(order, legend_labels=drawn, legend_title="Extra drop-off")
+    y = alt.Y("label:N", sort=order, title=None, axis=r.axis())
+    base = alt.Chart(d).encode(y=y)
+    bars = base.mark_bar().encode(
+        x=alt.X("excess:Q", title="Extra drop-off against the same touchpoint elsewhere (points)",
+                axis=alt.Axis(format="+.0%")),
+        color=alt.Color("verdict:N", title="Extra drop-off",
+                        scale=alt.Scale(domain=list(verdicts.values()),
+                                        range=[colour("worse"), colour("no clear difference")]),
+                        legend=legend(drawn, "Extra drop-off")),
+        tooltip=[alt.Tooltip("label:N", title="touchpoint"), alt.Tooltip("baseline:N", title="compared with"),
+                 alt.Tooltip("occurrences:Q", format=","), alt.Tooltip("dropoff_rate:Q", format=".1%"),
+                 alt.Tooltip("excess:Q", format="+.1%"), alt.Tooltip("excess_lower:Q", format="+.1%"),
+                 alt.Tooltip("excess_upper:Q", format="+.1%")])
+    whiskers = base.mark_rule(color=colour("interval")).encode(x="excess_lower:Q", x2="excess_upper:Q")
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color=colour("interval"), strokeDash=[3, 3]).encode(x="x:Q")
+    return (bars + whiskers + zero).properties(
+        width=r.width, height=alt.Step(r.step),
+        title=r.title("Where customers fail to take the next step more often than elsewhere"),
+        description="Each bar is how many points more often customers did not take the expected next step "
+                    "after this touchpoint on this channel than after the same touchpoint on its other channels "
+                    "(the line is the 95% interval); red bars are beyond chance, the worst first.")
 
 
 def _chart_dropoff(d: pd.DataFrame, top: int) -> alt.Chart:
@@ -202,7 +211,7 @@ def _chart_dropoff(d: pd.DataFrame, top: int) -> alt.Chart:
         tooltip=[alt.Tooltip("label:N", title="touchpoint"), alt.Tooltip("occurrences:Q", format=","),
                  alt.Tooltip("dropoff_rate:Q", format=".1%")],
     ).properties(
-        title="Where customers leave: drop-off after the most frequent touchpoints (not rated)",
-        description="Friction without ratings: drop-off is the share of visits to the touchpoint after which "
-                    "the customer's next event is missing or more than the gap later; no touchpoint has enough "
-                    "CSAT or CES answers to add dissatisfaction, so there is no friction score.")
+        title="Where customers leave: drop-off after the most frequent touchpoints",
+        description="Drop-off is the share of visits to the touchpoint after which the customer did not take the "
+                    "expected next step within the gap; no touchpoint has a baseline to rank friction against "
+                    "(the same touchpoint on other channels).")

@@ -91,13 +91,22 @@ def test_handoff_chart_colours_handoffs_apart():
     assert {r["case"] for r in values(spec)} == {"chat → phone_call", "chat → (none)"}
 
 
-def test_friction_chart_leaves_out_unrated_rows():
-    df = pd.DataFrame({"touchpoint": ["checkout", "checkout", "newsletter"], "channel": ["app", "web", "email"],
-                       "dropoff_rate": [0.37, 0.15, 0.99], "dissatisfaction": [0.48, 0.13, np.nan],
-                       "occurrences": [3000, 4000, 7000], "friction_score": [1.0, 0.5, np.nan], "suppressed": False})
+def test_friction_chart_ranks_extra_drop_off_and_leaves_out_rows_without_a_baseline():
+    df = pd.DataFrame({"touchpoint": ["checkout", "checkout", "phone_call"], "channel": ["app", "web", "phone"],
+                       "dropoff_rate": [0.37, 0.15, 0.99], "occurrences": [3000, 4000, 7000],
+                       "baseline": ["checkout (web)", "checkout (app)", None],
+                       "excess": [0.22, -0.22, np.nan], "excess_lower": [0.20, -0.24, np.nan],
+                       "excess_upper": [0.24, -0.20, np.nan], "flagged": [True, False, False], "suppressed": False})
     spec = chart_friction(df).to_dict()
-    assert layer_marks(spec) == ["circle", "text"]
-    assert {r["label"] for r in values(spec)} == {"checkout (app)", "checkout (web)"}
+    assert layer_marks(spec) == ["bar", "rule", "rule"]
+    rows = [r for r in values(spec) if "label" in r]
+    assert [r["label"] for r in rows] == ["checkout (app)", "checkout (web)"]  # worst first; no baseline, no bar
+    assert [r["verdict"] for r in rows] == ["beyond chance", "could be chance"]
+    scale = spec["layer"][0]["encoding"]["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"])) == {"beyond chance": COLOURS["worse"],
+                                                          "could be chance": COLOURS["no clear difference"]}
+    unranked = chart_friction(df.assign(excess=np.nan, excess_lower=np.nan, excess_upper=np.nan)).to_dict()
+    assert "no touchpoint has a baseline" in unranked["description"]
 
 
 def test_charts_say_what_is_missing():

@@ -81,9 +81,9 @@ def test_on_a_clickstream_alone_it_says_what_is_missing_and_draws_what_it_can(tm
     # no attribute and no NPS: breakdowns are left out and their sections say what they need
     assert "Breakdowns by 'nps_group' are left out" in text
     assert {"Purchase funnel by segment", "Paths by segment", "Journey map by stage"} <= set(skipped(nb))
-    # friction without ratings: drop-off alone, no empty rating columns; the friction score (drop-off against
-    # the touchpoint's other channels) needs no ratings, so it is shown
-    assert "drop-off after the most frequent touchpoints (not rated)" in text
+    # friction without ratings: no empty rating columns; the friction score (drop-off against the touchpoint's
+    # other channels, here the other touchpoints of a one-channel store) needs no ratings, so it is charted
+    assert "Where customers fail to take the next step more often than elsewhere" in text
     assert ">Dissatisfaction</th>" not in text and ">CSAT answers</th>" not in text and ">Friction score</th>" in text
     assert set(charted(nb)) == {"Purchase funnel", "Paths", "Friction points"}
 

@@ -204,14 +204,15 @@ def test_breakdown_with_suppression_of_small_groups(tmp_path):
     assert out[out["suppressed"]][["customers", "conversion_from_first"]].isna().all().all()
 
 
-def test_breakdown_by_nps_group_uses_the_latest_relationship_answer(tmp_path):
+def test_breakdown_by_nps_group_uses_the_answer_nearest_the_journey(tmp_path):
+    """The group at step 1: the last answer before it, else the first after (p answered 3, then 10, both after
+    step 1: a detractor when the journey happened; the latest answer ever would call p a promoter)."""
     events = [("p", 0, "ad_click"), ("p", 1, "home_page"), ("d", 0, "ad_click"), ("x", 0, "ad_click"),
               ("zz", 1000, "app_login")]
     con = make_store(tmp_path, events, surveys=[("p", 2, 3), ("p", 3, 10), ("d", 2, 6)])
     out = funnel(con, ["ad_click", "home_page"], by="nps_group", min_group_size=1)
     got = {(r.segment, r.step): 0 if pd.isna(r.customers) else r.customers for r in out.itertuples()}
-    assert got == {("detractor", 1): 1, ("detractor", 2): 0, ("promoter", 1): 1, ("promoter", 2): 1,
-                   ("no_response", 1): 1, ("no_response", 2): 0}
+    assert got == {("detractor", 1): 2, ("detractor", 2): 1, ("no_response", 1): 1, ("no_response", 2): 0}
 
 
 def test_wilson_interval_matches_statsmodels(tmp_path):

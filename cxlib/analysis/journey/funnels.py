@@ -27,6 +27,7 @@ from cxlib.analysis.journey.common import (
     _seconds_to_timedelta,
     _segment,
     _wilson,
+    funnel_nps_groups,
     parse_window,
 )
 from cxlib.errors import CxInputError
@@ -153,6 +154,8 @@ def _funnel_customers(con, steps, *, window, order, by, exclusions, start, end, 
         },
         {"segment": slot},
     )
+    if by_mode == "nps":  # the NPS group at the customer's step-1 time, not the latest answer ever
+        funnel_nps_groups(con, horizon=_horizon(con, hi), start=lo, end=hi)
     return labels, by_mode
 
 

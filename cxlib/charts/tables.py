@@ -44,12 +44,13 @@ HEADERS = {"n": "n", "csat_n": "CSAT answers", "ces_n": "CES answers", "p": "p",
            "p_adjusted": "p-value (adjusted)", "diff": "Difference", "z": "z", "t": "t", "r_squared": "R²",
            "ces_high": "CES high", "r_peak_end": "r (peak-end)", "r_mean": "r (mean)", "r_peak": "r (peak)",
            "r_end": "r (end)", "k": "Clusters", "coef": "Coefficient", "se": "Standard error",
-           "over_representation": "Over-representation"}
+           "over_representation": "Over-representation", "excess": "Extra drop-off", "baseline": "Compared with",
+           "reversed_share": "Went back later", "skipped_over": "Jumped over it"}
 COUNT_NAMES = re.compile(r"^(n|count|customers|answers|responses|events|orders|tickets|churned|retained|promoters|"
                          r"passives|detractors|reached|dropped|dropped_off|open_window|transitions|switches|contacts|"
                          r"not_judged|cases|occurrences|at_risk|events_.*|.*_count|n_.*|.*_n|.*_customers|.*_answers)$")
-SHARE_NAMES = re.compile(r"(^|_)(rate|share|retention|conversion|probability|lift_share|dropoff|reach|survival_at)(_|$)|"
-                         r"^conversion_|_rate$|^retention|^share")
+SHARE_NAMES = re.compile(r"(^|_)(rate|share|retention|conversion|probability|lift_share|dropoff|reach|survival_at|"
+                         r"excess)(_|$)|^conversion_|_rate$|^retention|^share|^friction_score$")
 PERCENT_POINT_NAMES = {"csat", "easy_share", "importance", "nps_share", "share_of_r2"}
 P_VALUE_NAMES = re.compile(r"^(p|p_value|p_adjusted|pvalue)$")
 # A rating and the count of answers (or tickets) behind it, with the words for "nobody answered".

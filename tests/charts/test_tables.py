@@ -204,3 +204,10 @@ def test_our_metric_and_group_names_are_written_in_words():
     assert out["metric"].tolist() == ["Revenue per customer", "NPS"]
     assert out["group"].tolist() == ["Not switched", "switched"]  # other single words are left as they are
     assert out["touchpoint"].tolist() == ["product_page", "home_page"]  # the store's own names stay
+
+
+def test_friction_excess_is_a_share_with_its_interval():
+    df = pd.DataFrame({"touchpoint": ["checkout"], "excess": [0.224], "excess_lower": [0.206], "excess_upper": [0.243],
+                       "friction_score": [0.206]})
+    assert T.formatted(df).to_dict("records") == [
+        {"touchpoint": "checkout", "excess": "22.4% (20.6-24.3%)", "friction_score": "20.6%"}]

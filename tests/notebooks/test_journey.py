@@ -24,7 +24,7 @@ def test_runs_with_its_defaults_and_shows_the_key_results(tmp_path, sample_db):
     for expected in ["conversion_from_first", "open_window", "promoter", "detractor",  # funnel by NPS group
                      "consideration", "p90_time_from_previous",  # journey map
                      "repeat_rate",  # the planted hand-off problem
-                     "friction_score", "dropoff_rate", "Not switched", "(ended)"]:
+                     ">Extra drop-off<", "dropoff_rate", "Not switched", "(ended)"]:
         assert expected in text, expected
     assert re.search(r"chat (→|\\u2192) phone_call", text)  # the hand-off chart (spec embedded in HTML)
     assert re.search(r">chat</td>\s*<td[^>]*>phone_call</td>\s*<td[^>]*>yes</td>", text)  # and its table
@@ -84,7 +84,7 @@ def test_on_a_clickstream_alone_it_says_what_is_missing_and_draws_what_it_can(tm
     # friction without ratings: no empty rating columns; the friction score (drop-off against the touchpoint's
     # other channels, here the other touchpoints of a one-channel store) needs no ratings, so it is charted
     assert "Where customers fail to take the next step more often than elsewhere" in text
-    assert ">Dissatisfaction</th>" not in text and ">CSAT answers</th>" not in text and ">Friction score</th>" in text
+    assert ">Dissatisfaction</th>" not in text and ">CSAT</th>" not in text and ">Extra drop-off</th>" in text
     assert set(charted(nb)) == {"Purchase funnel", "Paths", "Friction points"}
 
 

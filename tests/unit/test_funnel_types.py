@@ -95,7 +95,7 @@ def test_open_funnel_counts_each_step_among_all_customers(types_con):
     assert counts(out) == [5, 6, 5]
     assert out["conversion_from_first"].tolist() == pytest.approx([1.0, 6 / 5, 1.0])
     assert out["conversion_from_previous"].tolist() == pytest.approx([1.0, 6 / 5, 5 / 6])
-    assert out[["ci_lower", "ci_upper", "prev_ci_lower", "prev_ci_upper"]].isna().all().all()
+    assert out[["ci_lower", "ci_upper", "conversion_from_previous_ci_lower", "conversion_from_previous_ci_upper"]].isna().all().all()
     assert out["dropped"].isna().all()
     # the order of the steps does not matter
     rev = funnel(types_con, [C, B, A], window=None, order="open", min_group_size=1)
@@ -168,9 +168,9 @@ def test_interval_on_step_to_step_conversion(types_con):
     # step 2: 3 of 5; step 3: 1 of 3 (customers of customers + dropped)
     for k, (x, n) in ((1, (3, 5)), (2, (1, 3))):
         lo, hi = wilson(x, n)
-        assert out["prev_ci_lower"].iloc[k] == pytest.approx(lo, abs=1e-12)
-        assert out["prev_ci_upper"].iloc[k] == pytest.approx(hi, abs=1e-12)
-        assert out["prev_ci_lower"].iloc[k] <= out["conversion_from_previous"].iloc[k] <= out["prev_ci_upper"].iloc[k]
+        assert out["conversion_from_previous_ci_lower"].iloc[k] == pytest.approx(lo, abs=1e-12)
+        assert out["conversion_from_previous_ci_upper"].iloc[k] == pytest.approx(hi, abs=1e-12)
+        assert out["conversion_from_previous_ci_lower"].iloc[k] <= out["conversion_from_previous"].iloc[k] <= out["conversion_from_previous_ci_upper"].iloc[k]
     lo, hi = wilson(1, 5)
     assert (out["ci_lower"].iloc[2], out["ci_upper"].iloc[2]) == pytest.approx((lo, hi), abs=1e-12)
 
@@ -178,7 +178,7 @@ def test_interval_on_step_to_step_conversion(types_con):
 def test_prev_interval_is_hidden_with_a_suppressed_step(types_con):
     out = funnel(types_con, [A, B, C], window=None, order="closed", min_group_size=2)
     assert out["suppressed"].tolist() == [False, False, True]
-    assert out[["prev_ci_lower", "prev_ci_upper"]].iloc[2].isna().all()
+    assert out[["conversion_from_previous_ci_lower", "conversion_from_previous_ci_upper"]].iloc[2].isna().all()
 
 
 def test_window_in_months_is_31_days_and_compound_windows_add_up(tmp_path):

@@ -234,8 +234,8 @@ def funnel(
     detractor, or 'no_response'), ``step`` (1..n), ``touchpoint`` (the step's label), ``customers``
     (counted at the step), ``conversion_from_previous`` = customers / (customers + dropped),
     ``conversion_from_first`` = customers / (step-1 customers - customers still open before this step),
-    ``ci_lower``, ``ci_upper`` (95% Wilson interval of conversion_from_first), ``prev_ci_lower``,
-    ``prev_ci_upper`` (95% Wilson interval of conversion_from_previous: customers of customers +
+    ``ci_lower``, ``ci_upper`` (95% Wilson interval of conversion_from_first), ``conversion_from_previous_ci_lower``,
+    ``conversion_from_previous_ci_upper`` (95% Wilson interval of conversion_from_previous: customers of customers +
     dropped), ``median_time_to_convert`` (from the previous step, a Timedelta), ``open_window``,
     ``dropped``, ``suppressed``.
     Suppression: a step of fewer than `min_group_size` customers (0 excepted: it is shown) is hidden,
@@ -305,17 +305,17 @@ def funnel(
         previous = out.groupby("segment")["customers"].shift(1).fillna(out["customers"])
         out["conversion_from_previous"] = _ratio(out["customers"], previous)
         out["conversion_from_first"] = _ratio(out["customers"], first)
-        for col in ("ci_lower", "ci_upper", "prev_ci_lower", "prev_ci_upper"):
+        for col in ("ci_lower", "ci_upper", "conversion_from_previous_ci_lower", "conversion_from_previous_ci_upper"):
             out[col] = np.nan
     else:
         decided_previous = out["customers"] + out["dropped"]
         out["conversion_from_previous"] = _ratio(out["customers"], decided_previous)
         out["conversion_from_first"] = _ratio(out["customers"], decided_first)
         out["ci_lower"], out["ci_upper"] = _wilson(out["customers"], decided_first)
-        out["prev_ci_lower"], out["prev_ci_upper"] = _wilson(out["customers"], decided_previous)
+        out["conversion_from_previous_ci_lower"], out["conversion_from_previous_ci_upper"] = _wilson(out["customers"], decided_previous)
     out["median_time_to_convert"] = _seconds_to_timedelta(out["median_seconds"])
     cols = ["segment", "step", "touchpoint", "customers", "conversion_from_previous", "conversion_from_first",
-            "median_time_to_convert", "ci_lower", "ci_upper", "prev_ci_lower", "prev_ci_upper", "open_window",
+            "median_time_to_convert", "ci_lower", "ci_upper", "conversion_from_previous_ci_lower", "conversion_from_previous_ci_upper", "open_window",
             "dropped"]
     if totals:
         out["entries"] = out["customers"]
@@ -333,7 +333,7 @@ def _suppress_funnel(out: pd.DataFrame, min_group_size: int, extra=()) -> pd.Dat
     hidden too, 0 included: their drops, open windows and conversions would give the hidden count
     back (customers at a step = customers at the next + dropped + open there)."""
     values = ["conversion_from_previous", "conversion_from_first", "median_time_to_convert", "ci_lower", "ci_upper",
-              "prev_ci_lower", "prev_ci_upper", "open_window", "dropped", *extra]
+              "conversion_from_previous_ci_lower", "conversion_from_previous_ci_upper", "open_window", "dropped", *extra]
     forced = np.zeros(len(out), dtype=bool)
     while True:
         res = suppress(out, n="customers", values=values, min_group_size=min_group_size, within=["step"],

@@ -3,7 +3,8 @@
 -- orders 'ordered' | 'strict' | 'any'; retentioneering's (3.x, tooling/funnel/funnel.py) for the
 -- funnel types 'open' | 'closed' | 'hybrid'.
 -- Parameters: $steps (VARCHAR[][]: the steps in order, each a list of touchpoints any of which fills
---   it), $exclusions (VARCHAR[], may be empty), $window_seconds (DOUBLE, NULL = no limit; always
+--   it), $step_channels (VARCHAR[][]: per step, the channels its events must be on; empty = any
+--   channel: PostHog's step = event + property filter, the property here the event's channel), $exclusions (VARCHAR[], may be empty), $window_seconds (DOUBLE, NULL = no limit; always
 --   NULL for the retentioneering types), $order (one of the six above), $start (TIMESTAMP or NULL,
 --   inclusive), $end (TIMESTAMP or NULL, exclusive), $horizon (TIMESTAMP, the end of the observed
 --   data), $by_mode ('none' | 'column' | 'nps' | 'channel'), $attribution ('none' | 'first_touch' |
@@ -41,12 +42,17 @@
 --   customer with a step-k event in the range counts at step k, whatever the order or step 1.
 CREATE OR REPLACE TEMP TABLE cx_funnel_customers AS
 WITH RECURSIVE
-step_list AS (  -- one row per (touchpoint, step); a step that is a set gives a row per touchpoint
-  SELECT unnest(s) AS touchpoint, k FROM (SELECT unnest($steps) AS s, generate_subscripts($steps, 1) AS k)
+step_channels AS (  -- per step, the channels its events must be on (empty: any)
+  SELECT CAST($step_channels AS VARCHAR[][]) AS chs
 ),
-ev0 AS (  -- step events in the date range (a touchpoint used at two steps gives two rows)
+step_list AS (  -- one row per (touchpoint, step); a step that is a set gives a row per touchpoint
+  SELECT unnest(s) AS touchpoint, k, (SELECT chs FROM step_channels)[k] AS channels
+  FROM (SELECT unnest($steps) AS s, generate_subscripts($steps, 1) AS k)
+),
+ev0 AS (  -- step events in the date range (a touchpoint used at two steps gives two rows), on the step's channels
   SELECT e.customer_id, e.ts, e.seq, s.k, e.touchpoint, e.channel
   FROM events_ordered e JOIN step_list s ON e.touchpoint = s.touchpoint
+   AND (len(s.channels) = 0 OR list_contains(s.channels, e.channel))
   WHERE ($start IS NULL OR e.ts >= $start) AND ($end IS NULL OR e.ts < $end)
 ),
 xev0 AS (
@@ -70,7 +76,7 @@ units AS (  -- (customer, breakdown value) units; bv = '' without a channel brea
   WHERE ($attribution = 'all_events' OR ($attribution = 'step' AND k = $attribution_step)) AND channel IS NOT NULL
 ),
 ev AS (  -- step events per unit
-  SELECT e.customer_id, u.bv, e.ts, e.seq, e.k, e.touchpoint
+  SELECT e.customer_id, u.bv, e.ts, e.seq, e.k, e.touchpoint, e.channel
   FROM ev0 e JOIN units u ON u.customer_id = e.customer_id
   WHERE ($attribution <> 'all_events' OR e.channel = u.bv)
     AND ($attribution <> 'step' OR e.k <> $attribution_step OR e.channel = u.bv)
@@ -166,10 +172,13 @@ posthog AS (
 r_t1 AS (  -- closed / hybrid: the customer's first step-1 event
   SELECT customer_id, min(ts) AS t1 FROM ev WHERE k = 1 AND $order IN ('closed', 'hybrid') GROUP BY customer_id
 ),
-r_ev AS (  -- closed / hybrid: later-step events at or after t1; step-1 touchpoints dropped (as retentioneering)
+r_ev AS (  -- closed / hybrid: later-step events at or after t1; events that would fill step 1 dropped (as
+           -- retentioneering drops step-1 touchpoints; with a channel filter on step 1, only that channel's)
   SELECT e.customer_id, e.ts, e.k
   FROM ev e JOIN r_t1 t ON t.customer_id = e.customer_id
-  WHERE e.k > 1 AND e.ts >= t.t1 AND NOT list_contains($steps[1], e.touchpoint)
+  WHERE e.k > 1 AND e.ts >= t.t1
+    AND NOT (list_contains($steps[1], e.touchpoint)
+             AND (len((SELECT chs FROM step_channels)[1]) = 0 OR list_contains((SELECT chs FROM step_channels)[1], e.channel)))
 ),
 r_closed(customer_id, k, tk) AS (  -- closed: step 2 at or after t1, each later step strictly after the previous
   SELECT customer_id, 1, t1 FROM r_t1 WHERE $order = 'closed'

@@ -1,13 +1,14 @@
 """Funnels with PostHog's semantics: attempts from each step-1 event, a conversion window, ordered, strict or
 any order, exclusions, breakdowns, and the customers who dropped at a step; and retentioneering's open,
-closed and hybrid funnel types. A step may be a set of touchpoints, any of which fills it.
+closed and hybrid funnel types. A step may be a set of touchpoints, any of which fills it, or a touchpoint
+on given channels (PostHog's step with a property filter).
 
 Definition: docs/metrics.md (funnel).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import timedelta
 
@@ -30,31 +31,74 @@ from cxlib.analysis.journey.common import (
     funnel_nps_groups,
     parse_window,
 )
-from cxlib.errors import CxInputError
+from cxlib.errors import CxInputError, unknown_name
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
+from cxlib.sql import quote_ident
+
+STEP_KEYS = ("touchpoint", "channel")  # a dict step: PostHog's event + property filter (the property here: channel)
 
 
-def _check_steps(con, steps) -> tuple[list[list[str]], list[str]]:
-    """The steps as lists of touchpoints (a plain touchpoint is a one-touchpoint step) and their labels.
+def _known_channels(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Channels that occur in the store's events (the stored table, as _known_touchpoints)."""
+    stored = quote_ident(con.execute("SELECT current_database()").fetchone()[0])
+    return {r[0] for r in con.execute(f"SELECT DISTINCT channel FROM {stored}.main.events "
+                                      "WHERE channel IS NOT NULL").fetchall()}
+
+
+def _names(value, *, step, what: str) -> list[str]:
+    """A touchpoint or channel part of a dict step as a sorted list of names (text, or a set/list/tuple of text)."""
+    members = [value] if isinstance(value, str) else list(value) if isinstance(value, (AbstractSet, list, tuple)) \
+        else None
+    if members is None:
+        raise CxInputError(f"the {what} of the step {step!r} must be a name (text) or a list of names, got {value!r}")
+    if not members:
+        raise CxInputError(f"the {what} of the step {step!r} needs at least one name, got {value!r}")
+    for v in members:
+        if not isinstance(v, str):
+            raise CxInputError(f"each {what} of the step {step!r} must be a name (text), got {v!r}")
+    return sorted(set(members))
+
+
+def _check_steps(con, steps, *, with_channels: bool = False):
+    """The steps as lists of touchpoints (a plain touchpoint is a one-touchpoint step) and their labels
+    (and, with `with_channels`, each step's channel filter: a list, empty = any channel).
 
     A step may be a set, frozenset, list or tuple of touchpoints: any of them fills the step. Its
-    label is its touchpoints sorted and joined with " or " ("product1 or product2"). Every touchpoint
-    is checked against the store's events ("did you mean" error).
+    label is its touchpoints sorted and joined with " or " ("product1 or product2"). A step may also
+    be a dict ``{"touchpoint": ..., "channel": ...}`` (PostHog's step = an event with property
+    filters; here the property is the event's channel): a touchpoint (or a set of them) whose event
+    fills the step only on one of the given channels (a name or a list); label "checkout (app)",
+    several channels joined with " or ". Every touchpoint is checked against the store's events,
+    every channel against the store's channels ("did you mean" error).
     """
     if isinstance(steps, str) or not isinstance(steps, Sequence):
         raise CxInputError(
             f"steps must be a list of touchpoints, e.g. ['product_page', 'checkout'] (a step may be a set "
-            f"of touchpoints, any of which fills it: ['catalog', {{'product1', 'product2'}}, 'cart']), got {steps!r}")
+            f"of touchpoints, any of which fills it: ['catalog', {{'product1', 'product2'}}, 'cart'], or a "
+            f"touchpoint on a channel: {{'touchpoint': 'checkout', 'channel': 'app'}}), got {steps!r}")
     steps = list(steps)
     if len(steps) < 2:
         raise CxInputError(f"steps needs at least 2 touchpoints, got {len(steps)}: {steps!r}")
     out: list[list[str]] = []
+    channels: list[list[str]] = []
     for step in steps:
         if isinstance(step, str):
             out.append([step])
+            channels.append([])
+            continue
+        if isinstance(step, Mapping):
+            unknown = sorted(str(k) for k in step if k not in STEP_KEYS)
+            if unknown or "touchpoint" not in step:
+                raise CxInputError(
+                    f"a step given as a dict takes the keys 'touchpoint' (a name or a set of names) and 'channel' "
+                    f"(a name or a list), e.g. {{'touchpoint': 'checkout', 'channel': 'app'}}; got {step!r}"
+                    + (f" (unknown keys {unknown})" if unknown else " (no 'touchpoint')"))
+            out.append(_names(step["touchpoint"], step=step, what="touchpoint"))
+            channels.append([] if step.get("channel") is None else _names(step["channel"], step=step, what="channel"))
             continue
         if not isinstance(step, (AbstractSet, list, tuple)):
-            raise CxInputError(f"each step must be a touchpoint name (text) or a set of touchpoints, got {step!r}")
+            raise CxInputError(f"each step must be a touchpoint name (text), a set of touchpoints or a dict "
+                               f"{{'touchpoint': ..., 'channel': ...}}, got {step!r}")
         members = list(step)
         if not members:
             raise CxInputError(f"a step that is a set needs at least one touchpoint, got {step!r}")
@@ -62,8 +106,18 @@ def _check_steps(con, steps) -> tuple[list[list[str]], list[str]]:
             if not isinstance(v, str):
                 raise CxInputError(f"each touchpoint of the step {step!r} must be a touchpoint name (text), got {v!r}")
         out.append(sorted(set(members)))
+        channels.append([])
     _check_touchpoints(con, sorted({t for step in out for t in step}), name="steps")
-    return out, [" or ".join(step) for step in out]
+    wanted = sorted({c for chs in channels for c in chs})
+    if wanted:
+        known = _known_channels(con)
+        for c in wanted:
+            if c not in known:
+                raise unknown_name("channel", c, "this store's events", known)
+    labels = [" or ".join(step) + (f" ({' or '.join(chs)})" if chs else "") for step, chs in zip(out, channels)]
+    if with_channels:
+        return out, labels, channels
+    return out, labels
 
 
 CHANNEL = "channel"  # by="channel": the event's channel (PostHog's event-property breakdown)
@@ -111,7 +165,7 @@ def _funnel_customers(con, steps, *, window, order, by, exclusions, start, end, 
                       attribution_step=None, count="customers", period="week") -> tuple[list[str], str]:
     _check_choice(order, FUNNEL_ORDERS, "order")
     _check_choice(count, COUNTS + ("trend",), "count")
-    steps, labels = _check_steps(con, steps)
+    steps, labels, step_channels = _check_steps(con, steps, with_channels=True)
     attribution, attribution_step = _check_attribution(order, by, attribution, attribution_step, len(steps))
     if count != "customers" and order not in POSTHOG_ORDERS:
         raise CxInputError(f"count={count!r} needs one of PostHog's orders {list(POSTHOG_ORDERS)} (attempts with a "
@@ -140,6 +194,7 @@ def _funnel_customers(con, steps, *, window, order, by, exclusions, start, end, 
         "funnel_customers",
         {
             "steps": steps,
+            "step_channels": step_channels,
             "exclusions": exclusions,
             "window_seconds": seconds,
             "order": order,
@@ -161,7 +216,7 @@ def _funnel_customers(con, steps, *, window, order, by, exclusions, start, end, 
 
 def funnel(
     con: duckdb.DuckDBPyConnection,
-    steps: Sequence[str | AbstractSet[str] | Sequence[str]],
+    steps: Sequence[str | AbstractSet[str] | Sequence[str] | Mapping[str, object]],
     *,
     window: str | timedelta | None = "7 days",
     order: str = "ordered",
@@ -182,6 +237,16 @@ def funnel(
     ``["catalog", {"product1", "product2"}, "cart"]``; the step is labelled "product1 or product2"
     (sorted) in ``touchpoint``. A funnel of single touchpoints is unchanged. Every touchpoint must
     occur in the store's events.
+
+    A step may also carry a **channel filter**, PostHog's funnel step = an event with property filters
+    (the property loaded here is the event's ``channel``): ``{"touchpoint": "checkout", "channel":
+    "app"}`` is filled only by checkout events on the app; ``touchpoint`` may be a set of
+    touchpoints and ``channel`` a list (any of them), e.g. ``{"touchpoint": {"cart", "checkout"},
+    "channel": ["app", "web"]}``. Label "checkout (app)" (channels sorted, joined with " or ").
+    Every rule below applies to the filtered events as to any step's events. Channels are checked
+    against the store's events ("did you mean"). A dict without ``channel`` is a plain step.
+
+    >>> funnel(con, ["product_page", {"touchpoint": "checkout", "channel": "app"}, "payment"])  # doctest: +SKIP
 
     *Definition* (``order='ordered'``, PostHog): every occurrence of step 1 starts an attempt; step k
     counts for that attempt if steps 2..k occur in order after it, all within `window` measured from
@@ -347,7 +412,7 @@ def _suppress_funnel(out: pd.DataFrame, min_group_size: int, extra=()) -> pd.Dat
 
 def funnel_dropped(
     con: duckdb.DuckDBPyConnection,
-    steps: Sequence[str | AbstractSet[str] | Sequence[str]],
+    steps: Sequence[str | AbstractSet[str] | Sequence[str] | Mapping[str, object]],
     *,
     step: int,
     window: str | timedelta | None = "7 days",

@@ -8,6 +8,7 @@ Each module holds one job; this package gathers their public names so that noteb
 ``from cxlib.analysis import journey`` and ``journey.funnel(con, steps)``. Definitions: docs/metrics.md.
 """
 
+from cxlib.analysis.journey.between import paths_between
 from cxlib.analysis.journey.boundaries import start_end
 from cxlib.analysis.journey.common import parse_window
 from cxlib.analysis.journey.flows import journey_map, paths, step_matrix, transitions, variants
@@ -31,6 +32,7 @@ __all__ = [
     "journey_map",
     "parse_window",
     "paths",
+    "paths_between",
     "sankey_links",
     "stage_coverage",
     "stage_gaps",

@@ -32,7 +32,7 @@ def _css() -> str:
     grey = colour("no clear difference")
     return (
         ".cx-tiles { margin: 8px 0 18px 0; font-family: " + FONT + "; }"
-        ".cx-tiles .cx-tile-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(190px, 1fr));"
+        ".cx-tiles .cx-tile-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr));"
         " gap: 12px; }"
         ".cx-tiles .cx-tile { border: 1px solid #dddddd; border-radius: 6px; padding: 10px 14px;"
         " background-color: #ffffff; min-width: 0; }"

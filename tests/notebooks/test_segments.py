@@ -22,7 +22,7 @@ def test_runs_with_its_defaults_and_shows_the_key_results(tmp_path, sample_db):
     assert not errors(nb)
     text = shown_text(nb)
     for expected in ["segments by plan", "premium", "basic",  # the profile by plan
-                     "revenue_per_customer", "churn_rate", "p_adjusted", "significant",
+                     ">Revenue per customer<", ">Churn rate<", "p_adjusted", "significant",
                      "champions", "at risk", "no purchase",  # RFM
                      "clusters (mean silhouette", "description", "sd)",  # clusters in words
                      "uses phone", "x as much as average"]:  # cues: the support cluster's phone use

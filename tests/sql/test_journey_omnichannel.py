@@ -177,15 +177,17 @@ def test_friction_without_ratings_on_one_channel_compares_with_the_other_touchpo
     assert "csat" not in shown.columns and "dissatisfaction" not in shown.columns
 
 
-def test_friction_chart_without_ratings_draws_the_dropoff(tmp_path):
+def test_friction_chart_without_ratings_ranks_the_extra_dropoff(tmp_path):
+    """Ratings are not needed: on a one-channel store each touchpoint is compared with the other touchpoints."""
     from cxlib.charts.journey import chart_friction
 
     con = make_store(tmp_path, [("u1", 0, "checkout"), ("u1", 0.5, "payment"), ("u2", 0, "checkout"),
                                 ("zz", 1000, "app_login")])
     spec = chart_friction(friction(con, gap="1 hour", min_group_size=1)).to_dict()
-    rows = [r for rows in spec["datasets"].values() for r in rows]
-    assert spec["mark"]["type"] == "bar" and {r["label"] for r in rows} == {"checkout (web)", "payment (web)"}
-    assert "no ratings" not in spec["title"] and "not rated" in spec["title"]
+    rows = [r for rows in spec["datasets"].values() for r in rows if "label" in r]
+    assert spec["layer"][0]["mark"]["type"] == "bar"
+    assert {r["label"] for r in rows} == {"checkout (web)", "payment (web)"}
+    assert "more often than elsewhere" in str(spec["title"])
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import duckdb
 
 from cxlib.errors import CxDataError, CxStoreLockedError
 from cxlib.locations import DEFAULT_DB, default_store, shipped  # noqa: F401 - DEFAULT_DB re-exported
+from cxlib.store.resources import apply_resources
 from cxlib.sql import table_columns  # noqa: F401 - part of the store's interface
 from cxlib.store.schema import (
     ADDED_COLUMNS,
@@ -63,6 +64,7 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) ->
         raise CxDataError(f"cannot open the store {path}: {exc}") from None
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
+    apply_resources(con, path)  # memory limit and spill folder (cxlib.store.resources)
     if not read_only:
         init_schema(con)
     return con

@@ -11,8 +11,8 @@ import duckdb
 
 from cxlib.errors import CxDataError, CxStoreLockedError
 from cxlib.locations import DEFAULT_DB, default_store, shipped  # noqa: F401 - DEFAULT_DB re-exported
-from cxlib.store.resources import apply_resources
 from cxlib.sql import table_columns  # noqa: F401 - part of the store's interface
+from cxlib.store.resources import apply_resources
 from cxlib.store.schema import (
     ADDED_COLUMNS,
     BOOKKEEPING_DDL,

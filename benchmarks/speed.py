@@ -110,14 +110,14 @@ def build(path: Path, events: int) -> dict:
     con.execute("ALTER TABLE customers ADD COLUMN IF NOT EXISTS region VARCHAR")
     t = time.perf_counter()
     con.execute(
-        """INSERT INTO customers
+        """INSERT INTO customers (customer_id, signup_at, region)
            SELECT printf('C%08d', i), TIMESTAMP '2025-01-01' + to_seconds(i % 2592000),
                   ['north', 'south', 'east', 'west'][1 + i % 4]
            FROM range($n) t(i)""",
         {"n": customers},
     )
     con.execute(
-        """INSERT INTO events
+        """INSERT INTO events (customer_id, ts, touchpoint, channel, session_id)
            SELECT printf('C%08d', c),
                   TIMESTAMP '2025-01-01' + to_seconds(c % 2592000)      -- the customer's start
                     + to_seconds((k // 5) * 30 * 86400)                    -- a session a month

@@ -45,12 +45,11 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -296,7 +295,7 @@ def pandas_cohort_retention(ev, orders, as_of) -> dict:
     last = int(np.datetime64(as_of.to_datetime64(), "M").astype(np.int64))
     out = {}
     for coh, size in sizes.items():
-        for k in range(0, last - int(coh) + 1):
+        for k in range(last - int(coh) + 1):
             label = str(np.datetime64(int(coh), "M"))
             out[f"{label}|{k}"] = [int(size), int(cells.get((coh, coh + k), 0))]
     return out
@@ -592,10 +591,11 @@ def main() -> int:
     sizes = args.events or [1_000_000, 10_000_000]
     args.dir.mkdir(parents=True, exist_ok=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+                            check=False).stdout.strip()
     import pandas as pd
 
-    report = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+    report = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit,
               "cores": os.cpu_count(), "python": sys.version.split()[0], "duckdb": duckdb.__version__,
               "pandas": pd.__version__, "load_average_start": os.getloadavg(), "repeat": args.repeat, "sizes": []}
     if with_pm4py:
@@ -605,7 +605,7 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; python {report['python']}, "
           f"duckdb {report['duckdb']}, pandas {report['pandas']}" + (f", pm4py {report['pm4py']}" if with_pm4py else "")
           + f"; commit {commit}", flush=True)
-    out_path = OUT / f"speed_{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    out_path = OUT / f"speed_{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     failed = False
     for events in sizes:
         path = args.dir / f"speed_{events}.duckdb"

@@ -2,16 +2,13 @@
 -- Parameters: $period ('month' | 'week'), $as_of (TIMESTAMP: activity after it is ignored),
 --   $kind ('first_time': a customer's cohort is the period of their first activity;
 --          'recurring': a customer belongs to the cohort of every period they were active in).
+-- Slots: {activity}: the (customer_id, p) pairs active at or before $as_of, one row each: from the
+--   table customer_activity (customer_id is then the integer key cid), or computed from events and
+--   orders (a filtered store, or a store without the table); see cxlib/analysis/churn/retention.py.
 -- Output: cohort, period_number (0 = the cohort period), period (start of that period),
 --   customers (cohort size), retained (cohort members active in that period), retention
 --   (retained / customers), incomplete (the period ends after $as_of, so it is only partly observed)
-WITH act AS (
-  SELECT DISTINCT customer_id, date_trunc($period, ts) AS p FROM (
-    SELECT customer_id, ts FROM events WHERE ts <= $as_of
-    UNION ALL
-    SELECT customer_id, ts FROM orders WHERE ts <= $as_of
-  )
-),
+WITH act AS ({activity}),
 firsts AS (SELECT customer_id, min(p) AS cohort FROM act GROUP BY customer_id),
 cohorts AS (
   SELECT customer_id, cohort FROM firsts WHERE $kind = 'first_time'

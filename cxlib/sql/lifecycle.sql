@@ -4,14 +4,11 @@
 --   new: first ever active in P; returning: active in P and in the period before;
 --   resurrecting: active in P, not in the period before, but active at some earlier period;
 --   dormant: active in the period before, not in P.
+-- Slots: {activity}: the (customer_id, p) pairs active at or before $as_of, one row each: from the
+--   table customer_activity (customer_id is then the integer key cid), or computed from events and
+--   orders (a filtered store, or a store without the table); see cxlib/analysis/churn/retention.py.
 -- Output: period, status, customers, incomplete (the period ends after $as_of)
-WITH act AS (
-  SELECT DISTINCT customer_id, date_trunc($period, ts) AS p FROM (
-    SELECT customer_id, ts FROM events WHERE ts <= $as_of
-    UNION ALL
-    SELECT customer_id, ts FROM orders WHERE ts <= $as_of
-  )
-),
+WITH act AS ({activity}),
 marked AS (
   SELECT customer_id, p,
          min(p) OVER (PARTITION BY customer_id) AS first_p,

@@ -3,13 +3,18 @@
 --   events of a pair must lie in the range), $level ('touchpoint' | 'stage': at stage level only
 --   pairs where the stage changes count, i.e. the stage sequence with repeats collapsed),
 --   $by_mode ('none' | 'column' | 'nps'), $horizon (TIMESTAMP: NPS answers up to it count).
--- Slots: {segment} a checked customers column (used when $by_mode = 'column').
+-- Slots: {segment} a checked customers column (used when $by_mode = 'column'); {first}: a condition
+--   true on exactly one pair per customer, source and target: the stored flag e.first_pair /
+--   e.first_stage_pair (events_ordered, first occurrence in the whole journey: only without a date
+--   range), else row_number() over (customer, source, target) = 1 computed on the pairs in range.
+--   customers = pairs where {first} holds (one pass over the pairs, no DISTINCT).
 -- Output: segment, source, target, transitions, customers, median_seconds
 WITH pairs AS (
   SELECT e.customer_id,
          CASE WHEN $level = 'stage' THEN e.stage ELSE e.touchpoint END AS source,
          CASE WHEN $level = 'stage' THEN coalesce(m.stage, 'unmapped') ELSE e.next_touchpoint END AS target,
-         epoch(e.next_ts) - epoch(e.ts) AS seconds
+         epoch(e.next_ts) - epoch(e.ts) AS seconds,
+         {first} AS is_first
   FROM events_ordered e
   LEFT JOIN touchpoint_stages m ON $level = 'stage' AND m.touchpoint = e.next_touchpoint
   WHERE e.next_ts IS NOT NULL
@@ -34,20 +39,13 @@ seg AS (
 ),
 labelled AS (
   SELECT CASE WHEN $by_mode = 'none' THEN 'all' ELSE coalesce(s.segment, '(none)') END AS segment,
-         p.customer_id, p.source, p.target, p.seconds
+         p.source, p.target, p.seconds, p.is_first
   FROM pairs p
   LEFT JOIN seg s ON s.customer_id = p.customer_id
   WHERE $level = 'touchpoint' OR p.source <> p.target
-),
-counts AS (
-  SELECT segment, source, target, count(*) AS transitions, median(seconds) AS median_seconds
-  FROM labelled GROUP BY ALL
-),
-reach AS (  -- distinct customers per pair: DISTINCT then count is faster than count(DISTINCT) here
-  SELECT segment, source, target, count(*) AS customers
-  FROM (SELECT DISTINCT segment, source, target, customer_id FROM labelled)
-  GROUP BY ALL
 )
-SELECT c.segment, c.source, c.target, c.transitions, r.customers, c.median_seconds
-FROM counts c JOIN reach r USING (segment, source, target)
-ORDER BY c.segment, c.transitions DESC, c.source, c.target
+SELECT segment, source, target, count(*) AS transitions, count(*) FILTER (WHERE is_first) AS customers,
+       median(seconds) AS median_seconds
+FROM labelled
+GROUP BY ALL
+ORDER BY segment, transitions DESC, source, target

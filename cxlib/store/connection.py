@@ -15,8 +15,14 @@ from cxlib.sql import table_columns  # noqa: F401 - part of the store's interfac
 from cxlib.store.resources import apply_resources
 from cxlib.store.schema import (
     ADDED_COLUMNS,
+    ALL_ACTIVE_CUSTOMERS,
     BOOKKEEPING_DDL,
+    CUSTOMER_ACTIVITY_SELECT,
+    CUSTOMER_ACTIVITY_SQL,
+    CUSTOMER_KEYS_DDL,
+    EVENTS_ORDERED_SELECT,
     EVENTS_ORDERED_SQL,
+    NEW_CUSTOMER_KEYS_SQL,
     SURVEY_METRICS,
     TABLES,
     create_table_sql,
@@ -81,7 +87,7 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         # A new store starts with the shipped, user-editable touchpoint -> stage map.
         con.execute("INSERT INTO touchpoint_stages SELECT touchpoint, stage FROM read_csv(?, all_varchar = true)",
                     [str(STAGE_MAP)])
-    if not _exists(con, "events_ordered"):
+    if not _derived_current(con):  # a new store, or one made before the derived tables had their columns
         refresh_derived(con)
 
 
@@ -103,9 +109,43 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
         con.executemany("INSERT INTO survey_metrics VALUES (?, ?, ?)", missing)
 
 
-def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild events_ordered: each customer's events in time order with neighbours and stage."""
-    con.execute(EVENTS_ORDERED_SQL)
+def refresh_derived(con: duckdb.DuckDBPyConnection, *, table: str | None = None, customers: str | None = None) -> None:
+    """Bring the derived tables up to date after a load: customer_keys (integer keys, only grow),
+    events_ordered (each customer's events in time order with neighbours, stage and first-pair
+    flags) and customer_activity (customer x week / month activity from events and orders).
+
+    `table` is the table just loaded and `customers` a query listing the customer ids the load
+    wrote (e.g. ``SELECT customer_id FROM _cx_typed WHERE _reason IS NULL``). After an events or
+    orders load with `customers`, only those customers' rows are deleted and rebuilt (the result
+    equals a full rebuild). Without them, after a stage-map load, or on a store whose derived
+    tables are missing or from an earlier version, everything is rebuilt.
+    """
+    if customers is None or table not in ("events", "orders") or not _derived_current(con):
+        con.execute(CUSTOMER_KEYS_DDL)
+        con.execute(NEW_CUSTOMER_KEYS_SQL.format(touched=ALL_ACTIVE_CUSTOMERS))
+        con.execute(EVENTS_ORDERED_SQL)
+        con.execute(CUSTOMER_ACTIVITY_SQL)
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cx_touched AS SELECT DISTINCT customer_id FROM ({customers})")
+    try:
+        scope = "customer_id IN (SELECT customer_id FROM _cx_touched)"
+        con.execute(NEW_CUSTOMER_KEYS_SQL.format(touched="SELECT customer_id FROM _cx_touched"))
+        if table == "events":
+            con.execute(f"DELETE FROM events_ordered WHERE {scope}")
+            con.execute("INSERT INTO events_ordered" + EVENTS_ORDERED_SELECT.format(scope="e." + scope))
+        con.execute("DELETE FROM customer_activity WHERE cid IN "
+                    "(SELECT cid FROM customer_keys WHERE customer_id IN (SELECT customer_id FROM _cx_touched))")
+        con.execute("INSERT INTO customer_activity" + CUSTOMER_ACTIVITY_SELECT.format(scope=scope))
+    finally:
+        con.execute("DROP TABLE IF EXISTS _cx_touched")
+
+
+def _derived_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """The derived tables exist with this version's columns."""
+    have = set(con.execute("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main' "
+                           "AND table_catalog = current_database() AND table_name IN "
+                           "('events_ordered', 'customer_keys', 'customer_activity')").fetchall())
+    return {("events_ordered", "first_stage_pair"), ("customer_keys", "cid"), ("customer_activity", "first_ts")} <= have
 
 
 def fill_first_seen(con: duckdb.DuckDBPyConnection) -> None:

@@ -270,8 +270,10 @@ def _load(con, spec, src: Source, opts: LoadOptions, pairs, extras, started) -> 
     if spec.name == "customers":
         _note_first_sight_signups(con, targets)
     _write_rejects(con, spec, src, targets, load_id)
-    if spec.name in ("events", "touchpoint_stages"):
-        refresh_derived(con)
+    if spec.name in ("events", "touchpoint_stages", "orders"):  # for the customers the load wrote or moved rows from
+        refresh_derived(con, table=spec.name, customers="SELECT customer_id FROM _cx_typed WHERE _reason IS NULL "
+                        "UNION ALL SELECT json_extract_string(previous, '$.customer_id') FROM history "
+                        f"WHERE load_id = {int(load_id)} AND table_name = '{spec.name}'")
     if spec.name == "customers" or spec.name in FIRST_SEEN:
         fill_first_seen(con)
     return _log(con, spec, src, opts, load_id, started, counts, added, orphans, extras)

@@ -277,20 +277,65 @@ ADDED_COLUMNS = [
 
 # Derived after every load: each customer's events in time order, so journey queries read
 # instead of sort. seq is 1-based; ties on ts are broken by touchpoint then channel so that the
-# order, and every result built on it, is the same on every run.
-EVENTS_ORDERED_SQL = """
-CREATE OR REPLACE TABLE events_ordered AS
-SELECT
-  e.customer_id, e.ts, e.touchpoint, e.channel, e.session_id,
-  coalesce(m.stage, 'unmapped') AS stage,
-  row_number() OVER w AS seq,
-  lag(e.touchpoint) OVER w AS prev_touchpoint,
-  lag(e.channel) OVER w AS prev_channel,
-  lag(e.ts) OVER w AS prev_ts,
-  lead(e.touchpoint) OVER w AS next_touchpoint,
-  lead(e.channel) OVER w AS next_channel,
-  lead(e.ts) OVER w AS next_ts
-FROM events e LEFT JOIN touchpoint_stages m USING (touchpoint)
-WINDOW w AS (PARTITION BY e.customer_id ORDER BY e.ts, e.touchpoint, e.channel)
-ORDER BY e.customer_id, seq
+# order, and every result built on it, is the same on every run. `{scope}` restricts the rebuild to
+# some customers (a condition on e.customer_id; TRUE for all). Columns after next_ts:
+#   cid              the customer's integer key (customer_keys)
+#   next_stage       the next event's stage
+#   first_pair       the first (touchpoint, next_touchpoint) pair of its kind in the customer's events
+#   first_stage_pair the first (stage, next_stage) pair of its kind where the stage changes
+# so that "distinct customers making a pair" is a filtered count, not a DISTINCT over all pairs.
+EVENTS_ORDERED_SELECT = """
+WITH o AS (
+  SELECT
+    e.customer_id, e.ts, e.touchpoint, e.channel, e.session_id,
+    coalesce(m.stage, 'unmapped') AS stage,
+    row_number() OVER w AS seq,
+    lag(e.touchpoint) OVER w AS prev_touchpoint,
+    lag(e.channel) OVER w AS prev_channel,
+    lag(e.ts) OVER w AS prev_ts,
+    lead(e.touchpoint) OVER w AS next_touchpoint,
+    lead(e.channel) OVER w AS next_channel,
+    lead(e.ts) OVER w AS next_ts,
+    k.cid,
+    lead(coalesce(m.stage, 'unmapped')) OVER w AS next_stage
+  FROM events e JOIN customer_keys k ON k.customer_id = e.customer_id
+  LEFT JOIN touchpoint_stages m ON m.touchpoint = e.touchpoint
+  WHERE {scope}
+  WINDOW w AS (PARTITION BY k.cid ORDER BY e.ts, e.touchpoint, e.channel)
+)
+SELECT o.*,
+  next_ts IS NOT NULL
+    AND row_number() OVER (PARTITION BY cid, touchpoint, next_touchpoint ORDER BY seq) = 1 AS first_pair,
+  next_ts IS NOT NULL AND stage <> next_stage
+    AND row_number() OVER (PARTITION BY cid, stage, next_stage ORDER BY seq) = 1 AS first_stage_pair
+FROM o
+ORDER BY customer_id, seq
 """
+EVENTS_ORDERED_SQL = "CREATE OR REPLACE TABLE events_ordered AS" + EVENTS_ORDERED_SELECT.format(scope="TRUE")
+
+# Integer customer keys for derived tables (an integer joins, groups and counts faster than text).
+# The table only grows: a customer keeps its key across loads. `{touched}` lists customer ids.
+CUSTOMER_KEYS_DDL = """CREATE TABLE IF NOT EXISTS customer_keys (
+  customer_id VARCHAR PRIMARY KEY,
+  cid BIGINT NOT NULL
+)"""
+NEW_CUSTOMER_KEYS_SQL = """
+INSERT INTO customer_keys
+SELECT customer_id, (SELECT coalesce(max(cid), 0) FROM customer_keys) + row_number() OVER (ORDER BY customer_id)
+FROM (SELECT customer_id FROM ({touched}) EXCEPT SELECT customer_id FROM customer_keys)
+"""
+ALL_ACTIVE_CUSTOMERS = "SELECT customer_id FROM events UNION SELECT customer_id FROM orders"
+
+# Customer x period activity (events and orders), for cohort retention and lifecycle: one row per
+# customer (cid), period kind ('week' | 'month') and period start p that holds activity, with the
+# first activity time in that period, so that "active in p at or before as-of" is first_ts <= as-of.
+CUSTOMER_ACTIVITY_SELECT = """
+SELECT k.cid, u.period, date_trunc(u.period, a.ts) AS p, min(a.ts) AS first_ts
+FROM (SELECT customer_id, ts FROM events WHERE {scope}
+      UNION ALL SELECT customer_id, ts FROM orders WHERE {scope}) a
+JOIN customer_keys k ON k.customer_id = a.customer_id
+CROSS JOIN (VALUES ('month'), ('week')) u(period)
+GROUP BY ALL
+ORDER BY u.period, k.cid, p
+"""
+CUSTOMER_ACTIVITY_SQL = "CREATE OR REPLACE TABLE customer_activity AS" + CUSTOMER_ACTIVITY_SELECT.format(scope="TRUE")

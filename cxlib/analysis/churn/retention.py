@@ -13,6 +13,26 @@ from cxlib.analysis.churn.status import PERIODS, _as_of, _check_choice
 from cxlib.analysis.features import to_timestamp
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
 
+# Activity (events and orders) as (customer_id, p) pairs at or before $as_of: read from the table
+# kept at load (customer_id is the integer key there), or computed from the rows when the table
+# cannot answer (a filtered store shadows events and orders with views; a store of an earlier version).
+_ACTIVITY_STORED = sql.Ident("SELECT cid AS customer_id, p FROM customer_activity WHERE period = $period "
+                             "AND first_ts <= $as_of")
+_ACTIVITY_SCANNED = sql.Ident("SELECT DISTINCT customer_id, date_trunc($period, ts) AS p FROM ("
+                              "SELECT customer_id, ts FROM events WHERE ts <= $as_of UNION ALL "
+                              "SELECT customer_id, ts FROM orders WHERE ts <= $as_of)")
+
+
+def _activity(con) -> sql.Ident:
+    """Which activity the retention queries read (see above)."""
+    found = con.execute(
+        """SELECT count(*) FILTER (WHERE NOT temporary AND table_name = 'customer_activity'),
+                  count(*) FILTER (WHERE temporary AND table_name IN ('events', 'orders', 'customer_activity'))
+           FROM (SELECT table_name, temporary FROM duckdb_tables() WHERE schema_name = 'main'
+                 UNION ALL SELECT view_name, temporary FROM duckdb_views() WHERE schema_name = 'main')"""
+    ).fetchone()
+    return _ACTIVITY_STORED if found[0] and not found[1] else _ACTIVITY_SCANNED
+
 
 def cohort_retention(
     con: duckdb.DuckDBPyConnection,
@@ -44,7 +64,8 @@ def cohort_retention(
     _check_choice(kind, ("first_time", "recurring"), "retention kind")
     check_min_group_size(min_group_size)
     cutoff = _as_of(con, as_of)
-    df = sql.run(con, "cohort_retention", {"period": period, "as_of": cutoff, "kind": kind})
+    df = sql.run(con, "cohort_retention", {"period": period, "as_of": cutoff, "kind": kind},
+                 {"activity": _activity(con)})
     if first is not None:
         step = pd.DateOffset(months=1) if period == "month" else pd.Timedelta(days=7)
         df = df[df["cohort"] + step > first].reset_index(drop=True)
@@ -75,7 +96,7 @@ def lifecycle(con: duckdb.DuckDBPyConnection, *, period: str = "month", as_of=No
     first = to_timestamp(start, "start")
     _check_choice(period, PERIODS, "period")
     cutoff = _as_of(con, as_of)
-    df = sql.run(con, "lifecycle", {"period": period, "as_of": cutoff})
+    df = sql.run(con, "lifecycle", {"period": period, "as_of": cutoff}, {"activity": _activity(con)})
     if first is not None:
         step = pd.DateOffset(months=1) if period == "month" else pd.Timedelta(days=7)
         df = df[df["period"] + step > first].reset_index(drop=True)

@@ -1,0 +1,53 @@
+-- transitions: directly-follows pairs of each customer's time-ordered events (events_ordered).
+-- Parameters: $start (TIMESTAMP or NULL, inclusive), $end (TIMESTAMP or NULL, exclusive; both
+--   events of a pair must lie in the range), $level ('touchpoint' | 'stage': at stage level only
+--   pairs where the stage changes count, i.e. the stage sequence with repeats collapsed),
+--   $by_mode ('none' | 'column' | 'nps'), $horizon (TIMESTAMP: NPS answers up to it count).
+-- Slots: {segment} a checked customers column (used when $by_mode = 'column').
+-- Output: segment, source, target, transitions, customers, median_seconds
+WITH pairs AS (
+  SELECT e.customer_id,
+         CASE WHEN $level = 'stage' THEN e.stage ELSE e.touchpoint END AS source,
+         CASE WHEN $level = 'stage' THEN coalesce(m.stage, 'unmapped') ELSE e.next_touchpoint END AS target,
+         epoch(e.next_ts) - epoch(e.ts) AS seconds
+  FROM events_ordered e
+  LEFT JOIN touchpoint_stages m ON $level = 'stage' AND m.touchpoint = e.next_touchpoint
+  WHERE e.next_ts IS NOT NULL
+    AND ($start IS NULL OR e.ts >= $start) AND ($end IS NULL OR e.next_ts < $end)
+),
+rel_nps AS (  -- latest relationship NPS answer (blank touchpoint); ties on ts -> response_id
+  SELECT customer_id, arg_max(score, (ts, response_id)) AS score
+  FROM survey_responses
+  WHERE $by_mode = 'nps' AND metric = 'nps' AND touchpoint IS NULL AND ts <= $horizon
+  GROUP BY customer_id
+),
+seg AS (
+  SELECT c.customer_id,
+         CASE $by_mode
+           WHEN 'none' THEN 'all'
+           WHEN 'nps' THEN CASE WHEN r.score IS NULL THEN 'no_response' WHEN r.score >= 9 THEN 'promoter'
+                                WHEN r.score >= 7 THEN 'passive' ELSE 'detractor' END
+           ELSE coalesce(CAST(c.{segment} AS VARCHAR), '(none)')
+         END AS segment
+  FROM customers c LEFT JOIN rel_nps r ON r.customer_id = c.customer_id
+  WHERE $by_mode <> 'none'
+),
+labelled AS (
+  SELECT CASE WHEN $by_mode = 'none' THEN 'all' ELSE coalesce(s.segment, '(none)') END AS segment,
+         p.customer_id, p.source, p.target, p.seconds
+  FROM pairs p
+  LEFT JOIN seg s ON s.customer_id = p.customer_id
+  WHERE $level = 'touchpoint' OR p.source <> p.target
+),
+counts AS (
+  SELECT segment, source, target, count(*) AS transitions, median(seconds) AS median_seconds
+  FROM labelled GROUP BY ALL
+),
+reach AS (  -- distinct customers per pair: DISTINCT then count is faster than count(DISTINCT) here
+  SELECT segment, source, target, count(*) AS customers
+  FROM (SELECT DISTINCT segment, source, target, customer_id FROM labelled)
+  GROUP BY ALL
+)
+SELECT c.segment, c.source, c.target, c.transitions, r.customers, c.median_seconds
+FROM counts c JOIN reach r USING (segment, source, target)
+ORDER BY c.segment, c.transitions DESC, c.source, c.target

@@ -223,12 +223,16 @@ def _ingest(con, source, spec: schema.Table, opts: LoadOptions) -> LoadReport:
     opts = replace(opts, timezone=_check_timezone(con, opts.timezone))
     _check_date_format(con, opts.date_format)
     started = datetime.now(tz.utc).replace(tzinfo=None)
+    order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     try:
         src = stage_source(con, source, delimiter=opts.delimiter, encoding=opts.encoding,
                            columns=list(opts.columns) if opts.columns else None, skip_rows=opts.skip_rows,
                            json_paths=[p for p in {**opts.preset_mapping, **opts.mapping} if "." in p])
         opts = _with_preset_constants(spec, src, opts)
         pairs, extras = map_header(con, spec, src, opts)
+        # Every staged row carries its record number and line: the steps after staging need no file
+        # order, and keeping it makes DuckDB hold rows back in memory (restored below).
+        con.execute("SET preserve_insertion_order = false")
         con.execute("BEGIN TRANSACTION")
         try:
             report = _load(con, spec, src, opts, pairs, extras, started)
@@ -245,6 +249,7 @@ def _ingest(con, source, spec: schema.Table, opts: LoadOptions) -> LoadReport:
         label = "DataFrame" if isinstance(source, pd.DataFrame) else str(source)
         raise CxDataError(f"cannot read {label}: {str(exc).splitlines()[0]}. Nothing was loaded.") from None
     finally:
+        con.execute(f"SET preserve_insertion_order = {order}")
         drop_staging(con)
         for name in ("_cx_stage", "_cx_typed"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
@@ -454,8 +459,10 @@ def _stage(con, spec: schema.Table, src: Source, opts: LoadOptions, pairs, extra
         rows = _unpivot(rows, opts.wide)
         params.update({f"metric{q}": str(m).strip().lower()
                        for q, m in enumerate((opts.wide.get("questions") or {}).values(), 1)})
-    con.execute(f"CREATE TEMP TABLE _cx_stage AS SELECT row_number() OVER (ORDER BY _src, _q) AS _rn, "
-                f"* EXCLUDE (_src, _q) FROM ({rows})", params)
+    # One row per record keeps the record's number; only an unpivot renumbers (a sort of every row).
+    number = "row_number() OVER (ORDER BY _src, _q)" if opts.wide else "_src"
+    con.execute(f"CREATE TEMP TABLE _cx_stage AS SELECT {number} AS _rn, * EXCLUDE (_src, _q) FROM ({rows})", params)
+    con.execute("DROP TABLE _cx_raw")  # later steps read _cx_stage only: free the file's text now
     targets = [c[0] for c in con.execute("DESCRIBE _cx_stage").fetchall() if not c[0].startswith("_")]
     if spec.derived_key and spec.derived_key not in targets:
         _derive_key(con, spec, targets)
@@ -465,6 +472,8 @@ def _stage(con, spec: schema.Table, src: Source, opts: LoadOptions, pairs, extra
 
 def _line_of_record(src: Source) -> str:
     """A CSV record's line: its number, the header lines, and the malformed lines before it."""
+    if not src.structural:  # no malformed line: no join
+        return f"r._rn + {src.header_lines}"
     return (f"r._rn + {src.header_lines} + (SELECT count(*) FROM (SELECT line - row_number() OVER (ORDER BY line) "
             f"AS gap FROM _cx_structural) g WHERE g.gap <= r._rn + {src.header_lines - 1})")
 

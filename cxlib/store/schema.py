@@ -302,14 +302,14 @@ WITH o AS (
   LEFT JOIN touchpoint_stages m ON m.touchpoint = e.touchpoint
   WHERE {scope}
   WINDOW w AS (PARTITION BY k.cid ORDER BY e.ts, e.touchpoint, e.channel)
-)
-SELECT o.*,
-  next_ts IS NOT NULL
-    AND row_number() OVER (PARTITION BY cid, touchpoint, next_touchpoint ORDER BY seq) = 1 AS first_pair,
-  next_ts IS NOT NULL AND stage <> next_stage
-    AND row_number() OVER (PARTITION BY cid, stage, next_stage ORDER BY seq) = 1 AS first_stage_pair
+),
+first_pairs AS (SELECT cid, min(seq) AS seq FROM o WHERE next_ts IS NOT NULL GROUP BY cid, touchpoint, next_touchpoint),
+first_stage_pairs AS (SELECT cid, min(seq) AS seq FROM o WHERE stage <> next_stage GROUP BY cid, stage, next_stage)
+SELECT o.*, fp.seq IS NOT NULL AS first_pair, fs.seq IS NOT NULL AS first_stage_pair
 FROM o
-ORDER BY customer_id, seq
+LEFT JOIN first_pairs fp ON fp.cid = o.cid AND fp.seq = o.seq
+LEFT JOIN first_stage_pairs fs ON fs.cid = o.cid AND fs.seq = o.seq
+ORDER BY o.customer_id, o.seq
 """
 EVENTS_ORDERED_SQL = "CREATE OR REPLACE TABLE events_ordered AS" + EVENTS_ORDERED_SELECT.format(scope="TRUE")
 
@@ -330,12 +330,16 @@ ALL_ACTIVE_CUSTOMERS = "SELECT customer_id FROM events UNION SELECT customer_id 
 # customer (cid), period kind ('week' | 'month') and period start p that holds activity, with the
 # first activity time in that period, so that "active in p at or before as-of" is first_ts <= as-of.
 CUSTOMER_ACTIVITY_SELECT = """
-SELECT k.cid, u.period, date_trunc(u.period, a.ts) AS p, min(a.ts) AS first_ts
-FROM (SELECT customer_id, ts FROM events WHERE {scope}
-      UNION ALL SELECT customer_id, ts FROM orders WHERE {scope}) a
-JOIN customer_keys k ON k.customer_id = a.customer_id
+SELECT d.cid, u.period, date_trunc(u.period, d.first_ts) AS p, min(d.first_ts) AS first_ts
+FROM (  -- first activity per customer and day first: a day lies in one week and one month
+  SELECT k.cid, min(a.ts) AS first_ts
+  FROM (SELECT customer_id, ts FROM events WHERE {scope}
+        UNION ALL SELECT customer_id, ts FROM orders WHERE {scope}) a
+  JOIN customer_keys k ON k.customer_id = a.customer_id
+  GROUP BY k.cid, date_trunc('day', a.ts)
+) d
 CROSS JOIN (VALUES ('month'), ('week')) u(period)
 GROUP BY ALL
-ORDER BY u.period, k.cid, p
+ORDER BY u.period, d.cid, p
 """
 CUSTOMER_ACTIVITY_SQL = "CREATE OR REPLACE TABLE customer_activity AS" + CUSTOMER_ACTIVITY_SELECT.format(scope="TRUE")

@@ -6,8 +6,8 @@
     .venv/bin/pip install -e '.[bench]'                              # pm4py, for its directly-follows graph
 
 For each size it generates one synthetic store directly in DuckDB (50 events per customer in
-sessions of 5 events minutes apart, sessions a month apart, touchpoints drawn with fixed weights,
-four regions) and builds events_ordered with cxlib.store.refresh_derived. Then, query by query,
+sessions of 5 events minutes apart, sessions 30 days apart, first sessions spread over 2025,
+touchpoints drawn with fixed weights, four regions) and builds events_ordered with cxlib.store.refresh_derived. Then, query by query,
 it runs rounds of engines, each run in a fresh subprocess so that its peak resident memory (VmHWM)
 is its own: scan, cxlib, pandas, pm4py, scan, cxlib, ... `--repeat` rounds, the median reported.
 
@@ -96,7 +96,10 @@ MEDIAN_TOLERANCE_S = 1e-3
 
 def build(path: Path, events: int) -> dict:
     """A store of `events` events: 50 per customer, in sessions of 5 events minutes apart, a session a
-    month; touchpoints by WEIGHTS, channels uniform; customers in four regions. events_ordered built."""
+    month (30 days), the customers' first sessions spread evenly over 2025 (so twelve monthly cohorts);
+    touchpoints by WEIGHTS, channels uniform; customers in four regions. events_ordered built.
+    (journey_bench.py, which this replaces, started every customer within c seconds of 2025-01-01:
+    one cohort.)"""
     import cxlib
     from cxlib.store import refresh_derived
 
@@ -110,7 +113,7 @@ def build(path: Path, events: int) -> dict:
     t = time.perf_counter()
     con.execute(
         """INSERT INTO customers (customer_id, signup_at, region)
-           SELECT printf('C%08d', i), TIMESTAMP '2025-01-01' + to_seconds(i % 2592000),
+           SELECT printf('C%08d', i), TIMESTAMP '2025-01-01' + to_seconds(i * 31536000 // $n),
                   ['north', 'south', 'east', 'west'][1 + i % 4]
            FROM range($n) t(i)""",
         {"n": customers},
@@ -118,7 +121,7 @@ def build(path: Path, events: int) -> dict:
     con.execute(
         """INSERT INTO events (customer_id, ts, touchpoint, channel, session_id)
            SELECT printf('C%08d', c),
-                  TIMESTAMP '2025-01-01' + to_seconds(c % 2592000)      -- the customer's start
+                  TIMESTAMP '2025-01-01' + to_seconds(c * 31536000 // $customers)  -- starts spread over 2025
                     + to_seconds((k // 5) * 30 * 86400)                    -- a session a month
                     + to_seconds((k % 5) * 240 + (hash(i) % 240)::BIGINT),           -- events minutes apart
                   $tps[(1 + hash(i * 7 + 1) % 100)::BIGINT],

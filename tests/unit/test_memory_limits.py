@@ -66,6 +66,10 @@ def test_a_read_only_connection_spills_into_its_folder(store, monkeypatch):
     con = cxlib.connect(store, read_only=True)
     try:
         assert con.execute(query).fetchone()[0] == 1_000_000
+    finally:
+        con.close()
+    con = cxlib.connect(store, read_only=True)
+    try:
         con.execute("SET temp_directory = ''")  # the test can fail: no spilling, no room
         with pytest.raises(duckdb.OutOfMemoryException):
             con.execute(query).fetchone()

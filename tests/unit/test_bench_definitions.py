@@ -48,6 +48,8 @@ def store(speed, tmp_path_factory):
         # two attempts reaching step 2: the earliest gives the time to convert
         "P5": [("product_page", t0), ("add_to_cart", t0 + 2 * d), ("product_page", t0 + 20 * d),
                ("add_to_cart", t0 + 20 * d + h)],
+        # step 2 at the same time as step 1 (events_ordered puts add_to_cart first): it counts
+        "P6": [("product_page", t0), ("add_to_cart", t0)],
     }
     for cid, evs in planted.items():
         con.execute("INSERT INTO customers (customer_id, signup_at, region) VALUES (?, ?, 'planted')",
@@ -73,9 +75,10 @@ def test_pandas_gives_cxlibs_answer(speed, store, query):
 def test_the_planted_journeys_count_as_the_definition_says(speed, store):
     """Both engines on the planted customers alone, against counts worked out by hand."""
     expected = [  # customers, dropped, open_window, median seconds from the previous step
-        [5, 0, 0, None],            # P1..P5 start
-        [3, 1, 1, 2 * 86400.0],     # P1 (re-entry), P2, P5; P4 dropped (out of order), P3 open; 1 h, 6 d, 2 d
-        [1, 2, 0, 7 * 86400.0 - 3600],  # P1 at the window edge; P2 (8 days after step 1) and P5 dropped
+        [6, 0, 0, None],            # P1..P6 start
+        [4, 1, 1, (3600 + 2 * 86400) / 2],  # P1 (re-entry), P2, P5, P6; P4 dropped (out of order), P3 open;
+                                            # 1 h, 6 d, 2 d, 0 s
+        [1, 3, 0, 7 * 86400.0 - 3600],  # P1 at the window edge; P2 (8 days after step 1), P5, P6 dropped
         [1, 0, 0, 0.0],             # P1's payment at the same time as its checkout
     ]
     df = cxlib.funnel(store, speed.FUNNEL, window=speed.WINDOW, by="region", min_group_size=1)

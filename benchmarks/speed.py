@@ -606,6 +606,10 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
                             check=False).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "cxlib"], capture_output=True, text=True,
+                           cwd=ROOT, check=False).stdout.strip()
+    if dirty:
+        commit += " + uncommitted changes in cxlib/"
     import pandas as pd
 
     report = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit,

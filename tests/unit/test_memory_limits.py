@@ -129,27 +129,29 @@ def _files(folder: Path) -> tuple[Path, Path]:
 
 
 def _load(folder: Path, customers: Path, events: Path):
-    db = folder / "cx.duckdb"
-    ingest(customers, "customers", db=db)
-    report = ingest(events, "events", db=db)
-    con = duckdb.connect(str(db), read_only=True)
+    """Load the files into a new store; the report, the events' content, the rejects, and whether DuckDB spilled."""
+    con = cxlib.connect(folder / "cx.duckdb", read_only=False)
     try:
+        ingest(customers, "customers", db=con)
+        report = ingest(events, "events", db=con)
+        spilled = Path(_setting(con, "temp_directory")).exists()  # DuckDB makes the folder on its first spill
         content = con.execute("SELECT count(*), sum(hash(customer_id, ts, touchpoint, channel, session_id, "
                               "CAST(properties AS VARCHAR))) FROM events").fetchone()
         rejects = con.execute("SELECT line, reason FROM rejects WHERE table_name = 'events' ORDER BY line").fetchall()
     finally:
         con.close()
-    return report, content, rejects
+    return report, content, rejects, spilled
 
 
 def test_a_load_under_a_tiny_limit_spills_and_loads_the_same_rows(tmp_path, monkeypatch):
     customers, events = _files(tmp_path)
     monkeypatch.delenv("CX_MEMORY_LIMIT", raising=False)
     (tmp_path / "free").mkdir()
-    free, free_content, free_rejects = _load(tmp_path / "free", customers, events)
+    free, free_content, free_rejects, free_spilled = _load(tmp_path / "free", customers, events)
     monkeypatch.setenv("CX_MEMORY_LIMIT", "64MB")
     (tmp_path / "tight").mkdir()
-    tight, tight_content, tight_rejects = _load(tmp_path / "tight", customers, events)
+    tight, tight_content, tight_rejects, tight_spilled = _load(tmp_path / "tight", customers, events)
+    assert (free_spilled, tight_spilled) == (False, True)
     assert (tight.read, tight.loaded, tight.rejected) == (free.read, free.loaded, free.rejected) == (ROWS, ROWS - 200, 200)
     assert tight_content == free_content
     assert tight_rejects == free_rejects

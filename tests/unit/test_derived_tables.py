@@ -85,7 +85,7 @@ def test_retention_and_lifecycle_on_the_sample_equal_the_queries_before_the_acti
 def test_a_filtered_store_computes_from_its_rows(sample_con):
     with filtered(sample_con, Filters(channel="app")) as fs:  # events_ordered rebuilt over the app events
         assert retention._activity(fs.con) is retention._ACTIVITY_SCANNED
-        assert flows._first_pair(fs.con, "touchpoint", ranged=False) is flows._FIRST_IN_RANGE
+        # transitions use the view's flags if it has them, else compute them: either way the customers are right
         got = cxlib.transitions(fs.con, min_group_size=1)
         pairs = fs.con.execute("SELECT touchpoint, next_touchpoint, count(DISTINCT customer_id) FROM events_ordered "
                                "WHERE next_ts IS NOT NULL GROUP BY ALL").fetchall()

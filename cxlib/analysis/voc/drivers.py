@@ -142,10 +142,11 @@ def key_drivers(
     r_squared; close to the Shapley/dominance decomposition) as PERCENT of R^2; ci_lower/ci_upper:
     bootstrap percentile 95% interval over `bootstrap` resamples of customers (seeded). Each
     resample draws m = min(n, `bootstrap_customers`) customers with replacement; when m < n
-    (an m-out-of-n bootstrap) the interval is the percentile interval scaled to n around the
-    estimate: estimate + sqrt(m/n) * (percentile - estimate). So the cost follows the precision
-    wanted (a resample of 10,000 customers shows the interval's shape well), not the number of
-    customers; with n <= m it is the plain percentile interval.
+    (an m-out-of-n bootstrap) the percentiles are scaled to n: with c the resamples' mean,
+    estimate + (m/n)(c - estimate) + sqrt(m/n)(percentile - c) (spread ~ 1/sqrt(size), bias
+    ~ 1/size). So the cost follows the precision wanted (resamples of 10,000 customers show
+    the interval's shape well), not the number of customers; with n <= m it is the plain
+    percentile interval.
     Significance: the joint F-test that the driver's coefficients are 0 in the full OLS model,
     Benjamini-Hochberg adjusted over drivers; significant = p_adjusted < alpha. direction = sign
     of the OLS coefficient (single-column drivers; '' for attributes). The model fit is in
@@ -237,8 +238,10 @@ def _bootstrap_interval(x: np.ndarray, yv: np.ndarray, col_group: np.ndarray, n_
     """Percentile 95% interval of each driver's importance over `bootstrap` seeded resamples (NaN for none).
 
     Each resample draws m = min(n, `resample_size`) customers with replacement. With m < n the
-    percentiles are scaled to n around `estimate` (m-out-of-n bootstrap: the spread of a
-    smooth statistic shrinks as 1/sqrt(size)); with m = n this is the plain percentile interval.
+    percentiles are scaled to n (m-out-of-n bootstrap): with c the resamples' mean,
+    estimate + (m/n)(c - estimate) + sqrt(m/n)(percentile - c), since the spread of a smooth
+    statistic shrinks as 1/sqrt(size) and its bias as 1/size; with m = n this is the plain
+    percentile interval.
     """
     from threadpoolctl import threadpool_limits
 
@@ -254,10 +257,12 @@ def _bootstrap_interval(x: np.ndarray, yv: np.ndarray, col_group: np.ndarray, n_
             boots.append(_importance(bw, br2, col_group, n_groups))
     if not boots:
         return np.full(n_groups, np.nan), np.full(n_groups, np.nan)
-    lo, hi = np.percentile(np.array(boots), [2.5, 97.5], axis=0)
-    if m < n:
-        scale = math.sqrt(m / n)
-        lo, hi = estimate + scale * (lo - estimate), estimate + scale * (hi - estimate)
+    boots = np.array(boots)
+    lo, hi = np.percentile(boots, [2.5, 97.5], axis=0)
+    if m < n:  # spread scaled by sqrt(m/n), the resamples' bias (mean - estimate, ~1/size) by m/n
+        centre = boots.mean(axis=0)
+        shift = estimate + (m / n) * (centre - estimate)
+        lo, hi = shift + math.sqrt(m / n) * (lo - centre), shift + math.sqrt(m / n) * (hi - centre)
     return lo, hi
 
 

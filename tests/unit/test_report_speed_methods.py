@@ -1,0 +1,184 @@
+"""The methods that keep reports fast on a large store give the same answers as the slow ones.
+
+BG/NBD and Gamma-Gamma fitted on grouped sufficient statistics (identical customers as one
+weighted row, special functions once per distinct frequency, analytic gradients) against the
+plain per-customer likelihood; the key-driver bootstrap of at most `bootstrap_customers`
+customers (m-out-of-n, scaled to n) against the full bootstrap; clustering fitted on a sample
+only above `fit_sample` customers.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize
+
+from cxlib.analysis import clv
+from cxlib.analysis.segments import behaviour_clusters
+from cxlib.analysis.voc import drivers
+from cxlib.errors import CxInputError
+
+CDNOW = (0.243, 4.414, 0.793, 2.426)  # FHL (2005) estimates on CDNOW
+
+
+def _cdnow_like(n=2357, seed=11, params=CDNOW):
+    """Purchases simulated from BG/NBD with the CDNOW estimates, first purchases spread over 12
+    weeks, 39 weeks observed; times in whole days, expressed in weeks (as clv_summary does)."""
+    rng = np.random.default_rng(seed)
+    r, alpha, a, b = params
+    lam, p = rng.gamma(r, 1 / alpha, n), rng.beta(a, b, n)
+    T = (273 - rng.integers(0, 84, n)) / 7.0
+    x, tx = np.zeros(n), np.zeros(n)
+    for i in range(n):
+        t = 0.0
+        while True:
+            t += rng.exponential(1 / lam[i])
+            if t > T[i]:
+                break
+            x[i] += 1
+            tx[i] = np.floor(t * 7) / 7
+            if rng.random() < p[i]:
+                break
+    return x, tx, T
+
+
+def _plain_fit(x, tx, T):
+    """The per-customer fit as it was: Nelder-Mead on the summed log-likelihood of every row,
+    tightened, then polished; the reference for the grouped fit."""
+    def neg(lp):
+        v = -np.sum(clv.bgnbd_log_likelihood(np.exp(lp), x, tx, T))
+        return v if np.isfinite(v) else 1e300
+
+    best = None
+    for start in [(1, 1, 1, 1), (0.5, 5, 0.8, 2.5)]:
+        res = optimize.minimize(neg, np.log(start), method="Nelder-Mead",
+                                options={"maxiter": 40000, "maxfev": 40000, "xatol": 1e-11, "fatol": 1e-12})
+        if best is None or res.fun < best.fun:
+            best = res
+    return np.exp(best.x), -best.fun
+
+
+def test_grouped_objective_is_the_summed_log_likelihood_with_its_gradient():
+    x, tx, T = _cdnow_like(n=400, seed=3)
+    (xg, txg, Tg), w, inverse = clv._grouped([x, tx, T])
+    assert len(xg) < len(x) and w.sum() == len(x)
+    assert np.array_equal(xg[inverse], x) and np.array_equal(Tg[inverse], T)  # exact: nothing rounded
+    f, total = clv._bgnbd_mean_neg_ll(xg, txg, Tg, w)
+    for params in [CDNOW, (1.0, 1.0, 1.0, 1.0), (2.0, 30.0, 0.4, 7.0)]:
+        lp = np.log(params)
+        value, grad = f(lp)
+        assert value * total == pytest.approx(-clv.bgnbd_log_likelihood(params, x, tx, T).sum(), rel=1e-12)
+        numeric = optimize.approx_fprime(lp, lambda z: f(z)[0], 1e-7)
+        assert grad == pytest.approx(numeric, rel=1e-4, abs=1e-6)
+
+
+def test_grouped_gamma_gamma_objective_and_gradient():
+    rng = np.random.default_rng(5)
+    x = rng.integers(1, 8, 500).astype(float)
+    m = np.round(rng.gamma(3, 20, 500), 0)  # whole amounts: many customers share (x, m)
+    (xg, mg), w, _ = clv._grouped([x, m])
+    assert len(xg) < len(x)
+    g, total = clv._gamma_gamma_mean_neg_ll(xg, mg, w)
+    for params in [(6.0, 4.0, 15.0), (2.0, 3.0, 50.0)]:
+        lp = np.log(params)
+        value, grad = g(lp)
+        assert value * total == pytest.approx(-clv.gamma_gamma_log_likelihood(params, x, m).sum(), rel=1e-12)
+        assert grad == pytest.approx(optimize.approx_fprime(lp, lambda z: g(z)[0], 1e-7), rel=1e-4, abs=1e-6)
+
+
+def test_bgnbd_grouped_fit_equals_the_per_customer_fit_on_cdnow_like_data():
+    x, tx, T = _cdnow_like()
+    fit = clv.fit_bgnbd(x, tx, T)
+    got = np.array([fit["r"], fit["alpha"], fit["a"], fit["b"]])
+    # the same customers handed over grouped, with weights: the same fit
+    g = pd.DataFrame({"x": x, "tx": tx, "T": T}).value_counts().reset_index(name="w")
+    assert len(g) < len(x)
+    again = clv.fit_bgnbd(g["x"], g["tx"], g["T"], weights=g["w"])
+    assert np.array([again["r"], again["alpha"], again["a"], again["b"]]) == pytest.approx(got, rel=1e-6)
+    assert again["log_likelihood"] == pytest.approx(fit["log_likelihood"], rel=1e-12)
+    # and the optimum of the plain per-customer likelihood: the same maximum; the parameters
+    # agree to 1e-5 (a and b lie on a flat ridge: both optimisers stop within it)
+    ref, ref_ll = _plain_fit(x, tx, T)
+    assert fit["log_likelihood"] == pytest.approx(ref_ll, rel=1e-12)
+    assert clv.bgnbd_log_likelihood(got, x, tx, T).sum() >= ref_ll - 1e-7
+    assert got == pytest.approx(ref, rel=1e-5)
+    assert fit["converged"]
+    # the simulation's r and alpha are recovered (2,357 customers, as CDNOW; a and b are loose)
+    assert got[:2] == pytest.approx(np.array(CDNOW[:2]), rel=0.35)
+
+
+def test_bgnbd_grouped_fit_equals_the_per_customer_fit_on_the_sample_store(sample_con):
+    s = clv.clv_summary(sample_con, calibration_end="2025-12-31")
+    x, tx, T = (s[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    fit = clv.fit_bgnbd(x, tx, T)
+    ref, ref_ll = _plain_fit(x, tx, T)
+    assert fit["log_likelihood"] == pytest.approx(ref_ll, rel=1e-12)
+    assert np.array([fit["r"], fit["alpha"], fit["a"], fit["b"]]) == pytest.approx(ref, rel=1e-5)
+    # Gamma-Gamma: grouped with weights equals the rows
+    rep = s[(s["frequency"] > 0) & (s["monetary_value"] > 0)]
+    gg = clv.fit_gamma_gamma(rep["frequency"], rep["monetary_value"])
+    grouped = rep.groupby(["frequency", "monetary_value"]).size().reset_index(name="w")
+    gg2 = clv.fit_gamma_gamma(grouped["frequency"], grouped["monetary_value"], weights=grouped["w"])
+    assert [gg2[k] for k in ("p", "q", "gamma")] == pytest.approx([gg[k] for k in ("p", "q", "gamma")], rel=1e-6)
+
+
+def test_fit_weights_are_checked():
+    with pytest.raises(CxInputError):
+        clv.fit_bgnbd([1, 2], [1, 2], [3, 3], weights=[1])
+    with pytest.raises(CxInputError):
+        clv.fit_bgnbd([1, 2], [1, 2], [3, 3], weights=[-1, 2])
+    with pytest.raises(CxInputError):
+        clv.fit_gamma_gamma([1, 2], [10, 20], weights=[1, -2])
+
+
+def _driver_data(n, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4))
+    x[:, 1] += 0.5 * x[:, 0]
+    y = 1.0 * x[:, 0] + 0.6 * x[:, 1] + 0.3 * x[:, 2] + rng.normal(0, 2, n)
+    groups = np.arange(4)
+    w, r2 = drivers.relative_weights(x, y)
+    return x, y, groups, drivers._importance(w, r2, groups, 4)
+
+
+def test_driver_bootstrap_of_fewer_customers_scaled_to_n_matches_the_full_bootstrap():
+    x, y, groups, est = _driver_data(20_000)
+    full_lo, full_hi = drivers._bootstrap_interval(x, y, groups, 4, 300, 1, est, 20_000)
+    lo, hi = drivers._bootstrap_interval(x, y, groups, 4, 300, 1, est, 2_000)
+    width = full_hi - full_lo
+    assert np.all(lo <= est) and np.all(est <= hi)
+    assert lo == pytest.approx(full_lo, abs=0.2 * width.max())
+    assert hi == pytest.approx(full_hi, abs=0.2 * width.max())
+    assert (hi - lo) == pytest.approx(width, abs=0.2 * width.max())
+
+
+def test_driver_bootstrap_is_the_plain_percentile_interval_up_to_the_resample_size():
+    x, y, groups, est = _driver_data(500)
+    rng = np.random.default_rng(4)
+    boots = []
+    for _ in range(50):
+        idx = rng.integers(0, 500, 500)
+        w, r2 = drivers.relative_weights(x[idx], y[idx])
+        boots.append(drivers._importance(w, r2, groups, 4))
+    want = np.percentile(np.array(boots), [2.5, 97.5], axis=0)
+    for size in (500, 10_000):
+        lo, hi = drivers._bootstrap_interval(x, y, groups, 4, 50, 4, est, size)
+        assert lo == pytest.approx(want[0], rel=1e-12) and hi == pytest.approx(want[1], rel=1e-12)
+
+
+def test_key_drivers_bootstrap_customers(sample_con):
+    a = drivers.key_drivers(sample_con, bootstrap=20)
+    b = drivers.key_drivers(sample_con, bootstrap=20, bootstrap_customers=int(a["n"].iloc[0]))
+    pd.testing.assert_frame_equal(a, b)  # n customers or more: the plain bootstrap
+    c = drivers.key_drivers(sample_con, bootstrap=20, bootstrap_customers=500).set_index("driver")
+    assert (c["ci_lower"] <= c["importance"] + 1e-9).all() and (c["importance"] <= c["ci_upper"] + 1e-9).all()
+    with pytest.raises(CxInputError):
+        drivers.key_drivers(sample_con, bootstrap_customers=10)
+
+
+def test_clusters_fit_every_customer_up_to_fit_sample(sample_con):
+    a = behaviour_clusters(sample_con, k=3)
+    n = len(a.assignments)
+    assert n <= 20_000  # the sample store is clustered whole with the default fit_sample
+    b = behaviour_clusters(sample_con, k=3, fit_sample=n)
+    pd.testing.assert_frame_equal(a.assignments, b.assignments)
+    assert a.silhouette == b.silhouette

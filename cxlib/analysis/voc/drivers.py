@@ -240,8 +240,8 @@ def _bootstrap_interval(x: np.ndarray, yv: np.ndarray, col_group: np.ndarray, n_
     Each resample draws m = min(n, `resample_size`) customers with replacement. With m < n the
     percentiles are scaled to n (m-out-of-n bootstrap): with c the resamples' mean,
     estimate + (m/n)(c - estimate) + sqrt(m/n)(percentile - c), since the spread of a smooth
-    statistic shrinks as 1/sqrt(size) and its bias as 1/size; with m = n this is the plain
-    percentile interval.
+    statistic shrinks as 1/sqrt(size) and its bias as 1/size; kept within 0-100; with m = n
+    this is the plain percentile interval.
     """
     from threadpoolctl import threadpool_limits
 
@@ -263,6 +263,7 @@ def _bootstrap_interval(x: np.ndarray, yv: np.ndarray, col_group: np.ndarray, n_
         centre = boots.mean(axis=0)
         shift = estimate + (m / n) * (centre - estimate)
         lo, hi = shift + math.sqrt(m / n) * (lo - centre), shift + math.sqrt(m / n) * (hi - centre)
+        lo, hi = np.clip(lo, 0, 100), np.clip(hi, 0, 100)  # a share of R^2 in percent
     return lo, hi
 
 

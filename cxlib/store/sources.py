@@ -114,26 +114,41 @@ def _stage_csv(con, path: Path, encoding: str, delimiter: str | None, columns: l
     # `skip` drops lines before the header; rows after the header are dropped by number below.
     args["header"], args["skip"] = header, 0
     cols = ", ".join(f"{quote_ident(n)}" for n in names)
-    con.execute(f"CREATE TEMP TABLE _cx_raw AS SELECT * FROM (SELECT row_number() OVER () AS _rn, {cols} "
-                f"FROM {relation}) WHERE _rn > $skip_rows", {**args, "skip_rows": skip_rows})
-    if skip_rows:
-        con.execute("UPDATE _cx_raw SET _rn = _rn - $n", {"n": skip_rows})
-    # Lines DuckDB could not split into the columns (too many or too few fields, an unclosed
-    # quote, bytes invalid in the encoding): one row per line.
-    lines = con.execute("SELECT line, any_value(csv_line), list(DISTINCT error_type), any_value(error_message) "
-                        "FROM reject_errors GROUP BY line ORDER BY line").fetchall()
-    con.execute("CREATE TEMP TABLE _cx_structural (line BIGINT, raw VARCHAR, reason VARCHAR)")
-    if lines:
-        # DuckDB keeps only the start of a long line: fields are counted on the line as the file has it
-        counted = {n for n, _, kinds, _ in lines if set(kinds) <= {"TOO MANY COLUMNS", "MISSING COLUMNS"}}
-        full = _physical_lines(path, encoding, counted)
-        con.executemany("INSERT INTO _cx_structural VALUES (?, ?, ?)",
-                        [(line, raw, _malformed(full.get(line, raw), kinds, message, delimiter, len(names)))
-                         for line, raw, kinds, message in lines])
+    con.execute(f"CREATE TEMP TABLE _cx_raw AS SELECT _rn - $skip_rows AS _rn, * EXCLUDE (_rn) FROM "
+                f"(SELECT row_number() OVER () AS _rn, {cols} FROM {relation}) WHERE _rn > $skip_rows",
+                {**args, "skip_rows": skip_rows})
+    _stage_structural(con, path, encoding, delimiter, len(names))
     con.execute("DELETE FROM reject_errors")
     con.execute("DELETE FROM reject_scans")
     structural = con.execute("SELECT count(*) FROM _cx_structural").fetchone()[0]
     return Source(str(path), names, structural, header_lines=int(header) + skip_rows)
+
+
+_PAGE = 50_000  # malformed lines handled at a time: a file of nothing but bad lines stays in bounded memory
+
+
+def _stage_structural(con, path: Path, encoding: str, delimiter: str, expected: int) -> None:
+    """_cx_structural: the lines DuckDB could not split into the columns (too many or too few
+    fields, an unclosed quote, bytes invalid in the encoding), one row per line, a page at a time."""
+    con.execute("CREATE TEMP TABLE _cx_structural (line BIGINT, raw VARCHAR, reason VARCHAR)")
+    con.execute("CREATE TEMP TABLE _cx_bad AS SELECT row_number() OVER (ORDER BY line) AS k, line, "
+                "any_value(csv_line) AS raw, list(DISTINCT error_type) AS kinds, any_value(error_message) AS message "
+                "FROM reject_errors GROUP BY line")
+    numbered = _numbered_lines(path, encoding)
+    try:
+        total = con.execute("SELECT count(*) FROM _cx_bad").fetchone()[0]
+        for start in range(0, total, _PAGE):
+            page = con.execute("SELECT line, raw, kinds, message FROM _cx_bad WHERE k > $a AND k <= $b ORDER BY k",
+                               {"a": start, "b": start + _PAGE}).fetchall()
+            # DuckDB keeps only the start of a long line: fields are counted on the line as the file has it
+            counted = {n for n, _, kinds, _ in page if set(kinds) <= {"TOO MANY COLUMNS", "MISSING COLUMNS"}}
+            full = _take_lines(numbered, counted)
+            con.executemany("INSERT INTO _cx_structural VALUES (?, ?, ?)",
+                            [(line, raw, _malformed(full.get(line, raw), kinds, message, delimiter, expected))
+                             for line, raw, kinds, message in page])
+    finally:
+        numbered.close()
+        con.execute("DROP TABLE _cx_bad")
 
 
 def _malformed(raw: str | None, kinds: list[str], message: str, delimiter: str, expected: int) -> str:
@@ -151,20 +166,26 @@ def _malformed(raw: str | None, kinds: list[str], message: str, delimiter: str, 
     return f"{', '.join(k.lower() for k in kinds)}: {message}"
 
 
-def _physical_lines(path: Path, encoding: str, wanted: set[int]) -> dict[int, str]:
-    """The lines numbered `wanted` (1-based, as the file has them), read in one pass."""
+def _numbered_lines(path: Path, encoding: str):
+    """(number, line) for every physical line of the file (1-based), opened on the first request."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace",
+                newline="") as fh:
+        yield from enumerate(fh, 1)
+
+
+def _take_lines(numbered, wanted: set[int]) -> dict[int, str]:
+    """The lines numbered `wanted`, read on from where `numbered` (_numbered_lines) stopped: ask
+    in increasing order, so that the file is read in one pass."""
     found: dict[int, str] = {}
     if not wanted:
         return found
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
     last = max(wanted)
-    with opener(path, "rt", encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace",
-                newline="") as fh:
-        for number, line in enumerate(fh, 1):
-            if number in wanted:
-                found[number] = line
-            if number >= last:
-                break
+    for number, line in numbered:
+        if number in wanted:
+            found[number] = line
+        if number >= last:
+            break
     return found
 
 

@@ -275,6 +275,7 @@ def _load(con, spec, src: Source, opts: LoadOptions, pairs, extras, started) -> 
     if spec.name == "customers":
         _note_first_sight_signups(con, targets)
     _write_rejects(con, spec, src, targets, load_id)
+    con.execute("RESET preserve_insertion_order")  # the derived-table refresh below runs with the default (see _ingest)
     if spec.name in ("events", "touchpoint_stages", "orders"):  # for the customers the load wrote or moved rows from
         refresh_derived(con, table=spec.name, customers="SELECT customer_id FROM _cx_typed WHERE _reason IS NULL "
                         "UNION ALL SELECT json_extract_string(previous, '$.customer_id') FROM history "

@@ -3,11 +3,12 @@
 --   events of a pair must lie in the range), $level ('touchpoint' | 'stage': at stage level only
 --   pairs where the stage changes count, i.e. the stage sequence with repeats collapsed),
 --   $by_mode ('none' | 'column' | 'nps'), $horizon (TIMESTAMP: NPS answers up to it count).
--- Slots: {segment} a checked customers column (used when $by_mode = 'column'); {first}: a condition
---   true on exactly one pair per customer, source and target: the stored flag e.first_pair /
---   e.first_stage_pair (events_ordered, first occurrence in the whole journey: only without a date
---   range), else row_number() over (customer, source, target) = 1 computed on the pairs in range.
---   customers = pairs where {first} holds (one pass over the pairs, no DISTINCT).
+-- Slots: {segment} a checked customers column (used when $by_mode = 'column'); {first} and
+--   {customers}, set together (cxlib/analysis/journey/flows.py): without a date range, {first} is the
+--   stored flag e.first_pair / e.first_stage_pair (events_ordered: the customer's first pair of its
+--   kind) and {customers} = count(*) FILTER (WHERE is_first); with a range (the first pair in range
+--   differs), or when events_ordered has no flags (a filtered view, an earlier store), {first} is NULL
+--   and {customers} = count(DISTINCT customer_id). Either way one pass over the pairs.
 -- Output: segment, source, target, transitions, customers, median_seconds
 WITH pairs AS (
   SELECT e.customer_id,
@@ -39,12 +40,12 @@ seg AS (
 ),
 labelled AS (
   SELECT CASE WHEN $by_mode = 'none' THEN 'all' ELSE coalesce(s.segment, '(none)') END AS segment,
-         p.source, p.target, p.seconds, p.is_first
+         p.customer_id, p.source, p.target, p.seconds, p.is_first
   FROM pairs p
   LEFT JOIN seg s ON s.customer_id = p.customer_id
   WHERE $level = 'touchpoint' OR p.source <> p.target
 )
-SELECT segment, source, target, count(*) AS transitions, count(*) FILTER (WHERE is_first) AS customers,
+SELECT segment, source, target, count(*) AS transitions, {customers} AS customers,
        median(seconds) AS median_seconds
 FROM labelled
 GROUP BY ALL

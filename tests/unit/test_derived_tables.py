@@ -35,8 +35,8 @@ def check_transitions(con, by_modes=("none", "column", "nps")) -> int:
             for rng in RANGES:
                 lo, hi = _date_bounds(*rng)
                 params = {"start": lo, "end": hi, "level": level, "by_mode": by_mode, "horizon": _horizon(con, hi)}
-                first = flows._first_pair(con, level, ranged=lo is not None)
-                got = sql.run(con, "transitions", params, {"segment": sql.Ident('"region"'), "first": first})
+                count = flows._customer_count(con, level, ranged=lo is not None)
+                got = sql.run(con, "transitions", params, {"segment": sql.Ident('"region"'), **count})
                 pd.testing.assert_frame_equal(got, reference(con, "transitions", params))
                 checked += len(got)
     return checked
@@ -66,9 +66,9 @@ def derived_rows(con) -> dict[str, list]:
 
 
 def test_the_flags_and_activity_read_the_stored_tables_on_the_sample(sample_con):
-    assert flows._first_pair(sample_con, "touchpoint", ranged=False) == "e.first_pair"
-    assert flows._first_pair(sample_con, "stage", ranged=False) == "e.first_stage_pair"
-    assert flows._first_pair(sample_con, "touchpoint", ranged=True) is flows._FIRST_IN_RANGE
+    assert flows._customer_count(sample_con, "touchpoint", ranged=False)["first"] == "e.first_pair"
+    assert flows._customer_count(sample_con, "stage", ranged=False)["first"] == "e.first_stage_pair"
+    assert flows._customer_count(sample_con, "touchpoint", ranged=True)["customers"] is flows._COUNT_DISTINCT
     assert retention._activity(sample_con) is retention._ACTIVITY_STORED
 
 
@@ -208,7 +208,7 @@ def test_a_store_of_an_earlier_version_is_rebuilt_when_opened_for_writing(tmp_pa
     con.execute("DROP TABLE customer_activity")
     con.close()
     con = cxlib.connect(path)  # read-only: the queries fall back to the rows
-    assert flows._first_pair(con, "touchpoint", ranged=False) is flows._FIRST_IN_RANGE
+    assert flows._customer_count(con, "touchpoint", ranged=False)["customers"] is flows._COUNT_DISTINCT
     assert retention._activity(con) is retention._ACTIVITY_SCANNED
     con.close()
     con = cxlib.connect(path, read_only=False)

@@ -38,22 +38,21 @@ def _finish(out: pd.DataFrame, by) -> pd.DataFrame:
     return out.drop(columns="segment") if by is None else out
 
 
-# The one pair per customer, source and target that counts the customer: computed over the pairs in range.
-_FIRST_IN_RANGE = sql.Ident(
-    "row_number() OVER (PARTITION BY e.customer_id, CASE WHEN $level = 'stage' THEN e.stage ELSE e.touchpoint END, "
-    "CASE WHEN $level = 'stage' THEN coalesce(m.stage, 'unmapped') ELSE e.next_touchpoint END) = 1"
-)
+# Distinct customers per pair: a filtered count on the stored first-pair flags, else a DISTINCT count.
+_COUNT_FIRST = sql.Ident("count(*) FILTER (WHERE is_first)")
+_COUNT_DISTINCT = sql.Ident("count(DISTINCT customer_id)")
 
 
-def _first_pair(con, level: str, *, ranged: bool) -> sql.Ident:
-    """The stored first-occurrence flag of events_ordered when it holds for the question (no date
-    range, and the table, not a view rebuilt over filtered rows or a store of an earlier version,
-    has the flags), else the same condition computed over the pairs in range."""
+def _customer_count(con, level: str, *, ranged: bool) -> dict[str, sql.Ident]:
+    """The slots {first} and {customers} of transitions.sql: the stored first-occurrence flag of
+    events_ordered when it answers the question (no date range, and the table, not a view rebuilt over
+    filtered rows or a store of an earlier version, has the flags), else an exact DISTINCT count."""
     if not ranged:
         have = {d[0] for d in con.execute("SELECT * FROM events_ordered LIMIT 0").description}
         if {"first_pair", "first_stage_pair"} <= have:
-            return sql.Ident("e.first_stage_pair" if level == "stage" else "e.first_pair")
-    return _FIRST_IN_RANGE
+            flag = "e.first_stage_pair" if level == "stage" else "e.first_pair"
+            return {"first": sql.Ident(flag), "customers": _COUNT_FIRST}
+    return {"first": sql.Ident("NULL"), "customers": _COUNT_DISTINCT}
 
 
 def transitions(
@@ -90,7 +89,7 @@ def transitions(
         con,
         "transitions",
         {"start": lo, "end": hi, "level": level, "by_mode": by_mode, "horizon": _horizon(con, hi)},
-        {"segment": slot, "first": _first_pair(con, level, ranged=lo is not None or hi is not None)},
+        {"segment": slot, **_customer_count(con, level, ranged=lo is not None or hi is not None)},
     )
     out["median_duration"] = _seconds_to_timedelta(out.pop("median_seconds"))
     out = out[["segment", "source", "target", "transitions", "customers", "median_duration"]]

@@ -11,19 +11,21 @@ read-only or read-write:
 - ``temp_directory``: a private folder under the system temporary directory (``cx-duckdb-<user>``),
   one per store file and process, so spilling works when the store's folder or the connection is
   read-only. DuckDB creates it on first spill and removes it when the database closes; whatever is
-  left when the process exits is removed then.
+  left when the process exits is removed then, and what a killed process left by the next process.
 - ``threads``: ``CX_THREADS`` if set, else DuckDB's default (one per core).
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import getpass
 import hashlib
 import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from cxlib.errors import CxInputError
@@ -77,18 +79,48 @@ def threads() -> int | None:
     return int(env)
 
 
-def temp_directory(path: str | os.PathLike | None) -> Path:
-    """The private spill folder for the store at `path` in this process (not created here: DuckDB
-    creates it on first spill). Its parent, cx-duckdb-<user> under the system temporary directory,
-    is created readable by the user only."""
+@functools.cache
+def spill_root() -> Path:
+    """cx-duckdb-<user> under the system temporary directory, readable by the user only (a fresh
+    private folder instead if another user owns that name or it is open to others). Folders that
+    processes no longer running left there (a killed load) are removed after an hour."""
     try:
         user = getpass.getuser()
     except Exception:  # noqa: BLE001 - no user name (a container): the uid is as good
         user = str(os.getuid()) if hasattr(os, "getuid") else "user"
-    parent = Path(tempfile.gettempdir()) / f"cx-duckdb-{re.sub(r'[^A-Za-z0-9_.-]', '_', user)}"
-    parent.mkdir(mode=0o700, exist_ok=True)
+    root = Path(tempfile.gettempdir()) / f"cx-duckdb-{re.sub(r'[^A-Za-z0-9_.-]', '_', user)}"
+    try:
+        root.mkdir(mode=0o700, exist_ok=True)
+        st = root.lstat()
+        private = not root.is_symlink() and (not hasattr(os, "getuid") or (st.st_uid == os.getuid()
+                                                                          and not st.st_mode & 0o077))
+    except OSError:
+        private = False
+    if not private:
+        return Path(tempfile.mkdtemp(prefix="cx-duckdb-"))
+    hour_ago = time.time() - 3600  # and untouched for an hour (a process of another PID namespace)
+    for old in root.iterdir():
+        pid = old.name.split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)) and old.stat().st_mtime < hour_ago:
+            shutil.rmtree(old, ignore_errors=True)
+    return root
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def temp_directory(path: str | os.PathLike | None) -> Path:
+    """The private spill folder for the store at `path` in this process, under spill_root() (not
+    created here: DuckDB creates it on first spill)."""
     key = hashlib.sha1(str(Path(path).resolve() if path else ":memory:").encode()).hexdigest()[:12]
-    folder = parent / f"{os.getpid()}-{key}"
+    folder = spill_root() / f"{os.getpid()}-{key}"
     if not _made:
         atexit.register(_clean_up)
     _made.add(folder)

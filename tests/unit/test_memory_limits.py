@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import duckdb
@@ -171,3 +172,26 @@ def test_without_a_spill_folder_the_tiny_limit_fails(tmp_path, monkeypatch):
     monkeypatch.setenv("CX_MEMORY_LIMIT", "64MB")
     with pytest.raises(cxlib.CxError, match="Out of Memory"):
         _load(tmp_path, customers, events)
+
+
+def test_the_spill_root_is_private_and_cleared_of_what_killed_processes_left(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    resources.spill_root.cache_clear()
+    try:
+        root = resources.spill_root()
+        assert root.parent == tmp_path and not root.stat().st_mode & 0o077
+        two_hours_ago = time.time() - 7200
+        dead, recent, mine = root / "999999999-aa", root / "999999998-bb", root / f"{os.getpid()}-cc"
+        for folder in (dead, recent, mine):
+            folder.mkdir()
+            if folder is not recent:
+                os.utime(folder, (two_hours_ago, two_hours_ago))
+        resources.spill_root.cache_clear()
+        assert resources.spill_root() == root
+        assert (dead.exists(), recent.exists(), mine.exists()) == (False, True, True)
+        root.chmod(0o777)  # open to others: not used
+        resources.spill_root.cache_clear()
+        fresh = resources.spill_root()
+        assert fresh != root and fresh.parent == tmp_path and not fresh.stat().st_mode & 0o077
+    finally:
+        resources.spill_root.cache_clear()

@@ -129,18 +129,20 @@ def detractor_to_passive_value(
     return pd.DataFrame([row])
 
 
-def _reasons(model: CoxResult, top: int = 3) -> pd.Series:
-    """Per customer: the covariates that raise their risk most above an average customer's.
+def _reasons(model: CoxResult, top: int = 3, rows: np.ndarray | None = None) -> list[str]:
+    """Per customer (the model's customers at positions `rows`, default all): the covariates
+    that raise their risk most above an average customer's.
 
     Only risk factors count (coef > 0, value above the mean): having less of something
     protective is not given as a reason.
     """
+    rows = np.arange(len(model.customers)) if rows is None else np.asarray(rows, dtype=int)
     coefs = model.summary.set_index("covariate")["coef"]
     coefs = coefs[coefs > 0]
     names = list(coefs.index)
     if not names:
-        return pd.Series("no CX factor above average", index=model.customers.index)
-    X = model.customers[names].to_numpy(dtype=float)
+        return ["no CX factor above average"] * len(rows)
+    X = model.customers[names].to_numpy(dtype=float)[rows]
     contrib = (X - model.covariate_means[names].to_numpy()) * coefs.to_numpy()
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :top]
     counted = {i for i, n in enumerate(names) if n in ("ticket_contacts", "channel_switches")}
@@ -149,7 +151,7 @@ def _reasons(model: CoxResult, top: int = 3) -> pd.Series:
         parts = [(f"{int(X[row, i])} " if i in counted else "") + COX_COVARIATES[names[i]]
                  for i in idx if contrib[row, i] > 0]
         out.append("; ".join(parts) if parts else "no CX factor above average")
-    return pd.Series(out, index=model.customers.index)
+    return out
 
 
 def at_risk_customers(
@@ -176,6 +178,12 @@ def at_risk_customers(
     nps_group, long_resolution, ticket_contacts, channel_switches, revenue_last_year,
     expected_lost_revenue, horizon_days, definition.
     """
+    return _at_risk(con, definition, inactivity_days, as_of, horizon_days, top, model, reasons=True)
+
+
+def _at_risk(con, definition, inactivity_days, as_of, horizon_days, top, model, *, reasons: bool) -> pd.DataFrame:
+    """`at_risk_customers`; the reasons (text built per customer) only for the rows returned,
+    and not at all without `reasons` (for `revenue_at_risk`, which only sums)."""
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
         raise CxInputError(f"horizon_days must be a whole number of days of at least 1, got {horizon_days!r}")
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
@@ -185,7 +193,6 @@ def at_risk_customers(
         model = cox_churn(con, definition=definition, inactivity_days=inactivity_days, as_of=cutoff)
     cust = model.customers
     prob = model.churn_probability(horizon_days).to_numpy()
-    reasons = _reasons(model)
     rev = sql.run(con, "churn_revenue_last_year", {"as_of": cutoff}).set_index("customer_id")["revenue_last_year"]
     nps_group = np.select(
         [cust["nps_detractor"] == 1, cust["nps_passive"] == 1, cust["nps_no_answer"] == 1],
@@ -194,7 +201,7 @@ def at_risk_customers(
         {
             "customer_id": cust["customer_id"],
             "churn_probability": prob,
-            "reasons": reasons,
+            "_row": np.arange(len(cust)),
             "tenure_days": cust["tenure_days"],
             "nps_group": nps_group,
             "long_resolution": cust["long_resolution"].astype(bool),
@@ -209,6 +216,9 @@ def at_risk_customers(
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     if top is not None:
         out = out.head(top)
+    rows = out.pop("_row").to_numpy()
+    if reasons:
+        out.insert(3, "reasons", _reasons(model, rows=rows))
     out["horizon_days"] = horizon_days
     out["definition"] = model.definition
     return out
@@ -237,8 +247,7 @@ def revenue_at_risk(
     """
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
         raise CxInputError(f"threshold must be a probability between 0 and 1, got {threshold!r}")
-    risk = at_risk_customers(con, definition=definition, inactivity_days=inactivity_days, as_of=as_of,
-                             horizon_days=horizon_days, top=None, model=model)
+    risk = _at_risk(con, definition, inactivity_days, as_of, horizon_days, None, model, reasons=False)
     likely = risk["churn_probability"] >= threshold
     return pd.DataFrame(
         [

@@ -40,6 +40,10 @@
 --   after m(k-1); the customer reaches k while such events exist. 'hybrid': the customer reaches k
 --   when they reached k-1 and have a step-k event (at or after t1, in any order). 'open': every
 --   customer with a step-k event in the range counts at step k, whatever the order or step 1.
+-- Algorithm: 'ordered' follows each attempt step by step (a recursive join, keeping the events it used);
+--   'strict' joins each step's event to the customer's next event (seq + 1, an equality join), so it
+--   never compares an attempt with all later events; without a breakdown the events need no unit join.
+--   tests/sql/funnel_customers_reference.sql keeps the previous query as the test oracle.
 CREATE OR REPLACE TEMP TABLE cx_funnel_customers AS
 WITH RECURSIVE
 step_channels AS (  -- per step, the channels its events must be on (empty: any)
@@ -75,26 +79,37 @@ units AS (  -- (customer, breakdown value) units; bv = '' without a channel brea
   SELECT DISTINCT customer_id, channel FROM ev0
   WHERE ($attribution = 'all_events' OR ($attribution = 'step' AND k = $attribution_step)) AND channel IS NOT NULL
 ),
-ev AS (  -- step events per unit
+ev AS (  -- step events per unit (without a channel breakdown, every customer of ev0 is one unit: no join)
+  SELECT customer_id, '' AS bv, ts, seq, k, touchpoint, channel FROM ev0 WHERE $attribution = 'none'
+  UNION ALL
   SELECT e.customer_id, u.bv, e.ts, e.seq, e.k, e.touchpoint, e.channel
   FROM ev0 e JOIN units u ON u.customer_id = e.customer_id
-  WHERE ($attribution <> 'all_events' OR e.channel = u.bv)
+  WHERE $attribution <> 'none' AND ($attribution <> 'all_events' OR e.channel = u.bv)
     AND ($attribution <> 'step' OR e.k <> $attribution_step OR e.channel = u.bv)
 ),
-att(customer_id, bv, a_seq, t1, k, tk, used) AS (  -- ordered / strict: one row per step reached
+att(customer_id, bv, a_seq, t1, k, tk, used) AS (  -- ordered: one row per step reached
   SELECT customer_id, bv, seq, ts, 1, ts, [seq]
-  FROM ev WHERE k = 1 AND $order IN ('ordered', 'strict')
+  FROM ev WHERE k = 1 AND $order = 'ordered'
   UNION ALL
   -- the earliest eligible event of the next step (ties on ts: lowest seq); a join + aggregate
   -- runs about twice as fast in DuckDB as the equivalent LATERAL ... ORDER BY ... LIMIT 1
   SELECT a.customer_id, a.bv, a.a_seq, any_value(a.t1), any_value(a.k) + 1, min(e.ts),
          list_append(any_value(a.used), arg_min(e.seq, (e.ts, e.seq)))
   FROM att a
-  JOIN ev e ON e.customer_id = a.customer_id AND e.bv = a.bv AND e.k = a.k + 1
+  JOIN (SELECT * FROM ev WHERE $order = 'ordered') e ON e.customer_id = a.customer_id AND e.bv = a.bv AND e.k = a.k + 1
    AND e.ts >= a.tk AND NOT list_contains(a.used, e.seq)
    AND ($window_seconds IS NULL OR e.ts <= a.t1 + to_seconds($window_seconds))
-   AND ($order <> 'strict' OR e.seq = a.used[len(a.used)] + 1)
   GROUP BY a.customer_id, a.bv, a.a_seq
+),
+strict_att(customer_id, bv, a_seq, t1, k, tk, s) AS (  -- strict: step k+1 is the customer's very next event
+  -- (seq + 1), an equality join; it can never be an event the attempt used (their seqs are lower)
+  SELECT customer_id, bv, seq, ts, 1, ts, seq FROM ev WHERE k = 1 AND $order = 'strict'
+  UNION ALL
+  SELECT a.customer_id, a.bv, a.a_seq, a.t1, a.k + 1, e.ts, e.seq
+  FROM strict_att a
+  JOIN (SELECT * FROM ev WHERE $order = 'strict') e
+    ON e.customer_id = a.customer_id AND e.bv = a.bv AND e.k = a.k + 1 AND e.seq = a.s + 1
+  WHERE e.ts >= a.tk AND ($window_seconds IS NULL OR e.ts <= a.t1 + to_seconds($window_seconds))
 ),
 any_first AS (  -- any order: first time each step is seen in the window of each starting event
   SELECT a.customer_id, a.bv, a.seq AS a_seq, a.ts AS t1, e.k, min(e.ts) AS first_ts
@@ -106,6 +121,8 @@ any_first AS (  -- any order: first time each step is seen in the window of each
 step_times AS (  -- per attempt and reached step: when (any order: the time the k-th distinct step was seen)
   SELECT customer_id, bv, a_seq, t1, k, tk FROM att
   UNION ALL
+  SELECT customer_id, bv, a_seq, t1, k, tk FROM strict_att
+  UNION ALL
   SELECT customer_id, bv, a_seq, t1, row_number() OVER (PARTITION BY customer_id, bv, a_seq ORDER BY first_ts, k),
          first_ts
   FROM any_first
@@ -115,9 +132,11 @@ attempts AS (
   FROM step_times GROUP BY customer_id, bv, a_seq, t1
 ),
 xev AS (  -- exclusion events per unit ('all_events': of the unit's channel only)
+  SELECT customer_id, '' AS bv, ts FROM xev0 WHERE $attribution = 'none'
+  UNION ALL
   SELECT x.customer_id, u.bv, x.ts
   FROM xev0 x JOIN units u ON u.customer_id = x.customer_id
-  WHERE $attribution <> 'all_events' OR x.channel = u.bv
+  WHERE $attribution <> 'none' AND ($attribution <> 'all_events' OR x.channel = u.bv)
 ),
 kept AS (
   SELECT a.* FROM attempts a

@@ -45,7 +45,10 @@ EXPECTED = {
     "events_ordered": {"customer_id": "VARCHAR", "ts": "TIMESTAMP", "touchpoint": "VARCHAR", "channel": "VARCHAR",
                        "session_id": "VARCHAR", "stage": "VARCHAR", "seq": "BIGINT", "prev_touchpoint": "VARCHAR",
                        "prev_channel": "VARCHAR", "prev_ts": "TIMESTAMP", "next_touchpoint": "VARCHAR",
-                       "next_channel": "VARCHAR", "next_ts": "TIMESTAMP"},
+                       "next_channel": "VARCHAR", "next_ts": "TIMESTAMP", "cid": "BIGINT", "next_stage": "VARCHAR",
+                       "first_pair": "BOOLEAN", "first_stage_pair": "BOOLEAN"},
+    "customer_keys": {"customer_id": "VARCHAR", "cid": "BIGINT"},
+    "customer_activity": {"cid": "BIGINT", "period": "VARCHAR", "p": "TIMESTAMP", "first_ts": "TIMESTAMP"},
 }
 # The touchpoints of the shipped map (the sample data's touchpoints), by stage.
 SHIPPED_STAGES = {
@@ -80,7 +83,7 @@ def test_every_table_exists_with_its_columns_and_types_in_order(con):
 
 def test_schema_module_lists_the_design_tables_and_load_order():
     assert set(schema.TABLES) == set(EXPECTED) - {"load_log", "rejects", "events_ordered", "history",
-                                                  "added_customers", "first_sight", "survey_metrics",
+                                                  "customer_keys", "customer_activity", "added_customers", "first_sight", "survey_metrics",
                                                   "personal_columns"}
     assert sorted(schema.LOAD_ORDER) == sorted(schema.TABLES)
     assert schema.LOAD_ORDER[0] == "customers"

@@ -43,6 +43,7 @@
 -- Algorithm: 'ordered' follows each attempt step by step (a recursive join, keeping the events it used);
 --   'strict' joins each step's event to the customer's next event (seq + 1, an equality join), so it
 --   never compares an attempt with all later events; without a breakdown the events need no unit join.
+--   Exclusions: one ASOF join finds each attempt's first exclusion event after its step 1.
 --   tests/sql/funnel_customers_reference.sql keeps the previous query as the test oracle.
 CREATE OR REPLACE TEMP TABLE cx_funnel_customers AS
 WITH RECURSIVE
@@ -138,12 +139,14 @@ xev AS (  -- exclusion events per unit ('all_events': of the unit's channel only
   FROM xev0 x JOIN units u ON u.customer_id = x.customer_id
   WHERE $attribution <> 'none' AND ($attribution <> 'all_events' OR x.channel = u.bv)
 ),
-kept AS (
-  SELECT a.* FROM attempts a
-  WHERE NOT EXISTS (
-    SELECT 1 FROM xev x
-    WHERE x.customer_id = a.customer_id AND x.bv = a.bv AND x.ts > a.t1 AND x.ts < a.t_last
-  )
+kept AS MATERIALIZED (  -- attempts with no exclusion event strictly between step 1 and the last reached
+                       -- step: the unit's first exclusion event after step 1 (an ASOF join) is not before it
+  SELECT * FROM attempts WHERE len($exclusions) = 0
+  UNION ALL
+  SELECT a.customer_id, a.bv, a.a_seq, a.t1, a.furthest, a.t_last
+  FROM (SELECT * FROM attempts WHERE len($exclusions) > 0) a
+  ASOF LEFT JOIN xev x ON x.customer_id = a.customer_id AND x.bv = a.bv AND x.ts > a.t1
+  WHERE x.ts IS NULL OR x.ts >= a.t_last
 ),
 best AS (
   SELECT customer_id, bv,

@@ -138,8 +138,11 @@ def test_funnel_customers_equals_the_previous_algorithm(con, events, kwargs):
 
 
 def _fixed(con):
-    # u1: a, b at the same time twice over, an exclusion in the middle; u2: a, a, b, c with ties
-    _load(con, [("u1", 0, 0, "a", "web"), ("u1", 0, 0, "b", "app"), ("u1", 0, 1, "x", "web"),
+    # u1: a, b at the same time twice over, an exclusion in the middle; u2: a, a, b, c with ties; u3: exclusion
+    # events at the very times of step 1 and of the last step (not strictly between: the attempt is kept)
+    _load(con, [("u3", 0, 0, "a", "web"), ("u3", 0, 0, "x", "web"), ("u3", 0, 1, "b", "web"),
+                ("u3", 0, 2, "c", "web"), ("u3", 0, 2, "x", "app"),
+                ("u1", 0, 0, "a", "web"), ("u1", 0, 0, "b", "app"), ("u1", 0, 1, "x", "web"),
                 ("u1", 0, 2, "a", "web"), ("u1", 0, 2, "b", "web"), ("u1", 0, 3, "c", "app"),
                 ("u2", 0, 0, "a", "web"), ("u2", 0, 0, "a", "app"), ("u2", 0, 1, "b", "web"),
                 ("u2", 0, 1, "c", "web"), ("u2", 8, 0, "a", "app"), ("u2", 8, 4, "b", "app")])

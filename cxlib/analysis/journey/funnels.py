@@ -161,6 +161,12 @@ def _check_attribution(order, by, attribution, attribution_step, n_steps) -> tup
     return attribution, 0
 
 
+def _kept_slots(count: str) -> dict[str, sql.Ident]:
+    """The slots naming the kept attempts for the count asked and an empty set for the other counts."""
+    return {f"kept_{c}": sql.Ident("kept" if c == count else "(SELECT * FROM kept LIMIT 0)")
+            for c in ("customers", "totals", "trend")}
+
+
 def _funnel_customers(con, steps, *, window, order, by, exclusions, start, end, attribution=None,
                       attribution_step=None, count="customers", period="week") -> tuple[list[str], str]:
     _check_choice(order, FUNNEL_ORDERS, "order")
@@ -207,7 +213,7 @@ def _funnel_customers(con, steps, *, window, order, by, exclusions, start, end, 
             "count": count,
             "period": period,
         },
-        {"segment": slot},
+        {"segment": slot, **_kept_slots(count)},
     )
     if by_mode == "nps":  # the NPS group at the customer's step-1 time, not the latest answer ever
         funnel_nps_groups(con, horizon=_horizon(con, hi), start=lo, end=hi)

@@ -99,7 +99,7 @@ att(customer_id, bv, a_seq, t1, k, tk, used) AS (  -- ordered: one row per step 
   SELECT a.customer_id, a.bv, a.a_seq, any_value(a.t1), any_value(a.k) + 1, min(e.ts),
          list_append(any_value(a.used), arg_min(e.seq, (e.ts, e.seq)))
   FROM att a
-  JOIN (SELECT * FROM ev WHERE $order = 'ordered') e ON e.customer_id = a.customer_id AND e.bv = a.bv AND e.k = a.k + 1
+  JOIN (SELECT * FROM ev WHERE $order = 'ordered' AND k > 1) e ON e.customer_id = a.customer_id AND e.bv = a.bv AND e.k = a.k + 1
    AND e.ts >= a.tk AND NOT list_contains(a.used, e.seq)
    AND ($window_seconds IS NULL OR e.ts <= a.t1 + to_seconds($window_seconds))
   GROUP BY a.customer_id, a.bv, a.a_seq

@@ -134,12 +134,23 @@ def chart_churn_by_resolution(df: pd.DataFrame, *, title: str | None = None) -> 
                              "ticket (or without a ticket), with 95% Wilson intervals; an association, not proof.")
 
 
+MAX_AGENTS = 40  # dots per agent chart; more are neither readable nor drawable (a sort list of thousands)
+
+
 def chart_agents(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
     """Each agent's share of slow tickets with its 95% interval, by pseudonym, coloured where the agent
     stands out from the rest; `df` is the result of cxlib.analysis.service.agent_performance."""
     data = _shown(df, ["agent", "slow_share", "slow_share_lower", "slow_share_upper", "stands_out"], "chart_agents",
                   "slow_share")
     data["stands_out"] = data["stands_out"].replace("", "like the rest")
+    shown_note = ""
+    if len(data) > MAX_AGENTS:  # a readable chart: those that stand out first, then the slowest
+        total = len(data)
+        data = (data.assign(_plain=data["stands_out"].eq("like the rest"))
+                .sort_values(["_plain", "slow_share"], ascending=[True, False], kind="stable")
+                .head(MAX_AGENTS).drop(columns="_plain"))
+        shown_note = (f" Showing {MAX_AGENTS} of {total:,} agents: those that differ from the rest first, "
+                      "then the highest shares.")
     verdicts = {"slower": "worse", "like the rest": "no clear difference", "faster": "better"}
     drawn = [v for v in verdicts if v in set(data["stands_out"])]  # the key lists only colours that are drawn
     color = alt.Color("stands_out:N", title=None, scale=colour_scale(verdicts), legend=legend(drawn, values=drawn))
@@ -147,7 +158,8 @@ def chart_agents(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChar
                  percent=True, color=color, sort=list(data["agent"]), step=13, legend_labels=drawn,
                  title=title or "Slow tickets per agent (by pseudonym), with 95% intervals",
                  description="Per agent, the share of their tickets known to take longer than the last band limit; "
-                             "coloured when it differs from the other agents beyond chance (Benjamini-Hochberg).")
+                             "coloured when it differs from the other agents beyond chance (Benjamini-Hochberg)."
+                             + shown_note)
 
 
 def chart_impact(df: pd.DataFrame, *, change_date, label: str = "value", title: str | None = None) -> alt.LayerChart:

@@ -87,3 +87,20 @@ def test_impact_chart_draws_dots_fit_expected_and_the_change_date():
     assert dashed["mark"]["strokeDash"] == [5, 4]
     assert len(spec["datasets"][dashed["data"]["name"]]) == 2  # expected: treated, after the change
     assert "dashed" in spec["description"]
+
+
+def test_thousands_of_agents_draw_the_ones_that_stand_out_and_the_slowest():
+    import vl_convert as vlc
+
+    n = 4000  # a 10M-event store has about 4,000 agents: the chart once failed to render with all of them
+    share = [i / (2 * n) for i in range(n)]
+    df = pd.DataFrame({"agent": [f"Agent {i:04d}" for i in range(n)], "slow_share": share,
+                       "slow_share_lower": [s * 0.8 for s in share], "slow_share_upper": [s * 1.2 for s in share],
+                       "stands_out": ["faster" if i == 3 else "" for i in range(n)], "suppressed": False})
+    chart = charts.chart_agents(df)
+    rows = _rows(chart.to_dict())
+    assert len(rows) == charts.MAX_AGENTS
+    assert rows[0]["agent"] == "Agent 0003"  # the one that stands out comes first, though its share is low
+    assert [r["agent"] for r in rows[1:4]] == ["Agent 3999", "Agent 3998", "Agent 3997"]
+    assert f"Showing {charts.MAX_AGENTS} of 4,000 agents" in chart.to_dict()["description"]
+    assert "<svg" in vlc.vegalite_to_svg(chart.to_dict(), allowed_base_urls=[])

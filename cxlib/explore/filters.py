@@ -216,6 +216,14 @@ def _check_choice(name: str, value: str | None, choices: list[str]) -> None:
         raise unknown_name(name, value, "events", choices)
 
 
+def _key_slot(cur, table: str, base: cxsql.Ident) -> dict[str, cxsql.Ident]:
+    """events_ordered's {cid} slot: the stored integer key, or NULL in a store built before the keys."""
+    if table != "events_ordered":
+        return {}
+    have = {d[0] for d in cur.execute(f"SELECT * FROM {base} LIMIT 0").description}
+    return {"cid": cxsql.Ident("x.cid" if "cid" in have else "CAST(NULL AS BIGINT)")}
+
+
 def _database_name(con: duckdb.DuckDBPyConnection) -> str:
     return con.execute("SELECT current_database()").fetchone()[0]
 
@@ -282,7 +290,7 @@ def filtered(
             elif table == "subscriptions" or (table == "events_ordered" and not filters.restricts_rows):
                 text = cxsql.render("explore_view_scope", {"base": base, "scope": scope})
             else:
-                text = cxsql.render(f"explore_view_{table}", {"base": base, "scope": scope})
+                text = cxsql.render(f"explore_view_{table}", {"base": base, "scope": scope, **_key_slot(cur, table, base)})
             body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
             cur.execute(f"CREATE OR REPLACE TEMP VIEW {cxsql.quote_ident(table)} AS\n{body}")
             views[table] = body

@@ -2,7 +2,8 @@
 --   prev_* and next_* describe the filtered journey (same tie-break as the stored table:
 --   ts, then touchpoint, then channel), and so do next_stage and the first-pair flags.
 -- Parameters: none; getvariable('cx_start' | 'cx_end' | 'cx_channel' | 'cx_touchpoint'), NULL = no restriction.
--- Slots: {base}: the store's events_ordered table; {scope}: TRUE, or a semi-join on the filtered customers view.
+-- Slots: {base}: the store's events_ordered table; {scope}: TRUE, or a semi-join on the filtered customers view;
+--   {cid}: x.cid, or a NULL key for a store built before the integer keys (opened read-only, not migrated).
 -- Output: customer_id, ts, touchpoint, channel, session_id, stage, seq, prev_touchpoint, prev_channel,
 --   prev_ts, next_touchpoint, next_channel, next_ts, cid, next_stage, first_pair, first_stage_pair
 WITH o AS (
@@ -15,7 +16,7 @@ WITH o AS (
     lead(x.touchpoint) OVER w AS next_touchpoint,
     lead(x.channel) OVER w AS next_channel,
     lead(x.ts) OVER w AS next_ts,
-    x.cid,
+    {cid} AS cid,
     lead(x.stage) OVER w AS next_stage
   FROM {base} x
   WHERE (getvariable('cx_start') IS NULL OR x.ts >= getvariable('cx_start'))
@@ -26,7 +27,7 @@ WITH o AS (
   WINDOW w AS (PARTITION BY x.customer_id ORDER BY x.ts, x.touchpoint, x.channel)
 )
 SELECT o.*,
-  next_ts IS NOT NULL AND row_number() OVER (PARTITION BY cid, touchpoint, next_touchpoint ORDER BY seq) = 1 AS first_pair,
+  next_ts IS NOT NULL AND row_number() OVER (PARTITION BY customer_id, touchpoint, next_touchpoint ORDER BY seq) = 1 AS first_pair,
   next_ts IS NOT NULL AND stage <> next_stage
-    AND row_number() OVER (PARTITION BY cid, stage, next_stage ORDER BY seq) = 1 AS first_stage_pair
+    AND row_number() OVER (PARTITION BY customer_id, stage, next_stage ORDER BY seq) = 1 AS first_stage_pair
 FROM o

@@ -216,3 +216,23 @@ def test_a_store_of_an_earlier_version_is_rebuilt_when_opened_for_writing(tmp_pa
         ("A", 1, True), ("A", 2, False), ("B", 1, False)]
     assert con.execute("SELECT count(*) FROM customer_activity").fetchone()[0] == 4  # A and B, a week and a month
     con.close()
+
+
+def test_a_store_of_an_earlier_version_filters_in_the_explorer_when_opened_read_only(tmp_path):
+    path = tmp_path / "old.duckdb"
+    con = cxlib.connect(path, read_only=False)
+    con.execute("INSERT INTO customers VALUES ('A', NULL), ('B', NULL)")
+    con.execute("INSERT INTO events VALUES ('A', '2024-01-01', 'chat', 'app', NULL, NULL), "
+                "('A', '2024-01-02', 'checkout', 'app', NULL, NULL), ('A', '2024-01-03', 'chat', 'app', NULL, NULL), "
+                "('A', '2024-01-04', 'checkout', 'app', NULL, NULL), ('B', '2024-01-03', 'chat', 'web', NULL, NULL)")
+    refresh_derived(con)
+    # the shape events_ordered had before the integer keys and flags
+    con.execute("CREATE OR REPLACE TABLE events_ordered AS "
+                "SELECT * EXCLUDE (cid, next_stage, first_pair, first_stage_pair) FROM events_ordered")
+    con.close()
+    con = cxlib.connect(path)  # read-only: not migrated
+    with filtered(con, Filters(channel="app")) as fs:
+        got = flows.transitions(fs.con, min_group_size=1)
+    con.close()
+    assert got[["source", "target", "transitions", "customers"]].values.tolist() == [
+        ["chat", "checkout", 2, 1], ["checkout", "chat", 1, 1]]

@@ -100,7 +100,14 @@ def test_thousands_of_agents_draw_the_ones_that_stand_out_and_the_slowest():
     chart = charts.chart_agents(df)
     rows = _rows(chart.to_dict())
     assert len(rows) == charts.MAX_AGENTS
-    assert rows[0]["agent"] == "Agent 0003"  # the one that stands out comes first, though its share is low
-    assert [r["agent"] for r in rows[1:4]] == ["Agent 3999", "Agent 3998", "Agent 3997"]
+    # drawn by slow share: the highest first, and the one faster agent kept though its share is low
+    assert [r["agent"] for r in rows[:3]] == ["Agent 3999", "Agent 3998", "Agent 3997"]
+    assert rows[-1]["agent"] == "Agent 0003"
     assert f"Showing {charts.MAX_AGENTS} of 4,000 agents" in chart.to_dict()["description"]
     assert "<svg" in vlc.vegalite_to_svg(chart.to_dict(), allowed_base_urls=[])
+    # more slower agents than the chart holds: the faster ones still shown, then the slowest of the slower
+    df["stands_out"] = ["slower" if i >= n - 50 else "faster" if i in (3, 7) else "" for i in range(n)]
+    rows = _rows(charts.chart_agents(df).to_dict())
+    assert len(rows) == charts.MAX_AGENTS
+    assert {r["agent"] for r in rows if r["stands_out"] == "faster"} == {"Agent 0003", "Agent 0007"}
+    assert [r["agent"] for r in rows if r["stands_out"] == "slower"] == [f"Agent {i}" for i in range(3999, 3961, -1)]

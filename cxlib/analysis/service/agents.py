@@ -155,5 +155,5 @@ def agent_headline(agents: pd.DataFrame, *, bands=DEFAULT_BANDS) -> str:
     verdict = (f"{slow} slower and {fast} faster than the rest beyond chance (share of tickets taking {limit}, "
                "Benjamini-Hochberg at 5%)") if slow + fast else \
         f"none differs from the rest beyond chance in the share of tickets taking {limit}"
-    return (f"{len(shown)} agents shown by pseudonym; their median resolution times run from "
+    return (f"{len(shown):,} agents shown by pseudonym; their median resolution times run from "
             f"{shown['median_hours'].min():.0f} to {shown['median_hours'].max():.0f} hours; {verdict}")

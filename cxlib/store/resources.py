@@ -135,11 +135,11 @@ def _clean_up() -> None:
 
 def apply_resources(con, path: str | os.PathLike | None = None) -> None:
     """Set the memory limit, the spill folder and the threads on a new connection (see the module's doc)."""
-    con.execute(f"SET memory_limit = '{memory_limit()}B'")
+    con.execute("SET memory_limit = ?", [f"{memory_limit()}B"])
     folder = str(temp_directory(path))
     current = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
     if current != folder:  # a second connection to the same database in this process shares the first's folder
         con.execute("SET temp_directory = ?", [folder])
     n = threads()
     if n is not None:
-        con.execute(f"SET threads = {n}")
+        con.execute("SET threads = ?", [n])

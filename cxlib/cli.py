@@ -184,11 +184,12 @@ def cmd_stages_suggest(args) -> int:
 
 
 def cmd_info(args) -> int:
+    from cxlib.sql import quote_ident
     from cxlib.store.connection import as_of, connect
 
     con = connect(args.db)
     for name in schema.LOAD_ORDER:
-        print(f"{name:18} {con.execute(f'SELECT count(*) FROM {name}').fetchone()[0]:>12,}")
+        print(f"{name:18} {con.execute(f'SELECT count(*) FROM {quote_ident(name)}').fetchone()[0]:>12,}")
     print(f"{'as of':18} {as_of(con)}")
     return 0
 

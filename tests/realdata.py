@@ -34,6 +34,12 @@ DATASETS = {
     "cdnow": DataSet("Lifetimes", "0.11.3", "lifetimes/datasets/CDNOW_master.txt",
                      "eff6889ed364c5199d6eacbbeb7a6d559971df4406ac876f322c373f00a072ef",
                      "CDNOW transaction log (lifetimes)"),
+    # The CDNOW 1/10 sample of 2,357 customers summarised over the 39-week calibration period
+    # (Fader & Hardie's data): CSV, a header line, no final line end: ID, x (repeat purchases),
+    # t_x (recency, weeks), T (weeks observed), zbar (mean value of the repeat purchases).
+    "cdnow_summary": DataSet("Lifetimes", "0.11.3", "lifetimes/datasets/cdnow_customers_summary_with_transactions.csv",
+                             "7ddd11b55be3227edfc1d58675154e96971b0de3ad37ddd9280d1dba154b8b2f",
+                             "CDNOW 2,357-customer calibration summary (lifetimes)"),
     # A synthetic e-commerce clickstream of 600 users (retentioneering's tutorial data), gzipped
     # CSV: user_id, session_id, event, timestamp, platform, acquisition_channel, user_cohort, ...
     "ecom": DataSet("retentioneering", "5.2.4", "retentioneering/datasets/ecom.csv.gz",

@@ -34,22 +34,27 @@ from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
 from cxlib.store.connection import as_of as store_as_of
 
 __all__ = [
-    "bgnbd",
     "BgNbdResult",
-    "fit_bgnbd",
-    "bgnbd_log_likelihood",
-    "bgnbd_p_alive",
+    "LifetimeValue",
+    "bgnbd",
     "bgnbd_expected_purchases",
     "bgnbd_expected_purchases_new",
-    "fit_gamma_gamma",
-    "gamma_gamma_log_likelihood",
-    "gamma_gamma_expected_spend",
-    "customer_lifetime_value",
-    "clv_summary",
     "bgnbd_holdout_check",
+    "bgnbd_log_likelihood",
+    "bgnbd_p_alive",
+    "clv_summary",
+    "customer_lifetime_value",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "fit_pareto_nbd",
+    "gamma_gamma_expected_spend",
+    "gamma_gamma_log_likelihood",
     "holdout_by_frequency",
-    "LifetimeValue",
     "lifetime_value_report",
+    "pareto_nbd_expected_purchases",
+    "pareto_nbd_expected_purchases_new",
+    "pareto_nbd_log_likelihood",
+    "pareto_nbd_p_alive",
 ]
 
 UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
@@ -297,6 +302,162 @@ def gamma_gamma_expected_spend(params, frequency, monetary_value) -> np.ndarray:
     if q <= 1:
         raise CxDataError(f"the fitted Gamma-Gamma q = {q:.3g} is not above 1: the mean spend is not defined")
     return np.where(x > 0, p * (g + x * m) / (p * x + q - 1), p * g / (q - 1))
+
+
+# --------------------------------------------------------------------------- Pareto/NBD maths
+
+
+def _pnbd_log_a0(params, x, tx, T):
+    """log A0 of Fader & Hardie (2005, "A Note on Deriving the Pareto/NBD Model and Related
+    Expressions", eq. 19-20): A0 = s/(r+s+x) times the integral over the dropout time tau in
+    (t_x, T] of (alpha+tau)^-(r+x) (beta+tau)^-(s+1), written with the Gaussian hypergeometric
+    2F1 on the side of the larger of alpha and beta so that its argument stays in [0, 1):
+    alpha >= beta: 2F1(r+s+x, s+1; r+s+x+1; (alpha-beta)/(alpha+t)) / (alpha+t)^(r+s+x);
+    alpha < beta: 2F1(r+s+x, r+x; r+s+x+1; (beta-alpha)/(beta+t)) / (beta+t)^(r+s+x);
+    A0 = [that at t = t_x] - [that at t = T]. The difference is taken on the log scale
+    (log1p), -inf when t_x = T."""
+    r, alpha, s, beta = params
+    rsx = r + s + x
+    big, gap, b = (alpha, alpha - beta, s + 1) if alpha >= beta else (beta, beta - alpha, r + x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first = np.log(special.hyp2f1(rsx, b, rsx + 1, gap / (big + tx))) - rsx * np.log(big + tx)
+        last = np.log(special.hyp2f1(rsx, b, rsx + 1, gap / (big + T))) - rsx * np.log(big + T)
+        return np.where(T > tx, first + np.log(-np.expm1(np.minimum(last - first, 0.0))), -np.inf)
+
+
+def _pnbd_dead_log_odds(params, x, tx, T):
+    """log of P(dropped out by T) / P(alive at T) given the history: log(s/(r+s+x)) + (r+x) log(alpha+T)
+    + s log(beta+T) + log A0 (the dead term of the likelihood over the alive term)."""
+    r, alpha, s, beta = params
+    return (np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + T) + s * np.log(beta + T)
+            + _pnbd_log_a0(params, x, tx, T))
+
+
+def pareto_nbd_log_likelihood(params, frequency, recency, T) -> np.ndarray:
+    """Per-customer Pareto/NBD log-likelihood (Schmittlein, Morrison & Colombo 1987; Fader &
+    Hardie 2005, "A Note on Deriving the Pareto/NBD Model and Related Expressions", eq. 22).
+
+    *Definition*: while alive a customer buys as a Poisson process with rate lambda ~ Gamma(r,
+    alpha) and dies after an exponential lifetime with rate mu ~ Gamma(s, beta);
+    L = G(r+x) alpha^r beta^s / G(r) * [1 / ((alpha+T)^(r+x) (beta+T)^s) + s/(r+s+x) A0],
+    A0 as in `_pnbd_log_a0` (both cases alpha >= beta and alpha < beta), with x = frequency,
+    t_x = recency, T = time since the first purchase. Computed on the log scale.
+    """
+    r, alpha, s, beta = params
+    x, tx, T = _arrays(frequency, recency, T)
+    head = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    return head + alive + np.logaddexp(0.0, _pnbd_dead_log_odds(params, x, tx, T))
+
+
+def pareto_nbd_p_alive(params, frequency, recency, T) -> np.ndarray:
+    """P(alive at T | x, t_x, T) = 1 / (1 + s/(r+s+x) (alpha+T)^(r+x) (beta+T)^s A0) (Fader &
+    Hardie 2005 note, eq. 18); for x = 0 and alpha = beta it is 1 / (1 + s/(r+s) [((alpha+T)/alpha)^(r+s) - 1])."""
+    x, tx, T = _arrays(frequency, recency, T)
+    return special.expit(-_pnbd_dead_log_odds(params, x, tx, T))
+
+
+def _expm1_ratio(k, log_ratio):
+    """[1 - exp(k log_ratio)] / k, and its limit -log_ratio at k = 0."""
+    return -log_ratio if k == 0 else -np.expm1(k * log_ratio) / k
+
+
+def pareto_nbd_expected_purchases(params, t, frequency, recency, T) -> np.ndarray:
+    """Expected purchases in (T, T + t] given x, t_x, T (Fader & Hardie 2005 note, eq. 25;
+    Schmittlein et al. 1987).
+
+    *Definition*: E[Y(t) | x, t_x, T] = (r+x)(beta+T) / ((alpha+T)(s-1))
+      * [1 - ((beta+T)/(beta+T+t))^(s-1)] * P(alive | x, t_x, T); at s = 1 the bracket over
+      (s-1) is its limit log((beta+T+t)/(beta+T)).
+    """
+    r, alpha, s, beta = params
+    x, tx, T = _arrays(frequency, recency, T)
+    t = float(t)
+    if t < 0:
+        raise CxInputError(f"the horizon t must be at least 0, got {t!r}")
+    rate = (r + x) / (alpha + T) * (beta + T) * _expm1_ratio(s - 1, np.log(beta + T) - np.log(beta + T + t))
+    return rate * pareto_nbd_p_alive(params, x, tx, T)
+
+
+def pareto_nbd_expected_purchases_new(params, t) -> float:
+    """E[X(t)] for a new customer: r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)] (limit at s = 1:
+    r beta/alpha log((beta+t)/beta))."""
+    r, alpha, s, beta = params
+    return float(r * beta / alpha * _expm1_ratio(s - 1, np.log(beta) - np.log(beta + t)))
+
+
+def _numeric_gradient(f, logp, step=1e-6):
+    """Central differences of f at logp (log-parameters); (f(logp), gradient)."""
+    val = f(logp)
+    grad = np.empty(len(logp))
+    for i in range(len(logp)):
+        e = np.zeros(len(logp))
+        e[i] = step
+        grad[i] = (f(logp + e) - f(logp - e)) / (2 * step)
+    return val, grad
+
+
+def _pareto_nbd_mean_neg_ll(x, tx, T, w):
+    """-(sum of w * pareto_nbd_log_likelihood) / sum(w) and its gradient (central differences),
+    as a function of the log-parameters."""
+    total = float(w.sum())
+
+    def value(logp):
+        val = -float(w @ pareto_nbd_log_likelihood(np.exp(logp), x, tx, T)) / total
+        return val if np.isfinite(val) else 1e300
+
+    def neg_ll(logp):
+        val, grad = _numeric_gradient(value, logp)
+        return (1e300, np.zeros(4)) if val >= 1e300 or not np.all(np.isfinite(grad)) else (val, grad)
+
+    return neg_ll, total
+
+
+def fit_pareto_nbd(frequency, recency, T, *, weights=None) -> dict:
+    """Maximum-likelihood Pareto/NBD parameters: {'r', 'alpha', 's', 'beta', 'log_likelihood',
+    'converged', 'log_covariance'}.
+
+    *Definition*: maximises the sum of `pareto_nbd_log_likelihood` (times `weights`) over
+    log-parameters with L-BFGS-B from three starting points, on sufficient statistics (customers
+    with identical (frequency, recency, T) are one weighted row, as in `fit_bgnbd`); the gradient
+    is by central differences. log_covariance: the covariance of the log-parameters, the inverse
+    of the Hessian of the negative log-likelihood there (`_log_covariance`). On the CDNOW sample
+    of 2,357 customers it gives Fader & Hardie's r = 0.55, alpha = 10.58, s = 0.61, beta = 11.67,
+    LL = -9595.0 (tests/unit/test_pareto_nbd.py).
+    """
+    x, tx, T = _arrays(frequency, recency, T)
+    if len(x) == 0:
+        raise CxDataError("no purchasing customers to fit the Pareto/NBD model to")
+    if np.any(x < 0) or np.any(tx < 0) or np.any(T < tx) or np.any(tx[x == 0] != 0):
+        raise CxInputError("frequency and recency must be >= 0, recency <= T, and recency 0 when frequency is 0")
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    if w is not None and (w.shape != x.shape or np.any(w < 0) or not np.any(w > 0)):
+        raise CxInputError("weights must be one non-negative count per row, not all 0")
+    (x, tx, T), w, _ = _grouped([x, tx, T], w)
+    neg_ll, total = _pareto_nbd_mean_neg_ll(x, tx, T, w)
+    mean_T = float(np.average(T, weights=w))
+    params, ll, ok = _fit(neg_ll, [(1, 1, 1, 1), (0.5, 10, 0.5, 10), (1, max(mean_T, 1), 1, max(mean_T, 1))], 4)
+    return {"r": params[0], "alpha": params[1], "s": params[2], "beta": params[3], "log_likelihood": ll * total,
+            "converged": ok, "log_covariance": _log_covariance(neg_ll, params, total)}
+
+
+def _log_covariance(neg_ll, params, total, step=1e-4):
+    """Covariance of the log-parameters at the maximum: the inverse of the Hessian of the total
+    negative log-likelihood in log-parameter space (observed information), by central
+    differences of its gradient; None when that Hessian is not positive definite (a flat or
+    boundary optimum, where the normal approximation does not hold)."""
+    logp = np.log(np.asarray(params, dtype=float))
+    k = len(logp)
+    hess = np.empty((k, k))
+    with np.errstate(all="ignore"):
+        for i in range(k):
+            e = np.zeros(k)
+            e[i] = step
+            hess[:, i] = (neg_ll(logp + e)[1] - neg_ll(logp - e)[1]) / (2 * step) * total
+    hess = (hess + hess.T) / 2
+    if not np.all(np.isfinite(hess)) or np.any(np.linalg.eigvalsh(hess) <= 0):
+        return None
+    return np.linalg.inv(hess)
 
 
 # --------------------------------------------------------------------------- store level

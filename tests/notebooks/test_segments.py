@@ -24,7 +24,7 @@ def test_runs_with_its_defaults_and_shows_the_key_results(tmp_path, sample_db):
     for expected in ["segments by plan", "premium", "basic",  # the profile by plan
                      ">Revenue per customer<", ">Churn rate<", "p_adjusted", "significant",
                      "champions", "at risk", "no purchase",  # RFM
-                     "clusters (mean silhouette", "description", "sd)",  # clusters in words
+                     "(mean silhouette", "Hennig's mean Jaccard", "description", "sd)",  # clusters in words
                      "uses phone", "x as much as average"]:  # cues: the support cluster's phone use
         assert expected in text, expected
     assert chart_count(nb) >= 7

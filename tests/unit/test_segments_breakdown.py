@@ -183,8 +183,9 @@ def test_clusters_on_orders_alone_say_which_features_they_used(tmp_path):
     assert segments.cluster_features_used(con) == ["orders", "revenue"]
     r = segments.behaviour_clusters(con, k=2)
     assert r.features_used == ("orders", "revenue") and r.features_text == "orders, spend"
-    assert segments.clusters_headline(r) == (f"2 clusters (mean silhouette {r.silhouette:.2f}), from the 2 features "
-                                             "that vary in this store: orders, spend.")
+    assert segments.clusters_headline(r).startswith(f"2 clusters with a strong structure (mean silhouette "
+                                                    f"{r.silhouette:.2f}). Refitted on 20 bootstrap resamples")
+    assert segments.clusters_headline(r).endswith("Found from the 2 features that vary in this store: orders, spend.")
     heavy = r.assignments.set_index("customer_id")["segment"]
     assert heavy[[f"k{i:02d}" for i in range(10)]].nunique() == 1  # the heavy buyers are one cluster
     with pytest.raises(cxlib.CxInputError, match="behaviour_clusters"):

@@ -18,6 +18,8 @@ from cxlib.analysis.segments.clusters import (
     BehaviourClusters,
     behaviour_clusters,
     cluster_features_used,
+    cluster_quality,
+    cluster_stability,
     clusters_headline,
     features_in_words,
 )
@@ -32,6 +34,8 @@ __all__ = [
     "behaviour_clusters",
     "breakdown_headline",
     "cluster_features_used",
+    "cluster_quality",
+    "cluster_stability",
     "clusters_headline",
     "cues_headline",
     "export_segments",

@@ -1,11 +1,12 @@
 """Behavioural clusters: per-customer features built in DuckDB, KMeans with k chosen by silhouette, each
-cluster described in plain words.
+cluster described in plain words, with how good the clustering is (silhouette read by Kaufman &
+Rousseeuw's thresholds) and how stable each cluster is (Hennig's bootstrap Jaccard).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
@@ -54,6 +55,13 @@ class BehaviourClusters:
     """The result of `behaviour_clusters`.
 
     k, silhouette: the number of clusters and its mean silhouette.
+    quality: the mean silhouette in words (`cluster_quality`): 'strong', 'reasonable', 'weak',
+      'no substantial structure' (or 'unknown' without a silhouette).
+    stability: segment, jaccard_mean, dissolved (share of refits with Jaccard <= 0.5), reading
+      (`stability_reading`), one row per cluster in summary order, a suppressed cluster's values
+      blank (`cluster_stability`); empty when `stability_runs` = 0.
+    adjusted_rand: mean adjusted Rand index between the fit and each refit (NaN without refits).
+    stability_runs: how many bootstrap refits the stability comes from.
     selection: k, silhouette for every k tried (one row when k was given).
     summary: segment ('cluster 1' is the largest), customers, share, description, then
       revenue_per_customer and NPS / CSAT / CES with intervals, suppressed.
@@ -70,6 +78,10 @@ class BehaviourClusters:
     features: pd.DataFrame
     assignments: pd.DataFrame
     features_used: tuple[str, ...] = ()
+    quality: str = "unknown"
+    stability: pd.DataFrame = field(default_factory=pd.DataFrame)
+    adjusted_rand: float = math.nan
+    stability_runs: int = 0
 
     @property
     def features_text(self) -> str:
@@ -159,6 +171,8 @@ def behaviour_clusters(
     min_group_size: int = MIN_GROUP_SIZE,
     silhouette_sample: int = 5000,
     fit_sample: int = 20_000,
+    stability_runs: int = 20,
+    stability_sample: int = 5000,
 ) -> BehaviourClusters:
     """Behavioural clusters of customers, each described by what sets it apart.
 
@@ -188,16 +202,26 @@ def behaviour_clusters(
     least 0.3 SD from average), e.g. "more app channel use (+2.1 sd)".
     CX scores per cluster as in `rfm_segments`; clusters smaller than `min_group_size` are
     suppressed (complementary), rows kept.
+    *Quality*: the mean silhouette read by Kaufman & Rousseeuw (1990) (`cluster_quality`).
+    *Stability*: Hennig's bootstrap (R fpc ``clusterboot``, `cluster_stability`) with
+    `stability_runs` seeded refits of the chosen k on a seeded sample of at most
+    `stability_sample` of the fitted customers (0 runs: none). The sample keeps the check at
+    about a second on any store (20 refits of 20,000 customers on 23 features take 10 s; of
+    5,000, 1 s); a cluster of 2% still has 100 members in it.
     """
     check_min_group_size(min_group_size)
-    _check_options(seed, k, k_range, silhouette_sample, fit_sample)
+    _check_options(seed, k, k_range, silhouette_sample, fit_sample, stability_sample)
+    if isinstance(stability_runs, bool) or not isinstance(stability_runs, int) or stability_runs < 0:
+        raise CxInputError(f"stability_runs must be a whole number of at least 0 (0: no stability check), "
+                           f"got {stability_runs!r}")
     cutoff = _cutoff(con, as_of)
     raw, labels = _cluster_matrix(con, cutoff)
     raw = raw.sort_index()
     z = _scale(raw)
     tried = [k] if k is not None else list(range(k_range[0], k_range[1] + 1))
     _check_enough_data(z, tried)
-    fits, selection = _fit_each_k(z.to_numpy(), tried, seed, silhouette_sample, fit_sample)
+    x = z.to_numpy()
+    fits, selection, fit_rows = _fit_each_k(x, tried, seed, silhouette_sample, fit_sample)
     chosen = _best_k(selection, tried)
     seg = _segments_by_size(fits[chosen], z.index)
     assignments = seg.rename_axis("customer_id").reset_index()
@@ -207,22 +231,29 @@ def behaviour_clusters(
     hidden = set(table.loc[table["suppressed"], "segment"])
     features = features[~features["segment"].isin(hidden)].reset_index(drop=True)
     sil = float(selection.loc[selection["k"] == chosen, "silhouette"].iloc[0])
+    rows = (np.sort(np.random.default_rng(seed).choice(fit_rows, stability_sample, replace=False))
+            if len(fit_rows) > stability_sample else fit_rows)
+    jaccard, rand = cluster_stability(x[rows], seg.to_numpy()[rows], chosen, runs=stability_runs, seed=seed)
+    stability = _stability_table(jaccard, table)
     return BehaviourClusters(k=chosen, silhouette=sil, selection=selection, summary=table, features=features,
-                             assignments=assignments, features_used=tuple(z.columns))
+                             assignments=assignments, features_used=tuple(z.columns),
+                             quality=cluster_quality(sil), stability=stability,
+                             adjusted_rand=float(np.mean(rand)) if len(rand) else math.nan,
+                             stability_runs=stability_runs)
 
 
-def _check_options(seed, k, k_range, silhouette_sample, fit_sample) -> None:
+def _check_options(seed, k, k_range, silhouette_sample, fit_sample, stability_sample) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise CxInputError(f"seed must be a whole number, got {seed!r}")
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 2):
         raise CxInputError(f"k must be a whole number of at least 2 (or None to choose by silhouette), got {k!r}")
-    if k is None:
-        if (not isinstance(k_range, (tuple, list)) or len(k_range) != 2
-                or not all(isinstance(v, int) and not isinstance(v, bool) for v in k_range)
-                or not 2 <= k_range[0] <= k_range[1]):
-            raise CxInputError(f"k_range must be two whole numbers (lowest, highest k) with 2 <= lowest <= highest, "
-                               f"such as (2, 8); got {k_range!r}")
-    for name, value in (("silhouette_sample", silhouette_sample), ("fit_sample", fit_sample)):
+    if k is None and (not isinstance(k_range, (tuple, list)) or len(k_range) != 2
+                      or not all(isinstance(v, int) and not isinstance(v, bool) for v in k_range)
+                      or not 2 <= k_range[0] <= k_range[1]):
+        raise CxInputError(f"k_range must be two whole numbers (lowest, highest k) with 2 <= lowest <= highest, "
+                           f"such as (2, 8); got {k_range!r}")
+    for name, value in (("silhouette_sample", silhouette_sample), ("fit_sample", fit_sample),
+                        ("stability_sample", stability_sample)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 10:
             raise CxInputError(f"{name} must be a whole number of at least 10, got {value!r}")
 
@@ -238,8 +269,9 @@ def _check_enough_data(z: pd.DataFrame, tried: list[int]) -> None:
 
 
 def _fit_each_k(x: np.ndarray, tried: list[int], seed: int, silhouette_sample: int,
-                fit_sample: int) -> tuple[dict[int, np.ndarray], pd.DataFrame]:
-    """KMeans for each k in `tried`: each customer's cluster per k, and k, silhouette per k."""
+                fit_sample: int) -> tuple[dict[int, np.ndarray], pd.DataFrame, np.ndarray]:
+    """KMeans for each k in `tried`: each customer's cluster per k, k, silhouette per k, and the
+    rows the models were fitted on."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
     from threadpoolctl import threadpool_limits
@@ -261,7 +293,91 @@ def _fit_each_k(x: np.ndarray, tried: list[int], seed: int, silhouette_sample: i
                 sil = float(silhouette_score(x, labels_k, sample_size=min(n, silhouette_sample),
                                              random_state=seed))
             scores.append({"k": kk, "silhouette": sil})
-    return fits, pd.DataFrame(scores)
+    return fits, pd.DataFrame(scores), fit_rows
+
+
+def cluster_quality(silhouette: float) -> str:
+    """The mean silhouette in words, by Kaufman & Rousseeuw (1990, *Finding Groups in Data*):
+    above 0.70 'strong', above 0.50 'reasonable', above 0.25 'weak' (and could be artificial),
+    else 'no substantial structure'; 'unknown' when there is no silhouette (NaN)."""
+    if not math.isfinite(silhouette):
+        return "unknown"
+    if silhouette > 0.70:
+        return "strong"
+    if silhouette > 0.50:
+        return "reasonable"
+    if silhouette > 0.25:
+        return "weak"
+    return "no substantial structure"
+
+
+def stability_reading(jaccard: float) -> str:
+    """A cluster's mean bootstrap Jaccard in words, by Hennig (2007; R fpc ``clusterboot``):
+    0.85 or more 'highly stable', 0.75 or more 'stable', 0.6 or more 'a pattern, members unsure'
+    (which customers belong is doubtful), below 0.6 'not to be trusted'; '' when blank."""
+    if not math.isfinite(jaccard):
+        return ""
+    if jaccard >= 0.85:
+        return "highly stable"
+    if jaccard >= 0.75:
+        return "stable"
+    if jaccard >= 0.6:
+        return "a pattern, members unsure"
+    return "not to be trusted"
+
+
+def best_jaccard(original: np.ndarray, refit: np.ndarray) -> pd.Series:
+    """For each cluster of `original` (labels of the same points), the highest Jaccard similarity
+    |A & B| / |A | B| of its members with any cluster of `refit`, indexed by the original label."""
+    table = pd.crosstab(pd.Series(original, name="original"), pd.Series(refit, name="refit"))
+    inter = table.to_numpy(dtype=float)
+    union = inter.sum(axis=1, keepdims=True) + inter.sum(axis=0, keepdims=True) - inter
+    return pd.Series((inter / union).max(axis=1), index=table.index)
+
+
+def cluster_stability(x: np.ndarray, labels: np.ndarray, k: int, *, runs: int = 20,
+                      seed: int = 0) -> tuple[pd.DataFrame, list[float]]:
+    """Hennig's bootstrap stability of a clustering (R fpc ``clusterboot``, Hennig 2007).
+
+    *Definition*: `runs` times (seeded by `seed`), draw the rows of `x` with replacement, refit
+    KMeans with `k` clusters (n_init=10) on the draw and give each drawn point its refitted
+    cluster; for each original cluster, its members among the drawn points (each point once) are
+    compared with every refitted cluster and the highest Jaccard similarity is kept
+    (`best_jaccard`). Returns (per original label: jaccard_mean over the runs and dissolved,
+    the share of runs with Jaccard <= 0.5; the adjusted Rand index (scikit-learn) between
+    `labels` and the refit's nearest-centre assignment of every row, one per run).
+    Hennig's reading (`stability_reading`): below 0.6 not to be trusted, 0.6-0.75 a pattern,
+    0.85 or more highly stable. A cluster absent from a draw counts as Jaccard 0 (dissolved).
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+    from threadpoolctl import threadpool_limits
+
+    clusters = sorted(set(labels))
+    runs_jaccard, rands = [], []
+    rng = np.random.default_rng(seed)
+    with threadpool_limits(1):
+        for run in range(runs):
+            drawn = rng.integers(0, len(x), len(x))
+            km = KMeans(n_clusters=k, n_init=10, random_state=seed + run + 1).fit(x[drawn])
+            points = np.unique(drawn)
+            runs_jaccard.append(best_jaccard(labels[points], km.predict(x[points])).reindex(clusters, fill_value=0.0))
+            rands.append(float(adjusted_rand_score(labels, km.predict(x))))
+    if not runs_jaccard:
+        return pd.DataFrame(columns=["jaccard_mean", "dissolved"]), []
+    j = pd.concat(runs_jaccard, axis=1)
+    return pd.DataFrame({"jaccard_mean": j.mean(axis=1), "dissolved": (j <= 0.5).mean(axis=1)}), rands
+
+
+def _stability_table(jaccard: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """segment, jaccard_mean, dissolved, reading in the summary's order; a suppressed cluster blank."""
+    cols = ["segment", "jaccard_mean", "dissolved", "reading"]
+    if jaccard.empty:
+        return pd.DataFrame(columns=cols)
+    out = summary[["segment", "suppressed"]].merge(jaccard, left_on="segment", right_index=True, how="left")
+    out.loc[out["suppressed"], ["jaccard_mean", "dissolved"]] = np.nan
+    out["reading"] = [stability_reading(v) for v in out["jaccard_mean"]]
+    return out[cols].reset_index(drop=True)
 
 
 def _best_k(selection: pd.DataFrame, tried: list[int]) -> int:
@@ -319,11 +435,30 @@ def _describe(g: pd.DataFrame) -> str:
 
 
 def clusters_headline(clusters: BehaviourClusters) -> str:
-    """'3 clusters (mean silhouette 0.19), from: activity (events), ...': how many clusters, how
-    clearly apart, and which features of the customers they were found from."""
+    """How many clusters and how good they are, in words: the mean silhouette read by Kaufman &
+    Rousseeuw ('3 clusters, but no substantial structure (mean silhouette 0.17): treat them as a
+    convenient split of a continuum, not natural groups.'), each cluster's bootstrap stability
+    (Hennig's mean Jaccard) and the adjusted Rand index, then the features they were found from."""
     if not isinstance(clusters, BehaviourClusters):
         raise CxInputError(f"clusters_headline takes the result of behaviour_clusters, got {type(clusters).__name__}")
-    sil = f"mean silhouette {clusters.silhouette:.2f}" if math.isfinite(clusters.silhouette) else "no silhouette"
-    used = (f", from the {len(clusters.features_used)} features that vary in this store: {clusters.features_text}"
-            if clusters.features_used else "")
-    return f"{clusters.k} clusters ({sil}){used}."
+    k, sil = clusters.k, f"mean silhouette {clusters.silhouette:.2f}"
+    split = "treat them as a convenient split of a continuum, not natural groups"
+    first = {
+        "strong": f"{k} clusters with a strong structure ({sil})",
+        "reasonable": f"{k} clusters with a reasonable structure ({sil})",
+        "weak": f"{k} clusters, but the structure is weak ({sil}) and could be artificial: {split}",
+        "no substantial structure": f"{k} clusters, but no substantial structure ({sil}): {split}",
+    }.get(clusters.quality, f"{k} clusters (no silhouette)")
+    sentences = [first + "."]
+    shown = clusters.stability.dropna(subset=["jaccard_mean"]) if not clusters.stability.empty else None
+    if shown is not None and not shown.empty:
+        each = ", ".join(f"{s} {r} ({j:.2f})" for s, r, j in zip(shown["segment"], shown["reading"],
+                                                                  shown["jaccard_mean"]))
+        sentences.append(f"Refitted on {clusters.stability_runs} bootstrap resamples (Hennig's mean Jaccard): {each}; "
+                         f"adjusted Rand index {clusters.adjusted_rand:.2f}.")
+        if clusters.quality in ("weak", "no substantial structure") and (shown["jaccard_mean"] >= 0.75).all():
+            sentences.append("Stable means the same cut comes back, not that the groups are natural.")
+    if clusters.features_used:
+        sentences.append(f"Found from the {len(clusters.features_used)} features that vary in this store: "
+                         f"{clusters.features_text}.")
+    return " ".join(sentences)

@@ -10,7 +10,10 @@
 --   (TIMESTAMP or NULL; inclusive / exclusive), $horizon (TIMESTAMP).
 -- Output: from_touchpoint, to_touchpoint, handoff (bool), cases, customers, repeat_rate (share of
 --   cases with at least one repeat contact), repeat_contacts (mean count), ces_n, ces (mean),
---   tickets (cases with a ticket opened), ticket_contacts (mean contacts over cases with a ticket)
+--   tickets (cases with a ticket opened), ticket_contacts (mean contacts over cases with a ticket),
+--   repeated (cases with a repeat contact) and, over the customers of the row with c cases of which
+--   r repeated, repeat_rr = sum(r*r), repeat_rc = sum(r*c), repeat_cc = sum(c*c): the sums the
+--   repeat rate's customer-clustered interval needs (cxlib/analysis/journey/omnichannel.py)
 WITH c AS (
   SELECT customer_id, ts, touchpoint, channel,
          lead(ts) OVER w AS next_ts, lead(touchpoint) OVER w AS next_tp, lead(channel) OVER w AS next_ch,
@@ -56,7 +59,21 @@ tix AS (
   JOIN tickets t ON t.customer_id = d.customer_id
    AND t.opened_at >= d.t0 AND t.opened_at <= d.t_end + to_seconds($repeat_seconds)
   GROUP BY ALL
-)
+),
+per_customer AS (  -- each customer's cases and cases with a repeat contact, per kind of case
+  SELECT d.from_tp, d.to_tp, d.handoff, d.customer_id,
+         count(*) AS c, count(*) FILTER (WHERE r.n_repeat > 0) AS r
+  FROM decided d
+  JOIN repeats r USING (customer_id, t0, t_end, from_tp, to_tp)
+  GROUP BY ALL
+),
+clustered AS (
+  SELECT from_tp, to_tp, handoff, sum(r) AS repeated, sum(r * r) AS repeat_rr, sum(r * c) AS repeat_rc,
+         sum(c * c) AS repeat_cc
+  FROM per_customer
+  GROUP BY ALL
+),
+summary AS (
 SELECT d.from_tp AS from_touchpoint, d.to_tp AS to_touchpoint, d.handoff,
        count(*) AS cases,
        count(DISTINCT d.customer_id) AS customers,
@@ -71,4 +88,8 @@ JOIN repeats r USING (customer_id, t0, t_end, from_tp, to_tp)
 LEFT JOIN ces e USING (customer_id, t0, t_end, from_tp, to_tp)
 LEFT JOIN tix t USING (customer_id, t0, t_end, from_tp, to_tp)
 GROUP BY d.from_tp, d.to_tp, d.handoff
-ORDER BY d.handoff DESC, repeat_rate DESC, from_touchpoint, to_touchpoint
+)
+SELECT s.*, k.repeated, k.repeat_rr, k.repeat_rc, k.repeat_cc
+FROM summary s
+JOIN clustered k ON k.from_tp = s.from_touchpoint AND k.to_tp = s.to_touchpoint AND k.handoff = s.handoff
+ORDER BY s.handoff DESC, s.repeat_rate DESC, s.from_touchpoint, s.to_touchpoint

@@ -3,6 +3,7 @@
 --   $by_mode ('none' | 'column' | 'nps'), $horizon (TIMESTAMP: NPS answers up to it count).
 -- Slots: {segment} a checked customers column (used when $by_mode = 'column').
 -- Output: segment, stage_order, stage, customers (reached the stage), share (of customers with any event),
+--   total_customers (customers with any event: the share's denominator),
 --   gap_customers (reached the previous stage and then this one), median_seconds, p90_seconds
 --   (time from first reaching the previous stage to first reaching this one; p90 interpolated
 --   linearly), csat_n, csat (share of 4-5), ces_n, ces (mean 1-7, higher = easier): survey answers
@@ -66,6 +67,7 @@ segments AS (  -- without a breakdown the single segment 'all' (also when there 
 SELECT sg.segment, s.stage_order, s.stage,
        coalesce(reach.customers, 0) AS customers,
        coalesce(reach.customers, 0) / nullif(coalesce(total.n, 0), 0) AS share,
+       coalesce(total.n, 0) AS total_customers,
        coalesce(g.gap_customers, 0) AS gap_customers, g.median_seconds, g.p90_seconds,
        coalesce(r.csat_n, 0) AS csat_n, r.csat, coalesce(r.ces_n, 0) AS ces_n, r.ces
 FROM segments sg CROSS JOIN stages s

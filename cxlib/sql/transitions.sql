@@ -9,7 +9,8 @@
 --   kind) and {customers} = count(*) FILTER (WHERE is_first); with a range (the first pair in range
 --   differs), or when events_ordered has no flags (a filtered view, an earlier store), {first} is NULL
 --   and {customers} = count(DISTINCT customer_id). Either way one pass over the pairs.
--- Output: segment, source, target, transitions, customers, median_seconds
+-- Output: segment, source, target, transitions, customers, median_seconds, source_customers (distinct
+--   customers with a pair from source in the segment: the denominator of a transition's share)
 WITH pairs AS (
   SELECT e.customer_id,
          CASE WHEN $level = 'stage' THEN e.stage ELSE e.touchpoint END AS source,
@@ -44,9 +45,16 @@ labelled AS (
   FROM pairs p
   LEFT JOIN seg s ON s.customer_id = p.customer_id
   WHERE $level = 'touchpoint' OR p.source <> p.target
+),
+counted AS (
+  SELECT segment, source, target, count(*) AS transitions, {customers} AS customers,
+         median(seconds) AS median_seconds
+  FROM labelled
+  GROUP BY ALL
+),
+leaving AS (
+  SELECT segment, source, count(DISTINCT customer_id) AS source_customers FROM labelled GROUP BY ALL
 )
-SELECT segment, source, target, count(*) AS transitions, {customers} AS customers,
-       median(seconds) AS median_seconds
-FROM labelled
-GROUP BY ALL
+SELECT c.*, l.source_customers
+FROM counted c JOIN leaving l USING (segment, source)
 ORDER BY segment, transitions DESC, source, target

@@ -37,7 +37,8 @@ def check_transitions(con, by_modes=("none", "column", "nps")) -> int:
                 params = {"start": lo, "end": hi, "level": level, "by_mode": by_mode, "horizon": _horizon(con, hi)}
                 count = flows._customer_count(con, level, ranged=lo is not None)
                 got = sql.run(con, "transitions", params, {"segment": sql.Ident('"region"'), **count})
-                pd.testing.assert_frame_equal(got, reference(con, "transitions", params))
+                # source_customers (the share's denominator) came later; tests/unit/test_journey_intervals.py checks it
+                pd.testing.assert_frame_equal(got.drop(columns="source_customers"), reference(con, "transitions", params))
                 checked += len(got)
     return checked
 

@@ -20,6 +20,7 @@ from cxlib.analysis.journey.common import (
     _seconds_to_timedelta,
     _segment,
     _to_lists,
+    _wilson,
 )
 from cxlib.errors import CxInputError
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
@@ -55,6 +56,16 @@ def _customer_count(con, level: str, *, ranged: bool) -> dict[str, sql.Ident]:
     return {"first": sql.Ident("NULL"), "customers": _COUNT_DISTINCT}
 
 
+def _hidden_sources(raw: pd.DataFrame, min_group_size: int) -> pd.Index:
+    """The (segment, source) groups whose ``source_customers`` must not be shown: below `min_group_size`,
+    or workable out from the other segments and the table without `by` (complementary suppression of the
+    segments of each source, which add up to the source's customers)."""
+    leaving = raw.drop_duplicates(["segment", "source"])[["segment", "source", "source_customers"]]
+    leaving = suppress(leaving, n="source_customers", values=[], min_group_size=min_group_size,
+                       margins=[["source"]])
+    return leaving.loc[leaving["suppressed"]].set_index(["segment", "source"]).index
+
+
 def transitions(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -79,7 +90,16 @@ def transitions(
     segment add up to nothing published). Order: segment, then the shown pairs by transitions
     (most first), then the suppressed pairs by source and target (never by a hidden count).
 
-    Returns ``segment, source, target, transitions, customers, median_duration, suppressed``.
+    ``source_customers`` = distinct customers (of the segment) with a pair from ``source``;
+    ``share`` = customers / source_customers, the share of customers leaving ``source`` who went on
+    to ``target`` (a customer counts once in each, so it is a binomial proportion of customers);
+    ``share_lower``, ``share_upper``: its 95% Wilson score interval. The shares of a source add up
+    to more than 1 when customers leave it for several targets. Blank when the pair is suppressed,
+    and, with `by`, where the segments' ``source_customers`` of a source (which add up to the source's
+    customers without `by`) need complementary suppression.
+
+    Returns ``segment, source, target, transitions, customers, source_customers, share, share_lower,
+    share_upper, median_duration, suppressed``.
     """
     _check_choice(level, LEVELS, "level")
     check_min_group_size(min_group_size)
@@ -92,9 +112,17 @@ def transitions(
         {"segment": slot, **_customer_count(con, level, ranged=lo is not None or hi is not None)},
     )
     out["median_duration"] = _seconds_to_timedelta(out.pop("median_seconds"))
-    out = out[["segment", "source", "target", "transitions", "customers", "median_duration"]]
-    out = suppress(out, n="customers", values=["transitions", "median_duration"],
+    out["share"] = out["customers"] / out["source_customers"]
+    out["share_lower"], out["share_upper"] = _wilson(out["customers"], out["source_customers"])
+    out = out[["segment", "source", "target", "transitions", "customers", "source_customers", "share", "share_lower",
+               "share_upper", "median_duration"]]
+    hidden_sources = _hidden_sources(out, min_group_size) if by is not None else None
+    out = suppress(out, n="customers", values=["transitions", "source_customers", "share", "share_lower",
+                                               "share_upper", "median_duration"],
                    min_group_size=min_group_size, margins=[["source", "target"]])
+    if hidden_sources is not None:
+        rows = out.set_index(["segment", "source"]).index.isin(hidden_sources)
+        out.loc[rows, ["source_customers", "share", "share_lower", "share_upper"]] = pd.NA
     return order_published(out, by=["transitions"], ascending=False, keys=["source", "target"], groups=["segment"])
 
 
@@ -115,9 +143,12 @@ def variants(
     (``max_steps``: only the first N events; ``level='stage'``: the stages, with consecutive
     repeats collapsed). ``customers`` = customers whose journey is exactly that variant,
     ``share`` = customers / all customers with an event in the range. Ties in count are ordered
-    by the variant itself, so the top list is the same on every run.
+    by the variant itself, so the top list is the same on every run. ``share_lower``,
+    ``share_upper``: the share's 95% Wilson score interval (each customer has exactly one variant,
+    so customers with a variant are a binomial count out of the customers with an event).
 
-    Returns ``variant`` (list of str), ``customers``, ``share``, ``suppressed``: the `top` most
+    Returns ``variant`` (list of str), ``customers``, ``share``, ``share_lower``, ``share_upper``,
+    ``suppressed``: the `top` most
     common; variants of fewer than `min_group_size` customers are suppressed (complementary: the
     variants add up to all customers, which the shares reveal). Shown variants come first, most
     customers first; suppressed ones last, ordered by the variant alone.
@@ -136,8 +167,10 @@ def variants(
     out = sql.run(con, "variants", {"start": lo, "end": hi, "level": level, "max_steps": max_steps, "top": top,
                                     **params}, slots)
     out["variant"] = _to_lists(out["variant"])
-    out = out[["segment", "variant", "customers", "share"]]
-    out = suppress(out, n="customers", values=["share"], min_group_size=min_group_size, within=["segment"])
+    out["share_lower"], out["share_upper"] = _wilson(out["customers"], out["total_customers"])
+    out = out[["segment", "variant", "customers", "share", "share_lower", "share_upper"]]
+    out = suppress(out, n="customers", values=["share", "share_lower", "share_upper"], min_group_size=min_group_size,
+                   within=["segment"])
     out = order_published(out, by=["customers"], ascending=False, keys=["variant"], groups=["segment"])
     return _finish(out, by)
 
@@ -247,13 +280,15 @@ def journey_map(
     numpy's default); ``csat`` (share of 4-5) and ``ces`` (mean 1-7, higher = easier) of survey
     answers about the stage's touchpoints, blank when fewer than `min_group_size` answers. A stage
     reached by fewer than `min_group_size` customers is suppressed; stages overlap (a customer
-    reaches several), so there is no complementary suppression.
+    reaches several), so there is no complementary suppression. ``share_lower``, ``share_upper``:
+    the share's 95% Wilson score interval (customers reaching the stage out of customers with an
+    event, each customer counted once).
 
     `by` (a customers column or 'nps_group'): the map per segment (reach, shares, gaps and ratings of
     the segment's customers; a survey answer goes to the answering customer's segment), with a first
     column ``segment`` and the same suppression rules per row; without `by` no ``segment`` column.
 
-    Returns ``stage, customers, share, gap_customers, median_time_from_previous,
+    Returns ``stage, customers, share, share_lower, share_upper, gap_customers, median_time_from_previous,
     p90_time_from_previous, csat_n, csat, ces_n, ces, suppressed``.
     """
     check_min_group_size(min_group_size)
@@ -266,9 +301,11 @@ def journey_map(
     out.loc[small_gap, ["median_time_from_previous", "p90_time_from_previous"]] = pd.NaT
     out["csat"] = out["csat"].astype(float).where(out["csat_n"] >= min_group_size)
     out["ces"] = out["ces"].astype(float).where(out["ces_n"] >= min_group_size)
-    out = out[["segment", "stage", "customers", "share", "gap_customers", "median_time_from_previous",
-               "p90_time_from_previous", "csat_n", "csat", "ces_n", "ces"]]
-    out = suppress(out, n="customers", values=["share", "gap_customers", "median_time_from_previous",
+    out["share_lower"], out["share_upper"] = _wilson(out["customers"], out["total_customers"])
+    out = out[["segment", "stage", "customers", "share", "share_lower", "share_upper", "gap_customers",
+               "median_time_from_previous", "p90_time_from_previous", "csat_n", "csat", "ces_n", "ces"]]
+    out = suppress(out, n="customers", values=["share", "share_lower", "share_upper", "gap_customers",
+                                               "median_time_from_previous",
                                                "p90_time_from_previous", "csat", "ces"],
                    min_group_size=min_group_size, margins=[])
     return _finish(out, by)

@@ -77,9 +77,14 @@ def handoffs(
     of tickets opened in that span (over the ``tickets`` cases that had one). Cases whose repeat
     window runs past the end of the data are censored (left out).
 
+    ``repeat_rate_lower``, ``repeat_rate_upper``: 95% interval of the repeat rate, clustered by
+    customer (a customer can have many cases of a row, and their cases are alike), see
+    :func:`clustered_wilson`; blank with the row when it is suppressed.
+
     Returns ``from_touchpoint, to_touchpoint, handoff, cases, customers, repeat_rate,
-    repeat_contacts, ces_n, ces, tickets, ticket_contacts, suppressed``: hand-offs first, then the
-    baselines; within each, shown rows by worst repeat rate first, suppressed rows last.
+    repeat_rate_lower, repeat_rate_upper, repeat_contacts, ces_n, ces, tickets, ticket_contacts,
+    suppressed``: hand-offs first, then the baselines; within each, shown rows by worst repeat rate
+    first, suppressed rows last.
     """
     contacts = _contacts(con, contacts)
     within_s = parse_window(within, name="within", allow_none=False)
@@ -89,14 +94,43 @@ def handoffs(
     out = sql.run(con, "omnichannel_handoffs", {
         "contacts": contacts, "within_seconds": within_s, "repeat_seconds": repeat_s,
         "start": lo, "end": hi, "horizon": _horizon(con, hi)})
+    out["repeat_rate_lower"], out["repeat_rate_upper"] = clustered_wilson(
+        out["repeated"], out["cases"], out["customers"], out["repeat_rr"], out["repeat_rc"], out["repeat_cc"])
     out["ces"] = out["ces"].astype(float).where(out["ces_n"] >= min_group_size)
     out["ticket_contacts"] = out["ticket_contacts"].astype(float).where(out["tickets"] >= min_group_size)
-    out = suppress(out, n="cases", values=["customers", "repeat_rate", "repeat_contacts", "ces_n", "ces",
-                                           "tickets", "ticket_contacts"],
+    out = out[["from_touchpoint", "to_touchpoint", "handoff", "cases", "customers", "repeat_rate",
+               "repeat_rate_lower", "repeat_rate_upper", "repeat_contacts", "ces_n", "ces", "tickets",
+               "ticket_contacts"]]
+    out = suppress(out, n="cases", values=["customers", "repeat_rate", "repeat_rate_lower", "repeat_rate_upper",
+                                           "repeat_contacts", "ces_n", "ces", "tickets", "ticket_contacts"],
                    min_group_size=min_group_size, within=["handoff"])
     out = out.sort_values(["handoff", "suppressed", "repeat_rate", "from_touchpoint", "to_touchpoint"],
                           ascending=[False, True, False, True, True], na_position="last", kind="stable")
     return out.reset_index(drop=True)
+
+
+def clustered_wilson(x, n, clusters, s_rr, s_rc, s_cc) -> tuple[pd.Series, pd.Series]:
+    """95% Wilson interval (0..1) of a share x / n of cases that come in clusters (a customer's cases).
+
+    *Method*: the Wilson score interval on the effective sample size n / deff (Kish's design effect,
+    as Korn & Graubard 1998 use it for proportions from clustered samples). With c_i cases of
+    cluster i of which r_i are successes, p = x / n, the variance of p clustered by customer is the
+    linearisation (sandwich) estimate V = sum_i (r_i - p c_i)^2 / n^2 = (s_rr - 2p s_rc + p^2 s_cc) / n^2
+    (statsmodels' cluster-robust variance of a mean without small-sample correction);
+    deff = V / (p(1-p)/n), at least 1. With one case per cluster deff = 1 and this is the plain Wilson
+    interval on the cases. Where deff cannot be estimated (p = 0 or 1, or a single cluster) the
+    effective size is the number of clusters (the cautious end: every customer counted once).
+    NaN where n = 0.
+    """
+    x, n, g = (pd.Series(v, dtype=float) for v in (x, n, clusters))
+    s_rr, s_rc, s_cc = (pd.Series(v, dtype=float).set_axis(n.index) for v in (s_rr, s_rc, s_cc))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        var = (s_rr - 2 * p * s_rc + p**2 * s_cc) / n**2
+        deff = (var / (p * (1 - p) / n)).clip(lower=1.0)
+    known = (p > 0) & (p < 1) & (g > 1)
+    n_eff = (n / deff).where(known, g)
+    return _wilson(p * n_eff, n_eff)
 
 
 def switch_outcomes(

@@ -3,7 +3,8 @@
 --   are rounded to the nearest half point.
 -- Parameters: $metric (VARCHAR), $midpoint (DOUBLE), $min_ratings (INTEGER), $start, $end
 --   (TIMESTAMP or NULL)
--- Output: predictor ('peak_end' | 'mean'), value, customers, mean_nps
+-- Output: predictor ('peak_end' | 'mean'), value, customers, mean_nps, sd_nps (sample standard
+--   deviation of the NPS answers; NULL for one customer)
 WITH rel AS (
   SELECT customer_id, arg_max(score, (ts, response_id)) AS nps_score, max(ts) AS nps_ts
   FROM survey_responses
@@ -28,7 +29,7 @@ long_form AS (
   UNION ALL
   SELECT 'mean' AS predictor, round(mean_rating * 2) / 2 AS value, nps_score FROM per_customer
 )
-SELECT predictor, value, count(*) AS customers, avg(nps_score) AS mean_nps
+SELECT predictor, value, count(*) AS customers, avg(nps_score) AS mean_nps, stddev_samp(nps_score) AS sd_nps
 FROM long_form
 GROUP BY predictor, value
 ORDER BY predictor, value

@@ -336,7 +336,9 @@ def test_peak_end_headline(tmp_path):
     said = voc.peak_end_headline(shown)
     lead = ("(Peak + end) / 2 predicts NPS better than the average rating" if row["peak_end_better"]
             else "No evidence that peak and end predict NPS better than the average rating")
-    assert said == f"{lead} (r = {row['r_peak_end']:.2f} vs {row['r_mean']:.2f}, p = {row['p_value']:.2g}; 7 customers)"
+    ci = {k: f"[95% CI {row[f'r_{k}_lower']:.2f} to {row[f'r_{k}_upper']:.2f}]" for k in ("peak_end", "mean")}
+    assert said == (f"{lead} (r = {row['r_peak_end']:.2f} {ci['peak_end']} vs {row['r_mean']:.2f} {ci['mean']}, "
+                    f"p = {row['p_value']:.2g}; 7 customers)")
     assert row["p_value"] >= 0.001 and "p = 0.013" in said  # two significant digits, as every p in a sentence
     hidden = voc.peak_end(con, min_group_size=10)
     assert voc.peak_end_headline(hidden).startswith("Too few customers rated two or more interactions")

@@ -8,10 +8,26 @@ from cxlib.analysis.intervals import nps_interval, t_interval, wilson_interval
 from cxlib.analysis.voc.comparisons import compare, compare_nps
 from cxlib.analysis.voc.drivers import key_drivers, relative_weights
 from cxlib.analysis.voc.followup import export_followup, followup_headline, followup_list, followup_summary
-from cxlib.analysis.voc.peakend import peak_end, peak_end_bins, peak_end_headline, williams_t
+from cxlib.analysis.voc.language import detect_language, detect_languages
+from cxlib.analysis.voc.peakend import (
+    fisher_z_interval,
+    peak_end,
+    peak_end_bins,
+    peak_end_headline,
+    williams_t,
+)
 from cxlib.analysis.voc.scores import ces, check_options, csat, fit_breakdown, nps, other_metrics_note
+from cxlib.analysis.voc.text import (
+    comment_languages,
+    not_scored_note,
+    quotes,
+    sentiment,
+    sentiment_by_group,
+    themes,
+    themes_headline,
+    topics,
+)
 from cxlib.analysis.voc.text import comments as feedback_comments
-from cxlib.analysis.voc.text import quotes, sentiment, sentiment_by_group, themes, themes_headline, topics
 from cxlib.analysis.voc.trend import (
     change_headline,
     latest_change,
@@ -25,17 +41,22 @@ __all__ = [
     "ces",
     "change_headline",
     "check_options",
+    "comment_languages",
     "compare",
     "compare_nps",
     "csat",
+    "detect_language",
+    "detect_languages",
     "export_followup",
     "feedback_comments",
+    "fisher_z_interval",
     "fit_breakdown",
     "followup_headline",
     "followup_list",
     "followup_summary",
     "key_drivers",
     "latest_change",
+    "not_scored_note",
     "nps",
     "nps_interval",
     "other_metrics_note",

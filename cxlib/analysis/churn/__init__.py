@@ -16,7 +16,7 @@ from cxlib.analysis.churn.headlines import (
     survival_headline,
 )
 from cxlib.analysis.churn.kaplan_meier import LogrankResult, logrank, survival, survival_summary
-from cxlib.analysis.churn.retention import cohort_retention, lifecycle
+from cxlib.analysis.churn.retention import cohort_retention, lifecycle, retention_by_group
 from cxlib.analysis.churn.status import (
     DEFINITIONS,
     check_parameters,
@@ -27,6 +27,7 @@ from cxlib.analysis.churn.status import (
     definition_text,
     period_churn,
 )
+from cxlib.analysis.churn.stickiness import stickiness, stickiness_summary
 from cxlib.analysis.churn.value import (
     at_risk_customers,
     detractor_to_passive_value,
@@ -44,6 +45,9 @@ __all__ = [
     "churn_trend",
     "cohort_retention",
     "lifecycle",
+    "retention_by_group",
+    "stickiness",
+    "stickiness_summary",
     "survival",
     "survival_summary",
     "logrank",

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from cxlib import sql
-from cxlib.analysis.churn.status import PERIODS, _as_of, _check_choice
+from cxlib.analysis.churn.status import PERIODS, _as_of, _check_choice, _run, _segments_fragment, wilson_columns
 from cxlib.analysis.features import to_timestamp
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
 
@@ -51,12 +51,13 @@ def cohort_retention(
     retention = retained / customers, where retained = cohort members with activity in the
     period `period_number` periods after the cohort's (period_number 0 is 1.0 by definition).
     ``incomplete``: the period ends after as-of (only partly observed; do not read a drop there
-    as churn). Weeks start on Monday. Cohorts with fewer than `min_group_size` customers are
+    as churn). ``ci_lower``, ``ci_upper``: 95% Wilson score interval of retention (retained of
+    customers); period_number 0 has none to give (1.0 by definition: both bounds 1.0). Weeks start on Monday. Cohorts with fewer than `min_group_size` customers are
     suppressed in all their rows (first-time cohorts with complementary suppression across
     cohorts, whose sizes add up to all customers with activity; recurring cohorts overlap, so
     without). Counts are ``Int64``.
-    Columns: cohort, period_number, period, customers, retained, retention, incomplete,
-    suppressed, kind. `start` ('YYYY-MM-DD' or None) keeps only the cohorts of the period
+    Columns: cohort, period_number, period, customers, retained, retention, ci_lower, ci_upper,
+    incomplete, suppressed, kind. `start` ('YYYY-MM-DD' or None) keeps only the cohorts of the period
     holding `start` and later (suppression is applied to the cohorts kept).
     """
     first = to_timestamp(start, "start")
@@ -72,14 +73,80 @@ def cohort_retention(
     # A cohort is one group, the same in every period_number: suppressed once, on its size, so its
     # rows are hidden (or shown) together. First-time cohorts add up to every customer with activity;
     # recurring cohorts overlap (a customer is in each period they were active), so no complement.
+    df = _with_interval(df)
     sizes = df.drop_duplicates("cohort")[["cohort", "customers"]]
     sizes = suppress(sizes, n="customers", values=[], min_group_size=min_group_size,
                      margins=[[]] if kind == "first_time" else [])
     hidden = df["cohort"].isin(sizes.loc[sizes["suppressed"], "cohort"]).to_numpy()
-    df = suppress(df, n="customers", values=["retained", "retention"], min_group_size=min_group_size, margins=[],
-                  hidden=hidden)
+    df = suppress(df, n="customers", values=["retained", "retention", "ci_lower", "ci_upper"],
+                  min_group_size=min_group_size, margins=[], hidden=hidden)
     df["kind"] = kind
     return df
+
+
+def _with_interval(df: pd.DataFrame) -> pd.DataFrame:
+    """`df` with retention's 95% Wilson interval after it (period_number 0: 1.0 to 1.0, by definition)."""
+    lo, hi = wilson_columns(df["retained"], df["customers"])
+    start = (df["period_number"] == 0).to_numpy() & (df["customers"] > 0).to_numpy()
+    lo[start], hi[start] = 1.0, 1.0
+    df = df.copy()
+    df.insert(df.columns.get_loc("retention") + 1, "ci_lower", lo)
+    df.insert(df.columns.get_loc("ci_lower") + 1, "ci_upper", hi)
+    return df
+
+
+def retention_by_group(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    by: str | None,
+    period: str = "month",
+    as_of=None,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """Retention curve per group: share of a group's customers active k periods after their first activity.
+
+    *Definition*: first-time cohorts (cohort_retention's default) split by `by`, pooled across
+    cohorts the way Amplitude and PostHog average a retention table (weighted by cohort size):
+    customers(k) = members of the group's cohorts whose period k is over by as-of (a cohort too
+    young to have reached k counts in neither figure), retained(k) = those of them active in
+    their period k, retention = retained / customers, with its 95% Wilson score interval
+    (ci_lower, ci_upper; period_number 0 is 1.0 by definition). `by`: a customers column
+    (region, plan, ...) or a CX group of churn_rate: 'nps_group' (the latest relationship NPS
+    answer at or before as-of; '(none)' = never answered), 'long_resolution',
+    'first_ticket_resolution'; None gives one curve, 'all'.
+    Privacy: a group's cohort with fewer than `min_group_size` customers is left out of the
+    group's curve, as the fall in customers from one period to the next is one cohort's size
+    (suppression over the group x cohort table, with the groups and the cohorts as margins); a
+    group with no cohort left is suppressed in all its rows.
+    Columns: segment, period_number, customers, retained, retention, ci_lower, ci_upper, suppressed.
+    """
+    _check_choice(period, PERIODS, "period")
+    check_min_group_size(min_group_size)
+    cutoff = _as_of(con, as_of)
+    activity = _activity(con)
+    segments = _segments_fragment(con, by)
+    if activity is _ACTIVITY_STORED:  # the stored activity is keyed by cid
+        segments = sql.Ident(f"(SELECT k.cid AS customer_id, g.segment FROM {segments} g "
+                             "JOIN customer_keys k USING (customer_id))")
+    cells = _run(con, "cohort_retention_groups", {"period": period, "as_of": cutoff},
+                 {"activity": activity, "segments": segments})
+    sizes = cells.drop_duplicates(["segment", "cohort"])[["segment", "cohort", "customers"]]
+    sizes = suppress(sizes, n="customers", values=[], min_group_size=min_group_size,
+                     margins=[["segment"], ["cohort"]])
+    shown = cells.merge(sizes.loc[~sizes["suppressed"], ["segment", "cohort"]], on=["segment", "cohort"],
+                        how="left", indicator=True)["_merge"].eq("both").to_numpy()
+    done = cells[cells["complete"].to_numpy()]
+    kept = shown[done.index]
+    curves = (done.assign(customers=done["customers"].where(kept, 0), retained=done["retained"].where(kept, 0))
+              .groupby(["segment", "period_number"], as_index=False)[["customers", "retained"]].sum())
+    sizes_left = curves.groupby("segment")["customers"].sum()
+    gone = sizes_left.index[sizes_left.eq(0)]  # every cohort of the group hidden: the group is hidden
+    curves = curves[(curves["customers"] > 0) | curves["segment"].isin(gone)].reset_index(drop=True)
+    curves["retention"] = (curves["retained"] / curves["customers"].where(curves["customers"] > 0)).astype(float)
+    curves = _with_interval(curves)
+    hidden = curves["segment"].isin(gone).to_numpy()
+    return suppress(curves, n="customers", values=["retained", "retention", "ci_lower", "ci_upper"],
+                    min_group_size=min_group_size, margins=[], hidden=hidden).reset_index(drop=True)
 
 
 def lifecycle(con: duckdb.DuckDBPyConnection, *, period: str = "month", as_of=None, start=None) -> pd.DataFrame:

@@ -53,6 +53,22 @@ FIRST_TICKET = "first_ticket_resolution"  # by: first ticket within / over 72 ho
 ORIGINS = ("start", "first_ticket")
 
 
+def wilson_columns(successes, n) -> tuple[np.ndarray, np.ndarray]:
+    """95% Wilson score interval, as shares (0..1), for each pair of counts; NaN where n is 0 or missing.
+
+    *Definition*: statsmodels ``proportion_confint(method='wilson')`` (vectorised).
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    x = pd.to_numeric(pd.Series(successes), errors="coerce").astype(float).to_numpy()
+    m = pd.to_numeric(pd.Series(n), errors="coerce").astype(float).to_numpy()
+    ok = (m > 0) & ~np.isnan(x)
+    lo, hi = np.full(len(m), np.nan), np.full(len(m), np.nan)
+    if ok.any():
+        lo[ok], hi[ok] = proportion_confint(x[ok], m[ok], alpha=0.05, method="wilson")
+    return lo, hi
+
+
 def _check_definition(definition: str) -> str:
     if definition not in DEFINITIONS:
         raise unknown_name("churn definition", str(definition), "the churn definitions", DEFINITIONS)
@@ -236,9 +252,10 @@ def churn_rate(
     `by`: a customers column (region, plan, ...) or a CX group: 'nps_group' (latest
     relationship NPS answer: promoter, passive, detractor, '(none)') or 'long_resolution'
     (any ticket resolved after more than 72 hours).
-    Columns: [segment,] customers, churned, churn_rate (0..1), not_judged, suppressed,
-    definition. Segments with fewer than `min_group_size` judged customers are suppressed
-    (complementary suppression; rows stay, marked).
+    ``ci_lower``, ``ci_upper``: 95% Wilson score interval of churn_rate (0..1).
+    Columns: [segment,] customers, churned, churn_rate (0..1), ci_lower, ci_upper, not_judged,
+    suppressed, definition. Segments with fewer than `min_group_size` judged customers are
+    suppressed, their interval too (complementary suppression; rows stay, marked).
 
     >>> churn_rate(con, by="region", definition="non_contractual")  # doctest: +SKIP
     """
@@ -249,7 +266,11 @@ def churn_rate(
     cutoff = _as_of(con, as_of)
     slots = {"status": _status_fragment(definition), "segments": _segments_fragment(con, by)}
     df = _run(con, "churn_rate", {"as_of": cutoff, "inactivity_days": inactivity_days}, slots)
-    df = suppress(df, n="customers", values=["churned", "churn_rate", "not_judged"], min_group_size=min_group_size)
+    lo, hi = wilson_columns(df["churned"], df["customers"])
+    df.insert(df.columns.get_loc("churn_rate") + 1, "ci_lower", lo)
+    df.insert(df.columns.get_loc("ci_lower") + 1, "ci_upper", hi)
+    df = suppress(df, n="customers", values=["churned", "churn_rate", "ci_lower", "ci_upper", "not_judged"],
+                  min_group_size=min_group_size)
     df["definition"] = definition_text(definition, inactivity_days)
     if by is None:
         df = df.drop(columns="segment")
@@ -276,8 +297,9 @@ def period_churn(
     periods ending less than `inactivity_days` before as-of (lost and churn_rate are blanked
     there, as customers active at the period's end might still turn out to have been lost);
     for contractual, only the running period.
-    Columns: period, active_at_start, lost, churn_rate, complete, judged, definition.
-    `start` ('YYYY-MM-DD' or None) only hides earlier periods; the figures do not change.
+    ``ci_lower``, ``ci_upper``: 95% Wilson score interval of churn_rate (lost of active_at_start).
+    Columns: period, active_at_start, lost, churn_rate, ci_lower, ci_upper, complete, judged,
+    definition. `start` ('YYYY-MM-DD' or None) only hides earlier periods; the figures do not change.
     """
     first = to_timestamp(start, "start")
     _check_definition(definition)
@@ -295,6 +317,9 @@ def period_churn(
     if definition == "non_contractual":
         df["lost"] = df["lost"].astype("Float64").where(df["judged"])
         df["churn_rate"] = df["churn_rate"].where(df["judged"])
+    lo, hi = wilson_columns(df["lost"], df["active_at_start"])
+    df.insert(df.columns.get_loc("churn_rate") + 1, "ci_lower", lo)
+    df.insert(df.columns.get_loc("ci_lower") + 1, "ci_upper", hi)
     df["definition"] = definition_text(definition, inactivity_days)
     if first is not None:
         df = df[df["period_end"] > first]

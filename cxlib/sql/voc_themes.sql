@@ -1,22 +1,27 @@
--- voc_themes: per feedback theme, how many comments on NPS answers mention it and how those
---   answers split into promoters / passives / detractors; plus a '(no theme)' row for comments
---   that match no theme and the totals every share is taken of.
+-- voc_themes: per feedback theme, how many survey comments mention it and how the comments on
+--   NPS answers among them split into promoters / passives / detractors; plus a '(no theme)' row
+--   for comments that match no theme and the totals every share is taken of.
+--   Only comments whose text is in $texts count (the texts in languages the taxonomy is written
+--   in, chosen by cxlib.analysis.voc.text.themes after detecting each text's language).
 --   A comment matches a theme when its normalised text (lower-cased, split into words on runs
 --   of characters other than letters, digits and '_', joined by single spaces, a space at each
 --   end) contains one of the theme's needles (cxlib.analysis.voc.text.keyword_pattern: ' on hold ' for a
 --   whole word or phrase, ' bill' for the prefix keyword 'bill*'; values, bound).
 -- Parameters: $themes (VARCHAR[]), $patterns (VARCHAR[], same length: pattern i belongs to
---   theme i), $start, $end (TIMESTAMP or NULL, on the answer's ts: inclusive, exclusive)
+--   theme i), $texts (VARCHAR[]), $metric (VARCHAR or NULL = every metric), $start, $end
+--   (TIMESTAMP or NULL, on the answer's ts: inclusive, exclusive)
 -- Output: theme, comments, promoters, passives, detractors, total_comments, total_detractors,
---   total_promoters
+--   total_promoters (promoters / passives / detractors: comments on NPS answers with a score)
 WITH tax AS (
   SELECT unnest($themes) AS theme, unnest($patterns) AS pattern
 ),
 com AS (
-  SELECT response_id, score,
+  SELECT response_id, CASE WHEN metric = 'nps' THEN score END AS score,
          ' ' || array_to_string(regexp_split_to_array(lower(comment), '[^\pL\pN_]+'), ' ') || ' ' AS text
   FROM survey_responses
-  WHERE metric = 'nps' AND score IS NOT NULL AND comment IS NOT NULL AND trim(comment) <> ''
+  WHERE comment IS NOT NULL AND trim(comment) <> ''
+    AND comment IN (SELECT unnest($texts::VARCHAR[]))
+    AND ($metric IS NULL OR metric = $metric)
     AND ($start IS NULL OR ts >= $start) AND ($end IS NULL OR ts < $end)
 ),
 hits AS (

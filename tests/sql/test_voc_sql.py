@@ -71,8 +71,9 @@ def test_segment_slot_only_takes_checked_identifiers(con):
 
 
 def test_voc_themes_sql(con):
+    texts = [t for (t,) in con.execute("SELECT DISTINCT comment FROM survey_responses").fetchall()]
     got = sql.run(con, "voc_themes", {"themes": ["billing", "wait"], "patterns": [" bill ", " on hold "],
-                                      "start": None, "end": None})
+                                      "texts": texts, "metric": "nps", "start": None, "end": None})
     got = got.set_index("theme")
     assert got.loc["billing", ["comments", "promoters"]].tolist() == [1, 1]
     assert got.loc["wait", ["comments", "passives"]].tolist() == [1, 1]

@@ -57,7 +57,7 @@ def _comments_store(tmp_path):
 
 def test_themes_hand_computed(tmp_path):
     con = _comments_store(tmp_path)
-    df = text.themes(con, taxonomy=TAX, min_group_size=1).set_index("theme")
+    df = text.themes(con, taxonomy=TAX, metric="nps", min_group_size=1).set_index("theme")
     # 10 comments on NPS answers: 5 detractors (a-e), 5 others (f-j)
     b = df.loc["billing"]  # a, b, c, d (detractors) and f (promoter); i's 'billion' does not match
     assert (b["comments"], b["detractors"], b["promoters"], b["passives"]) == (5, 4, 1, 0)
@@ -82,7 +82,7 @@ def test_themes_hand_computed(tmp_path):
 
 def test_themes_suppress_small_themes_without_complement(tmp_path):
     con = _comments_store(tmp_path)
-    df = text.themes(con, taxonomy=TAX, min_group_size=3).set_index("theme")
+    df = text.themes(con, taxonomy=TAX, metric="nps", min_group_size=3).set_index("theme")
     assert df.loc["staff", "suppressed"] and pd.isna(df.loc["staff", "nps"]) and pd.isna(df.loc["staff", "comments"])
     assert not df.loc["wait", "suppressed"] and not df.loc["billing", "suppressed"]  # themes overlap: no complement
 
@@ -111,12 +111,12 @@ def test_comments_lists_themes_and_metric_filter(tmp_path):
 
 @pytest.mark.parametrize("comment,expected", [
     ("Great service, thank you", 1.0),
-    ("Terrible and slow", -1.0),
+    ("The service was terrible and slow", -1.0),
     ("not good", -1.0),
     ("not bad at all", 1.0),
     ("Fast delivery but the app is slow", 0.0),
-    ("The parcel arrived", 0.0),
-    ("Nobody helped me", -1.0),
+    ("The parcel arrived on Monday morning", 0.0),
+    ("Nobody helped me with my order", -1.0),
 ])
 def test_sentiment_cases(comment, expected):
     assert text.sentiment(comment) == pytest.approx(expected)
@@ -130,7 +130,8 @@ def test_sentiment_by_group(tmp_path):
     con = _comments_store(tmp_path)
     df = text.sentiment_by_group(text.comments(con, taxonomy=TAX), min_group_size=1).set_index("segment")
     assert list(df.index) == ["promoter", "passive", "detractor"]
-    assert df.loc["detractor", "n"] == 5
+    # detractors a-e: "billing mess" is too short to tell its language, so not scored
+    assert df.loc["detractor", "n"] == 4 and df.loc["detractor", "not_scored"] == 1
     assert df.loc["promoter", "mean_sentiment"] > df.loc["detractor", "mean_sentiment"]
 
 
@@ -165,6 +166,9 @@ def test_quotes_mask_ids_iban_and_non_english_names(tmp_path):
     ]]
     con = store(tmp_path, answers)
     feedback = text.comments(con, taxonomy={"billing": ["bill*"]})
+    # masking is tested here, not language: two comments are mostly German / French (not scored
+    # for themes), so every comment is put in the theme by hand
+    feedback["themes"] = [["billing"]] * len(feedback)
     plain = set(text.quotes(feedback, per_theme=5)["quote"])
     assert plain == {"bill wrong, I am customer [id]", "bill wrong for [id], refund to [iban]",
                      "bill wrong. Ich heisse [name]", "bill wrong, je m'appelle [name], call [phone]",

@@ -1,6 +1,11 @@
 """Feedback text: themes from an editable keyword taxonomy, unsupervised topics, an offline
 sentiment score and representative quotes with personal data masked.
 
+The sentiment word lists and the shipped theme taxonomy are English (`SCORED_LANGUAGES`). Each
+comment's language is detected (cxlib.analysis.voc.language); comments in another language are
+"not scored": no sentiment (NaN, never 0) and no themes, and results say how many there were and
+in which languages (`not_scored_note`).
+
 Comments are untrusted text. Functions here return them as plain strings (masked where they
 are meant to be shown); showing them is left to pandas / Altair, which escape HTML.
 """
@@ -18,6 +23,7 @@ from scipy import stats
 
 from cxlib import sql
 from cxlib.analysis.features import to_timestamp
+from cxlib.analysis.voc.language import UNKNOWN, detect_languages
 from cxlib.errors import CxDataError, CxInputError
 from cxlib.locations import shipped
 from cxlib.privacy import (
@@ -30,6 +36,7 @@ from cxlib.privacy.suppression import order_published
 
 THEMES_CSV = shipped("feedback_themes.csv")
 NO_THEME = "(no theme)"
+SCORED_LANGUAGES = ("en",)  # the language of the sentiment word lists and of the shipped taxonomy
 
 
 # --------------------------------------------------------------------------- taxonomy
@@ -108,24 +115,97 @@ def _window(start, end):
 # --------------------------------------------------------------------------- themes
 
 
+def _check_metric(con: duckdb.DuckDBPyConnection, metric: str | None) -> None:
+    """A `metric` filter must be None (every metric) or a metric the store's surveys hold."""
+    if metric is None:
+        return
+    known = [m for (m,) in con.execute("SELECT DISTINCT metric FROM survey_responses WHERE metric IS NOT NULL")
+             .fetchall()]
+    if not isinstance(metric, str) or metric not in known:
+        from cxlib.errors import unknown_name
+
+        raise unknown_name("metric", str(metric), "the store's survey answers", known)
+
+
+def comment_languages(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    metric: str | None = None,
+    start=None,
+    end=None,
+) -> pd.DataFrame:
+    """Each distinct survey comment text with how many answers carry it and its language.
+
+    *Definition*: comments (non-blank) on answers of `metric` (None: every metric) in the dates;
+    language = cxlib.analysis.voc.language.detect_languages, once per distinct text;
+    scored = the language is one of `SCORED_LANGUAGES` ("unknown" counts as scored for themes
+    only: see `themes`). Columns: comment, comments, language, scored.
+    """
+    _check_metric(con, metric)
+    s, e = _window(start, end)
+    df = sql.run(con, "voc_comment_texts", {"metric": metric, "start": s, "end": e})
+    df["language"] = detect_languages(df["comment"])
+    df["scored"] = df["language"].isin(SCORED_LANGUAGES)
+    return df
+
+
+def _not_scored(languages: pd.Series, comments: pd.Series | None = None) -> dict[str, int]:
+    """Comments per language outside SCORED_LANGUAGES and 'unknown', most first."""
+    counts = (comments if comments is not None else pd.Series(1, index=languages.index)).groupby(languages).sum()
+    counts = counts[~counts.index.isin([*SCORED_LANGUAGES, UNKNOWN])]
+    counts = counts.sort_index().sort_values(ascending=False, kind="stable")
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+def not_scored_note(df: pd.DataFrame, *, min_group_size: int = MIN_GROUP_SIZE) -> str:
+    """One sentence on the comments left unscored for their language, '' when there are none.
+
+    `df` is a result of `themes` or `sentiment_by_group` (they keep the counts in
+    ``df.attrs["not_scored"]``) or a `comments` frame. Languages with at least `min_group_size`
+    comments are named with their count, smaller ones by name only: "14 comments in other
+    languages were not scored (de 12, fr; the word lists are English)".
+    """
+    check_min_group_size(min_group_size)
+    if not isinstance(df, pd.DataFrame):
+        raise CxInputError("not_scored_note takes the result of themes, sentiment_by_group or comments")
+    if "not_scored" in df.attrs:
+        counts = df.attrs["not_scored"]
+    elif "language" in df.columns:
+        counts = _not_scored(df["language"])
+    else:
+        raise CxInputError("not_scored_note takes the result of themes, sentiment_by_group or comments")
+    total = sum(counts.values())
+    if not total:
+        return ""
+    named = [f"{lang} {n:,}" if n >= min_group_size else lang for lang, n in counts.items()]
+    noun = "comment" if total == 1 else "comments"
+    verb = "was" if total == 1 else "were"
+    return (f"{total:,} {noun} in other languages {verb} not scored ({', '.join(named)}; "
+            f"the word lists are {', '.join(SCORED_LANGUAGES)})")
+
+
 def themes(
     con: duckdb.DuckDBPyConnection,
     *,
     taxonomy=None,
+    metric: str | None = None,
     start=None,
     end=None,
     min_group_size: int = MIN_GROUP_SIZE,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Feedback themes in comments on NPS answers: volume, NPS and over-representation among
-    detractors.
+    """Feedback themes in survey comments: volume, NPS and over-representation among detractors.
 
     *Definition*: a comment belongs to every theme one of whose keywords it contains
     (`keyword_pattern`: whole words, '*' for any ending, case-insensitive); '(no theme)' counts
-    comments matching none. Only comments on NPS answers (metric 'nps', any touchpoint) count,
-    since they carry a score. share = comments / all comments (percent; themes overlap, so
-    shares can sum past 100). nps of the theme's answers with a Wald interval as in
-    cxlib.analysis.voc.nps. over_representation = (share of detractor comments mentioning the theme) /
+    comments matching none. Comments on answers of every survey metric count (`metric` picks one:
+    'nps', 'csat', 'ces' or another the store holds). The keywords are English: comments detected
+    as another language are not scored (counted per language in ``attrs["not_scored"]``, said by
+    `not_scored_note`); "unknown" ones (too short to tell, e.g. "billing mess") are matched, since
+    a keyword found in them is found. share = comments / all scored comments (percent; themes
+    overlap, so shares can sum past 100). promoters / passives / detractors count the theme's
+    comments on NPS answers; nps of those with a Wald interval as in cxlib.analysis.voc.nps
+    (blank when fewer than `min_group_size` of them). over_representation = (share of detractor comments mentioning the theme) /
     (share of promoter comments mentioning it): the usual NPS text-analytics contrast of the
     two ends ("detractors mention billing 5x as often as promoters"); inf when no promoter
     mentions it. Tested with Fisher's exact test (scipy) on the 2x2 table theme yes/no by
@@ -136,6 +216,7 @@ def themes(
     Columns: theme, comments, share, promoters, passives, detractors, nps, ci_lower, ci_upper,
     detractor_share (percent of detractor comments mentioning it), over_representation,
     p_value, p_adjusted, significant, suppressed.
+    Raises CxDataError when no comment is in a scored language.
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -143,21 +224,30 @@ def themes(
 
     check_min_group_size(min_group_size)
     tax = _taxonomy(taxonomy)
+    texts = comment_languages(con, metric=metric, start=start, end=end)
+    matched = texts[texts["scored"] | (texts["language"] == UNKNOWN)]
+    not_scored = _not_scored(texts["language"], texts["comments"])
+    if len(texts) and matched.empty:
+        langs = ", ".join(f"{lang} {n:,}" for lang, n in not_scored.items())
+        raise CxDataError(f"no comment is in a language the theme keywords are written in "
+                          f"({', '.join(SCORED_LANGUAGES)}); the {texts['comments'].sum():,} comments are in {langs}")
     s, e = _window(start, end)
     df = sql.run(con, "voc_themes", {"themes": tax["theme"].tolist(), "patterns": tax["pattern"].tolist(),
-                                     "start": s, "end": e})
+                                     "texts": matched["comment"].tolist(), "metric": metric, "start": s, "end": e})
     total = df["total_comments"].iloc[0] if len(df) else 0
     total_det = df["total_detractors"].iloc[0] if len(df) else 0
     total_pro = df["total_promoters"].iloc[0] if len(df) else 0
     with np.errstate(invalid="ignore", divide="ignore"):
         df["share"] = df["comments"] / total * 100 if total else np.nan
-        df["nps"] = np.where(df["comments"] > 0, (df["promoters"] - df["detractors"]) / df["comments"] * 100, np.nan)
+        answers = df["promoters"] + df["passives"] + df["detractors"]
+        df["nps"] = np.where(answers >= min_group_size, (df["promoters"] - df["detractors"]) / answers * 100, np.nan)
         det_share = df["detractors"] / total_det if total_det else pd.Series(np.nan, index=df.index)
         pro_share = df["promoters"] / total_pro if total_pro else pd.Series(np.nan, index=df.index)
         df["detractor_share"] = det_share * 100
         df["over_representation"] = np.where(pro_share > 0, det_share / pro_share,
                                              np.where(det_share > 0, np.inf, np.nan))
-    cis = [nps_interval(p, d, n) for p, d, n in zip(df["promoters"], df["detractors"], df["comments"])]
+    cis = [nps_interval(p, d, n) if n >= min_group_size else (math.nan, math.nan)
+           for p, d, n in zip(df["promoters"], df["detractors"], answers)]
     df["ci_lower"] = [c[0] for c in cis]
     df["ci_upper"] = [c[1] for c in cis]
     pvals = []
@@ -184,7 +274,9 @@ def themes(
     df = df.rename(columns={"n": "comments"})
     cols = ["theme", "comments", "share", "promoters", "passives", "detractors", "nps", "ci_lower", "ci_upper",
             "detractor_share", "over_representation", "p_value", "p_adjusted", "significant", "suppressed"]
-    return df[cols].reset_index(drop=True)
+    out = df[cols].reset_index(drop=True)
+    out.attrs["not_scored"] = not_scored
+    return out
 
 
 def comments(
@@ -196,23 +288,25 @@ def comments(
     end=None,
     limit: int = 20_000,
 ) -> pd.DataFrame:
-    """Comments with their score, NPS group and matched themes (a seeded sample of at most
-    `limit`). Untrusted, unmasked text: for analysis, not for display (see `quotes`).
+    """Comments with their score, NPS group, language and matched themes (a seeded sample of at
+    most `limit`) on answers of `metric` (None: every metric). Untrusted, unmasked text: for
+    analysis, not for display (see `quotes`).
 
-    Columns: response_id, metric, score, nps_group, comment, themes (list of theme names).
+    Columns: response_id, metric, score, nps_group, comment, language (ISO 639-1 code or
+    "unknown", cxlib.analysis.voc.language), themes (list of theme names; None, not scored, for a
+    comment detected as a language outside `SCORED_LANGUAGES`).
     """
-    if metric is not None and metric not in ("nps", "csat", "ces"):
-        from cxlib.errors import unknown_name
-
-        raise unknown_name("metric", str(metric), "the survey metrics", ["nps", "csat", "ces"])
+    _check_metric(con, metric)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise CxInputError(f"limit must be a whole number of at least 1, got {limit!r}")
     tax = _taxonomy(taxonomy)
     s, e = _window(start, end)
     df = sql.run(con, "voc_comments", {"themes": tax["theme"].tolist(), "patterns": tax["pattern"].tolist(),
                                        "metric": metric, "start": s, "end": e, "limit": limit})
-    df["themes"] = df["themes"].map(lambda v: list(v) if v is not None else [])
-    return df
+    df["language"] = detect_languages(df["comment"])
+    matched = df["language"].isin([*SCORED_LANGUAGES, UNKNOWN])
+    df["themes"] = [(list(v) if v is not None else []) if ok else None for v, ok in zip(df["themes"], matched)]
+    return df[["response_id", "metric", "score", "nps_group", "comment", "language", "themes"]]
 
 
 # --------------------------------------------------------------------------- sentiment
@@ -221,37 +315,52 @@ _POSITIVE = {
     "good", "great", "excellent", "love", "loved", "lovely", "happy", "quick", "quickly", "fast", "easy", "smooth",
     "friendly", "helpful", "kind", "patient", "thanks", "thank", "clear", "simple", "correct", "fair", "value",
     "cheaper", "best", "perfect", "nice", "amazing", "awesome", "recommend", "satisfied", "polite", "early", "fine",
-    "okay", "ok", "solved", "resolved", "bien", "bonne", "rapide", "gut", "super", "deals", "wonderful", "pleased",
+    "okay", "ok", "solved", "resolved", "super", "deals", "wonderful", "pleased", "worth", "reliable", "works",
     "👍", "😊", "✨", "🚚", "📱",
 }
 _NEGATIVE = {
     "bad", "poor", "terrible", "awful", "worst", "hate", "late", "damaged", "broke", "broken", "wrong", "rude",
     "unhelpful", "unfriendly", "confusing", "crashing", "crash", "crashes", "froze", "slow", "expensive", "mess",
     "unexpected", "unacceptable", "forever", "disappointed", "frustrating", "frustrant", "never", "nobody",
-    "waited", "waiting", "twice", "glitches", "problem", "issue", "complaint", "annoying", "useless", "spät",
-    "refund", "overcharged", "pricey", "rain", "😡",
+    "waited", "waiting", "twice", "glitches", "problem", "problems", "issue", "issues", "complaint", "annoying",
+    "useless", "refund", "overcharged", "pricey", "rain", "😡",
 }
-_NEGATORS = {"not", "no", "never", "nothing", "didn't", "don't", "doesn't", "wasn't", "isn't", "cannot", "can't",
-             "couldn't", "nicht", "pas", "ne"}
+_NEGATORS = {"not", "no", "never", "nothing", "didn't", "don't", "doesn't", "wasn't", "weren't", "isn't", "aren't",
+             "cannot", "can't", "couldn't", "won't", "wouldn't", "hardly", "without", "nor"}
+_CLAUSE_END = {".", ",", ";", ":", "!", "?", "but", "however", "although", "though"}
+_NEGATION_SCOPE = 4  # tokens after a negator that it reaches, within its clause
 _TOKEN = re.compile(r"[\w']+|[^\w\s]", re.UNICODE)
 
 
-def sentiment(text: str | None) -> float:
-    """An offline, lexicon-based sentiment score in [-1, 1] (no network, no model download).
+def sentiment(text: str | None, *, language: str | None = None) -> float:
+    """An offline, lexicon-based sentiment score in [-1, 1] (no network, no model download), for
+    English comments only: NaN ("not scored", never 0) for a comment in another language or
+    whose language is "unknown" (`language`, detected when not given), and for missing text.
 
-    *Definition*: tokens are matched against small positive and negative word lists (English
-    with a few French/German words and emoji); a word within three tokens after a negator
-    ('not', 'no', 'never', ...) counts with the opposite sign (a negator that is itself a
-    negative word still counts as negative when nothing follows it). score = (pos - neg) /
-    (pos + neg), 0 when no sentiment word is found; NaN for missing text.
+    *Definition*: tokens (words with their apostrophes, and single punctuation marks or emoji)
+    are matched against small English positive and negative word lists and emoji. Negation
+    follows VADER's rule that a negator ('not', "can't", 'never', 'no', 'without', ...) flips
+    the words after it, with a scope of up to four tokens (VADER looks three back) that ends at
+    the clause: a punctuation mark or 'but' / 'however' / 'although' stops it. So "I can't say
+    it was good" and "wasn't helpful" count negative, "no problems" and "not bad" positive,
+    "good, but not fast" once each way. A negator that is itself a negative word ('never')
+    counts as negative when no sentiment word follows it in its scope ("never again").
+    score = (pos - neg) / (pos + neg), 0 when an English comment has no sentiment word.
     Crude by design: it ranks comments, it does not read irony.
     """
     if text is None or (isinstance(text, float) and math.isnan(text)):
+        return math.nan
+    if language is None:
+        language = detect_languages([text])[0]
+    if language not in SCORED_LANGUAGES:
         return math.nan
     tokens = _TOKEN.findall(str(text).lower())
     pos = neg = 0
     negate_until = -1
     for i, tok in enumerate(tokens):
+        if tok in _CLAUSE_END:
+            negate_until = -1
+            continue
         flipped = i <= negate_until
         if tok in _POSITIVE:
             if flipped:
@@ -264,23 +373,46 @@ def sentiment(text: str | None) -> float:
             else:
                 neg += 1
         if tok in _NEGATORS:
-            if tok in _NEGATIVE and not any(t in _POSITIVE or t in _NEGATIVE for t in tokens[i + 1:i + 4]):
+            scope = tokens[i + 1:i + 1 + _NEGATION_SCOPE]
+            if _CLAUSE_END & set(scope):
+                scope = scope[:min(scope.index(t) for t in _CLAUSE_END & set(scope))]
+            if tok in _NEGATIVE and not any(t in _POSITIVE or t in _NEGATIVE for t in scope):
                 neg += 1
-            negate_until = i + 3
+            negate_until = i + _NEGATION_SCOPE
     return 0.0 if pos + neg == 0 else (pos - neg) / (pos + neg)
+
+
+def _sentiments(df: pd.DataFrame) -> pd.Series:
+    """`sentiment` of each comment of a `comments` frame, with its detected language."""
+    languages = df["language"] if "language" in df.columns else detect_languages(df["comment"])
+    return pd.Series([sentiment(t, language=lang) for t, lang in zip(df["comment"], languages)],
+                     index=df.index, dtype=float)
 
 
 def sentiment_by_group(df: pd.DataFrame, *, min_group_size: int = MIN_GROUP_SIZE) -> pd.DataFrame:
     """Mean sentiment of comments (a `comments` frame) by NPS group: a check that the score
-    tracks what people say. Columns: segment (promoter / passive / detractor), n,
-    mean_sentiment, suppressed (groups under `min_group_size` blanked)."""
+    tracks what people say.
+
+    *Definition*: n counts the group's scored comments only (English, see `sentiment`);
+    not_scored counts the others (another language or "unknown"), and ``attrs["not_scored"]``
+    holds the comments per other language for `not_scored_note`. Columns: segment (promoter /
+    passive / detractor), n, mean_sentiment, not_scored, suppressed (groups under
+    `min_group_size` scored comments blanked, their not_scored count too)."""
     check_min_group_size(min_group_size)
-    d = df[df["nps_group"].notna()].assign(sentiment=lambda x: x["comment"].map(sentiment))
+    if not isinstance(df, pd.DataFrame) or not {"comment", "nps_group"} <= set(df.columns):
+        raise CxInputError("sentiment_by_group takes the DataFrame of comments (cxlib.analysis.voc.text.comments)")
+    d = df[df["nps_group"].notna()]
+    d = d.assign(sentiment=_sentiments(d))
     order = ["promoter", "passive", "detractor"]
-    out = (d.groupby("nps_group")["sentiment"].agg(n="count", mean_sentiment="mean")
-           .reindex(order).fillna({"n": 0}).rename_axis("segment").reset_index())
+    out = (d.groupby("nps_group")["sentiment"].agg(n="count", mean_sentiment="mean", comments="size")
+           .reindex(order).fillna({"n": 0, "comments": 0}).rename_axis("segment").reset_index())
     out["n"] = out["n"].astype("int64")
-    return suppress(out, values=["mean_sentiment"], min_group_size=min_group_size)
+    out["not_scored"] = (out["comments"] - out["n"]).astype("int64")
+    out = suppress(out.drop(columns="comments"), values=["mean_sentiment", "not_scored"],
+                   min_group_size=min_group_size)
+    languages = d["language"] if "language" in d.columns else pd.Series(detect_languages(d["comment"]), index=d.index)
+    out.attrs["not_scored"] = _not_scored(languages)
+    return out
 
 
 # --------------------------------------------------------------------------- topics
@@ -304,7 +436,8 @@ def topics(
     vectorising, so they can never become a topic term.
 
     Columns: topic (1..k), top_terms (comma-separated), comments, share (percent of comments),
-    mean_sentiment, suppressed.
+    mean_sentiment (of the topic's English comments, see `sentiment`; blank when it has none),
+    suppressed.
     """
     from sklearn.decomposition import NMF
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -332,7 +465,7 @@ def topics(
     terms = np.array(vec.get_feature_names_out())
     has = w.sum(axis=1) > 0
     assigned = np.where(has, w.argmax(axis=1), -1)
-    senti = texts.map(sentiment).to_numpy()
+    senti = _sentiments(df.loc[texts.index]).to_numpy()
     rows = []
     for t in range(k):
         members = assigned == t
@@ -341,7 +474,7 @@ def topics(
             "top_terms": ", ".join(terms[np.argsort(model.components_[t])[::-1][:top_terms]]),
             "n": int(members.sum()),
             "share": members.sum() / len(texts) * 100,
-            "mean_sentiment": float(np.nanmean(senti[members])) if members.any() else math.nan,
+            "mean_sentiment": float(np.nanmean(senti[members])) if np.isfinite(senti[members]).any() else math.nan,
         })
     out = pd.DataFrame(rows)
     out = suppress(out, values=["share", "mean_sentiment", "top_terms"], min_group_size=min_group_size)
@@ -363,7 +496,8 @@ def quotes(
 
     *Definition*: for each theme (and '(no theme)'), the comments closest (cosine similarity of
     TF-IDF vectors) to the theme's centroid: the most typical wording, distinct texts only, at
-    most `per_theme`; optionally only from one `nps_group`. Quotes pass through the one masker
+    most `per_theme`; optionally only from one `nps_group`. Comments not scored for themes (in
+    a language other than `SCORED_LANGUAGES`) give no quotes. Quotes pass through the one masker
     (cxlib.privacy.masking): `masker` when given (``Masker.from_store(con)`` also masks every
     customer id, agent id and personal column value of the store), else the store-free
     `mask_personal_data` (e-mails, phone numbers, IBANs, identifier shapes such as C0001234 or
@@ -382,7 +516,7 @@ def quotes(
         from cxlib.errors import unknown_name
 
         raise unknown_name("nps_group", str(nps_group), "the NPS groups", ["promoter", "passive", "detractor"])
-    d = df[df["comment"].notna()].copy()
+    d = df[df["comment"].notna() & df["themes"].notna()].copy()  # themes None: not scored (another language)
     if nps_group is not None:
         d = d[d["nps_group"] == nps_group]
     if d.empty:
@@ -405,7 +539,7 @@ def quotes(
         grp = grp.drop_duplicates("masked").head(per_theme)
         for _, r in grp.iterrows():
             out.append({"theme": theme, "quote": r["masked"], "nps_group": r["nps_group"], "score": r["score"],
-                        "sentiment": sentiment(r["masked"])})
+                        "sentiment": sentiment(r["masked"], language=r.get("language"))})
     return pd.DataFrame(out, columns=cols)
 
 

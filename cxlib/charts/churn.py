@@ -35,6 +35,8 @@ __all__ = [
     "chart_hazard_ratios",
     "chart_lifecycle",
     "chart_period_churn",
+    "chart_retention_by_group",
+    "chart_stickiness",
     "chart_survival",
     "chart_value_by_nps",
 ]
@@ -85,8 +87,9 @@ def chart_cohort_retention(df: pd.DataFrame, *, title: str | None = None) -> alt
     data = _visible(df).copy()
     data["cohort"] = pd.to_datetime(data["cohort"]).dt.strftime("%Y-%m-%d")
     data["state"] = data["incomplete"].map({True: "period not over yet", False: "complete"})
+    interval = ["ci_lower", "ci_upper"] if {"ci_lower", "ci_upper"} <= set(data) else []
     return (
-        alt.Chart(data[["cohort", "period_number", "customers", "retained", "retention", "state"]])
+        alt.Chart(data[["cohort", "period_number", "customers", "retained", "retention", *interval, "state"]])
         .mark_rect()
         .encode(
             x=alt.X("period_number:O", title="periods since first activity"),
@@ -96,19 +99,23 @@ def chart_cohort_retention(df: pd.DataFrame, *, title: str | None = None) -> alt
             opacity=alt.Opacity("state:N", scale=alt.Scale(domain=["complete", "period not over yet"], range=[1.0, 0.35]),
                                 title=None),
             tooltip=["cohort:O", "period_number:O", "customers:Q", "retained:Q",
-                     alt.Tooltip("retention:Q", format=".1%"), "state:N"],
+                     alt.Tooltip("retention:Q", format=".1%"),
+                     *[alt.Tooltip(f"{c}:Q", format=".1%", title=f"95% Wilson interval, {c[3:]}") for c in interval],
+                     "state:N"],
         )
         .properties(title=heading(title or "Share of each cohort still active, period by period", 560),
                     description="Each row is a cohort of customers who started in the same period, each column a "
                                 "number of periods later; the darker the cell, the larger the share of the cohort "
-                                "still active, and faded cells are periods not over yet.")
+                                "still active, and faded cells are periods not over yet; each cell's tooltip gives "
+                                "its 95% Wilson interval.")
     )
 
 
 def chart_period_churn(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
     """Churn rate per period; periods not over yet, or not yet judged, are drawn as hollow points."""
-    _need(df, ["period", "churn_rate", "active_at_start", "lost", "complete", "judged"], "chart_period_churn")
-    data = df[["period", "churn_rate", "active_at_start", "lost", "complete", "judged"]].copy()
+    _need(df, ["period", "churn_rate", "ci_lower", "ci_upper", "active_at_start", "lost", "complete", "judged"],
+          "chart_period_churn")
+    data = df[["period", "churn_rate", "ci_lower", "ci_upper", "active_at_start", "lost", "complete", "judged"]].copy()
     data["state"] = (data["complete"].astype(bool) & data["judged"].astype(bool)).map(
         {True: "final", False: "not final yet"})
     data = data.dropna(subset=["churn_rate"])
@@ -117,16 +124,20 @@ def chart_period_churn(df: pd.DataFrame, *, title: str | None = None) -> alt.Cha
         y=alt.Y("churn_rate:Q", title="churn rate", axis=alt.Axis(format="%")),
     )
     line = base.mark_line(color=colour("main"))
+    bars = base.mark_rule(color=colour("interval")).encode(y="ci_lower:Q", y2="ci_upper:Q")
     points = base.mark_point(filled=True, color=colour("main"), size=50).encode(
         shape=alt.Shape("state:N", title=None, scale=alt.Scale(domain=["final", "not final yet"],
                                                                range=["circle", "triangle"])),
         tooltip=[alt.Tooltip("period:T"), alt.Tooltip("churn_rate:Q", format=".2%"),
+                 alt.Tooltip("ci_lower:Q", format=".2%", title="95% Wilson interval, lower"),
+                 alt.Tooltip("ci_upper:Q", format=".2%", title="95% Wilson interval, upper"),
                  "active_at_start:Q", "lost:Q", "state:N"],
     )
-    return (line + points).properties(
+    return (line + bars + points).properties(
         title=heading(title or "Share of customers lost each period", 560), width=480,
-        description="Churn rate per period: customers lost in the period divided by those active at its start; "
-                    "triangles mark periods not over yet or not yet judged, whose rate can still change.")
+        description="Churn rate per period: customers lost in the period divided by those active at its start, "
+                    "with its 95% Wilson interval as a vertical bar; triangles mark periods not over yet or not "
+                    "yet judged, whose rate can still change.")
 
 
 def chart_lifecycle(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
@@ -151,6 +162,56 @@ def chart_lifecycle(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
                                 "resurrecting (back after a gap) stack above zero; those who went dormant (active "
                                 "the period before, not in this one) stack below it.")
     )
+
+
+def chart_retention_by_group(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+    """Retention curves, one colour per group, each with its shaded 95% Wilson band (a retention_by_group result)."""
+    _need(df, ["segment", "period_number", "customers", "retention", "ci_lower", "ci_upper"], "chart_retention_by_group")
+    data = _visible(df)[["segment", "period_number", "customers", "retention", "ci_lower", "ci_upper"]]
+    data = data.dropna(subset=["retention"])
+    groups = [str(g) for g in dict.fromkeys(data["segment"])]
+    base = alt.Chart(data).encode(
+        x=alt.X("period_number:Q", title="periods since first activity", axis=alt.Axis(tickMinStep=1)),
+        color=alt.Color("segment:N", title=None, scale=group_scale(groups), legend=legend(groups)),
+    )
+    band = base.mark_area(opacity=0.15).encode(
+        y=alt.Y("ci_lower:Q", title="share still active", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        y2="ci_upper:Q",
+    )
+    line = base.mark_line(point=True).encode(
+        y="retention:Q",
+        tooltip=[alt.Tooltip("segment:N", title="group"), alt.Tooltip("period_number:Q", title="periods later"),
+                 alt.Tooltip("retention:Q", format=".1%"),
+                 alt.Tooltip("ci_lower:Q", format=".1%", title="95% Wilson interval, lower"),
+                 alt.Tooltip("ci_upper:Q", format=".1%", title="95% Wilson interval, upper"),
+                 alt.Tooltip("customers:Q", title="customers followed", format=",")],
+    )
+    lines = f"one line per group ({_listed(groups)})" if len(groups) > 1 else "one line"
+    return (band + line).properties(
+        title=heading(title or "Share of customers still active, by periods since their first activity", 640),
+        width=480,
+        description=f"Retention across all cohorts, {lines}; the shaded band is the 95% Wilson interval, so "
+                    "where the bands of two groups do not overlap, the gap is more than chance.")
+
+
+def chart_stickiness(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+    """Share of active customers by number of active days (a stickiness result), with 95% Wilson whiskers."""
+    _need(df, ["active_days", "customers", "share", "ci_lower", "ci_upper"], "chart_stickiness")
+    data = _visible(df)[["active_days", "customers", "share", "ci_lower", "ci_upper"]].dropna(subset=["share"])
+    base = alt.Chart(data).encode(x=alt.X("active_days:O", title="days active in the window"))
+    bars = base.mark_bar(color=colour("main")).encode(
+        y=alt.Y("share:Q", title="share of active customers", axis=alt.Axis(format="%")),
+        tooltip=[alt.Tooltip("active_days:O", title="days active"), alt.Tooltip("customers:Q", format=","),
+                 alt.Tooltip("share:Q", format=".1%"),
+                 alt.Tooltip("ci_lower:Q", format=".1%", title="95% Wilson interval, lower"),
+                 alt.Tooltip("ci_upper:Q", format=".1%", title="95% Wilson interval, upper")],
+    )
+    whiskers = base.mark_rule(color=colour("interval")).encode(y="ci_lower:Q", y2="ci_upper:Q")
+    return (bars + whiskers).properties(
+        title=heading(title or "How many days of the window customers were active", 640), width=480,
+        description="Each bar is the share of the customers active in the window who were active on exactly that "
+                    "many days; the whiskers are 95% Wilson intervals. Bars to the right mean customers come back "
+                    "often.")
 
 
 def chart_hazard_ratios(summary: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:

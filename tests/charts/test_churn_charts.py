@@ -42,7 +42,8 @@ def test_chart_cohort_retention_fades_incomplete_cells():
 
 def test_chart_period_churn_marks_unfinished_periods():
     df = pd.DataFrame({"period": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]), "active_at_start": [0, 10, 9],
-                       "lost": [0, 1, None], "churn_rate": [None, 0.1, None], "complete": [True, True, False],
+                       "lost": [0, 1, None], "churn_rate": [None, 0.1, None], "ci_lower": [None, 0.02, None],
+                       "ci_upper": [None, 0.4, None], "complete": [True, True, False],
                        "judged": [True, True, False], "definition": "x"})
     spec, rows = _data(charts.chart_period_churn(df))
     assert len(rows) == 1 and rows[0]["state"] == "final"  # periods without a rate are not drawn

@@ -168,3 +168,18 @@ def test_retention_by_group_recovers_a_planted_difference(tmp_path):
         assert loyal.loc[k, "retention"] == pytest.approx(0.8, abs=0.1)
         assert fickle.loc[k, "retention"] == pytest.approx(0.4, abs=0.1)
     con.close()
+
+
+def test_charts_draw_the_intervals(con):
+    from cxlib.charts import churn as charts
+    from cxlib.charts.theme import colour
+
+    spec = charts.chart_period_churn(churn.period_churn(con, period="month", as_of=AS_OF)).to_dict()
+    rules = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rule"]
+    assert rules and rules[0]["mark"]["color"] == colour("interval") and rules[0]["encoding"]["y2"]["field"] == "ci_upper"
+    curves = charts.chart_retention_by_group(churn.retention_by_group(con, by="region", as_of=AS_OF, min_group_size=2))
+    spec = curves.to_dict()
+    assert spec["layer"][0]["mark"]["type"] == "area" and spec["layer"][0]["encoding"]["y2"]["field"] == "ci_upper"
+    assert {r["segment"] for r in next(iter(spec["datasets"].values()))} == {"north"}  # south is suppressed
+    heat = charts.chart_cohort_retention(churn.cohort_retention(con, as_of=AS_OF, min_group_size=1)).to_dict()
+    assert any("Wilson" in t.get("title", "") for t in heat["encoding"]["tooltip"])

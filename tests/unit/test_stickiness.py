@@ -97,3 +97,13 @@ def test_mean_interval_covers_the_truth_95_percent_of_the_time():
         _, lower, upper = _mean_interval(np.arange(1, 31), counts)
         hits += lower <= truth <= upper
     assert 0.93 <= hits / 1000 <= 0.97
+
+
+def test_chart_stickiness_draws_wilson_whiskers(con):
+    from cxlib.charts import churn as charts
+    from cxlib.charts.theme import colour
+
+    spec = charts.chart_stickiness(churn.stickiness(con, days=7, as_of=AS_OF, min_group_size=1)).to_dict()
+    whiskers = spec["layer"][1]
+    assert whiskers["mark"] == {"type": "rule", "color": colour("interval")}
+    assert whiskers["encoding"]["y2"]["field"] == "ci_upper" and "Wilson" in spec["description"]

@@ -42,6 +42,7 @@ __all__ = [
     "bgnbd_holdout_check",
     "bgnbd_log_likelihood",
     "bgnbd_p_alive",
+    "clv_by_segment",
     "clv_summary",
     "customer_lifetime_value",
     "fit_bgnbd",
@@ -50,7 +51,9 @@ __all__ = [
     "gamma_gamma_expected_spend",
     "gamma_gamma_log_likelihood",
     "holdout_by_frequency",
+    "holdout_models",
     "lifetime_value_report",
+    "parameter_draws",
     "pareto_nbd_expected_purchases",
     "pareto_nbd_expected_purchases_new",
     "pareto_nbd_log_likelihood",
@@ -201,7 +204,8 @@ def _bgnbd_mean_neg_ll(x, tx, T, w):
 
 
 def fit_bgnbd(frequency, recency, T, *, weights=None) -> dict:
-    """Maximum-likelihood BG/NBD parameters: {'r', 'alpha', 'a', 'b', 'log_likelihood', 'converged'}.
+    """Maximum-likelihood BG/NBD parameters: {'r', 'alpha', 'a', 'b', 'log_likelihood', 'converged',
+    'log_covariance'} (the log-parameters' covariance, `_log_covariance`).
 
     *Definition*: maximises the sum of `bgnbd_log_likelihood` (times `weights`, a count of
     identical customers) over log-parameters with L-BFGS-B and the analytic gradient from three
@@ -225,7 +229,7 @@ def fit_bgnbd(frequency, recency, T, *, weights=None) -> dict:
     mean_T = float(np.average(T, weights=w))
     params, ll, ok = _fit(neg_ll, [(1, 1, 1, 1), (0.5, 5, 0.8, 2.5), (2, max(mean_T, 1), 1, 5)], 4)
     return {"r": params[0], "alpha": params[1], "a": params[2], "b": params[3], "log_likelihood": ll * total,
-            "converged": ok}
+            "converged": ok, "log_covariance": _log_covariance(neg_ll, params, total)}
 
 
 # --------------------------------------------------------------------------- Gamma-Gamma maths
@@ -272,7 +276,8 @@ def _gamma_gamma_mean_neg_ll(x, m, w):
 
 
 def fit_gamma_gamma(frequency, monetary_value, *, weights=None) -> dict:
-    """Maximum-likelihood Gamma-Gamma parameters {'p', 'q', 'gamma', 'log_likelihood', 'converged'}
+    """Maximum-likelihood Gamma-Gamma parameters {'p', 'q', 'gamma', 'log_likelihood', 'converged',
+    'log_covariance'} (as in `fit_bgnbd`)
     on customers with at least one repeat purchase and a positive mean value.
 
     Fitted on sufficient statistics: customers with identical (frequency, mean value) are one
@@ -291,7 +296,8 @@ def fit_gamma_gamma(frequency, monetary_value, *, weights=None) -> dict:
     (x, m), w, _ = _grouped([x, m], w)
     neg_ll, total = _gamma_gamma_mean_neg_ll(x, m, w)
     params, ll, ok = _fit(neg_ll, [(1, 1, 1), (2, 3, float(np.average(m, weights=w))), (6, 4, 15)], 3)
-    return {"p": params[0], "q": params[1], "gamma": params[2], "log_likelihood": ll * total, "converged": ok}
+    return {"p": params[0], "q": params[1], "gamma": params[2], "log_likelihood": ll * total, "converged": ok,
+            "log_covariance": _log_covariance(neg_ll, params, total)}
 
 
 def gamma_gamma_expected_spend(params, frequency, monetary_value) -> np.ndarray:
@@ -307,47 +313,52 @@ def gamma_gamma_expected_spend(params, frequency, monetary_value) -> np.ndarray:
 # --------------------------------------------------------------------------- Pareto/NBD maths
 
 
-def _pnbd_log_a0(params, x, tx, T):
-    """log A0 of Fader & Hardie (2005, "A Note on Deriving the Pareto/NBD Model and Related
-    Expressions", eq. 19-20): A0 = s/(r+s+x) times the integral over the dropout time tau in
-    (t_x, T] of (alpha+tau)^-(r+x) (beta+tau)^-(s+1), written with the Gaussian hypergeometric
-    2F1 on the side of the larger of alpha and beta so that its argument stays in [0, 1):
+def _pnbd_log_f(params, x, t):
+    """log of the Pareto/NBD 2F1 term at time t (Fader & Hardie 2005, "A Note on Deriving the
+    Pareto/NBD Model and Related Expressions", eq. 19-20), on the side of the larger of alpha and
+    beta so that the argument stays in [0, 1):
     alpha >= beta: 2F1(r+s+x, s+1; r+s+x+1; (alpha-beta)/(alpha+t)) / (alpha+t)^(r+s+x);
-    alpha < beta: 2F1(r+s+x, r+x; r+s+x+1; (beta-alpha)/(beta+t)) / (beta+t)^(r+s+x);
-    A0 = [that at t = t_x] - [that at t = T]. The difference is taken on the log scale
-    (log1p), -inf when t_x = T."""
+    alpha < beta: 2F1(r+s+x, r+x; r+s+x+1; (beta-alpha)/(beta+t)) / (beta+t)^(r+s+x)."""
     r, alpha, s, beta = params
     rsx = r + s + x
     big, gap, b = (alpha, alpha - beta, s + 1) if alpha >= beta else (beta, beta - alpha, r + x)
     with np.errstate(divide="ignore", invalid="ignore"):
-        first = np.log(special.hyp2f1(rsx, b, rsx + 1, gap / (big + tx))) - rsx * np.log(big + tx)
-        last = np.log(special.hyp2f1(rsx, b, rsx + 1, gap / (big + T))) - rsx * np.log(big + T)
+        return np.log(special.hyp2f1(rsx, b, rsx + 1, gap / (big + t))) - rsx * np.log(big + t)
+
+
+def _pnbd_log_a0(first, last, tx, T):
+    """log A0 = log([the 2F1 term at t_x] - [at T]) from the two logs `_pnbd_log_f` gives:
+    A0 = (r+s+x) times the integral over the dropout time tau in (t_x, T] of
+    (alpha+tau)^-(r+x) (beta+tau)^-(s+1). The difference is taken on the log scale (log1p);
+    -inf when t_x = T."""
+    with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(T > tx, first + np.log(-np.expm1(np.minimum(last - first, 0.0))), -np.inf)
 
 
-def _pnbd_dead_log_odds(params, x, tx, T):
+def _pnbd_dead_log_odds(params, x, tx, T, log_a0=None):
     """log of P(dropped out by T) / P(alive at T) given the history: log(s/(r+s+x)) + (r+x) log(alpha+T)
     + s log(beta+T) + log A0 (the dead term of the likelihood over the alive term)."""
     r, alpha, s, beta = params
-    return (np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + T) + s * np.log(beta + T)
-            + _pnbd_log_a0(params, x, tx, T))
+    if log_a0 is None:
+        log_a0 = _pnbd_log_a0(_pnbd_log_f(params, x, tx), _pnbd_log_f(params, x, T), tx, T)
+    return np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + T) + s * np.log(beta + T) + log_a0
 
 
-def pareto_nbd_log_likelihood(params, frequency, recency, T) -> np.ndarray:
+def pareto_nbd_log_likelihood(params, frequency, recency, T, *, log_a0=None) -> np.ndarray:
     """Per-customer Pareto/NBD log-likelihood (Schmittlein, Morrison & Colombo 1987; Fader &
     Hardie 2005, "A Note on Deriving the Pareto/NBD Model and Related Expressions", eq. 22).
 
     *Definition*: while alive a customer buys as a Poisson process with rate lambda ~ Gamma(r,
     alpha) and dies after an exponential lifetime with rate mu ~ Gamma(s, beta);
     L = G(r+x) alpha^r beta^s / G(r) * [1 / ((alpha+T)^(r+x) (beta+T)^s) + s/(r+s+x) A0],
-    A0 as in `_pnbd_log_a0` (both cases alpha >= beta and alpha < beta), with x = frequency,
+    A0 as in `_pnbd_log_a0` (both cases alpha >= beta and alpha < beta, `_pnbd_log_f`), with x = frequency,
     t_x = recency, T = time since the first purchase. Computed on the log scale.
     """
     r, alpha, s, beta = params
     x, tx, T = _arrays(frequency, recency, T)
     head = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    return head + alive + np.logaddexp(0.0, _pnbd_dead_log_odds(params, x, tx, T))
+    return head + alive + np.logaddexp(0.0, _pnbd_dead_log_odds(params, x, tx, T, log_a0))
 
 
 def pareto_nbd_p_alive(params, frequency, recency, T) -> np.ndarray:
@@ -399,11 +410,16 @@ def _numeric_gradient(f, logp, step=1e-6):
 
 def _pareto_nbd_mean_neg_ll(x, tx, T, w):
     """-(sum of w * pareto_nbd_log_likelihood) / sum(w) and its gradient (central differences),
-    as a function of the log-parameters."""
+    as a function of the log-parameters. The 2F1 terms, the costly part, are evaluated once per
+    distinct (x, t_x) and (x, T) and looked up per row."""
     total = float(w.sum())
+    (fx, ft), _, fi = _grouped([x, tx])
+    (lx, lt), _, li = _grouped([x, T])
 
     def value(logp):
-        val = -float(w @ pareto_nbd_log_likelihood(np.exp(logp), x, tx, T)) / total
+        params = np.exp(logp)
+        log_a0 = _pnbd_log_a0(_pnbd_log_f(params, fx, ft)[fi], _pnbd_log_f(params, lx, lt)[li], tx, T)
+        val = -float(w @ pareto_nbd_log_likelihood(params, x, tx, T, log_a0=log_a0)) / total
         return val if np.isfinite(val) else 1e300
 
     def neg_ll(logp):
@@ -572,6 +588,96 @@ def bgnbd(
                        customers=out)
 
 
+DRAWS = 200  # parameter sets drawn for the CLV intervals
+
+
+def _discounted_value(bg, gg, x, tx, T, m, month, horizon_months, monthly):
+    """Per row: (expected purchases over the horizon, expected order value, discounted value) for
+    one set of BG/NBD parameters `bg` and Gamma-Gamma parameters `gg` (see `customer_lifetime_value`)."""
+    spend = gamma_gamma_expected_spend(gg, x, m)
+    prev = np.zeros(len(x))
+    value = np.zeros(len(x))
+    for k in range(1, horizon_months + 1):
+        cum = bgnbd_expected_purchases(bg, k * month, x, tx, T)
+        value += (cum - prev) * spend / (1 + monthly) ** k
+        prev = cum
+    return prev, spend, value
+
+
+def parameter_draws(params, log_covariance, draws: int = DRAWS, *, seed: int = 0) -> np.ndarray:
+    """`draws` parameter sets (one per row) from the large-sample normal distribution of the
+    maximum-likelihood log-parameters: mean log(params), covariance `log_covariance` (the inverse
+    Hessian of the negative log-likelihood, as `fit_bgnbd` returns). Drawing on the log scale keeps
+    every parameter positive."""
+    rng = np.random.default_rng(seed)
+    return np.exp(rng.multivariate_normal(np.log(np.asarray(params, dtype=float)), log_covariance, size=draws))
+
+
+def _value_draws(bg_fit, gg_fit, x, tx, T, m, month, horizon_months, monthly, draws, seed):
+    """Discounted value per row (columns) for each drawn pair of parameter sets (rows); draws whose
+    Gamma-Gamma q is not above 1 (mean spend undefined) are left out. None without covariances."""
+    if bg_fit["log_covariance"] is None or gg_fit["log_covariance"] is None:
+        return None
+    bg = parameter_draws([bg_fit[k] for k in ("r", "alpha", "a", "b")], bg_fit["log_covariance"], draws, seed=seed)
+    gg = parameter_draws([gg_fit[k] for k in ("p", "q", "gamma")], gg_fit["log_covariance"], draws, seed=seed + 1)
+    keep = gg[:, 1] > 1
+    with np.errstate(all="ignore"):
+        out = np.array([_discounted_value(b, g, x, tx, T, m, month, horizon_months, monthly)[2]
+                        for b, g in zip(bg[keep], gg[keep])])
+    return out[np.all(np.isfinite(out), axis=1)] if len(out) else None
+
+
+def _lifetime_values(con, calibration_end, unit, horizon_months, annual_discount_rate, draws, seed):
+    """`customer_lifetime_value`, plus the drawn values per customer (draws x customers, in the
+    customers' order; None when no interval can be drawn)."""
+    if isinstance(horizon_months, bool) or not isinstance(horizon_months, int) or horizon_months < 1:
+        raise CxInputError(f"horizon_months must be a whole number of at least 1, got {horizon_months!r}")
+    if isinstance(annual_discount_rate, bool) or not isinstance(annual_discount_rate, (int, float)) \
+            or not 0 <= annual_discount_rate < 1:
+        raise CxInputError(f"annual_discount_rate must be a share from 0 up to 1 (0.1 = 10%), got {annual_discount_rate!r}")
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 0:
+        raise CxInputError(f"draws must be a whole number of parameter sets, 0 for no interval, got {draws!r}")
+    udays = _unit(unit)
+    cal = to_timestamp(calibration_end, "calibration_end") or store_as_of(con)
+    summary = clv_summary(con, calibration_end=cal, holdout_end=cal, unit=unit)
+    if summary.empty:
+        raise CxDataError(f"no customer bought by {cal:%Y-%m-%d}: the store has no orders to value")
+    bg_fit = fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
+    gg_fit = fit_gamma_gamma(summary["frequency"], summary["monetary_value"])
+    bg = (bg_fit["r"], bg_fit["alpha"], bg_fit["a"], bg_fit["b"])
+    gg = (gg_fit["p"], gg_fit["q"], gg_fit["gamma"])
+    (x, tx, T, m), _, row = _grouped([summary[c] for c in ("frequency", "recency", "T", "monetary_value")])
+    month = 365.25 / 12 / udays
+    monthly = (1 + annual_discount_rate) ** (1 / 12) - 1
+    purchases, spend, value = _discounted_value(bg, gg, x, tx, T, m, month, horizon_months, monthly)
+    drawn = _value_draws(bg_fit, gg_fit, x, tx, T, m, month, horizon_months, monthly, draws, seed) if draws else None
+    drawn = None if drawn is None or len(drawn) < 2 else drawn[:, row]
+    customers = pd.DataFrame({
+        "customer_id": summary["customer_id"].to_numpy(),
+        "p_alive": bgnbd_p_alive(bg, summary["frequency"], summary["recency"], summary["T"]),
+        "expected_purchases": purchases[row], "expected_spend": spend[row], "clv": value[row],
+        "clv_low": np.nan if drawn is None else np.percentile(drawn, 2.5, axis=0),
+        "clv_high": np.nan if drawn is None else np.percentile(drawn, 97.5, axis=0),
+    })
+    totals = None if drawn is None else np.percentile(drawn.sum(axis=1), [2.5, 97.5])
+    n = len(customers)
+    summary_row = pd.DataFrame([{
+        "customers": n, "total_clv": float(customers["clv"].sum()), "mean_clv": float(customers["clv"].mean()),
+        "total_clv_low": np.nan if totals is None else totals[0], "total_clv_high": np.nan if totals is None else totals[1],
+        "mean_clv_low": np.nan if totals is None else totals[0] / n,
+        "mean_clv_high": np.nan if totals is None else totals[1] / n,
+        "draws": 0 if drawn is None else len(drawn),
+        "r": bg[0], "alpha": bg[1], "a": bg[2], "b": bg[3], "p": gg[0], "q": gg[1], "gamma": gg[2],
+        "horizon_months": horizon_months, "annual_discount_rate": annual_discount_rate,
+        "assumptions": ("purchases follow BG/NBD and order values Gamma-Gamma (spend independent of frequency), "
+                        "fitted on all orders up to the calibration end; revenue, not margin; "
+                        f"{annual_discount_rate:.0%} a year discount; the interval reflects the uncertainty of "
+                        "the fitted parameters only"),
+    }])
+    order = np.argsort(-customers["clv"].to_numpy(), kind="stable")
+    return customers, summary_row, drawn, order
+
+
 def customer_lifetime_value(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -579,52 +685,81 @@ def customer_lifetime_value(
     unit: str = "week",
     horizon_months: int = 12,
     annual_discount_rate: float = 0.10,
+    draws: int = DRAWS,
+    seed: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Customer lifetime value over `horizon_months`: BG/NBD purchases x Gamma-Gamma spend, discounted.
+    """Customer lifetime value over `horizon_months`: BG/NBD purchases x Gamma-Gamma spend, discounted,
+    with 95% intervals from the parameters' uncertainty.
 
     *Definition*: both models fitted on the orders up to `calibration_end` (default: the store's
     as-of date, i.e. all data). For month k = 1..horizon_months, expected purchases in that
     month (BG/NBD, E[Y(t_k)] - E[Y(t_(k-1))]) times the expected order value (Gamma-Gamma
     conditional mean) discounted by (1 + monthly rate)^k, monthly rate = (1 +
     annual_discount_rate)^(1/12) - 1; clv is the sum. Revenue, not margin.
+    *Interval* (parameter uncertainty, a parametric bootstrap of the estimates): `draws` parameter
+    sets of each model from the normal approximation of its maximum-likelihood log-parameters
+    (`parameter_draws`: covariance = inverse Hessian of the negative log-likelihood, taken
+    numerically), the value recomputed for each; the 2.5% and 97.5% percentiles over the draws
+    (of each customer's value, and of the total; the mean's interval is the total's over the
+    customers). Draws whose Gamma-Gamma q is not above 1 are left out (`draws` in the summary
+    counts those used). It does not include the randomness of the customers' future purchases,
+    only how well the data pin the models down. draws = 0: no interval (NaN).
     Returns (customers, summary): customers (customer-level: exports only) customer_id,
-    p_alive, expected_purchases, expected_spend, clv; summary one row: customers, total_clv,
-    mean_clv, the fitted r, alpha, a, b, p, q, gamma, horizon_months, annual_discount_rate,
-    assumptions.
+    p_alive, expected_purchases, expected_spend, clv, clv_low, clv_high; summary one row:
+    customers, total_clv, mean_clv, total_clv_low/high, mean_clv_low/high, draws, the fitted r,
+    alpha, a, b, p, q, gamma, horizon_months, annual_discount_rate, assumptions.
     """
-    if isinstance(horizon_months, bool) or not isinstance(horizon_months, int) or horizon_months < 1:
-        raise CxInputError(f"horizon_months must be a whole number of at least 1, got {horizon_months!r}")
-    if isinstance(annual_discount_rate, bool) or not isinstance(annual_discount_rate, (int, float)) \
-            or not 0 <= annual_discount_rate < 1:
-        raise CxInputError(f"annual_discount_rate must be a share from 0 up to 1 (0.1 = 10%), got {annual_discount_rate!r}")
-    udays = _unit(unit)
-    cal = to_timestamp(calibration_end, "calibration_end") or store_as_of(con)
-    model = bgnbd(con, calibration_end=cal, unit=unit, holdout_end=cal, horizon=365.0 / udays)
-    c = model.customers
-    gg = fit_gamma_gamma(c["frequency"], c["monetary_value"])
-    spend = gamma_gamma_expected_spend((gg["p"], gg["q"], gg["gamma"]), c["frequency"], c["monetary_value"])
-    month = 365.25 / 12 / udays
-    monthly = (1 + annual_discount_rate) ** (1 / 12) - 1
-    prev = np.zeros(len(c))
-    value = np.zeros(len(c))
-    for k in range(1, horizon_months + 1):
-        cum = bgnbd_expected_purchases(model.params, k * month, c["frequency"], c["recency"], c["T"])
-        value += (cum - prev) * spend / (1 + monthly) ** k
-        prev = cum
-    customers = pd.DataFrame({
-        "customer_id": c["customer_id"], "p_alive": c["p_alive"], "expected_purchases": prev,
-        "expected_spend": spend, "clv": value,
-    }).sort_values("clv", ascending=False).reset_index(drop=True)
-    summary = pd.DataFrame([{
-        "customers": len(customers), "total_clv": float(value.sum()), "mean_clv": float(value.mean()),
-        "r": model.r, "alpha": model.alpha, "a": model.a, "b": model.b,
-        "p": gg["p"], "q": gg["q"], "gamma": gg["gamma"],
-        "horizon_months": horizon_months, "annual_discount_rate": annual_discount_rate,
-        "assumptions": ("purchases follow BG/NBD and order values Gamma-Gamma (spend independent of frequency), "
-                        "fitted on all orders up to the calibration end; revenue, not margin; "
-                        f"{annual_discount_rate:.0%} a year discount"),
-    }])
-    return customers, summary
+    customers, summary, _, order = _lifetime_values(con, calibration_end, unit, horizon_months,
+                                                    annual_discount_rate, draws, seed)
+    return customers.iloc[order].reset_index(drop=True), summary
+
+
+NPS_ORDER = {"promoter": 0, "passive": 1, "detractor": 2}
+
+
+def clv_by_segment(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    by: str = "nps_group",
+    unit: str = "week",
+    horizon_months: int = 12,
+    annual_discount_rate: float = 0.10,
+    draws: int = DRAWS,
+    seed: int = 0,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> pd.DataFrame:
+    """Customer lifetime value rolled up by segment, with 95% intervals from parameter uncertainty.
+
+    *Definition*: `customer_lifetime_value` on all orders, per value of `by` (a customers column,
+    or nps_group / long_resolution at the store's as-of date, as the churn breakdowns; '(none)' when
+    blank): customers (buying customers in the segment), total_clv (sum of their values), mean_clv
+    (total / customers). Interval: the 2.5% and 97.5% percentiles over the drawn parameter sets of
+    the segment's total (and of the mean: the total's interval over the customers), as in
+    `customer_lifetime_value`. Segments below `min_group_size` customers are suppressed (values
+    and intervals blanked, complementary suppression as everywhere).
+    Columns: segment, customers, total_clv, total_clv_low, total_clv_high, mean_clv, mean_clv_low,
+    mean_clv_high, suppressed.
+    """
+    from cxlib.analysis.churn.status import _segments_fragment
+
+    check_min_group_size(min_group_size)
+    customers, _, drawn, _ = _lifetime_values(con, None, unit, horizon_months, annual_discount_rate, draws, seed)
+    text = "SELECT customer_id, segment FROM " + _segments_fragment(con, by)
+    segments = con.execute(text, {"as_of": store_as_of(con)} if sql.parameters(text) else {}).df()
+    segment = customers["customer_id"].map(segments.set_index("customer_id")["segment"]).fillna("(none)").to_numpy()
+    rows = []
+    for name in pd.unique(segment):
+        idx = np.flatnonzero(segment == name)
+        total = float(customers["clv"].to_numpy()[idx].sum())
+        lo, hi = (np.nan, np.nan) if drawn is None else np.percentile(drawn[:, idx].sum(axis=1), [2.5, 97.5])
+        rows.append({"segment": str(name), "customers": len(idx), "total_clv": total, "total_clv_low": lo,
+                     "total_clv_high": hi, "mean_clv": total / len(idx), "mean_clv_low": lo / len(idx),
+                     "mean_clv_high": hi / len(idx)})
+    out = pd.DataFrame(rows)
+    key = out["segment"].map(NPS_ORDER).fillna(3) if by == "nps_group" else -out["customers"]
+    out = out.iloc[np.lexsort((out["segment"], key))].reset_index(drop=True)
+    return suppress(out, n="customers", min_group_size=min_group_size,
+                    values=["total_clv", "total_clv_low", "total_clv_high", "mean_clv", "mean_clv_low", "mean_clv_high"])
 
 
 def bgnbd_holdout_check(con: duckdb.DuckDBPyConnection, *, holdout_days: int = 182, unit: str = "week") -> pd.DataFrame:
@@ -676,13 +811,15 @@ class LifetimeValue:
     headline: one sentence (the expected value, or why the models could not be fitted here);
     summary: `customer_lifetime_value`'s summary row (None when not fitted); holdout: the
     BG/NBD holdout check (`BgNbdResult.summary()`, None when it could not run); by_frequency:
-    `holdout_by_frequency` of that check (None likewise).
+    `holdout_by_frequency` of that check (None likewise); models: `holdout_models` of that
+    check, BG/NBD beside Pareto/NBD (None likewise).
     """
 
     headline: str
     summary: pd.DataFrame | None = None
     holdout: pd.DataFrame | None = None
     by_frequency: pd.DataFrame | None = None
+    models: pd.DataFrame | None = None
 
     @property
     def fitted(self) -> bool:
@@ -725,5 +862,48 @@ def lifetime_value_report(
     except CxDataError as exc:
         return LifetimeValue(f"{headline} The purchase model could not be checked on the last {holdout_days} days: "
                              f"{exc}.", summary)
-    return LifetimeValue(headline, summary, model.summary(),
-                         holdout_by_frequency(model, min_group_size=min_group_size))
+    models = holdout_models(model)
+    return LifetimeValue(f"{headline} {_better_model(models)}", summary, model.summary(),
+                         holdout_by_frequency(model, min_group_size=min_group_size), models)
+
+
+def holdout_models(model: BgNbdResult) -> pd.DataFrame:
+    """BG/NBD and Pareto/NBD on the same calibration period, against the same holdout.
+
+    *Definition*: the Pareto/NBD model (`fit_pareto_nbd`) fitted on the customers of a fitted
+    `bgnbd` model (same frequency, recency, T); per model: log_likelihood (calibration),
+    holdout_actual (purchase days in the holdout), holdout_expected (the sum of the customers'
+    expected purchases over it), error = expected - actual, customer_mae = the mean over customers
+    of |expected - actual purchases| (smaller is better). A model that cannot be fitted has blank
+    figures. Aggregated: no customer data.
+    Columns: model, log_likelihood, customers, holdout_actual, holdout_expected, error, customer_mae.
+    """
+    if not isinstance(model, BgNbdResult):
+        raise CxInputError(f"holdout_models takes the result of bgnbd, got {type(model).__name__}")
+    c = model.customers
+    actual = c["holdout_purchases"].to_numpy(dtype=float)
+    rows = [("BG/NBD", model.log_likelihood, c["expected_holdout"].to_numpy(dtype=float))]
+    try:
+        fit = fit_pareto_nbd(c["frequency"], c["recency"], c["T"])
+        params = (fit["r"], fit["alpha"], fit["s"], fit["beta"])
+        rows.append(("Pareto/NBD", fit["log_likelihood"], pareto_nbd_expected_purchases(
+            params, model.holdout_length, c["frequency"], c["recency"], c["T"])))
+    except CxDataError:
+        rows.append(("Pareto/NBD", np.nan, np.full(len(c), np.nan)))
+    return pd.DataFrame([{
+        "model": name, "log_likelihood": ll, "customers": len(c), "holdout_actual": float(actual.sum()),
+        "holdout_expected": float(expected.sum()), "error": float(expected.sum() - actual.sum()),
+        "customer_mae": float(np.mean(np.abs(expected - actual))),
+    } for name, ll, expected in rows])
+
+
+def _better_model(models: pd.DataFrame) -> str:
+    """One sentence: which model's holdout forecast came closer, customer by customer."""
+    m = models.dropna(subset=["customer_mae"]).sort_values("customer_mae", kind="stable")
+    if len(m) < 2:
+        return "The Pareto/NBD model could not be fitted for comparison."
+    best, other = m.iloc[0], m.iloc[1]
+    return (f"On the holdout, {best['model']} forecast each customer's purchases more closely than {other['model']} "
+            f"(mean absolute error {best['customer_mae']:.3f} against {other['customer_mae']:.3f} purchases; "
+            f"totals {best['holdout_expected']:,.0f} and {other['holdout_expected']:,.0f} against "
+            f"{best['holdout_actual']:,.0f} actual).")

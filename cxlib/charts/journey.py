@@ -106,8 +106,10 @@ def chart_step_matrix(df: pd.DataFrame) -> alt.Chart:
 
 
 def chart_journey_map(df: pd.DataFrame) -> alt.LayerChart:
-    """Bars of customers reaching each stage, coloured by the stage's CSAT where rated, grey where not."""
-    d = _need(df, ["stage", "customers", "share", "csat", "median_time_from_previous"], "chart_journey_map")
+    """Bars of customers reaching each stage, coloured by the stage's CSAT where rated, grey where not,
+    with the share's 95% Wilson interval as a line on each bar."""
+    d = _need(df, ["stage", "customers", "share", "share_lower", "share_upper", "csat", "median_time_from_previous"],
+              "chart_journey_map")
     d = _shown(d)
     d["days_from_previous"] = d["median_time_from_previous_hours"] / 24
     order = list(STAGE_ORDER)
@@ -115,6 +117,8 @@ def chart_journey_map(df: pd.DataFrame) -> alt.LayerChart:
         x=alt.X("stage:N", sort=order, title="Journey stage", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("share:Q", title="Share of customers reaching the stage", axis=alt.Axis(format="%")),
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("customers:Q", format=","), alt.Tooltip("share:Q", format=".1%"),
+                 alt.Tooltip("share_lower:Q", format=".1%", title="95% interval from"),
+                 alt.Tooltip("share_upper:Q", format=".1%", title="95% interval to"),
                  alt.Tooltip("days_from_previous:Q", format=".1f", title="median days from previous stage"),
                  alt.Tooltip("csat:Q", format=".1%")],
     )
@@ -124,33 +128,42 @@ def chart_journey_map(df: pd.DataFrame) -> alt.LayerChart:
     rated = base.encode(color=alt.Color("csat:Q", title="CSAT (share 4-5)",
                                         scale=alt.Scale(range=graded_range(), domain=[0.4, 0.7, 1], clamp=True),
                                         legend=alt.Legend(format="%")))
-    return (unrated + rated).properties(
+    errs = base.mark_rule(color=colour("interval"), strokeWidth=2).encode(y="share_lower:Q", y2="share_upper:Q")
+    return (unrated + rated + errs).properties(
         width=alt.Step(90), title="How far customers get, and how each stage is rated",
-        description="Journey map: share of customers with an event in each stage; colour is CSAT "
-                    "(share of ratings 4-5) of the stage's touchpoints where surveys exist, grey where none.")
+        description="Journey map: share of customers with an event in each stage, the line on each bar its 95% "
+                    "Wilson interval; colour is CSAT (share of ratings 4-5) of the stage's touchpoints where "
+                    "surveys exist, grey where none.")
 
 
-def chart_handoffs(df: pd.DataFrame) -> alt.Chart:
-    """Repeat-contact rate after each service hand-off, next to the no-hand-off baselines."""
-    d = _need(df, ["from_touchpoint", "to_touchpoint", "handoff", "cases", "repeat_rate"], "chart_handoffs")
+def chart_handoffs(df: pd.DataFrame) -> alt.LayerChart:
+    """Repeat-contact rate after each service hand-off, next to the no-hand-off baselines, with the
+    rate's 95% interval (Wilson, clustered by customer) as a line on each bar."""
+    d = _need(df, ["from_touchpoint", "to_touchpoint", "handoff", "cases", "repeat_rate", "repeat_rate_lower",
+                   "repeat_rate_upper"], "chart_handoffs")
     d = _shown(d)
     d["case"] = d["from_touchpoint"].astype(str) + " → " + d["to_touchpoint"].astype(str)
     d["kind"] = d["handoff"].map({True: "hand-off", False: "no hand-off"})
-    cols = ["case", "kind", "cases", "repeat_rate"] + [c for c in ("ces",) if c in d]
+    cols = ["case", "kind", "cases", "repeat_rate", "repeat_rate_lower", "repeat_rate_upper"] + [c for c in ("ces",) if c in d]
     d = d[cols]
     tooltip = [alt.Tooltip("case:N"), alt.Tooltip("cases:Q", format=","),
-               alt.Tooltip("repeat_rate:Q", format=".1%", title="repeat contact within the window")]
+               alt.Tooltip("repeat_rate:Q", format=".1%", title="repeat contact within the window"),
+               alt.Tooltip("repeat_rate_lower:Q", format=".1%", title="95% interval from"),
+               alt.Tooltip("repeat_rate_upper:Q", format=".1%", title="95% interval to")]
     if "ces" in d:
         tooltip.append(alt.Tooltip("ces:Q", format=".2f", title="CES (1-7, higher = easier)"))
-    return alt.Chart(d).mark_bar().encode(
-        y=alt.Y("case:N", sort="-x", title=None),
+    order = d.sort_values("repeat_rate", ascending=False, kind="stable")["case"].tolist()
+    base = alt.Chart(d).encode(y=alt.Y("case:N", sort=order, title=None), tooltip=tooltip)
+    bars = base.mark_bar().encode(
         x=alt.X("repeat_rate:Q", title="Share of cases followed by another contact", axis=alt.Axis(format="%")),
         color=alt.Color("kind:N", title=None, scale=colour_scale({"hand-off": "worse", "no hand-off": "no clear difference"})),
-        tooltip=tooltip,
-    ).properties(title="Customers come back after a hand-off between channels",
-                 description="Hand-off: a service contact followed within a day by the next contact on another "
-                             "channel; repeat rate is the share of cases with a further service contact within "
-                             "the repeat window.")
+    )
+    errs = base.mark_rule(color=colour("interval"), strokeWidth=2).encode(x="repeat_rate_lower:Q", x2="repeat_rate_upper:Q")
+    return (bars + errs).properties(
+        title="Customers come back after a hand-off between channels",
+        description="Hand-off: a service contact followed within a day by the next contact on another "
+                    "channel; repeat rate is the share of cases with a further service contact within "
+                    "the repeat window; the line on each bar is its 95% interval (Wilson, clustered by customer).")
 
 
 def chart_friction(df: pd.DataFrame, *, top: int = 15) -> alt.LayerChart:

@@ -72,22 +72,29 @@ def test_step_matrix_heatmap():
 
 def test_journey_map_chart_converts_durations_to_days():
     df = pd.DataFrame({"stage": ["awareness", "consideration"], "customers": [10, 8], "share": [1.0, 0.8],
-                       "gap_customers": [0, 8], "median_time_from_previous": pd.to_timedelta([np.nan, 2], unit="D"),
+                       "share_lower": [0.72, 0.49], "share_upper": [1.0, 0.94], "gap_customers": [0, 8], "median_time_from_previous": pd.to_timedelta([np.nan, 2], unit="D"),
                        "p90_time_from_previous": pd.to_timedelta([np.nan, 5], unit="D"), "csat_n": [0, 9],
                        "csat": [np.nan, 0.7], "ces_n": [0, 0], "ces": [np.nan, np.nan], "suppressed": False})
     spec = chart_journey_map(df).to_dict()
     rows = values(spec)
     assert rows[1]["days_from_previous"] == 2.0
     assert all(layer["encoding"]["x"]["sort"][0] == "awareness" for layer in spec["layer"])
+    rule = spec["layer"][-1]  # the 95% interval on each bar
+    assert rule["mark"]["type"] == "rule" and rule["mark"]["color"] == COLOURS["interval"]
+    assert (rule["encoding"]["y"]["field"], rule["encoding"]["y2"]["field"]) == ("share_lower", "share_upper")
 
 
 def test_handoff_chart_colours_handoffs_apart():
     df = pd.DataFrame({"from_touchpoint": ["chat", "chat"], "to_touchpoint": ["phone_call", "(none)"],
                        "handoff": [True, False], "cases": [50, 400], "customers": [48, 300],
-                       "repeat_rate": [0.45, 0.05], "ces": [3.8, 5.4], "suppressed": False})
+                       "repeat_rate": [0.45, 0.05], "repeat_rate_lower": [0.32, 0.03],
+                       "repeat_rate_upper": [0.59, 0.08], "ces": [3.8, 5.4], "suppressed": False})
     spec = chart_handoffs(df).to_dict()
-    assert spec["encoding"]["x"]["field"] == "repeat_rate"
-    assert spec["encoding"]["color"]["scale"]["domain"] == ["hand-off", "no hand-off"]
+    bars, rule = spec["layer"]
+    assert bars["encoding"]["x"]["field"] == "repeat_rate"
+    assert bars["encoding"]["color"]["scale"]["domain"] == ["hand-off", "no hand-off"]
+    assert rule["mark"]["color"] == COLOURS["interval"]
+    assert (rule["encoding"]["x"]["field"], rule["encoding"]["x2"]["field"]) == ("repeat_rate_lower", "repeat_rate_upper")
     assert {r["case"] for r in values(spec)} == {"chat → phone_call", "chat → (none)"}
 
 
@@ -152,6 +159,7 @@ def test_journey_map_draws_every_stage_even_without_ratings():
 
     df = pd.DataFrame({"stage": ["awareness", "consideration", "purchase", "service", "loyalty"],
                        "customers": [90, 80, 60, 50, 40], "share": [.9, .8, .6, .5, .4],
+                       "share_lower": [.85, .75, .55, .45, .35], "share_upper": [.95, .85, .65, .55, .45],
                        "csat": [None, None, .76, .74, None],
                        "median_time_from_previous": pd.to_timedelta([None, "1D", "2D", "3D", "4D"]),
                        "suppressed": [False] * 5})

@@ -37,6 +37,7 @@ from cxlib.privacy.suppression import order_published
 THEMES_CSV = shipped("feedback_themes.csv")
 NO_THEME = "(no theme)"
 SCORED_LANGUAGES = ("en",)  # the language of the sentiment word lists and of the shipped taxonomy
+SCORED_LANGUAGE_NAMES = "English"
 
 
 # --------------------------------------------------------------------------- taxonomy
@@ -163,7 +164,7 @@ def not_scored_note(df: pd.DataFrame, *, min_group_size: int = MIN_GROUP_SIZE) -
     `df` is a result of `themes` or `sentiment_by_group` (they keep the counts in
     ``df.attrs["not_scored"]``) or a `comments` frame. Languages with at least `min_group_size`
     comments are named with their count, smaller ones by name only: "14 comments in other
-    languages were not scored (de 12, fr; the word lists are English)".
+    languages were not scored (de 12, fr): the sentiment words and theme keywords are English".
     """
     check_min_group_size(min_group_size)
     if not isinstance(df, pd.DataFrame):
@@ -180,8 +181,8 @@ def not_scored_note(df: pd.DataFrame, *, min_group_size: int = MIN_GROUP_SIZE) -
     named = [f"{lang} {n:,}" if n >= min_group_size else lang for lang, n in counts.items()]
     noun = "comment" if total == 1 else "comments"
     verb = "was" if total == 1 else "were"
-    return (f"{total:,} {noun} in other languages {verb} not scored ({', '.join(named)}; "
-            f"the word lists are {', '.join(SCORED_LANGUAGES)})")
+    return (f"{total:,} {noun} in other languages {verb} not scored ({', '.join(named)}): "
+            f"the sentiment words and theme keywords are {SCORED_LANGUAGE_NAMES}")
 
 
 def themes(

@@ -168,7 +168,8 @@ def test_key_drivers_find_the_planted_driver(tmp_path):
     con = _driver_store(tmp_path)
     df = voc.key_drivers(con, bootstrap=60)
     assert list(df.columns) == ["driver", "kind", "importance", "ci_lower", "ci_upper", "direction", "p_value",
-                                "p_adjusted", "significant", "rank", "r_squared", "n"]
+                                "p_adjusted", "significant", "vif", "partner", "partner_r", "note", "rank",
+                                "r_squared", "n", "target"]
     top = df.iloc[0]
     assert top["driver"] in ("ticket resolution > 72h", "resolution hours (max, log)")
     assert top["significant"]
@@ -188,8 +189,8 @@ def test_key_drivers_detractor_target_and_is_seeded(tmp_path):
     b = voc.key_drivers(con, target="detractor", bootstrap=20, seed=3)
     pd.testing.assert_frame_equal(a, b)
     assert a.set_index("driver").loc["ticket resolution > 72h", "direction"] == "+"  # raises detractor odds
-    with pytest.raises(CxInputError, match="target 'nps'"):
-        voc.key_drivers(con, target="nps")
+    with pytest.raises(CxInputError, match="target 'nps_scor'"):
+        voc.key_drivers(con, target="nps_scor")
     with pytest.raises(CxInputError, match="did you mean 'region'"):
         voc.key_drivers(con, attributes=["regin"])
 

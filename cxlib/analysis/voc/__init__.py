@@ -6,7 +6,7 @@ Each module holds one job; this package gathers their public names so that noteb
 
 from cxlib.analysis.intervals import nps_interval, t_interval, wilson_interval
 from cxlib.analysis.voc.comparisons import compare, compare_nps
-from cxlib.analysis.voc.drivers import key_drivers, relative_weights
+from cxlib.analysis.voc.drivers import drivers_by_target, drivers_headline, key_drivers, relative_weights
 from cxlib.analysis.voc.followup import export_followup, followup_headline, followup_list, followup_summary
 from cxlib.analysis.voc.language import detect_language, detect_languages
 from cxlib.analysis.voc.peakend import (
@@ -47,6 +47,8 @@ __all__ = [
     "csat",
     "detect_language",
     "detect_languages",
+    "drivers_by_target",
+    "drivers_headline",
     "export_followup",
     "feedback_comments",
     "fisher_z_interval",

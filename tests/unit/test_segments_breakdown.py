@@ -147,12 +147,13 @@ def test_cues_and_breakdown_headlines(tmp_path):
     assert segments.cues_headline(pd.DataFrame(columns=cols)) == (
         "There is no touchpoint or channel use to compare: these customers have no events in this store.")
     hidden = pd.DataFrame([["x", "channel", None, np.nan, np.nan, np.nan, None, True]], columns=cols)
-    assert segments.cues_headline(hidden, min_lift=1.5).startswith("No segment uses a touchpoint or channel 1.5x")
+    assert segments.cues_headline(hidden, min_lift=1.5).startswith("No segment uses a touchpoint or channel clearly "
+                                                                   "more than average (1.5x or more, with its 95% ")
     found = pd.DataFrame([["a", "channel", "app", 0.5, 0.2, 2.0, "uses app 2.0x", False],
                           ["a", "touchpoint", "chat", 0.5, 0.2, 1.4, "uses chat 1.4x", False],
                           ["b", "channel", "web", 0.9, 0.5, 1.3, "uses web 1.3x", False]], columns=cols)
     assert segments.cues_headline(found) == ("3 cues in 2 segments: where a segment uses a touchpoint or channel at "
-                                             "least 1.2x as much as average.")
+                                             "least 1.2x as much as average, its 95% interval above 1.")
     con = _store(tmp_path, {"tenure": list(range(1, 21))})
     con.execute("INSERT INTO orders (order_id, customer_id, ts, amount) VALUES ('o1', 'c00', '2024-05-02 10:00', 5)")
     assert segments.breakdown_headline(con, None) == "Data up to 2024-05-02; no customer attribute to segment by"

@@ -261,13 +261,19 @@ def test_usage_suppression(usage_store):
 
 
 def test_cues_pick_the_highest_lifts(usage_store):
+    # ten copies of each customer: the same lifts and reaches, and enough customers for intervals above 1
+    usage_store.execute("""CREATE TEMP TABLE copies AS SELECT range AS k FROM range(1, 10)""")
+    usage_store.execute("""INSERT INTO customers (customer_id, signup_at, region)
+                           SELECT customer_id || '_' || k, signup_at, region FROM customers, copies""")
+    usage_store.execute("""INSERT INTO events (customer_id, ts, touchpoint, channel)
+                           SELECT customer_id || '_' || k, ts, touchpoint, channel FROM events, copies""")
     c = personalisation_cues(usage_store, by="region", top=1, min_lift=1.2, min_group_size=1)
     got = {(s, k): v for s, k, v in zip(c["segment"], c["kind"], c["value"])}
     # north touchpoints: home_page and checkout both 5/3 -> ties by name; no channel above 1.2
     assert got == {("north", "touchpoint"): "checkout", ("south", "touchpoint"): "chat"}
     chat = c[c["value"] == "chat"].iloc[0]
-    assert chat["cue"] == "uses chat 2.5x as much as average (reach 100% vs 40%)"
-    hidden = personalisation_cues(usage_store, by="region", min_group_size=3)
+    assert chat["cue"] == "uses chat 2.5x as much as average (95% interval 2.1-3.0; reach 100% vs 40%)"
+    hidden = personalisation_cues(usage_store, by="region", min_group_size=25)  # south's 20, north its complement
     assert hidden["suppressed"].all() and set(hidden["segment"]) == {"north", "south"}
     with pytest.raises(cxlib.CxInputError, match="top"):
         personalisation_cues(usage_store, by="region", top=0)

@@ -163,18 +163,19 @@ def profile_chart_metrics(profile: pd.DataFrame, *, preferred=("nps", "revenue_p
 def cues_headline(cues: pd.DataFrame, *, min_lift: float = 1.2) -> str:
     """One sentence on `personalisation_cues`: how many cues for how many segments; or that there
     is no touchpoint or channel use to compare (no events: the result is empty); or that no
-    segment uses a touchpoint or channel `min_lift` times as much as average."""
+    segment uses a touchpoint or channel `min_lift` times as much as average with a 95% interval
+    above 1."""
     if not isinstance(cues, pd.DataFrame) or "cue" not in cues or "segment" not in cues:
         raise CxInputError("cues_headline takes a personalisation_cues result")
     if cues.empty:
         return "There is no touchpoint or channel use to compare: these customers have no events in this store."
     found = cues[cues["cue"].notna()]
     if found.empty:
-        return (f"No segment uses a touchpoint or channel {min_lift:g}x as much as average (or more): the segments use "
-                "them alike, so there is no cue to tailor by.")
+        return (f"No segment uses a touchpoint or channel clearly more than average ({min_lift:g}x or more, with its 95% "
+                "interval above 1): the segments use them alike, so there is no cue to tailor by.")
     n = found["segment"].nunique()
     return (f"{len(found)} cues in {n} segment{'' if n == 1 else 's'}: where a segment uses a touchpoint or channel "
-            f"at least {min_lift:g}x as much as average.")
+            f"at least {min_lift:g}x as much as average, its 95% interval above 1.")
 
 
 def _say(text: str) -> None:

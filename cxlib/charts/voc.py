@@ -190,14 +190,19 @@ def chart_compare(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
                              "grey where the difference could be chance.")
 
 
+_DRIVER_TARGETS = {"nps": "NPS", "nps_score": "NPS", "detractor": "being a detractor", "csat": "CSAT", "ces": "CES",
+                   "churn": "churn"}
+
+
 def chart_drivers(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
-    """Relative importance of NPS drivers (% of R^2) with bootstrap intervals, most important first;
-    significant drivers dark blue, the rest light grey. `df` is the result of cxlib.key_drivers; R^2
-    and n go in the subtitle."""
+    """Relative importance of the drivers of NPS, CSAT, CES or churn (% of R^2) with bootstrap
+    intervals, most important first; significant drivers dark blue, the rest light grey. `df` is
+    the result of cxlib.key_drivers; the default title names its target; R^2 and n go in the
+    subtitle."""
     data = _need(df, ["driver", "importance", "ci_lower", "ci_upper", "significant", "r_squared", "n"],
                  "chart_drivers")
     data["verdict"] = data["significant"].astype(bool).map({True: "significant", False: "not significant"})
-    fit = f"model R² = {data['r_squared'].iloc[0]:.2f}, n = {int(data['n'].iloc[0])} customers" if len(data) else ""
+    fit = f"model R² = {data['r_squared'].iloc[0]:.2f}, n = {int(data['n'].iloc[0]):,} customers" if len(data) else ""
     data = data.sort_values("importance", ascending=False, kind="stable")
     data["label"] = [wrap(x) for x in data["driver"].astype(str)]
     verdicts = {"significant": "significant", "not significant": "not significant"}
@@ -209,8 +214,10 @@ def chart_drivers(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerCha
         tooltip=["driver:N", "kind:N", "importance:Q", "ci_lower:Q", "ci_upper:Q", "direction:N", "p_adjusted:Q"],
     )
     rules = base.mark_rule(color=colour("interval")).encode(x="ci_lower:Q", x2="ci_upper:Q")
-    text = title or "What drives NPS"
-    outcome = "the NPS answer" if "NPS" in text else "the outcome"
+    target = _DRIVER_TARGETS.get(str(data["target"].iloc[0]), "the outcome") if "target" in data and len(data) \
+        else "NPS"
+    text = title or f"What drives {target}"
+    outcome = "the NPS answer" if target == "NPS" else target
     return (bars + rules).properties(
         title=r.title(text, fit), width=r.width, height=alt.Step(r.step),
         description=f"Each factor's share of what a model explains of {outcome} (bar) with its bootstrap 95% "
@@ -219,7 +226,8 @@ def chart_drivers(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerCha
 
 
 def chart_themes(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
-    """Feedback themes: volume (share of comments) against the theme's NPS; red (the detractors'
+    """Feedback themes: volume (share of comments) against the theme's NPS with its 95% Wald
+    interval (a vertical bar, when the frame has ci_lower / ci_upper); red (the detractors'
     colour) when the theme is significantly over-represented among detractors, grey otherwise.
     `df` is the result of cxlib.analysis.voc.text.themes."""
     data = _need(df, ["theme", "share", "nps", "over_representation", "significant"], "chart_themes")
@@ -228,7 +236,9 @@ def chart_themes(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChar
         for s, o in zip(data["significant"], data["over_representation"])
     ]
     data["over_representation"] = data["over_representation"].clip(upper=1e6)  # inf is not JSON
-    domain, zoomed = score_domain(data["nps"], (-100, 100), step=10, min_span=40)
+    intervals = {"ci_lower", "ci_upper"} <= set(data.columns)
+    extent = pd.concat([data["nps"], data["ci_lower"], data["ci_upper"]]) if intervals else data["nps"]
+    domain, zoomed = score_domain(extent, (-100, 100), step=10, min_span=40)
     verdicts = {"over-represented among detractors": "detractor", "other": "no clear difference"}
     drawn = [v for v in verdicts if v in set(data["verdict"])]  # the key lists only colours that are drawn
     base = alt.Chart(data).encode(
@@ -240,12 +250,17 @@ def chart_themes(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChar
         tooltip=["theme:N", "comments:Q", "share:Q", "nps:Q", "over_representation:Q", "p_adjusted:Q"],
     )
     labels = base.mark_text(align="left", dx=9).encode(text="theme:N")
+    layers = [dots, labels]
+    if intervals:
+        bars = base.mark_rule(color=colour("interval"), strokeWidth=2).encode(y="ci_lower:Q", y2="ci_upper:Q")
+        layers = [bars, *layers]
     note = full_range_note("NPS", (-100, 100), domain) if zoomed else None
-    return (dots + labels).properties(
+    return alt.layer(*layers).properties(
         title=heading(title or "Feedback themes: volume and NPS", 700, note), width=460, height=300,
         description="Each comment theme as a labelled dot: the share of comments that mention it (across) "
-                    "against the NPS of the customers who mention it (up); red where the theme is significantly "
-                    "more common among detractors than among the others.")
+                    "against the NPS of the customers who mention it (up), with its 95% Wald interval as a "
+                    "vertical bar; red where the theme is significantly more common among detractors than among "
+                    "the others.")
 
 
 def chart_topics(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
@@ -264,17 +279,40 @@ def chart_topics(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
                              "words, found automatically, and each is labelled by its most typical words.")
 
 
-def chart_peak_end(df: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
-    """Mean relationship NPS (0-10) against (peak+end)/2 and against the mean rating; the
-    steeper, tighter line is the better predictor. `df` is the result of cxlib.peak_end_bins."""
-    data = _need(df, ["predictor", "value", "customers", "mean_nps"], "chart_peak_end")
+def chart_peak_end(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+    """Mean relationship NPS (0-10), or the churn rate, against (peak+end)/2 and against the mean
+    rating, each point with its 95% interval (vertical line: Student t for the mean NPS, Wilson for
+    the churn rate); the steeper, tighter line is the better predictor. `df` is the result of
+    cxlib.peak_end_bins (outcome "nps" or "churn": the churn_rate column says which)."""
+    churn = isinstance(df, pd.DataFrame) and "churn_rate" in df.columns
+    y_field = "churn_rate" if churn else "mean_nps"
+    data = _need(df, ["predictor", "value", "customers", y_field], "chart_peak_end")
     data["predictor"] = data["predictor"].map({"peak_end": "(peak + end) / 2", "mean": "mean of all ratings"})
-    return alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("value:Q", title="rating (1-5)"),
-        y=alt.Y("mean_nps:Q", title="mean NPS answer (0-10)", scale=alt.Scale(domain=[0, 10])),
+    if churn:
+        top = float(data[["churn_rate", *(["ci_upper"] if "ci_upper" in data else [])]].max().max())
+        y = alt.Y("churn_rate:Q", title="customers who churned", axis=alt.Axis(format="%"),
+                  scale=alt.Scale(domain=[0, min(1.0, max(top, 0.05))], nice=False))
+    else:
+        y = alt.Y("mean_nps:Q", title="mean NPS answer (0-10)", scale=alt.Scale(domain=[0, 10]))
+    tooltip = ["predictor:N", "value:Q", "customers:Q", f"{y_field}:Q"]
+    lines = alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("value:Q", title="rating (1-5)"), y=y,
         color=alt.Color("predictor:N", title=None, scale=group_scale(data["predictor"])),
-        tooltip=["predictor:N", "value:Q", "customers:Q", "mean_nps:Q"],
-    ).properties(title=title or "Peak-end: the worst and the last moment shape NPS",
-                 description="Customers' mean NPS answer (0-10) against their ratings (1-5) summed up two ways: "
-                             "the average of their most extreme and their last rating, and the plain mean of all "
-                             "of them; the steeper line is the better predictor of the NPS answer.")
+        tooltip=tooltip,
+    )
+    chart = lines
+    if {"ci_lower", "ci_upper"} <= set(data.columns):
+        # the two predictors' intervals a hair apart, so that one does not hide the other
+        data["at"] = data["value"] + data["predictor"].map({"(peak + end) / 2": -0.05, "mean of all ratings": 0.05})
+        rules = alt.Chart(data).mark_rule(color=colour("interval")).encode(
+            x="at:Q", y=alt.Y("ci_lower:Q"), y2="ci_upper:Q",
+            tooltip=[*tooltip, "ci_lower:Q", "ci_upper:Q"])
+        chart = rules + lines
+    what = "the share of customers who churned" if churn else "customers' mean NPS answer (0-10)"
+    interval = "Wilson" if churn else "Student t"
+    return chart.properties(
+        title=title or ("Peak-end: churn by the worst and the last moment" if churn
+                        else "Peak-end: the worst and the last moment shape NPS"),
+        description=f"{what[0].upper() + what[1:]} against their ratings (1-5) summed up two ways: the average of "
+                    "their most extreme and their last rating, and the plain mean of all of them; the steeper line "
+                    f"is the better predictor. Grey vertical lines: 95% {interval} intervals.")

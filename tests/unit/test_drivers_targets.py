@@ -216,3 +216,14 @@ def test_churn_target_with_nobody_churned_says_so(tmp_path):
     con = _store(tmp_path, customers=customers, answers=answers, subscriptions=[(c, None) for c in customers])
     with pytest.raises(CxDataError, match="none of the 40 customers churned"):
         voc.key_drivers(con, target="churn", bootstrap=0)
+
+
+def test_chart_drivers_names_the_target(tmp_path):
+    from cxlib.charts import voc as charts
+
+    con = _planted(tmp_path, n=120)
+    d = charts.chart_drivers(voc.key_drivers(con, target="churn", bootstrap=20)).to_dict()
+    assert d["title"]["text"] == "What drives churn" and "explains of churn" in d["description"]
+    assert d["layer"][1]["mark"]["color"] == charts.colour("interval")
+    assert charts.chart_drivers(voc.key_drivers(con, target="csat", bootstrap=0)).to_dict()["title"]["text"] == \
+        "What drives CSAT"

@@ -187,3 +187,23 @@ def test_peak_end_nps_bins_carry_t_intervals(tmp_path):
         lo, hi = stats.t.interval(0.95, len(y) - 1, loc=y.mean(), scale=stats.sem(y))
         assert row.customers == len(y) and (row.ci_lower, row.ci_upper) == pytest.approx((lo, hi))
     assert bins.loc[bins["suppressed"], ["mean_nps", "ci_lower", "ci_upper"]].isna().all().all()
+
+
+def test_chart_peak_end_draws_the_intervals_of_either_outcome(tmp_path):
+    from cxlib.charts import voc as charts
+
+    con, _ = _planted_store(tmp_path)
+    d = charts.chart_peak_end(voc.peak_end_bins(con, outcome="churn")).to_dict()
+    rules, lines = d["layer"]
+    assert rules["mark"]["type"] == "rule" and rules["mark"]["color"] == charts.colour("interval")
+    assert rules["encoding"]["y"]["field"] == "ci_lower" and rules["encoding"]["y2"]["field"] == "ci_upper"
+    assert lines["encoding"]["y"]["field"] == "churn_rate" and lines["encoding"]["y"]["axis"]["format"] == "%"
+    assert "95% Wilson intervals" in d["description"] and "churn" in d["title"]
+    shown = d["datasets"][d["data"]["name"]] if "datasets" in d else None
+    assert shown is None or all(r["churn_rate"] is not None for r in shown)  # suppressed bins are not drawn
+    nps_bins = pd.DataFrame({"predictor": ["peak_end", "mean"], "value": [4.0, 4.0], "customers": [30, 40],
+                             "mean_nps": [7.5, 7.2], "ci_lower": [6.9, 6.7], "ci_upper": [8.1, 7.7],
+                             "suppressed": [False, False]})
+    d = charts.chart_peak_end(nps_bins).to_dict()
+    assert d["layer"][1]["encoding"]["y"]["scale"]["domain"] == [0, 10]
+    assert "95% Student t intervals" in d["description"]

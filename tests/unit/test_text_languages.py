@@ -154,3 +154,15 @@ def test_no_comments_at_all_has_no_note(tmp_path):
     assert df.attrs["not_scored"] == {} and text.not_scored_note(df) == ""
     with pytest.raises(CxInputError, match="not_scored_note takes"):
         text.not_scored_note(pd.DataFrame({"comment": ["a"]}))
+
+
+def test_chart_themes_draws_each_themes_nps_interval(tmp_path):
+    from cxlib.charts import voc as voc_charts
+    from cxlib.charts.theme import colour
+
+    con = store(tmp_path, MIXED)
+    spec = voc_charts.chart_themes(text.themes(con, taxonomy=TAX, min_group_size=1)).to_dict()
+    rules = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rule"]
+    assert len(rules) == 1 and rules[0]["mark"]["color"] == colour("interval")
+    assert (rules[0]["encoding"]["y"]["field"], rules[0]["encoding"]["y2"]["field"]) == ("ci_lower", "ci_upper")
+    assert "95% Wald interval" in spec["description"]

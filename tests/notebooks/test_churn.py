@@ -27,7 +27,8 @@ def test_runs_with_its_defaults_and_shows_the_key_results(tmp_path, sample_db):
                      "Churn per month is", "Survival by plan", "log-rank", "median_survival",
                      "By NPS group: log-rank p ", "72 hours", ">Hazard ratio<", "latest NPS answer was 0-6 (detractor)",
                      "retention_at_horizon", "Moving every active detractor to passive", "Assumptions:",
-                     "Revenue at risk", "holdout_expected", "most at risk"]:
+                     "Revenue at risk", "holdout_expected", "most at risk", "Share still active by NPS group",
+                     "Mean active days"]:
         assert expected in text, expected
     assert chart_count(nb) >= 6
     assert ">Alpha<" not in text and ">Coef<" not in text  # the Cox table shows what a stakeholder reads

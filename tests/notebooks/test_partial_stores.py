@@ -30,8 +30,8 @@ MUST_CHART = {
     ("churn", "events"): ["How many customers", "Cohort retention", "Survival", "Which experiences"],
     ("churn", "subscriptions"): ["How many customers", "Survival"],
     ("churn", "orders"): ["How many customers", "Cohort retention", "Survival", "Lifetime value"],
-    ("churn", "sample"): ["How many customers", "Cohort retention", "Survival", "Do unhappy", "After a slow first ticket",
-                          "Which experiences", "The value", "Lifetime value"],
+    ("churn", "sample"): ["How many customers", "Cohort retention", "Do promoters", "Survival", "Do unhappy",
+                          "After a slow first ticket", "Which experiences", "The value", "Lifetime value"],
     # segments: the partial stores' customers have no attributes (no profile); clusters use what varies
     ("segments", "events"): ["Behavioural"],
     ("segments", "orders"): ["RFM", "Behavioural"],

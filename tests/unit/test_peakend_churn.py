@@ -207,3 +207,14 @@ def test_chart_peak_end_draws_the_intervals_of_either_outcome(tmp_path):
     d = charts.chart_peak_end(nps_bins).to_dict()
     assert d["layer"][1]["encoding"]["y"]["scale"]["domain"] == [0, 10]
     assert "95% Student t intervals" in d["description"]
+
+
+def test_peak_end_table_lists_each_correlation_with_its_interval(tmp_path):
+    con, _ = _planted_store(tmp_path, n=120)
+    res = voc.peak_end(con, outcome="churn")
+    t = voc.peak_end_table(res)
+    assert t["predictor"].tolist() == ["(peak + end) / 2", "mean of all ratings", "peak", "end"]
+    row = t.set_index("predictor").loc["end"]
+    assert (row["r"], row["ci_lower"], row["ci_upper"]) == pytest.approx(
+        (res["r_end"].iloc[0], res["r_end_lower"].iloc[0], res["r_end_upper"].iloc[0]))
+    assert voc.peak_end_table(voc.peak_end(con, outcome="churn", min_group_size=500)).empty  # suppressed: no rows

@@ -10,10 +10,12 @@ from cxlib.analysis.voc.drivers import drivers_by_target, drivers_headline, key_
 from cxlib.analysis.voc.followup import export_followup, followup_headline, followup_list, followup_summary
 from cxlib.analysis.voc.language import detect_language, detect_languages
 from cxlib.analysis.voc.peakend import (
+    churn_definition_for,
     fisher_z_interval,
     peak_end,
     peak_end_bins,
     peak_end_headline,
+    peak_end_table,
     williams_t,
 )
 from cxlib.analysis.voc.scores import ces, check_options, csat, fit_breakdown, nps, other_metrics_note
@@ -41,6 +43,7 @@ __all__ = [
     "ces",
     "change_headline",
     "check_options",
+    "churn_definition_for",
     "comment_languages",
     "compare",
     "compare_nps",
@@ -65,6 +68,7 @@ __all__ = [
     "peak_end",
     "peak_end_bins",
     "peak_end_headline",
+    "peak_end_table",
     "quotes",
     "relative_weights",
     "score_headline",

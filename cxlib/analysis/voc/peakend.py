@@ -284,3 +284,19 @@ def _r_text(row: pd.Series, name: str) -> str:
     lo, hi = row.get(f"r_{name}_lower"), row.get(f"r_{name}_upper")
     ci = f" [95% CI {lo:.2f} to {hi:.2f}]" if lo is not None and not pd.isna(lo) else ""
     return f"{row[f'r_{name}']:.2f}{ci}"
+
+
+def peak_end_table(df: pd.DataFrame) -> pd.DataFrame:
+    """A `peak_end` result as one row per predictor, for a report table: predictor ('(peak + end) / 2',
+    'mean of all ratings', 'peak', 'end'), r, ci_lower, ci_upper (95% Fisher z), customers. Empty
+    when the result is suppressed or has no correlation (the headline then says why)."""
+    if not isinstance(df, pd.DataFrame) or "r_peak_end_lower" not in df.columns:
+        raise CxInputError("peak_end_table takes the one-row result of peak_end")
+    row = df.iloc[0] if len(df) else None
+    columns = ["predictor", "r", "ci_lower", "ci_upper", "customers"]
+    if row is None or bool(row["suppressed"]) or pd.isna(row["r_peak_end"]):
+        return pd.DataFrame(columns=columns)
+    names = {"peak_end": "(peak + end) / 2", "mean": "mean of all ratings", "peak": "peak", "end": "end"}
+    return pd.DataFrame([{"predictor": label, "r": row[f"r_{k}"], "ci_lower": row[f"r_{k}_lower"],
+                          "ci_upper": row[f"r_{k}_upper"], "customers": int(row["n"])} for k, label in names.items()],
+                        columns=columns)

@@ -95,7 +95,7 @@ CHECKS: dict[str, Callable] = {
     "churn_period": _choice(("month", "week")),
     "retention_kind": _choice(("first_time", "recurring")),
     "interval": _choice(("wald", "adjusted_wald")),
-    "driver_target": _choice(("nps_score", "detractor")),
+    "driver_target": _choice(("nps", "nps_score", "detractor", "csat", "ces", "churn")),
     "min_group_size": _at_least_one,
     "inactivity_days": _at_least_one,
 }

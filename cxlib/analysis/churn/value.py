@@ -14,7 +14,7 @@ import pandas as pd
 
 from cxlib import sql
 from cxlib.analysis.churn.cox import COX_COVARIATES, CoxResult, cox_churn
-from cxlib.analysis.churn.kaplan_meier import survival_summary
+from cxlib.analysis.churn.kaplan_meier import survival, survival_summary
 from cxlib.analysis.churn.status import (
     _as_of,
     _check_data,
@@ -26,6 +26,7 @@ from cxlib.analysis.churn.status import (
     definition_text,
 )
 from cxlib.analysis.exports import write_csv
+from cxlib.analysis.intervals import Z95, t_interval, wilson_interval
 from cxlib.errors import CxInputError
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
 
@@ -46,13 +47,19 @@ def value_by_nps_group(
     retention_at_horizon = Kaplan-Meier survival `horizon_months` after the start (share still
     customers a year in, by default); revenue = all orders up to as-of; revenue_per_customer;
     revenue_last_year_per_active = orders in the 365 days up to as-of per customer not churned.
-    Groups below `min_group_size` customers are suppressed.
+    95% intervals: churn_rate_low/high Wilson (churned of judged); retention_low/high
+    lifelines' exponential Greenwood ("log(-log)") interval of the Kaplan-Meier survival at the
+    horizon; revenue_per_customer_low/high and revenue_last_year_per_active_low/high Student-t
+    intervals on the mean over the customers (those without orders count 0).
+    Groups below `min_group_size` customers are suppressed (their intervals too).
     Caution: groups are by the latest answer, which customers give at different times; those
     who never answered include customers who left before they were asked, so the '(none)'
     group's retention is low partly for that reason (the Cox model in `cox_churn` avoids this
     by letting the NPS group change over time).
-    Columns: segment, customers, churned, churn_rate, retention_at_horizon, revenue,
-    revenue_per_customer, active, revenue_last_year_per_active, suppressed, definition.
+    Columns: segment, customers, churned, churn_rate, churn_rate_low, churn_rate_high,
+    retention_at_horizon, retention_low, retention_high, revenue, revenue_per_customer,
+    revenue_per_customer_low, revenue_per_customer_high, active, revenue_last_year_per_active,
+    revenue_last_year_per_active_low, revenue_last_year_per_active_high, suppressed, definition.
     """
     _check_definition(definition)
     _check_inactivity(inactivity_days)
@@ -60,19 +67,39 @@ def value_by_nps_group(
     _check_data(con, definition)
     cutoff = _as_of(con, as_of)
     slots = {"status": _status_fragment(definition), "segments": _segments_fragment(con, "nps_group")}
-    df = _run(con, "churn_value", {"as_of": cutoff, "inactivity_days": inactivity_days}, slots)
+    params = {"as_of": cutoff, "inactivity_days": inactivity_days}
+    df = _run(con, "churn_value", params, slots)
+    spread = _run(con, "churn_value_spread", params, slots).set_index("segment")
     km = survival_summary(con, by="nps_group", unit="month", definition=definition, inactivity_days=inactivity_days,
                           as_of=cutoff, at=horizon_months, min_group_size=1)
     df["retention_at_horizon"] = df["segment"].map(km.set_index("group")["survival_at"])
+    band = _survival_band(con, definition, inactivity_days, cutoff, horizon_months)
+    df["retention_low"] = df["segment"].map(band["ci_lower"])
+    df["retention_high"] = df["segment"].map(band["ci_upper"])
+    df[["churn_rate_low", "churn_rate_high"]] = [
+        [v / 100 for v in wilson_interval(c, j)] for c, j in zip(df["churned"], df["judged"])]
+    for mean, sd, n in (("revenue_per_customer", "revenue_sd", "customers"),
+                        ("revenue_last_year_per_active", "revenue_last_year_sd", "active")):
+        df[[f"{mean}_low", f"{mean}_high"]] = [
+            list(t_interval(m, s, k)) for m, s, k in zip(df[mean], df["segment"].map(spread[sd]), df[n])]
     order = {"promoter": 0, "passive": 1, "detractor": 2}
     df = df.sort_values("segment", key=lambda s: s.map(order).fillna(3)).reset_index(drop=True)
-    df = df[["segment", "customers", "churned", "churn_rate", "retention_at_horizon", "revenue",
-             "revenue_per_customer", "active", "revenue_last_year_per_active"]]
-    df = suppress(df, n="customers", min_group_size=min_group_size,
-                  values=["churned", "churn_rate", "retention_at_horizon", "revenue", "revenue_per_customer", "active",
-                          "revenue_last_year_per_active"])
+    values = ["churned", "churn_rate", "churn_rate_low", "churn_rate_high", "retention_at_horizon", "retention_low",
+              "retention_high", "revenue", "revenue_per_customer", "revenue_per_customer_low",
+              "revenue_per_customer_high", "active", "revenue_last_year_per_active",
+              "revenue_last_year_per_active_low", "revenue_last_year_per_active_high"]
+    df = suppress(df[["segment", "customers", *values]], n="customers", min_group_size=min_group_size, values=values)
     df["definition"] = definition_text(definition, inactivity_days)
     return df
+
+
+def _survival_band(con, definition, inactivity_days, as_of, horizon_months) -> pd.DataFrame:
+    """Per NPS group (index): the Kaplan-Meier 95% interval (ci_lower, ci_upper) at `horizon_months`
+    months, read off the step curve of `survival` (the last time at or before the horizon)."""
+    curve = survival(con, by="nps_group", unit="month", definition=definition, inactivity_days=inactivity_days,
+                     as_of=as_of, min_group_size=1)
+    curve = curve[curve["time"] <= horizon_months].sort_values(["group", "time"])
+    return curve.groupby("group")[["ci_lower", "ci_upper"]].last()
 
 
 def detractor_to_passive_value(
@@ -96,8 +123,14 @@ def detractor_to_passive_value(
     by the experience (it is observational: detractors may differ in other ways); moved
     customers keep their own spend; the horizon churn probability from the start of the
     relationship stands in for every tenure; no discounting; revenue, not margin.
-    Columns: active_detractors, moved, detractor_churn, passive_churn, churn_gap, customers_kept,
-    revenue_per_active_detractor, value, horizon_months, assumptions, definition.
+    95% intervals (delta method, normal): churn_gap_low/high = gap +/- 1.96 sqrt(se_d^2 + se_p^2),
+    value_low/high = value +/- 1.96 moved h/12 sqrt(rev^2 se_gap^2 + gap^2 se_rev^2), the groups
+    independent; each standard error read off its 95% interval in `value_by_nps_group` (half its
+    width / 1.96: Kaplan-Meier Greenwood for the survivals, Student-t for the revenue). The number
+    of active detractors is taken as known.
+    Columns: active_detractors, moved, detractor_churn, passive_churn, churn_gap, churn_gap_low,
+    churn_gap_high, customers_kept, revenue_per_active_detractor, value, value_low, value_high,
+    horizon_months, assumptions, definition.
     Returns a single row of blanks when either group is too small (below min_group_size).
     """
     if isinstance(share_moved, bool) or not isinstance(share_moved, (int, float)) or not 0 < share_moved <= 1:
@@ -113,20 +146,35 @@ def detractor_to_passive_value(
     ok = all(g in v.index and not v.loc[g, "suppressed"] for g in ("detractor", "passive"))
     if not ok:
         row = dict.fromkeys(["active_detractors", "moved", "detractor_churn", "passive_churn", "churn_gap",
-                             "customers_kept", "revenue_per_active_detractor", "value"], np.nan)
+                             "churn_gap_low", "churn_gap_high", "customers_kept", "revenue_per_active_detractor",
+                             "value", "value_low", "value_high"], np.nan)
     else:
-        d, p = v.loc["detractor"], v.loc["passive"]
-        moved = share_moved * float(d["active"])
-        det_churn, pas_churn = 1 - float(d["retention_at_horizon"]), 1 - float(p["retention_at_horizon"])
-        gap = det_churn - pas_churn
-        rev = float(d["revenue_last_year_per_active"]) if pd.notna(d["revenue_last_year_per_active"]) else 0.0
-        kept = moved * gap
-        row = {"active_detractors": float(d["active"]), "moved": moved, "detractor_churn": det_churn,
-               "passive_churn": pas_churn, "churn_gap": gap, "customers_kept": kept,
-               "revenue_per_active_detractor": rev, "value": kept * rev * horizon_months / 12}
+        row = _move_value(v.loc["detractor"], v.loc["passive"], share_moved, horizon_months)
     row.update(horizon_months=horizon_months, assumptions=assumptions,
                definition=definition_text(definition, inactivity_days))
     return pd.DataFrame([row])
+
+
+def _move_value(d: pd.Series, p: pd.Series, share_moved: float, horizon_months: float) -> dict:
+    """`detractor_to_passive_value`'s figures and delta-method intervals from the detractor and
+    passive rows of `value_by_nps_group`."""
+    def se(row, col):  # a standard error from a 95% interval's half width
+        return (float(row[f"{col}_high"]) - float(row[f"{col}_low"])) / (2 * Z95)
+
+    moved = share_moved * float(d["active"])
+    det_churn, pas_churn = 1 - float(d["retention_at_horizon"]), 1 - float(p["retention_at_horizon"])
+    gap = det_churn - pas_churn
+    gap_se = np.hypot(se(d, "retention"), se(p, "retention"))
+    has_rev = pd.notna(d["revenue_last_year_per_active"])
+    rev = float(d["revenue_last_year_per_active"]) if has_rev else 0.0
+    rev_se = se(d, "revenue_last_year_per_active") if has_rev else 0.0
+    scale = moved * horizon_months / 12
+    value_se = scale * np.hypot(rev * gap_se, gap * rev_se)
+    return {"active_detractors": float(d["active"]), "moved": moved, "detractor_churn": det_churn,
+            "passive_churn": pas_churn, "churn_gap": gap, "churn_gap_low": gap - Z95 * gap_se,
+            "churn_gap_high": gap + Z95 * gap_se, "customers_kept": moved * gap, "revenue_per_active_detractor": rev,
+            "value": scale * gap * rev, "value_low": scale * gap * rev - Z95 * value_se,
+            "value_high": scale * gap * rev + Z95 * value_se}
 
 
 def _reasons(model: CoxResult, top: int = 3, rows: np.ndarray | None = None) -> list[str]:

@@ -90,8 +90,9 @@ def chart_funnel(df: pd.DataFrame) -> alt.LayerChart:
 
 
 def chart_step_matrix(df: pd.DataFrame) -> alt.Chart:
-    """Heat map: share of customers whose k-th event is each touchpoint."""
-    d = _need(df, ["position", "node", "customers", "share"], "chart_step_matrix")
+    """Heat map: share of customers whose k-th event is each touchpoint; a cell cannot draw its 95%
+    Wilson interval, so the tooltip gives it."""
+    d = _need(df, ["position", "node", "customers", "share", "share_lower", "share_upper"], "chart_step_matrix")
     d = _shown(d)
     return alt.Chart(d).mark_rect().encode(
         x=alt.X("position:O", title="Event number in the journey"),
@@ -99,10 +100,13 @@ def chart_step_matrix(df: pd.DataFrame) -> alt.Chart:
         color=alt.Color("share:Q", title="Share of customers", scale=alt.Scale(scheme=SEQUENTIAL),
                         legend=alt.Legend(format="%")),
         tooltip=[alt.Tooltip("position:O"), alt.Tooltip("node:N"), alt.Tooltip("customers:Q", format=","),
-                 alt.Tooltip("share:Q", format=".1%")],
+                 alt.Tooltip("share:Q", format=".1%"),
+                 alt.Tooltip("share_lower:Q", format=".1%", title="95% interval from"),
+                 alt.Tooltip("share_upper:Q", format=".1%", title="95% interval to")],
     ).properties(title="What customers do first, second, third ...",
                  description="Journey steps: share of customers whose k-th event is each touchpoint; "
-                             "'(ended)' means the journey had fewer events.")
+                             "'(ended)' means the journey had fewer events; the tooltip gives each share's "
+                             "95% Wilson interval.")
 
 
 def chart_journey_map(df: pd.DataFrame) -> alt.LayerChart:

@@ -64,8 +64,10 @@ def test_funnel_chart_with_segments_uses_colour_and_offset_and_nps_colours():
 
 def test_step_matrix_heatmap():
     df = pd.DataFrame({"position": [1, 1, 2], "node": ["a", "b", "(ended)"], "customers": [3.0, 1.0, 4.0],
-                       "share": [0.75, 0.25, 1.0], "suppressed": False})
+                       "share": [0.75, 0.25, 1.0], "share_lower": [0.3, 0.05, 0.51], "share_upper": [0.95, 0.7, 1.0],
+                       "suppressed": False})
     spec = chart_step_matrix(df).to_dict()
+    assert {"share_lower", "share_upper"} <= {t["field"] for t in spec["encoding"]["tooltip"]}
     assert spec["mark"]["type"] == "rect" and spec["encoding"]["color"]["field"] == "share"
     assert len(values(spec)) == 3
 

@@ -13,7 +13,7 @@ import statsmodels.api as sm
 from statsmodels.stats.proportion import proportion_confint
 
 import cxlib
-from cxlib.analysis.journey import handoffs, journey_map, transitions, variants
+from cxlib.analysis.journey import handoffs, journey_map, paths, step_matrix, transitions, variants
 from cxlib.analysis.journey.common import _wilson
 from cxlib.analysis.journey.omnichannel import clustered_wilson
 from cxlib.store import refresh_derived
@@ -147,6 +147,20 @@ def test_variant_and_journey_map_shares_equal_statsmodels_wilson(sample_con):
         assert (shown["share_lower"] <= shown["share"]).all() and (shown["share"] <= shown["share_upper"]).all()
         hidden = out[out["suppressed"]]
         assert hidden[["share", "share_lower", "share_upper"]].isna().all().all()
+
+
+def test_step_matrix_and_path_shares_equal_statsmodels_wilson(sample_con):
+    total = sample_con.execute("SELECT count(DISTINCT customer_id) FROM events").fetchone()[0]
+    with_checkout = sample_con.execute("SELECT count(DISTINCT customer_id) FROM events "
+                                       "WHERE touchpoint = 'checkout'").fetchone()[0]
+    for out, n in ((step_matrix(sample_con, max_steps=4), total), (paths(sample_con, "checkout"), with_checkout),
+                   (paths(sample_con, "checkout", direction="to"), with_checkout)):
+        shown = out[~out["suppressed"]]
+        assert len(shown) >= 3
+        slo, shi = statsmodels_wilson(shown["customers"], n)
+        np.testing.assert_allclose(shown["share_lower"], slo, atol=1e-12)
+        np.testing.assert_allclose(shown["share_upper"], shi, atol=1e-12)
+        assert out.loc[out["suppressed"], ["share", "share_lower", "share_upper"]].isna().all().all()
 
 
 def test_journey_map_by_segment_uses_the_segment_as_denominator(sample_con):

@@ -193,14 +193,15 @@ def step_matrix(
     to 1. ``level='stage'`` uses the stage of each event (repeats not collapsed). Nodes of fewer than
     `min_group_size` customers are suppressed, complementary within each position (whose nodes add up
     to all customers). Within a position, shown nodes by customers (most first), then suppressed nodes
-    by name.
+    by name. ``share_lower``, ``share_upper``: the share's 95% Wilson score interval (each customer
+    is at one node of a position: a binomial proportion of customers).
 
     `by` (a customers column or 'nps_group'): one matrix per segment (shares of the segment's
     customers, each position of a segment summing to 1, suppression within segment and position),
     with a first column ``segment``; without `by` no ``segment`` column. The differences between two
     segments, with tests: :func:`step_matrix_diff`.
 
-    Returns ``position, node, customers, share, suppressed``.
+    Returns ``position, node, customers, share, share_lower, share_upper, suppressed``.
     """
     _check_int(max_steps, "max_steps")
     _check_choice(level, LEVELS, "level")
@@ -209,8 +210,9 @@ def step_matrix(
     params, slots = _by_params(con, by, hi)
     out = sql.run(con, "paths_step_matrix", {"start": lo, "end": hi, "level": level, "max_steps": max_steps,
                                              **params}, slots)
-    out = out[["segment", "position", "node", "customers", "share"]]
-    out = suppress(out, n="customers", values=["share"], min_group_size=min_group_size,
+    out["share_lower"], out["share_upper"] = _wilson(out["customers"], out["total"])
+    out = out[["segment", "position", "node", "customers", "share", "share_lower", "share_upper"]]
+    out = suppress(out, n="customers", values=["share", "share_lower", "share_upper"], min_group_size=min_group_size,
                    within=["segment", "position"])
     out = order_published(out, by=["customers"], ascending=False, keys=["node"], groups=["segment", "position"])
     return _finish(out, by)
@@ -234,7 +236,8 @@ def paths(
     and the `steps` events right after it (``direction='from'``) or right before it
     (``direction='to'``), in time order, the touchpoint itself excluded; an empty list means the
     journey ended (or began) there. ``share`` = customers with that path / customers with the
-    touchpoint. Paths of fewer than `min_group_size` customers are suppressed (complementary: the
+    touchpoint, with its 95% Wilson score interval ``share_lower``, ``share_upper`` (each customer has
+    one path). Paths of fewer than `min_group_size` customers are suppressed (complementary: the
     paths add up to the customers with the touchpoint); shown paths by customers (most first), then
     suppressed paths by the path alone.
 
@@ -242,7 +245,8 @@ def paths(
     the touchpoint, the `top` of each segment, suppression within each segment), with a first column
     ``segment``; without `by` no ``segment`` column.
 
-    Returns ``path`` (list of str), ``customers``, ``share``, ``suppressed``: the `top` most common.
+    Returns ``path`` (list of str), ``customers``, ``share``, ``share_lower``, ``share_upper``,
+    ``suppressed``: the `top` most common.
     """
     if not isinstance(touchpoint, str):
         raise CxInputError(f"touchpoint must be one touchpoint name, e.g. 'checkout', got {touchpoint!r}")
@@ -256,8 +260,10 @@ def paths(
     out = sql.run(con, "paths", {"touchpoint": touchpoint, "direction": direction, "steps": steps,
                                  "start": lo, "end": hi, "top": top, **params}, slots)
     out["path"] = _to_lists(out["path"])
-    out = out[["segment", "path", "customers", "share"]]
-    out = suppress(out, n="customers", values=["share"], min_group_size=min_group_size, within=["segment"])
+    out["share_lower"], out["share_upper"] = _wilson(out["customers"], out["total_customers"])
+    out = out[["segment", "path", "customers", "share", "share_lower", "share_upper"]]
+    out = suppress(out, n="customers", values=["share", "share_lower", "share_upper"], min_group_size=min_group_size,
+                   within=["segment"])
     out = order_published(out, by=["customers"], ascending=False, keys=["path"], groups=["segment"])
     return _finish(out, by)
 

@@ -173,24 +173,36 @@ def chart_cluster_features(df: pd.DataFrame) -> alt.Chart:
 _WORDS = {k: COLOUR_WORDS[COLOURS[k]] for k in ("higher", "lower")}  # the legend's words follow the colours
 
 
-def chart_cues(df: pd.DataFrame) -> alt.Chart:
-    """Bars of lift (use relative to average) of each segment's personalisation cues, largest first."""
-    d = _need(df, ["segment", "kind", "value", "lift", "reach", "overall_reach"], "chart_cues")
+def chart_cues(df: pd.DataFrame) -> alt.FacetChart:
+    """Bars of lift (use relative to average) of each segment's personalisation cues, largest first,
+    each with its 95% interval (a line; delta method, customers the unit) and a dashed rule at 1."""
+    d = _need(df, ["segment", "kind", "value", "lift", "lift_ci_lower", "lift_ci_upper", "reach", "overall_reach"],
+              "chart_cues")
     d = d.sort_values(["segment", "lift"], ascending=[True, False], kind="stable")
     d["item"] = [wrap(f"{k}: {v}") for k, v in zip(d["kind"].astype(str), d["value"].astype(str))]
     kinds = list(dict.fromkeys(d["kind"].astype(str)))
     segs = [wrap(x, 120) for x in dict.fromkeys(d["segment"].astype(str))]
     r = room(list(d["item"]) + segs, legend_labels=kinds)
-    return alt.Chart(d).mark_bar().encode(
-        y=alt.Y("item:N", title=None, sort=alt.EncodingSortField("lift", order="descending"), axis=r.axis()),
-        x=alt.X("lift:Q", title="Use relative to average (1 = average)"),
+    y = alt.Y("item:N", title=None, sort=alt.EncodingSortField("lift", order="descending"), axis=r.axis())
+    size = {"width": r.width - 80, "height": alt.Step(r.step)}
+    bars = alt.Chart().mark_bar().encode(
+        y=y, x=alt.X("lift:Q", title="Use relative to average (1 = average), with 95% interval"),
         color=alt.Color("kind:N", title=None, legend=legend(kinds)),
-        row=alt.Row("segment:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=0)),
         tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("item:N", title="used"), alt.Tooltip("lift:Q", format=".2f"),
+                 alt.Tooltip("lift_ci_lower:Q", format=".2f", title="95% interval from"),
+                 alt.Tooltip("lift_ci_upper:Q", format=".2f", title="95% interval to"),
                  alt.Tooltip("reach:Q", format=".0%"), alt.Tooltip("overall_reach:Q", format=".0%")],
+    ).properties(**size)
+    whiskers = alt.Chart().mark_rule(color=colour("interval"), strokeWidth=2).encode(
+        y=y, x="lift_ci_lower:Q", x2="lift_ci_upper:Q").properties(**size)
+    average = alt.Chart().mark_rule(color=colour("reference"), strokeDash=[4, 3]).encode(
+        x=alt.datum(1)).properties(**size)
+    return alt.layer(bars, whiskers, average, data=d).facet(
+        row=alt.Row("segment:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=0)),
     ).resolve_scale(y="independent").properties(
-        title=r.title("Where each segment differs: tailor these touchpoints"), width=r.width - 80,
-        height=alt.Step(r.step),
+        title=r.title("Where each segment differs: tailor these touchpoints",
+                      "Lines: 95% intervals (delta method, customers as the unit); dashed: average"),
         description=f"For each segment, what its customers use more than customers on average (by "
-                    f"{' and '.join(kinds)}): the bar is the lift, the segment's share who use it divided by the "
-                    "share of all customers (1 = average, 2 = twice as common), largest first.")
+                    f"{' and '.join(kinds)}): the bar is the lift, the share of the segment's events on it divided "
+                    "by the share of everybody's events (1 = average, 2 = twice as much), largest first; the dark "
+                    "line is its 95% interval, which lies wholly above 1 for every cue shown.")

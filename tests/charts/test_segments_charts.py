@@ -110,7 +110,17 @@ def test_cluster_and_cue_charts():
     assert "blue: above average" in title_text(spec) and "orange: below" in title_text(spec)
     cues = pd.DataFrame({"segment": ["a", "b"], "kind": ["channel", "touchpoint"], "value": ["app", "<script>"],
                          "reach": [0.5, 0.4], "overall_reach": [0.2, 0.1], "lift": [2.0, 3.0],
+                         "lift_ci_lower": [1.5, 2.2], "lift_ci_upper": [2.6, 4.1],
                          "cue": ["x", "y"], "suppressed": [False, False]})
     spec = chart_cues(cues).to_dict()
-    assert spec["encoding"]["x"]["field"] == "lift" and spec["encoding"]["row"]["field"] == "segment"
+    bars, whiskers, average = spec["spec"]["layer"]
+    assert bars["encoding"]["x"]["field"] == "lift" and spec["facet"]["row"]["field"] == "segment"
+    # the interval is drawn in the interval colour from low to high; the average is a rule at 1
+    assert whiskers["mark"]["color"] == charts.COLOURS["interval"]
+    assert (whiskers["encoding"]["x"]["field"], whiskers["encoding"]["x2"]["field"]) == ("lift_ci_lower",
+                                                                                        "lift_ci_upper")
+    assert average["encoding"]["x"]["datum"] == 1
+    assert "95% intervals" in title_text(spec) and "95% interval" in spec["description"]
     assert {r["item"] for r in values(spec)} == {"channel: app", "touchpoint: <script>"}
+    with pytest.raises(cxlib.CxInputError):
+        chart_cues(cues.drop(columns="lift_ci_lower"))

@@ -656,16 +656,16 @@ def _lifetime_values(con, calibration_end, unit, horizon_months, annual_discount
         "customer_id": summary["customer_id"].to_numpy(),
         "p_alive": bgnbd_p_alive(bg, summary["frequency"], summary["recency"], summary["T"]),
         "expected_purchases": purchases[row], "expected_spend": spend[row], "clv": value[row],
-        "clv_low": np.nan if drawn is None else np.percentile(drawn, 2.5, axis=0),
-        "clv_high": np.nan if drawn is None else np.percentile(drawn, 97.5, axis=0),
+        "clv_lower": np.nan if drawn is None else np.percentile(drawn, 2.5, axis=0),
+        "clv_upper": np.nan if drawn is None else np.percentile(drawn, 97.5, axis=0),
     })
     totals = None if drawn is None else np.percentile(drawn.sum(axis=1), [2.5, 97.5])
     n = len(customers)
     summary_row = pd.DataFrame([{
         "customers": n, "total_clv": float(customers["clv"].sum()), "mean_clv": float(customers["clv"].mean()),
-        "total_clv_low": np.nan if totals is None else totals[0], "total_clv_high": np.nan if totals is None else totals[1],
-        "mean_clv_low": np.nan if totals is None else totals[0] / n,
-        "mean_clv_high": np.nan if totals is None else totals[1] / n,
+        "total_clv_lower": np.nan if totals is None else totals[0], "total_clv_upper": np.nan if totals is None else totals[1],
+        "mean_clv_lower": np.nan if totals is None else totals[0] / n,
+        "mean_clv_upper": np.nan if totals is None else totals[1] / n,
         "draws": 0 if drawn is None else len(drawn),
         "r": bg[0], "alpha": bg[1], "a": bg[2], "b": bg[3], "p": gg[0], "q": gg[1], "gamma": gg[2],
         "horizon_months": horizon_months, "annual_discount_rate": annual_discount_rate,
@@ -705,8 +705,8 @@ def customer_lifetime_value(
     counts those used). It does not include the randomness of the customers' future purchases,
     only how well the data pin the models down. draws = 0: no interval (NaN).
     Returns (customers, summary): customers (customer-level: exports only) customer_id,
-    p_alive, expected_purchases, expected_spend, clv, clv_low, clv_high; summary one row:
-    customers, total_clv, mean_clv, total_clv_low/high, mean_clv_low/high, draws, the fitted r,
+    p_alive, expected_purchases, expected_spend, clv, clv_lower, clv_upper; summary one row:
+    customers, total_clv, mean_clv, total_clv_lower/upper, mean_clv_lower/upper, draws, the fitted r,
     alpha, a, b, p, q, gamma, horizon_months, annual_discount_rate, assumptions.
     """
     customers, summary, _, order = _lifetime_values(con, calibration_end, unit, horizon_months,
@@ -737,8 +737,8 @@ def clv_by_segment(
     the segment's total (and of the mean: the total's interval over the customers), as in
     `customer_lifetime_value`. Segments below `min_group_size` customers are suppressed (values
     and intervals blanked, complementary suppression as everywhere).
-    Columns: segment, customers, total_clv, total_clv_low, total_clv_high, mean_clv, mean_clv_low,
-    mean_clv_high, suppressed.
+    Columns: segment, customers, total_clv, total_clv_lower, total_clv_upper, mean_clv, mean_clv_lower,
+    mean_clv_upper, suppressed.
     """
     from cxlib.analysis.churn.status import _segments_fragment
 
@@ -752,14 +752,14 @@ def clv_by_segment(
         idx = np.flatnonzero(segment == name)
         total = float(customers["clv"].to_numpy()[idx].sum())
         lo, hi = (np.nan, np.nan) if drawn is None else np.percentile(drawn[:, idx].sum(axis=1), [2.5, 97.5])
-        rows.append({"segment": str(name), "customers": len(idx), "total_clv": total, "total_clv_low": lo,
-                     "total_clv_high": hi, "mean_clv": total / len(idx), "mean_clv_low": lo / len(idx),
-                     "mean_clv_high": hi / len(idx)})
+        rows.append({"segment": str(name), "customers": len(idx), "total_clv": total, "total_clv_lower": lo,
+                     "total_clv_upper": hi, "mean_clv": total / len(idx), "mean_clv_lower": lo / len(idx),
+                     "mean_clv_upper": hi / len(idx)})
     out = pd.DataFrame(rows)
     key = out["segment"].map(NPS_ORDER).fillna(3) if by == "nps_group" else -out["customers"]
     out = out.iloc[np.lexsort((out["segment"], key))].reset_index(drop=True)
     return suppress(out, n="customers", min_group_size=min_group_size,
-                    values=["total_clv", "total_clv_low", "total_clv_high", "mean_clv", "mean_clv_low", "mean_clv_high"])
+                    values=["total_clv", "total_clv_lower", "total_clv_upper", "mean_clv", "mean_clv_lower", "mean_clv_upper"])
 
 
 def bgnbd_holdout_check(con: duckdb.DuckDBPyConnection, *, holdout_days: int = 182, unit: str = "week") -> pd.DataFrame:
@@ -855,8 +855,11 @@ def lifetime_value_report(
     if not (np.isfinite(row["total_clv"]) and np.isfinite(row["mean_clv"])):
         return LifetimeValue("The lifetime value models were fitted, but give no finite value for these orders "
                              "(the purchase model does not settle); the figures are left out.")
+    interval = (f"; 95% interval from the models' parameter uncertainty {row['total_clv_lower']:,.0f} to "
+                f"{row['total_clv_upper']:,.0f}" if np.isfinite(row["total_clv_lower"]) else "")
     headline = (f"Expected value of today's buying customers over the next {horizon_months} months: "
-                f"{row['total_clv']:,.0f} ({row['mean_clv']:,.2f} per customer). Assumptions: {row['assumptions']}.")
+                f"{row['total_clv']:,.0f} ({row['mean_clv']:,.2f} per customer{interval}). "
+                f"Assumptions: {row['assumptions']}.")
     try:
         model = bgnbd(con, calibration_end=store_as_of(con) - timedelta(days=holdout_days), unit=unit)
     except CxDataError as exc:

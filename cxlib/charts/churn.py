@@ -30,6 +30,7 @@ def _listed(names) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 __all__ = [
+    "chart_clv_by_segment",
     "chart_clv_holdout",
     "chart_cohort_retention",
     "chart_hazard_ratios",
@@ -174,9 +175,10 @@ def chart_retention_by_group(df: pd.DataFrame, *, title: str | None = None) -> a
         x=alt.X("period_number:Q", title="periods since first activity", axis=alt.Axis(tickMinStep=1)),
         color=alt.Color("segment:N", title=None, scale=group_scale(groups), legend=legend(groups)),
     )
-    band = base.mark_area(opacity=0.15).encode(
+    band = base.mark_area(opacity=0.15).encode(  # the legend is the lines', not the pale bands'
         y=alt.Y("ci_lower:Q", title="share still active", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
         y2="ci_upper:Q",
+        color=alt.Color("segment:N", scale=group_scale(groups), legend=None),
     )
     line = base.mark_line(point=True).encode(
         y="retention:Q",
@@ -245,34 +247,70 @@ def chart_hazard_ratios(summary: pd.DataFrame, *, title: str | None = None) -> a
                     "(green); an interval crossing 1 could be chance.")
 
 
-def chart_value_by_nps(df: pd.DataFrame, *, measure: str = "retention_at_horizon", title: str | None = None) -> alt.Chart:
+def chart_value_by_nps(df: pd.DataFrame, *, measure: str = "retention_at_horizon", title: str | None = None) -> alt.LayerChart:
     """Bars per NPS group (promoter, passive, detractor, no answer; in their colours) of one measure
-    of value_by_nps_group (retention, churn or revenue), each labelled with its value."""
+    of value_by_nps_group (retention, churn or revenue), each labelled with its value, with its 95%
+    interval as a rule when the frame carries it."""
     _need(df, ["segment", measure], "chart_value_by_nps")
     allowed = ("retention_at_horizon", "churn_rate", "revenue_per_customer", "revenue_last_year_per_active")
     if measure not in allowed:
         raise CxInputError(f"measure must be one of {', '.join(allowed)}, got {measure!r}")
-    data = _visible(df)[["segment", measure, "customers"]].rename(columns={measure: "value"})
+    method = {"retention_at_horizon": "Kaplan-Meier (Greenwood) interval", "churn_rate": "Wilson interval"}.get(
+        measure, "Student-t interval")
+    bounds = [f"{measure}_lower", f"{measure}_upper"]
+    has_ci = all(c in df for c in bounds)
+    data = _visible(df)[["segment", measure, "customers", *(bounds if has_ci else [])]].rename(
+        columns={measure: "value", bounds[0]: "low", bounds[1]: "high"})
     pct = measure in ("retention_at_horizon", "churn_rate")
+    fmt = ".1%" if pct else ",.2f"
     order = [g for g in NPS_COLORS if g in set(data["segment"])] + sorted(set(data["segment"]) - set(NPS_COLORS))
     label = measure.replace("_", " ")
-    base = alt.Chart(data).encode(
-        y=alt.Y("segment:N", title=None, sort=order),
-        x=alt.X("value:Q", title=label, axis=alt.Axis(format="%" if pct else ",.0f")),
-    )
-    bars = base.mark_bar().encode(
-        color=alt.Color("segment:N", legend=None, scale=group_scale(order)),
-        tooltip=["segment:N", alt.Tooltip("value:Q", format=".1%" if pct else ",.2f"), "customers:Q"],
-    )
-    text = base.mark_text(align="left", dx=4).encode(text=alt.Text("value:Q", format=".0%" if pct else ",.0f"))
+    y = alt.Y("segment:N", title=None, sort=order)
+    base = alt.Chart(data).encode(y=y, x=alt.X("value:Q", title=label, axis=alt.Axis(format="%" if pct else ",.0f")))
+    tips = ["segment:N", alt.Tooltip("value:Q", format=fmt), "customers:Q"]
+    if has_ci:
+        tips += [alt.Tooltip("low:Q", format=fmt, title="95% low"), alt.Tooltip("high:Q", format=fmt, title="95% high")]
+    bars = base.mark_bar().encode(color=alt.Color("segment:N", legend=None, scale=group_scale(order)), tooltip=tips)
+    text_x = "high:Q" if has_ci else "value:Q"
+    text = alt.Chart(data).mark_text(align="left", dx=4).encode(
+        y=y, x=text_x, text=alt.Text("value:Q", format=".0%" if pct else ",.0f"))
+    layers = [bars]
+    if has_ci:
+        layers.append(alt.Chart(data.dropna(subset=["low", "high"])).mark_rule(color=colour("interval"), strokeWidth=2)
+                      .encode(y=y, x="low:Q", x2="high:Q", tooltip=tips))
     what = {"retention_at_horizon": "share of customers still active at the horizon",
             "churn_rate": "share of customers who churned",
             "revenue_per_customer": "revenue per customer",
             "revenue_last_year_per_active": "revenue in the last year per active customer"}[measure]
-    return (bars + text).properties(
+    ci = f", with its 95% {method} as a dark line" if has_ci else ""
+    return alt.layer(*layers, text).properties(
         title=heading(title or f"{label.capitalize()} by NPS group", 520), width=400, height=alt.Step(28),
         description=f"The {what} for each NPS group of the customers' latest answer (promoters 9-10, passives "
-                    "7-8, detractors 0-6), one labelled bar per group.")
+                    f"7-8, detractors 0-6), one labelled bar per group{ci}.")
+
+
+def chart_clv_by_segment(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:
+    """Mean customer lifetime value per segment (`clv.clv_by_segment`), bars with the 95% interval from
+    the models' parameter uncertainty as a rule; suppressed segments left out."""
+    _need(df, ["segment", "customers", "mean_clv", "mean_clv_lower", "mean_clv_upper"], "chart_clv_by_segment")
+    data = _visible(df)[["segment", "customers", "mean_clv", "mean_clv_lower", "mean_clv_upper", "total_clv"]]
+    data = data.dropna(subset=["mean_clv"])
+    order = list(data["segment"].astype(str))
+    y = alt.Y("segment:N", title=None, sort=order)
+    tips = ["segment:N", alt.Tooltip("customers:Q", format=","), alt.Tooltip("mean_clv:Q", format=",.2f"),
+            alt.Tooltip("mean_clv_lower:Q", format=",.2f", title="95% low"),
+            alt.Tooltip("mean_clv_upper:Q", format=",.2f", title="95% high"), alt.Tooltip("total_clv:Q", format=",.0f")]
+    bars = alt.Chart(data).mark_bar(color=colour("main")).encode(
+        y=y, x=alt.X("mean_clv:Q", title="expected value per customer"), tooltip=tips)
+    rule = alt.Chart(data.dropna(subset=["mean_clv_lower", "mean_clv_upper"])).mark_rule(
+        color=colour("interval"), strokeWidth=2).encode(y=y, x="mean_clv_lower:Q", x2="mean_clv_upper:Q", tooltip=tips)
+    text = alt.Chart(data).mark_text(align="left", dx=4).encode(
+        y=y, x="mean_clv_upper:Q", text=alt.Text("mean_clv:Q", format=",.0f"))
+    return (bars + rule + text).properties(
+        title=heading(title or "Expected value per customer, by segment", 520), width=400, height=alt.Step(28),
+        description="Mean expected revenue per buying customer over the horizon (BG/NBD purchases x Gamma-Gamma "
+                    "spend, discounted) for each segment, with its 95% interval from the models' parameter "
+                    "uncertainty as a dark line; small segments are hidden.")
 
 
 def chart_clv_holdout(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:

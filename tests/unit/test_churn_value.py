@@ -164,14 +164,14 @@ def test_value_by_nps_group_intervals_by_hand(con):
     v = churn.value_by_nps_group(con, as_of=AS_OF, horizon_months=3, min_group_size=1).set_index("segment")
     d = v.loc["detractor"]
     lo, hi = proportion_confint(1, 2, method="wilson")
-    assert (d.churn_rate_low, d.churn_rate_high) == (pytest.approx(lo), pytest.approx(hi))
+    assert (d.churn_rate_lower, d.churn_rate_upper) == (pytest.approx(lo), pytest.approx(hi))
     lo, hi = stats.t.interval(0.95, 1, loc=25, scale=stats.sem([10.0, 40.0]))
-    assert (d.revenue_per_customer_low, d.revenue_per_customer_high) == (pytest.approx(lo), pytest.approx(hi))
-    assert np.isnan(d.revenue_last_year_per_active_low)  # n = 1
-    assert d.retention_low < d.retention_at_horizon < d.retention_high
+    assert (d.revenue_per_customer_lower, d.revenue_per_customer_upper) == (pytest.approx(lo), pytest.approx(hi))
+    assert np.isnan(d.revenue_last_year_per_active_lower)  # n = 1
+    assert d.retention_at_horizon_lower < d.retention_at_horizon < d.retention_at_horizon_upper
     hidden = churn.value_by_nps_group(con, as_of=AS_OF, horizon_months=3)  # groups below 5: all suppressed
-    cols = ["churn_rate_low", "churn_rate_high", "retention_low", "retention_high", "revenue_per_customer_low",
-            "revenue_per_customer_high", "revenue_last_year_per_active_low", "revenue_last_year_per_active_high"]
+    cols = ["churn_rate_lower", "churn_rate_upper", "retention_at_horizon_lower", "retention_at_horizon_upper", "revenue_per_customer_lower",
+            "revenue_per_customer_upper", "revenue_last_year_per_active_lower", "revenue_last_year_per_active_upper"]
     assert hidden.suppressed.all() and hidden[cols].isna().all().all()
 
 
@@ -187,10 +187,10 @@ def _groups(rng, sims, n, rate, horizon, rev_mean):
     rev = rng.lognormal(np.log(rev_mean) - 0.5, 1.0, (sims, n))  # mean rev_mean
     mean, sem = rev.mean(axis=1), rev.std(axis=1, ddof=1) / np.sqrt(n)
     t = stats.t.ppf(0.975, n - 1)
-    return pd.DataFrame({"active": n, "retention_at_horizon": surv, "retention_low": surv ** np.exp(half),
-                         "retention_high": surv ** np.exp(-half), "revenue_last_year_per_active": mean,
-                         "revenue_last_year_per_active_low": mean - t * sem,
-                         "revenue_last_year_per_active_high": mean + t * sem})
+    return pd.DataFrame({"active": n, "retention_at_horizon": surv, "retention_at_horizon_lower": surv ** np.exp(half),
+                         "retention_at_horizon_upper": surv ** np.exp(-half), "revenue_last_year_per_active": mean,
+                         "revenue_last_year_per_active_lower": mean - t * sem,
+                         "revenue_last_year_per_active_upper": mean + t * sem})
 
 
 def test_detractor_to_passive_value_interval_covers_the_truth():
@@ -202,6 +202,6 @@ def test_detractor_to_passive_value_interval_covers_the_truth():
     rng = np.random.default_rng(3)
     truth = 300 * (np.exp(-0.02 * 12) - np.exp(-0.04 * 12)) * 100
     det, pas = _groups(rng, 1000, 300, 0.04, 12, 100), _groups(rng, 1000, 300, 0.02, 12, 100)
-    hits = sum(out["value_low"] <= truth <= out["value_high"]
+    hits = sum(out["value_lower"] <= truth <= out["value_upper"]
                for out in (_move_value(d, p, 1.0, 12) for (_, d), (_, p) in zip(det.iterrows(), pas.iterrows())))
     assert 0.93 <= hits / 1000 <= 0.97, hits / 1000

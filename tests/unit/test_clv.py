@@ -283,21 +283,21 @@ def test_log_covariance_equals_statsmodels_numerical_hessian():
 def test_lifetime_value_intervals_and_segments_on_the_sample(sample_con):
     customers, summary = clv.customer_lifetime_value(sample_con, horizon_months=12)
     s = summary.iloc[0]
-    assert s.draws >= 190 and s.total_clv_low < s.total_clv < s.total_clv_high
-    assert s.mean_clv_low == pytest.approx(s.total_clv_low / s.customers)
-    assert (customers.clv_low <= customers.clv + 1e-9).all() and (customers.clv <= customers.clv_high + 1e-9).all()
+    assert s.draws >= 190 and s.total_clv_lower < s.total_clv < s.total_clv_upper
+    assert s.mean_clv_lower == pytest.approx(s.total_clv_lower / s.customers)
+    assert (customers.clv_lower <= customers.clv + 1e-9).all() and (customers.clv <= customers.clv_upper + 1e-9).all()
     again = clv.customer_lifetime_value(sample_con, horizon_months=12)[1].iloc[0]
-    assert again.total_clv_low == s.total_clv_low  # seeded: the same figures every run
+    assert again.total_clv_lower == s.total_clv_lower  # seeded: the same figures every run
     none = clv.customer_lifetime_value(sample_con, horizon_months=12, draws=0)[1].iloc[0]
-    assert none.draws == 0 and np.isnan(none.total_clv_low) and none.total_clv == pytest.approx(s.total_clv)
+    assert none.draws == 0 and np.isnan(none.total_clv_lower) and none.total_clv == pytest.approx(s.total_clv)
     seg = clv.clv_by_segment(sample_con, by="nps_group")
     assert list(seg.segment) == ["promoter", "passive", "detractor", "(none)"]
     assert seg.customers.sum() == s.customers and seg.total_clv.sum() == pytest.approx(s.total_clv)
-    assert (seg.total_clv_low < seg.total_clv).all() and (seg.total_clv < seg.total_clv_high).all()
+    assert (seg.total_clv_lower < seg.total_clv).all() and (seg.total_clv < seg.total_clv_upper).all()
     assert seg.mean_clv.tolist() == pytest.approx((seg.total_clv / seg.customers).tolist())
     region = clv.clv_by_segment(sample_con, by="region", min_group_size=400)
     hidden = region[region.suppressed]
-    assert len(hidden) >= 1 and hidden[["total_clv", "total_clv_low", "total_clv_high", "mean_clv_low"]].isna().all().all()
+    assert len(hidden) >= 1 and hidden[["total_clv", "total_clv_lower", "total_clv_upper", "mean_clv_lower"]].isna().all().all()
     with pytest.raises(cxlib.CxInputError, match="regon"):
         clv.clv_by_segment(sample_con, by="regon")
 

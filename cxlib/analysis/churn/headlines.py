@@ -167,8 +167,10 @@ def experience_value_headline(move: pd.DataFrame) -> str:
     if kept is None or value is None:
         return ("What moving detractors to passive is worth cannot be estimated here: detractors or passives are "
                 "too few (each group needs enough customers to be shown).")
-    return (f"Moving every active detractor to passive would keep about {kept:.0f} customers and {value:,.0f} in "
-            f"revenue over {row['horizon_months']:g} months. Assumptions: {row['assumptions']}.")
+    low, high = _number(row.get("value_lower")), _number(row.get("value_upper"))
+    interval = f" (95% interval {low:,.0f} to {high:,.0f})" if low is not None and high is not None else ""
+    return (f"Moving every active detractor to passive would keep about {kept:.0f} customers and {value:,.0f}"
+            f"{interval} in revenue over {row['horizon_months']:g} months. Assumptions: {row['assumptions']}.")
 
 
 def revenue_at_risk_headline(risk: pd.DataFrame) -> str:

@@ -47,19 +47,19 @@ def value_by_nps_group(
     retention_at_horizon = Kaplan-Meier survival `horizon_months` after the start (share still
     customers a year in, by default); revenue = all orders up to as-of; revenue_per_customer;
     revenue_last_year_per_active = orders in the 365 days up to as-of per customer not churned.
-    95% intervals: churn_rate_low/high Wilson (churned of judged); retention_low/high
+    95% intervals: churn_rate_lower/upper Wilson (churned of judged); retention_at_horizon_lower/upper
     lifelines' exponential Greenwood ("log(-log)") interval of the Kaplan-Meier survival at the
-    horizon; revenue_per_customer_low/high and revenue_last_year_per_active_low/high Student-t
+    horizon; revenue_per_customer_lower/upper and revenue_last_year_per_active_lower/upper Student-t
     intervals on the mean over the customers (those without orders count 0).
     Groups below `min_group_size` customers are suppressed (their intervals too).
     Caution: groups are by the latest answer, which customers give at different times; those
     who never answered include customers who left before they were asked, so the '(none)'
     group's retention is low partly for that reason (the Cox model in `cox_churn` avoids this
     by letting the NPS group change over time).
-    Columns: segment, customers, churned, churn_rate, churn_rate_low, churn_rate_high,
-    retention_at_horizon, retention_low, retention_high, revenue, revenue_per_customer,
-    revenue_per_customer_low, revenue_per_customer_high, active, revenue_last_year_per_active,
-    revenue_last_year_per_active_low, revenue_last_year_per_active_high, suppressed, definition.
+    Columns: segment, customers, churned, churn_rate, churn_rate_lower, churn_rate_upper,
+    retention_at_horizon, retention_at_horizon_lower, retention_at_horizon_upper, revenue,
+    revenue_per_customer, revenue_per_customer_lower, revenue_per_customer_upper, active, revenue_last_year_per_active,
+    revenue_last_year_per_active_lower, revenue_last_year_per_active_upper, suppressed, definition.
     """
     _check_definition(definition)
     _check_inactivity(inactivity_days)
@@ -74,20 +74,21 @@ def value_by_nps_group(
                           as_of=cutoff, at=horizon_months, min_group_size=1)
     df["retention_at_horizon"] = df["segment"].map(km.set_index("group")["survival_at"])
     band = _survival_band(con, definition, inactivity_days, cutoff, horizon_months)
-    df["retention_low"] = df["segment"].map(band["ci_lower"])
-    df["retention_high"] = df["segment"].map(band["ci_upper"])
-    df[["churn_rate_low", "churn_rate_high"]] = [
+    df["retention_at_horizon_lower"] = df["segment"].map(band["ci_lower"])
+    df["retention_at_horizon_upper"] = df["segment"].map(band["ci_upper"])
+    df[["churn_rate_lower", "churn_rate_upper"]] = [
         [v / 100 for v in wilson_interval(c, j)] for c, j in zip(df["churned"], df["judged"])]
     for mean, sd, n in (("revenue_per_customer", "revenue_sd", "customers"),
                         ("revenue_last_year_per_active", "revenue_last_year_sd", "active")):
-        df[[f"{mean}_low", f"{mean}_high"]] = [
+        df[[f"{mean}_lower", f"{mean}_upper"]] = [
             list(t_interval(m, s, k)) for m, s, k in zip(df[mean], df["segment"].map(spread[sd]), df[n])]
     order = {"promoter": 0, "passive": 1, "detractor": 2}
     df = df.sort_values("segment", key=lambda s: s.map(order).fillna(3)).reset_index(drop=True)
-    values = ["churned", "churn_rate", "churn_rate_low", "churn_rate_high", "retention_at_horizon", "retention_low",
-              "retention_high", "revenue", "revenue_per_customer", "revenue_per_customer_low",
-              "revenue_per_customer_high", "active", "revenue_last_year_per_active",
-              "revenue_last_year_per_active_low", "revenue_last_year_per_active_high"]
+    values = ["churned", "churn_rate", "churn_rate_lower", "churn_rate_upper", "retention_at_horizon",
+              "retention_at_horizon_lower", "retention_at_horizon_upper", "revenue", "revenue_per_customer",
+              "revenue_per_customer_lower",
+              "revenue_per_customer_upper", "active", "revenue_last_year_per_active",
+              "revenue_last_year_per_active_lower", "revenue_last_year_per_active_upper"]
     df = suppress(df[["segment", "customers", *values]], n="customers", min_group_size=min_group_size, values=values)
     df["definition"] = definition_text(definition, inactivity_days)
     return df
@@ -123,13 +124,13 @@ def detractor_to_passive_value(
     by the experience (it is observational: detractors may differ in other ways); moved
     customers keep their own spend; the horizon churn probability from the start of the
     relationship stands in for every tenure; no discounting; revenue, not margin.
-    95% intervals (delta method, normal): churn_gap_low/high = gap +/- 1.96 sqrt(se_d^2 + se_p^2),
-    value_low/high = value +/- 1.96 moved h/12 sqrt(rev^2 se_gap^2 + gap^2 se_rev^2), the groups
+    95% intervals (delta method, normal): churn_gap_lower/upper = gap +/- 1.96 sqrt(se_d^2 + se_p^2),
+    value_lower/upper = value +/- 1.96 moved h/12 sqrt(rev^2 se_gap^2 + gap^2 se_rev^2), the groups
     independent; each standard error read off its 95% interval in `value_by_nps_group` (half its
     width / 1.96: Kaplan-Meier Greenwood for the survivals, Student-t for the revenue). The number
     of active detractors is taken as known.
-    Columns: active_detractors, moved, detractor_churn, passive_churn, churn_gap, churn_gap_low,
-    churn_gap_high, customers_kept, revenue_per_active_detractor, value, value_low, value_high,
+    Columns: active_detractors, moved, detractor_churn, passive_churn, churn_gap, churn_gap_lower,
+    churn_gap_upper, customers_kept, revenue_per_active_detractor, value, value_lower, value_upper,
     horizon_months, assumptions, definition.
     Returns a single row of blanks when either group is too small (below min_group_size).
     """
@@ -146,8 +147,8 @@ def detractor_to_passive_value(
     ok = all(g in v.index and not v.loc[g, "suppressed"] for g in ("detractor", "passive"))
     if not ok:
         row = dict.fromkeys(["active_detractors", "moved", "detractor_churn", "passive_churn", "churn_gap",
-                             "churn_gap_low", "churn_gap_high", "customers_kept", "revenue_per_active_detractor",
-                             "value", "value_low", "value_high"], np.nan)
+                             "churn_gap_lower", "churn_gap_upper", "customers_kept", "revenue_per_active_detractor",
+                             "value", "value_lower", "value_upper"], np.nan)
     else:
         row = _move_value(v.loc["detractor"], v.loc["passive"], share_moved, horizon_months)
     row.update(horizon_months=horizon_months, assumptions=assumptions,
@@ -159,22 +160,22 @@ def _move_value(d: pd.Series, p: pd.Series, share_moved: float, horizon_months: 
     """`detractor_to_passive_value`'s figures and delta-method intervals from the detractor and
     passive rows of `value_by_nps_group`."""
     def se(row, col):  # a standard error from a 95% interval's half width
-        return (float(row[f"{col}_high"]) - float(row[f"{col}_low"])) / (2 * Z95)
+        return (float(row[f"{col}_upper"]) - float(row[f"{col}_lower"])) / (2 * Z95)
 
     moved = share_moved * float(d["active"])
     det_churn, pas_churn = 1 - float(d["retention_at_horizon"]), 1 - float(p["retention_at_horizon"])
     gap = det_churn - pas_churn
-    gap_se = np.hypot(se(d, "retention"), se(p, "retention"))
+    gap_se = np.hypot(se(d, "retention_at_horizon"), se(p, "retention_at_horizon"))
     has_rev = pd.notna(d["revenue_last_year_per_active"])
     rev = float(d["revenue_last_year_per_active"]) if has_rev else 0.0
     rev_se = se(d, "revenue_last_year_per_active") if has_rev else 0.0
     scale = moved * horizon_months / 12
     value_se = scale * np.hypot(rev * gap_se, gap * rev_se)
     return {"active_detractors": float(d["active"]), "moved": moved, "detractor_churn": det_churn,
-            "passive_churn": pas_churn, "churn_gap": gap, "churn_gap_low": gap - Z95 * gap_se,
-            "churn_gap_high": gap + Z95 * gap_se, "customers_kept": moved * gap, "revenue_per_active_detractor": rev,
-            "value": scale * gap * rev, "value_low": scale * gap * rev - Z95 * value_se,
-            "value_high": scale * gap * rev + Z95 * value_se}
+            "passive_churn": pas_churn, "churn_gap": gap, "churn_gap_lower": gap - Z95 * gap_se,
+            "churn_gap_upper": gap + Z95 * gap_se, "customers_kept": moved * gap, "revenue_per_active_detractor": rev,
+            "value": scale * gap * rev, "value_lower": scale * gap * rev - Z95 * value_se,
+            "value_upper": scale * gap * rev + Z95 * value_se}
 
 
 def _reasons(model: CoxResult, top: int = 3, rows: np.ndarray | None = None) -> list[str]:

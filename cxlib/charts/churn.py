@@ -175,10 +175,9 @@ def chart_retention_by_group(df: pd.DataFrame, *, title: str | None = None) -> a
         x=alt.X("period_number:Q", title="periods since first activity", axis=alt.Axis(tickMinStep=1)),
         color=alt.Color("segment:N", title=None, scale=group_scale(groups), legend=legend(groups)),
     )
-    band = base.mark_area(opacity=0.15).encode(  # the legend is the lines', not the pale bands'
+    band = base.mark_area(opacity=0.15).encode(
         y=alt.Y("ci_lower:Q", title="share still active", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
         y2="ci_upper:Q",
-        color=alt.Color("segment:N", scale=group_scale(groups), legend=None),
     )
     line = base.mark_line(point=True).encode(
         y="retention:Q",

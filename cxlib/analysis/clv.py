@@ -344,7 +344,7 @@ def _pnbd_dead_log_odds(params, x, tx, T, log_a0=None):
     return np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + T) + s * np.log(beta + T) + log_a0
 
 
-def pareto_nbd_log_likelihood(params, frequency, recency, T, *, log_a0=None) -> np.ndarray:
+def pareto_nbd_log_likelihood(params, frequency, recency, T) -> np.ndarray:
     """Per-customer Pareto/NBD log-likelihood (Schmittlein, Morrison & Colombo 1987; Fader &
     Hardie 2005, "A Note on Deriving the Pareto/NBD Model and Related Expressions", eq. 22).
 
@@ -354,8 +354,13 @@ def pareto_nbd_log_likelihood(params, frequency, recency, T, *, log_a0=None) -> 
     A0 as in `_pnbd_log_a0` (both cases alpha >= beta and alpha < beta, `_pnbd_log_f`), with x = frequency,
     t_x = recency, T = time since the first purchase. Computed on the log scale.
     """
-    r, alpha, s, beta = params
     x, tx, T = _arrays(frequency, recency, T)
+    return _pnbd_ll(params, x, tx, T)
+
+
+def _pnbd_ll(params, x, tx, T, log_a0=None):
+    """`pareto_nbd_log_likelihood` on arrays, with log A0 given when the caller has it."""
+    r, alpha, s, beta = params
     head = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
     return head + alive + np.logaddexp(0.0, _pnbd_dead_log_odds(params, x, tx, T, log_a0))
@@ -419,7 +424,7 @@ def _pareto_nbd_mean_neg_ll(x, tx, T, w):
     def value(logp):
         params = np.exp(logp)
         log_a0 = _pnbd_log_a0(_pnbd_log_f(params, fx, ft)[fi], _pnbd_log_f(params, lx, lt)[li], tx, T)
-        val = -float(w @ pareto_nbd_log_likelihood(params, x, tx, T, log_a0=log_a0)) / total
+        val = -float(w @ _pnbd_ll(params, x, tx, T, log_a0)) / total
         return val if np.isfinite(val) else 1e300
 
     def neg_ll(logp):

@@ -186,7 +186,9 @@ def chart_cues(df: pd.DataFrame) -> alt.FacetChart:
     y = alt.Y("item:N", title=None, sort=alt.EncodingSortField("lift", order="descending"), axis=r.axis())
     size = {"width": r.width - 80, "height": alt.Step(r.step)}
     bars = alt.Chart().mark_bar().encode(
-        y=y, x=alt.X("lift:Q", title="Use relative to average (1 = average), with 95% interval"),
+        # a fixed tick count: the theme's ceil(width / 80) has no width inside a facet (no ticks were drawn)
+        y=y, x=alt.X("lift:Q", title="Use relative to average (1 = average), with 95% interval",
+                     axis=alt.Axis(tickCount=max(2, round((r.width - 80) / 80)))),
         color=alt.Color("kind:N", title=None, legend=legend(kinds)),
         tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("item:N", title="used"), alt.Tooltip("lift:Q", format=".2f"),
                  alt.Tooltip("lift_ci_lower:Q", format=".2f", title="95% interval from"),

@@ -120,6 +120,7 @@ def test_cluster_and_cue_charts():
     assert (whiskers["encoding"]["x"]["field"], whiskers["encoding"]["x2"]["field"]) == ("lift_ci_lower",
                                                                                         "lift_ci_upper")
     assert average["encoding"]["x"]["datum"] == 1
+    assert bars["encoding"]["x"]["axis"]["tickCount"] >= 2  # ticks drawn inside the facet
     assert "95% intervals" in title_text(spec) and "95% interval" in spec["description"]
     assert {r["item"] for r in values(spec)} == {"channel: app", "touchpoint: <script>"}
     with pytest.raises(cxlib.CxInputError):

@@ -57,7 +57,7 @@ class BehaviourClusters:
     k, silhouette: the number of clusters and its mean silhouette.
     quality: the mean silhouette in words (`cluster_quality`): 'strong', 'reasonable', 'weak',
       'no substantial structure' (or 'unknown' without a silhouette).
-    stability: segment, jaccard_mean, dissolved (share of refits with Jaccard <= 0.5), reading
+    stability: segment, jaccard_mean, dissolved_share (share of refits with Jaccard <= 0.5), reading
       (`stability_reading`), one row per cluster in summary order, a suppressed cluster's values
       blank (`cluster_stability`); empty when `stability_runs` = 0.
     adjusted_rand: mean adjusted Rand index between the fit and each refit (NaN without refits).
@@ -343,7 +343,7 @@ def cluster_stability(x: np.ndarray, labels: np.ndarray, k: int, *, runs: int = 
     KMeans with `k` clusters (n_init=10) on the draw and give each drawn point its refitted
     cluster; for each original cluster, its members among the drawn points (each point once) are
     compared with every refitted cluster and the highest Jaccard similarity is kept
-    (`best_jaccard`). Returns (per original label: jaccard_mean over the runs and dissolved,
+    (`best_jaccard`). Returns (per original label: jaccard_mean over the runs and dissolved_share,
     the share of runs with Jaccard <= 0.5; the adjusted Rand index (scikit-learn) between
     `labels` and the refit's nearest-centre assignment of every row, one per run).
     Hennig's reading (`stability_reading`): below 0.6 not to be trusted, 0.6-0.75 a pattern,
@@ -364,18 +364,18 @@ def cluster_stability(x: np.ndarray, labels: np.ndarray, k: int, *, runs: int = 
             runs_jaccard.append(best_jaccard(labels[points], km.predict(x[points])).reindex(clusters, fill_value=0.0))
             rands.append(float(adjusted_rand_score(labels, km.predict(x))))
     if not runs_jaccard:
-        return pd.DataFrame(columns=["jaccard_mean", "dissolved"]), []
+        return pd.DataFrame(columns=["jaccard_mean", "dissolved_share"]), []
     j = pd.concat(runs_jaccard, axis=1)
-    return pd.DataFrame({"jaccard_mean": j.mean(axis=1), "dissolved": (j <= 0.5).mean(axis=1)}), rands
+    return pd.DataFrame({"jaccard_mean": j.mean(axis=1), "dissolved_share": (j <= 0.5).mean(axis=1)}), rands
 
 
 def _stability_table(jaccard: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
-    """segment, jaccard_mean, dissolved, reading in the summary's order; a suppressed cluster blank."""
-    cols = ["segment", "jaccard_mean", "dissolved", "reading"]
+    """segment, jaccard_mean, dissolved_share, reading in the summary's order; a suppressed cluster blank."""
+    cols = ["segment", "jaccard_mean", "dissolved_share", "reading"]
     if jaccard.empty:
         return pd.DataFrame(columns=cols)
     out = summary[["segment", "suppressed"]].merge(jaccard, left_on="segment", right_index=True, how="left")
-    out.loc[out["suppressed"], ["jaccard_mean", "dissolved"]] = np.nan
+    out.loc[out["suppressed"], ["jaccard_mean", "dissolved_share"]] = np.nan
     out["reading"] = [stability_reading(v) for v in out["jaccard_mean"]]
     return out[cols].reset_index(drop=True)
 

@@ -107,3 +107,11 @@ def test_chart_stickiness_draws_wilson_whiskers(con):
     whiskers = spec["layer"][1]
     assert whiskers["mark"] == {"type": "rule", "color": colour("interval")}
     assert whiskers["encoding"]["y2"]["field"] == "ci_upper" and "Wilson" in spec["description"]
+
+
+def test_an_as_of_date_alone_counts_that_whole_day(con):
+    # as-of '2024-06-30' (no time): W's chat at 12:00:01 and X's event at 13:00 count; X already had the 30th
+    s = churn.stickiness(con, days=7, as_of="2024-06-30", min_group_size=1)
+    assert s.customers.tolist() == [3, 0, 1, 0, 0, 0, 0]  # Y, Z, W one day; X three
+    same = churn.stickiness(con, days=7, as_of="2024-06-30 23:59:59.999999", min_group_size=1)
+    assert same.customers.tolist() == s.customers.tolist()

@@ -5,6 +5,8 @@ Definitions: docs/metrics.md (retention, stickiness).
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -30,6 +32,8 @@ def _day_counts(con, days, touchpoint, as_of) -> tuple[pd.DataFrame, pd.Timestam
         raise CxDataError("stickiness needs dated activity (events or orders), which this store does not hold; "
                           "load events or orders")
     cutoff = pd.Timestamp(_as_of(con, as_of))
+    if isinstance(as_of, str) and len(as_of) == 10 or isinstance(as_of, date) and not isinstance(as_of, datetime):
+        cutoff += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)  # a date alone: the whole of that day
     first_day = cutoff.normalize() - pd.Timedelta(days=days - 1)
     counts = sql.run(con, "stickiness", {"first_day": first_day.date(), "as_of": cutoff, "days": days,
                                          "touchpoint": touchpoint})
@@ -59,7 +63,8 @@ def stickiness(
 
     *Definition* (PostHog's stickiness, day interval): the window is the `days` UTC calendar days
     ending with the as-of date (the last day counts up to as-of, as PostHog's "last 30 days"
-    counts today so far). A customer's active days = distinct UTC dates of ``ts`` in the window
+    counts today so far; an `as_of` given as a date alone, '2026-06-30', counts that whole day,
+    as PostHog's date_to does). A customer's active days = distinct UTC dates of ``ts`` in the window
     with activity: events and orders, or, as PostHog's event filter, only the events at
     `touchpoint` (orders then do not count). For each N = 1..days: customers = customers active
     on exactly N days; share = customers / customers active at least once in the window, with

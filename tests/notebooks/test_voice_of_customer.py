@@ -34,7 +34,8 @@ def test_runs_with_its_defaults_and_shows_the_key_results(tmp_path, sample_db):
     for expected in ["Data up to 2026-06-30", "NPS ", "CSAT ", "CES ",
                      "ci_lower", "ci_upper", "p_adjusted", "significant",  # intervals and corrected tests
                      "north", "south", "east", "west",  # the default segment, region
-                     "Top driver: ticket resolution > 72h",
+                     "Top driver of NPS: ticket resolution > 72h", "Top driver",  # drivers of each target (the table)
+                     "churn better than", "95% CI",  # peak-end against churn, with intervals
                      "model R²",
                      "(Peak + end) / 2 predicts NPS better than the average rating",
                      "billing", "over_representation", "quote",  # themes and quotes

@@ -456,7 +456,7 @@ def drivers_headline(df: pd.DataFrame) -> str:
     what = TARGETS[top["target"]][0]
     ci = (f", 95% interval {top['ci_lower']:.0f}-{top['ci_upper']:.0f}%" if not pd.isna(top["ci_lower"]) else "")
     said = (f"Top driver of {what}: {top['driver']} ({top['importance']:.0f}% of the explained variation{ci}); "
-            f"the model explains R² = {top['r_squared']:.2f} of it over {int(top['n']):,} customers.")
+            f"model R² = {top['r_squared']:.2f} over {int(top['n']):,} customers.")
     notes, seen = [], set()
     for row in df.itertuples():
         pair = frozenset((row.driver, row.partner)) if " move together " in row.note else frozenset((row.driver,))

@@ -288,8 +288,9 @@ def _r_text(row: pd.Series, name: str) -> str:
 
 def peak_end_table(df: pd.DataFrame) -> pd.DataFrame:
     """A `peak_end` result as one row per predictor, for a report table: predictor ('(peak + end) / 2',
-    'mean of all ratings', 'peak', 'end'), r, ci_lower, ci_upper (95% Fisher z), customers. Empty
-    when the result is suppressed or has no correlation (the headline then says why)."""
+    'mean of all ratings', 'peak', 'end'), r, ci_lower, ci_upper (95% Fisher z), customers; r and
+    its interval rounded to two decimals, as correlations are read. Empty when the result is
+    suppressed or has no correlation (the headline then says why)."""
     if not isinstance(df, pd.DataFrame) or "r_peak_end_lower" not in df.columns:
         raise CxInputError("peak_end_table takes the one-row result of peak_end")
     row = df.iloc[0] if len(df) else None
@@ -297,6 +298,6 @@ def peak_end_table(df: pd.DataFrame) -> pd.DataFrame:
     if row is None or bool(row["suppressed"]) or pd.isna(row["r_peak_end"]):
         return pd.DataFrame(columns=columns)
     names = {"peak_end": "(peak + end) / 2", "mean": "mean of all ratings", "peak": "peak", "end": "end"}
-    return pd.DataFrame([{"predictor": label, "r": row[f"r_{k}"], "ci_lower": row[f"r_{k}_lower"],
-                          "ci_upper": row[f"r_{k}_upper"], "customers": int(row["n"])} for k, label in names.items()],
-                        columns=columns)
+    return pd.DataFrame([{"predictor": label, "r": round(row[f"r_{k}"], 2), "ci_lower": round(row[f"r_{k}_lower"], 2),
+                          "ci_upper": round(row[f"r_{k}_upper"], 2), "customers": int(row["n"])}
+                         for k, label in names.items()], columns=columns)

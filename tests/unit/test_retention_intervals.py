@@ -7,6 +7,7 @@ hand-made store is the one of test_churn_metrics.py (as-of 2024-06-30), worked o
 from datetime import datetime
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -152,8 +153,13 @@ def _planted_store(path, rng):
             if rng.random() < (0.8 if group == "loyal" else 0.4):
                 rows.append((f"c{i}", datetime(2024, month, 10)))
     con.execute("ALTER TABLE customers ADD COLUMN tier VARCHAR")
-    con.executemany("INSERT INTO customers (customer_id, signup_at, tier) VALUES (?, ?, ?)", customers)
-    con.executemany("INSERT INTO events (customer_id, ts, touchpoint, channel) VALUES (?, ?, 'app_login', 'app')", rows)
+    con.register("people", pd.DataFrame(customers, columns=["customer_id", "signup_at", "tier"]))
+    con.register("visits", pd.DataFrame(rows, columns=["customer_id", "ts"]))
+    con.execute("INSERT INTO customers (customer_id, signup_at, tier) SELECT * FROM people")
+    con.execute("INSERT INTO events (customer_id, ts, touchpoint, channel) SELECT customer_id, ts, 'app_login', 'app' "
+                "FROM visits")
+    con.unregister("people")
+    con.unregister("visits")
     cxlib.store.refresh_derived(con)
     return con
 

@@ -85,12 +85,13 @@ def test_stickiness_on_the_sample_adds_up(sample_con):
 
 
 def test_mean_interval_covers_the_truth_95_percent_of_the_time():
-    # active days of 60 customers drawn from a skewed law on 1..30 (mostly 1-3 days), 1,000 times
+    # active days of 200 customers drawn from a skewed law on 1..30 (mostly 1-3 days), 1,000 times; on such
+    # skewed counts the t interval covers about 94.5% (5,000 runs), a z interval of half the width about 68%
     rng = np.random.default_rng(30)
     law = np.exp(-0.5 * np.arange(30))
     law /= law.sum()
     truth = law @ np.arange(1, 31)
-    draws = rng.choice(np.arange(1, 31), p=law, size=(1000, 60))
+    draws = rng.choice(np.arange(1, 31), p=law, size=(1000, 200))
     hits = 0
     for sample in draws:
         counts = np.bincount(sample, minlength=31)[1:]

@@ -299,8 +299,9 @@ def chart_clv_by_segment(df: pd.DataFrame, *, title: str | None = None) -> alt.L
     tips = ["segment:N", alt.Tooltip("customers:Q", format=","), alt.Tooltip("mean_clv:Q", format=",.2f"),
             alt.Tooltip("mean_clv_lower:Q", format=",.2f", title="95% low"),
             alt.Tooltip("mean_clv_upper:Q", format=",.2f", title="95% high"), alt.Tooltip("total_clv:Q", format=",.0f")]
-    bars = alt.Chart(data).mark_bar(color=colour("main")).encode(
-        y=y, x=alt.X("mean_clv:Q", title="expected value per customer"), tooltip=tips)
+    bars = alt.Chart(data).mark_bar().encode(
+        y=y, x=alt.X("mean_clv:Q", title="expected value per customer"), tooltip=tips,
+        color=alt.Color("segment:N", legend=None, scale=group_scale(order)))
     rule = alt.Chart(data.dropna(subset=["mean_clv_lower", "mean_clv_upper"])).mark_rule(
         color=colour("interval"), strokeWidth=2).encode(y=y, x="mean_clv_lower:Q", x2="mean_clv_upper:Q", tooltip=tips)
     text = alt.Chart(data).mark_text(align="left", dx=4).encode(

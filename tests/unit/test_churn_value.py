@@ -205,3 +205,22 @@ def test_detractor_to_passive_value_interval_covers_the_truth():
     hits = sum(out["value_lower"] <= truth <= out["value_upper"]
                for out in (_move_value(d, p, 1.0, 12) for (_, d), (_, p) in zip(det.iterrows(), pas.iterrows())))
     assert 0.93 <= hits / 1000 <= 0.97, hits / 1000
+
+
+def test_chart_value_by_nps_draws_the_interval_and_the_headline_gives_it():
+    from cxlib.charts import churn as charts
+    from cxlib.charts.theme import colour
+
+    df = pd.DataFrame({"segment": ["promoter", "passive", "detractor"], "customers": [10, 8, None],
+                       "churn_rate": [0.1, 0.2, None], "churn_rate_lower": [0.05, 0.1, None],
+                       "churn_rate_upper": [0.2, 0.35, None], "suppressed": [False, False, True]})
+    spec = charts.chart_value_by_nps(df, measure="churn_rate").to_dict()
+    rules = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rule"]
+    assert len(rules) == 1 and rules[0]["mark"]["color"] == colour("interval")
+    assert rules[0]["encoding"]["x"]["field"] == "low" and rules[0]["encoding"]["x2"]["field"] == "high"
+    assert "95% Wilson interval" in spec["description"]
+    bare = charts.chart_value_by_nps(df.drop(columns=["churn_rate_lower", "churn_rate_upper"]), measure="churn_rate")
+    assert not [layer for layer in bare.to_dict()["layer"] if layer["mark"]["type"] == "rule"]
+    row = {"customers_kept": 45.2, "value": 5661.4, "value_lower": 3180.0, "value_upper": 8141.6,
+           "horizon_months": 12, "assumptions": "as stated"}
+    assert "5,661 (95% interval 3,180 to 8,142) in revenue" in churn.experience_value_headline(pd.DataFrame([row]))

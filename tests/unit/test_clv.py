@@ -316,3 +316,22 @@ def test_clv_by_segment_without_orders_says_so(con):
     con.execute("DELETE FROM orders")
     with pytest.raises(cxlib.CxDataError, match="no orders to value"):
         clv.clv_by_segment(con, by="nps_group")
+
+
+def test_chart_clv_by_segment_draws_the_interval_and_leaves_suppressed_segments_out():
+    from cxlib.charts import churn as charts
+    from cxlib.charts.theme import colour
+
+    df = pd.DataFrame({"segment": ["promoter", "passive", "tiny"], "customers": [600, 500, 3],
+                       "total_clv": [6000.0, 4000.0, None], "mean_clv": [10.0, 8.0, None],
+                       "mean_clv_lower": [9.0, 7.0, None], "mean_clv_upper": [11.0, 9.5, None],
+                       "suppressed": [False, False, True]})
+    spec = charts.chart_clv_by_segment(df).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert [r["segment"] for r in rows] == ["promoter", "passive"]
+    rule = spec["layer"][1]
+    assert rule["mark"]["type"] == "rule" and rule["mark"]["color"] == colour("interval")
+    assert rule["encoding"]["x"]["field"] == "mean_clv_lower" and rule["encoding"]["x2"]["field"] == "mean_clv_upper"
+    assert "95% interval" in spec["description"]
+    with pytest.raises(cxlib.CxInputError, match="chart_clv_by_segment"):
+        charts.chart_clv_by_segment(df.drop(columns="mean_clv_upper"))

@@ -251,7 +251,8 @@ def _churn_bins(customers: pd.DataFrame) -> pd.DataFrame:
 
 def peak_end_headline(df: pd.DataFrame) -> str:
     """One sentence on a `peak_end` result: does (peak + end) / 2 predict NPS (or churn) better than
-    the mean? With both correlations, their 95% intervals, p and the customers.
+    the mean? With both correlations, their 95% intervals, p and the customers (for churn also how
+    many churned, and the churn definition).
 
     Says so plainly when too few customers rated interactions (the result is suppressed or has
     no correlation), instead of printing blanks.
@@ -276,7 +277,7 @@ def peak_end_headline(df: pd.DataFrame) -> str:
         said = f"No evidence that peak and end predict {what} better than the average rating"
     p = f", {p_text(row['p_value'])}" if not pd.isna(row["p_value"]) else ""
     rs = (f"r = {_r_text(row, 'peak_end')} vs {_r_text(row, 'mean')}{p}; {int(row['n']):,} customers"
-          + (f", {int(row['churned']):,} of them churned" if churn else ""))
+          + (f", {int(row['churned']):,} of them churned; {row['definition']}" if churn else ""))
     return f"{said} ({rs})"
 
 

@@ -450,14 +450,16 @@ def segment_usage(
     rank orders each segment's shown touchpoints (channels) by events, 1 = most used,
     ties by name. Touchpoints a segment never used have no row.
     Suppression: a segment with fewer than `min_group_size` customers, or a cell with fewer than
-    `min_group_size` users, is blanked (complementary: per segment size across segments, per
-    cell within each touchpoint/channel; the lift interval with it), its row kept with suppressed=True, after the shown rows
-    of its segment and kind, ordered by name, with no rank (its place must not tell its events).
+    `min_group_size` users, is blanked with its lift interval (complementary: per segment size
+    across segments, per cell within each touchpoint/channel), its row kept with suppressed=True,
+    after the shown rows of its segment and kind, ordered by name, with no rank (its place must
+    not tell its events).
     Counts are ``Int64``.
     `by` as in `segment_profile`.
 
     Columns: segment, kind ('touchpoint' | 'channel'), value, customers, users, reach,
-    overall_reach, event_share, overall_event_share, lift, lift_ci_lower, lift_ci_upper, rank, suppressed.
+    overall_reach, event_share, overall_event_share, lift, lift_ci_lower, lift_ci_upper, rank,
+    suppressed.
     """
     check_min_group_size(min_group_size)
     window = _window(start, end)
@@ -480,8 +482,7 @@ def segment_usage(
     in_hidden = u["segment"].isin(hidden_segments).to_numpy()
     # Each touchpoint's (channel's) users add up over the segments to its overall users.
     out = suppress(u, n="users", values=["reach", "event_share", "lift", "lift_ci_lower", "lift_ci_upper"],
-                   min_group_size=min_group_size,
-                   within=["kind", "value"], hidden=in_hidden)
+                   min_group_size=min_group_size, within=["kind", "value"], hidden=in_hidden)
     # Order and rank from visible rows only: a hidden row's place would tell its events.
     out = order_published(out, by=["events"], ascending=False, keys=["value"], groups=["segment", "kind"])
     shown = ~out["suppressed"]

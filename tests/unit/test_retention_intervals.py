@@ -189,3 +189,14 @@ def test_charts_draw_the_intervals(con):
     assert {r["segment"] for r in next(iter(spec["datasets"].values()))} == {"north"}  # south is suppressed
     heat = charts.chart_cohort_retention(churn.cohort_retention(con, as_of=AS_OF, min_group_size=1)).to_dict()
     assert any("Wilson" in t.get("title", "") for t in heat["encoding"]["tooltip"])
+
+
+def test_retention_by_group_is_the_same_from_the_stored_activity_and_from_the_rows(sample_con, monkeypatch):
+    from cxlib.analysis.churn import retention
+
+    assert retention._activity(sample_con) is retention._ACTIVITY_STORED  # keyed by the integer cid
+    stored = churn.retention_by_group(sample_con, by="region")
+    monkeypatch.setattr(retention, "_activity", lambda con: retention._ACTIVITY_SCANNED)  # keyed by customer_id
+    scanned = churn.retention_by_group(sample_con, by="region")
+    pd.testing.assert_frame_equal(stored, scanned)
+    assert len(stored) > 40 and not stored.suppressed.any()

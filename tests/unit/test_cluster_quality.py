@@ -118,3 +118,14 @@ def test_sample_store_clusters_are_stated_as_weak(sample_con):
     assert r.quality == "no substantial structure" and r.silhouette <= 0.25
     assert "not natural groups" in segments.clusters_headline(r)
     assert isinstance(r.stability, pd.DataFrame) and len(r.stability) == r.k
+
+
+def test_stability_is_seeded():
+    x, truth = _blobs(n_per=20)
+    noisy = truth.copy()
+    noisy[::7] = (noisy[::7] + 1) % 3  # a clustering the refits disagree with a little
+    a = cluster_stability(x, noisy, 3, runs=5, seed=4)
+    b = cluster_stability(x, noisy, 3, runs=5, seed=4)
+    pd.testing.assert_frame_equal(a[0], b[0])
+    assert a[1] == b[1]
+    assert (a[0]["jaccard_mean"] < 1).all()  # the refits find the blobs, not the relabelled points

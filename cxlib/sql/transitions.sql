@@ -52,8 +52,10 @@ counted AS (
   FROM labelled
   GROUP BY ALL
 ),
-leaving AS (
-  SELECT segment, source, count(DISTINCT customer_id) AS source_customers FROM labelled GROUP BY ALL
+leaving AS (  -- with the flags, a customer leaving source has a first pair from it: only those are read
+  SELECT segment, source, count(DISTINCT customer_id) AS source_customers
+  FROM labelled WHERE is_first IS NOT FALSE
+  GROUP BY ALL
 )
 SELECT c.*, l.source_customers
 FROM counted c JOIN leaving l USING (segment, source)

@@ -136,6 +136,15 @@ def test_transition_shares_are_customers_over_customers_leaving_the_source_with_
     assert len(out) > 10 and out.astype(int).to_dict() == dict(leaving)
 
 
+def test_source_customers_read_from_the_first_pair_flags_equal_a_plain_distinct_count(sample_con):
+    for level in ("touchpoint", "stage"):
+        flagged = transitions(sample_con, level=level, min_group_size=1)  # no range: the stored flags
+        plain = transitions(sample_con, level=level, start="2000-01-01", min_group_size=1)  # a range: DISTINCT
+        key = ["source", "target"]
+        pd.testing.assert_frame_equal(flagged.sort_values(key).reset_index(drop=True),
+                                      plain.sort_values(key).reset_index(drop=True))
+
+
 def test_variant_and_journey_map_shares_equal_statsmodels_wilson(sample_con):
     total = sample_con.execute("SELECT count(DISTINCT customer_id) FROM events").fetchone()[0]
     for out in (variants(sample_con, top=30), variants(sample_con, level="stage", top=10), journey_map(sample_con)):

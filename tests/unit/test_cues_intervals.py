@@ -56,6 +56,24 @@ def test_lift_interval_matches_the_influence_function_by_hand():
         assert (lift[s], low[s], high[s]) == pytest.approx(_influence_interval(a, b, seg, s), rel=1e-6)
 
 
+def test_one_event_per_customer_matches_statsmodels_katz():
+    # With one event each, customers are independent Bernoulli draws: Katz's log interval of the
+    # segment-against-rest ratio (statsmodels) carried to the lift against everybody by the delta
+    # method, lift = RR / (w RR + 1 - w), w = the segment's share of events, gives the same SE.
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    ns, nr, xs, xr = 400, 600, 130, 120
+    a = np.r_[np.ones(xs), np.zeros(ns - xs), np.ones(xr), np.zeros(nr - xr)]
+    seg = np.r_[np.zeros(ns, int), np.ones(nr, int)]
+    lift, low, high = lift_interval(*_sums(a, np.ones_like(a), seg, 2))
+    se = np.log(high[0] / low[0]) / (2 * stats.t.ppf(0.975, ns - 1))
+    lo_rr, hi_rr = confint_proportions_2indep(xs, ns, xr, nr, method="log", compare="ratio")
+    rr, w = (xs / ns) / (xr / nr), ns / (ns + nr)
+    katz = (1 - w) / (w * rr + 1 - w) * np.log(hi_rr / lo_rr) / (2 * stats.norm.ppf(0.975))
+    assert lift[0] == pytest.approx(rr / (w * rr + 1 - w))
+    assert se == pytest.approx(katz, rel=0.003)  # ours has n / (n - 1) per segment: 0.1% here
+
+
 def test_lift_interval_agrees_with_a_customer_bootstrap():
     rng = np.random.default_rng(5)
     seg = np.repeat([0, 1, 2], [80, 120, 200])

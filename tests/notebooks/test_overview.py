@@ -88,7 +88,7 @@ def test_recovers_planted_effects(defaults):
     theme = re.search(r"Detractors mention (\w[\w ]*) (\d+\.\d) times as often as promoters do", text)
     assert theme and theme.group(1) == "billing" and float(theme.group(2)) >= 3
     # (5) long ticket resolution is the strongest NPS driver
-    driver = re.search(r"Strongest driver of NPS: (.+?) \((\d+)% of the explained variation\)", text)
+    driver = re.search(r"Top driver of NPS: (.+?) \((\d+)% of the explained variation", text)
     assert driver and re.search(r"resol|72", driver.group(1)), driver.group(1)
 
 

@@ -340,8 +340,8 @@ def test_no_events_and_no_answers(tmp_path):
     u = segment_usage(con, by="region")
     assert u.empty and "lift" in u.columns
     c = personalisation_cues(con, by="region")
-    assert c.empty and list(c.columns) == ["segment", "kind", "value", "reach", "overall_reach", "lift", "cue",
-                                           "suppressed"]
+    assert c.empty and list(c.columns) == ["segment", "kind", "value", "reach", "overall_reach", "lift",
+                                           "lift_ci_lower", "lift_ci_upper", "cue", "suppressed"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", cxlib.CxWarning)
         p = segment_profile(con, by="region")

@@ -166,3 +166,9 @@ def test_chart_themes_draws_each_themes_nps_interval(tmp_path):
     assert len(rules) == 1 and rules[0]["mark"]["color"] == colour("interval")
     assert (rules[0]["encoding"]["y"]["field"], rules[0]["encoding"]["y2"]["field"]) == ("ci_lower", "ci_upper")
     assert "95% Wald interval" in spec["description"]
+
+
+def test_themes_headline_never_names_no_theme():
+    df = pd.DataFrame({"theme": ["billing", text.NO_THEME], "over_representation": [6.6, math.inf],
+                       "suppressed": [False, False]})
+    assert text.themes_headline(df) == "Detractors mention billing 6.6 times as often as promoters do"

@@ -547,14 +547,15 @@ def quotes(
 def themes_headline(df: pd.DataFrame) -> str:
     """One sentence on a `themes` result: the theme detractors mention most often relative to promoters.
 
-    *Definition*: the shown theme (not suppressed) with the highest over_representation; a theme
+    *Definition*: the shown theme (not suppressed, not '(no theme)') with the highest
+    over_representation; a theme
     no promoter mentions ("inf") is named as such. When no theme has comments from both ends of
     the scale, it says so.
     """
     if not isinstance(df, pd.DataFrame) or not {"theme", "over_representation"} <= set(df.columns):
         raise CxInputError("themes_headline takes the result of themes")
     shown = df[~df["suppressed"].astype(bool)] if "suppressed" in df.columns else df
-    shown = shown.dropna(subset=["over_representation"])
+    shown = shown[shown["theme"] != NO_THEME].dropna(subset=["over_representation"])
     if shown.empty:
         return "Too few comments from promoters and detractors to say which themes detractors mention more"
     top = shown.sort_values("over_representation", ascending=False, kind="stable").iloc[0]

@@ -103,6 +103,11 @@ def test_theme_nps_from_too_few_nps_answers_is_blank(tmp_path):
     b = df.loc["billing"]  # 4 comments (shown) but only 3 of them on NPS answers: no NPS from 3 people
     assert not b["suppressed"] and b["comments"] == 4
     assert math.isnan(b["nps"]) and math.isnan(b["ci_lower"]) and math.isnan(b["ci_upper"])
+    for col in ["promoters", "passives", "detractors", "detractor_share", "over_representation", "p_value",
+                "p_adjusted"]:
+        assert pd.isna(b[col]), col  # 1 promoter and 2 detractors among 3 people would show their scores
+    assert not b["significant"]
+    assert df.loc["delivery", "suppressed"]  # 3 comments: under 4
 
 
 def test_comments_carry_language_and_leave_other_languages_without_themes(tmp_path):

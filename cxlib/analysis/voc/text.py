@@ -205,8 +205,9 @@ def themes(
     `not_scored_note`); "unknown" ones (too short to tell, e.g. "billing mess") are matched, since
     a keyword found in them is found. share = comments / all scored comments (percent; themes
     overlap, so shares can sum past 100). promoters / passives / detractors count the theme's
-    comments on NPS answers; nps of those with a Wald interval as in cxlib.analysis.voc.nps
-    (blank when fewer than `min_group_size` of them). over_representation = (share of detractor comments mentioning the theme) /
+    comments on NPS answers; nps of those with a Wald interval as in cxlib.analysis.voc.nps.
+    When fewer than `min_group_size` of a theme's comments are on NPS answers, everything drawn
+    from their scores (counts, nps, interval, shares, over-representation, p-values) is blank. over_representation = (share of detractor comments mentioning the theme) /
     (share of promoter comments mentioning it): the usual NPS text-analytics contrast of the
     two ends ("detractors mention billing 5x as often as promoters"); inf when no promoter
     mentions it. Tested with Fisher's exact test (scipy) on the 2x2 table theme yes/no by
@@ -258,6 +259,10 @@ def themes(
         else:
             pvals.append(math.nan)
     df["p_value"] = pvals
+    # too few NPS answers among a theme's comments: nothing about their scores is shown
+    few = answers < min_group_size
+    for col in ["promoters", "passives", "detractors", "detractor_share", "over_representation", "p_value"]:
+        df[col] = df[col].where(~few)
     df["p_adjusted"] = np.nan
     ok = df["p_value"].notna()
     if ok.any():

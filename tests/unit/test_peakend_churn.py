@@ -83,6 +83,22 @@ def test_fisher_z_covers_the_true_correlation_95_percent_of_the_time():
     assert 0.93 <= covered <= 0.97
 
 
+def test_fisher_z_covers_a_point_biserial_correlation():
+    # churned (0/1) from a latent normal with rho = 0.5: the true point-biserial r is rho * sqrt(2 / pi)
+    # (p = 1/2); in 1,000 samples of n = 40 the Fisher-z interval covers it ~95% (it over-covers, ~98%,
+    # only for strong correlations such as r = 0.64)
+    rng = np.random.default_rng(5)
+    rho, n, sims = 0.5, 40, 1000
+    x = rng.standard_normal((sims, n))
+    y = (rho * x + math.sqrt(1 - rho**2) * rng.standard_normal((sims, n)) > 0).astype(float)
+    truth = rho * math.sqrt(2 / math.pi)
+    xc, yc = x - x.mean(axis=1, keepdims=True), y - y.mean(axis=1, keepdims=True)
+    r = (xc * yc).sum(axis=1) / np.sqrt((xc**2).sum(axis=1) * (yc**2).sum(axis=1))
+    ci = np.array([voc.fisher_z_interval(v, n) for v in r])
+    covered = ((ci[:, 0] <= truth) & (truth <= ci[:, 1])).mean()
+    assert 0.93 <= covered <= 0.97
+
+
 # ------------------------------------------------------------------ peak-end against churn
 
 

@@ -55,18 +55,38 @@ def nps_se(promoters, detractors, n):
         return np.sqrt((p_p + p_d - (p_p - p_d) ** 2) / n) * 100
 
 
+def wilson_bounds(successes, n) -> tuple[pd.Series, pd.Series]:
+    """95% Wilson score interval as shares (0..1) for each pair of counts; NaN where n is 0 or missing.
+
+    *Definition*: the score interval of statsmodels ``proportion_confint(method='wilson')``,
+    (p + z^2/2n +/- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n), vectorised. At 0 successes the
+    lower bound is exactly 0 and at n successes the upper bound exactly 1. Returns two Series on
+    the index of `successes` when it is a Series.
+    """
+    index = successes.index if isinstance(successes, pd.Series) else None
+    x = pd.to_numeric(pd.Series(successes).reset_index(drop=True), errors="coerce").astype(float).to_numpy()
+    m = pd.to_numeric(pd.Series(n).reset_index(drop=True), errors="coerce").astype(float).to_numpy()
+    ok = (m > 0) & ~np.isnan(x)
+    lo, hi = np.full(len(m), np.nan), np.full(len(m), np.nan)
+    x, m_ok = x[ok], m[ok]
+    p = x / m_ok
+    denom = 1 + Z95**2 / m_ok
+    centre = (p + Z95**2 / (2 * m_ok)) / denom
+    half = Z95 * np.sqrt(p * (1 - p) / m_ok + Z95**2 / (4 * m_ok**2)) / denom
+    lo[ok] = np.where(x > 0, np.clip(centre - half, 0.0, 1.0), 0.0)
+    hi[ok] = np.where(x < m_ok, np.clip(centre + half, 0.0, 1.0), 1.0)
+    return pd.Series(lo, index=index), pd.Series(hi, index=index)
+
+
 def wilson_interval(successes: int, n: int) -> tuple[float, float]:
     """95% Wilson score interval for a proportion, in percent (0..100); (nan, nan) when n = 0.
 
-    *Definition*: statsmodels ``proportion_confint(method='wilson')``:
-    (p + z^2/2n +/- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n).
+    *Definition*: :func:`wilson_bounds` (statsmodels' ``proportion_confint(method='wilson')``).
     """
-    from statsmodels.stats.proportion import proportion_confint
-
-    if n is None or n <= 0 or pd.isna(n):
+    if n is None or pd.isna(n) or n <= 0:
         return (math.nan, math.nan)
-    lo, hi = proportion_confint(int(successes), int(n), alpha=0.05, method="wilson")
-    return (float(lo) * 100, float(hi) * 100)
+    lo, hi = wilson_bounds([successes], [n])
+    return (float(lo.iloc[0]) * 100, float(hi.iloc[0]) * 100)
 
 
 def t_interval(mean: float, sd: float, n: int) -> tuple[float, float]:

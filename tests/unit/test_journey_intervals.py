@@ -13,8 +13,8 @@ import statsmodels.api as sm
 from statsmodels.stats.proportion import proportion_confint
 
 import cxlib
+from cxlib.analysis.intervals import wilson_bounds
 from cxlib.analysis.journey import handoffs, journey_map, paths, step_matrix, transitions, variants
-from cxlib.analysis.journey.common import _wilson
 from cxlib.analysis.journey.omnichannel import clustered_wilson
 from cxlib.store import refresh_derived
 
@@ -48,7 +48,7 @@ def test_wilson_covers_the_true_share_in_95_of_1000_simulations_where_wald_does_
     p = rng.uniform(0.05, 0.6, 1000)
     n = rng.integers(10, 60, 1000)
     x = rng.binomial(n, p)
-    lo, hi = _wilson(pd.Series(x), pd.Series(n))
+    lo, hi = wilson_bounds(pd.Series(x), pd.Series(n))
     coverage = ((lo <= p) & (p <= hi)).mean()
     assert 0.93 <= coverage <= 0.97, coverage
     half = 1.959964 * np.sqrt(x / n * (1 - x / n) / n)  # Wald on the same draws falls short: the band bites
@@ -58,7 +58,7 @@ def test_wilson_covers_the_true_share_in_95_of_1000_simulations_where_wald_does_
 def test_wilson_edge_cases_equal_statsmodels_and_hand_values():
     x = pd.Series([0, 1, 0, 7, 0, 3])
     n = pd.Series([0, 1, 1, 7, 7, 10])
-    lo, hi = _wilson(x, n)
+    lo, hi = wilson_bounds(x, n)
     assert np.isnan(lo[0]) and np.isnan(hi[0])  # n = 0: no interval
     slo, shi = statsmodels_wilson(x[1:], n[1:])
     np.testing.assert_allclose(lo[1:], slo, atol=1e-12)
@@ -84,7 +84,7 @@ def test_clustered_interval_covers_the_truth_in_95_of_1000_simulations_where_wil
     lo, hi = clustered_wilson(x, n, np.full(1000, 100), (r * r).sum(1), (r * c).sum(1), (c * c).sum(1))
     coverage = ((lo <= truth) & (truth <= hi)).mean()
     assert 0.93 <= coverage <= 0.97, coverage
-    naive_lo, naive_hi = _wilson(pd.Series(x), pd.Series(n))  # cases taken as independent: far too narrow
+    naive_lo, naive_hi = wilson_bounds(pd.Series(x), pd.Series(n))  # cases taken as independent: far too narrow
     assert ((naive_lo <= truth) & (truth <= naive_hi)).mean() < 0.9
 
 

@@ -13,7 +13,7 @@ from scipy import stats
 
 import cxlib
 from cxlib.analysis import churn
-from cxlib.analysis.churn.status import wilson_columns
+from cxlib.analysis.intervals import wilson_bounds
 
 AS_OF = "2024-06-30"
 
@@ -50,20 +50,20 @@ def con(tmp_path):
 # ---------------------------------------------------------------- the interval itself
 
 
-def test_wilson_columns_match_scipy_and_edge_cases():
-    lo, hi = wilson_columns([55, 0, 7, 1, 0, 3], [64, 7, 7, 1, 0, None])
+def test_wilson_bounds_match_scipy_and_edge_cases():
+    lo, hi = wilson_bounds([55, 0, 7, 1, 0, 3], [64, 7, 7, 1, 0, None])
     for i, (x, n) in enumerate([(55, 64), (0, 7), (7, 7), (1, 1)]):
         assert (lo[i], hi[i]) == pytest.approx(scipy_wilson(x, n), abs=1e-12)
     assert lo[1] == pytest.approx(0.0) and hi[2] == pytest.approx(1.0)  # all failures, all successes
     assert np.isnan(lo[4]) and np.isnan(hi[4]) and np.isnan(lo[5])  # n = 0, n missing
 
 
-def test_wilson_columns_cover_the_truth_95_percent_of_the_time():
+def test_wilson_bounds_cover_the_truth_95_percent_of_the_time():
     # n = 20, p = 0.1: Wilson covers 95.7% exactly; the Wald interval only 87.6%, so a wrong method fails the band
     rng = np.random.default_rng(20)
     n, p = 20, 0.1
     x = rng.binomial(n, p, size=1000)
-    lo, hi = wilson_columns(x, np.full(1000, n))
+    lo, hi = wilson_bounds(x, np.full(1000, n))
     coverage = np.mean((lo <= p) & (p <= hi))
     assert 0.93 <= coverage <= 0.975
 

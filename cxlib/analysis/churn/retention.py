@@ -9,8 +9,9 @@ import duckdb
 import pandas as pd
 
 from cxlib import sql
-from cxlib.analysis.churn.status import PERIODS, _as_of, _check_choice, _run, _segments_fragment, wilson_columns
+from cxlib.analysis.churn.status import PERIODS, _as_of, _check_choice, _run, _segments_fragment
 from cxlib.analysis.features import to_timestamp
+from cxlib.analysis.intervals import wilson_bounds
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
 
 # Activity (events and orders) as (customer_id, p) pairs at or before $as_of: read from the table
@@ -86,7 +87,7 @@ def cohort_retention(
 
 def _with_interval(df: pd.DataFrame) -> pd.DataFrame:
     """`df` with retention's 95% Wilson interval after it (period_number 0: 1.0 to 1.0, by definition)."""
-    lo, hi = wilson_columns(df["retained"], df["customers"])
+    lo, hi = wilson_bounds(df["retained"], df["customers"])
     start = (df["period_number"] == 0).to_numpy() & (df["customers"] > 0).to_numpy()
     lo[start], hi[start] = 1.0, 1.0
     df = df.copy()

@@ -29,6 +29,7 @@ import pandas as pd
 
 from cxlib import sql
 from cxlib.analysis.features import to_timestamp
+from cxlib.analysis.intervals import wilson_bounds
 from cxlib.errors import CxDataError, CxInputError, unknown_name
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
 from cxlib.sql import Ident, table_columns
@@ -51,22 +52,6 @@ FIRST_TICKET = "first_ticket_resolution"  # by: first ticket within / over 72 ho
 
 
 ORIGINS = ("start", "first_ticket")
-
-
-def wilson_columns(successes, n) -> tuple[np.ndarray, np.ndarray]:
-    """95% Wilson score interval, as shares (0..1), for each pair of counts; NaN where n is 0 or missing.
-
-    *Definition*: statsmodels ``proportion_confint(method='wilson')`` (vectorised).
-    """
-    from statsmodels.stats.proportion import proportion_confint
-
-    x = pd.to_numeric(pd.Series(successes), errors="coerce").astype(float).to_numpy()
-    m = pd.to_numeric(pd.Series(n), errors="coerce").astype(float).to_numpy()
-    ok = (m > 0) & ~np.isnan(x)
-    lo, hi = np.full(len(m), np.nan), np.full(len(m), np.nan)
-    if ok.any():
-        lo[ok], hi[ok] = proportion_confint(x[ok], m[ok], alpha=0.05, method="wilson")
-    return lo, hi
 
 
 def _check_definition(definition: str) -> str:
@@ -266,7 +251,7 @@ def churn_rate(
     cutoff = _as_of(con, as_of)
     slots = {"status": _status_fragment(definition), "segments": _segments_fragment(con, by)}
     df = _run(con, "churn_rate", {"as_of": cutoff, "inactivity_days": inactivity_days}, slots)
-    lo, hi = wilson_columns(df["churned"], df["customers"])
+    lo, hi = wilson_bounds(df["churned"], df["customers"])
     df.insert(df.columns.get_loc("churn_rate") + 1, "ci_lower", lo)
     df.insert(df.columns.get_loc("ci_lower") + 1, "ci_upper", hi)
     df = suppress(df, n="customers", values=["churned", "churn_rate", "ci_lower", "ci_upper", "not_judged"],
@@ -317,7 +302,7 @@ def period_churn(
     if definition == "non_contractual":
         df["lost"] = df["lost"].astype("Float64").where(df["judged"])
         df["churn_rate"] = df["churn_rate"].where(df["judged"])
-    lo, hi = wilson_columns(df["lost"], df["active_at_start"])
+    lo, hi = wilson_bounds(df["lost"], df["active_at_start"])
     df.insert(df.columns.get_loc("churn_rate") + 1, "ci_lower", lo)
     df.insert(df.columns.get_loc("ci_lower") + 1, "ci_upper", hi)
     df["definition"] = definition_text(definition, inactivity_days)

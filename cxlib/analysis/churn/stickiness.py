@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from cxlib import sql
-from cxlib.analysis.churn.status import _as_of, _has_activity, wilson_columns
-from cxlib.analysis.intervals import t_interval
+from cxlib.analysis.churn.status import _as_of, _has_activity
+from cxlib.analysis.intervals import t_interval, wilson_bounds
 from cxlib.errors import CxDataError, CxInputError, unknown_name
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
 
@@ -78,7 +78,7 @@ def stickiness(
     counts, _, _ = _day_counts(con, days, touchpoint, as_of)
     active = int(counts["customers"].sum())
     counts["share"] = counts["customers"] / active if active else np.nan
-    counts["ci_lower"], counts["ci_upper"] = wilson_columns(counts["customers"], [active] * len(counts))
+    counts["ci_lower"], counts["ci_upper"] = wilson_bounds(counts["customers"], [active] * len(counts))
     return suppress(counts, n="customers", values=["share", "ci_lower", "ci_upper"], min_group_size=min_group_size)
 
 

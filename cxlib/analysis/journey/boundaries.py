@@ -9,7 +9,8 @@ import duckdb
 import pandas as pd
 
 from cxlib import sql
-from cxlib.analysis.journey.common import LEVELS, _check_choice, _date_bounds, _ratio, _wilson
+from cxlib.analysis.intervals import wilson_bounds
+from cxlib.analysis.journey.common import LEVELS, _check_choice, _date_bounds, _ratio
 from cxlib.analysis.needs import LOAD
 from cxlib.errors import CxDataError
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
@@ -60,7 +61,7 @@ def start_end(
         raise CxDataError(f"no events between {start or 'the first event'} and {end or 'the last event'}: "
                           "choose a range that holds events")
     out["share"] = _ratio(out["customers"], out["cases"])
-    out["ci_lower"], out["ci_upper"] = _wilson(out["customers"], out["cases"])
+    out["ci_lower"], out["ci_upper"] = wilson_bounds(out["customers"], out["cases"])
     out = out[["position", "node", "customers", "share", "ci_lower", "ci_upper"]].astype({"customers": "int64"})
     out = suppress(out, n="customers", values=["share", "ci_lower", "ci_upper"], min_group_size=min_group_size,
                    within=["position"])

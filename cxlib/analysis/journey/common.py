@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from cxlib import sql
@@ -73,7 +72,6 @@ _WINDOW = re.compile(rf"^\s*{_TERM}(?:\s*(?:,|\band\b)?\s*{_TERM})*\s*$", re.IGN
 _WINDOW_TERM = re.compile(_TERM, re.IGNORECASE)
 
 
-_Z = 1.959963984540054  # two-sided 95%
 
 
 def parse_window(window, *, name: str = "window", allow_none: bool = True) -> float | None:
@@ -258,21 +256,6 @@ def segment_rows(con: duckdb.DuckDBPyConnection, by, *, horizon: datetime, start
         nps_groups(con, "journey_start", horizon=horizon, start=start, end=end)
         return by_mode, Ident("SELECT customer_id, nps_group AS segment FROM cx_nps_groups")
     return by_mode, Ident(f"SELECT customer_id, coalesce(CAST({slot} AS VARCHAR), '(none)') AS segment FROM customers")
-
-
-def _wilson(x: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """95% Wilson score interval for x successes of n (NaN where n = 0)."""
-    x = x.astype(float)
-    n = n.astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = x / n
-        denom = 1 + _Z**2 / n
-        centre = (p + _Z**2 / (2 * n)) / denom
-        half = _Z * np.sqrt(p * (1 - p) / n + _Z**2 / (4 * n**2)) / denom
-    # at x = 0 and x = n the exact bounds are 0 and 1; set them so rounding cannot move them
-    lo = (centre - half).where(x > 0, 0.0).where(n > 0)
-    hi = (centre + half).where(x < n, 1.0).where(n > 0)
-    return lo.clip(lower=0.0), hi.clip(upper=1.0)
 
 
 def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:

@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from cxlib import sql
+from cxlib.analysis.intervals import wilson_bounds
 from cxlib.analysis.journey.common import (
     LEVELS,
     _check_choice,
@@ -20,7 +21,6 @@ from cxlib.analysis.journey.common import (
     _seconds_to_timedelta,
     _segment,
     _to_lists,
-    _wilson,
 )
 from cxlib.errors import CxInputError
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
@@ -113,7 +113,7 @@ def transitions(
     )
     out["median_duration"] = _seconds_to_timedelta(out.pop("median_seconds"))
     out["share"] = out["customers"] / out["source_customers"]
-    out["share_lower"], out["share_upper"] = _wilson(out["customers"], out["source_customers"])
+    out["share_lower"], out["share_upper"] = wilson_bounds(out["customers"], out["source_customers"])
     out = out[["segment", "source", "target", "transitions", "customers", "source_customers", "share", "share_lower",
                "share_upper", "median_duration"]]
     hidden_sources = _hidden_sources(out, min_group_size) if by is not None else None
@@ -167,7 +167,7 @@ def variants(
     out = sql.run(con, "variants", {"start": lo, "end": hi, "level": level, "max_steps": max_steps, "top": top,
                                     **params}, slots)
     out["variant"] = _to_lists(out["variant"])
-    out["share_lower"], out["share_upper"] = _wilson(out["customers"], out["total_customers"])
+    out["share_lower"], out["share_upper"] = wilson_bounds(out["customers"], out["total_customers"])
     out = out[["segment", "variant", "customers", "share", "share_lower", "share_upper"]]
     out = suppress(out, n="customers", values=["share", "share_lower", "share_upper"], min_group_size=min_group_size,
                    within=["segment"])
@@ -210,7 +210,7 @@ def step_matrix(
     params, slots = _by_params(con, by, hi)
     out = sql.run(con, "paths_step_matrix", {"start": lo, "end": hi, "level": level, "max_steps": max_steps,
                                              **params}, slots)
-    out["share_lower"], out["share_upper"] = _wilson(out["customers"], out["total"])
+    out["share_lower"], out["share_upper"] = wilson_bounds(out["customers"], out["total"])
     out = out[["segment", "position", "node", "customers", "share", "share_lower", "share_upper"]]
     out = suppress(out, n="customers", values=["share", "share_lower", "share_upper"], min_group_size=min_group_size,
                    within=["segment", "position"])
@@ -260,7 +260,7 @@ def paths(
     out = sql.run(con, "paths", {"touchpoint": touchpoint, "direction": direction, "steps": steps,
                                  "start": lo, "end": hi, "top": top, **params}, slots)
     out["path"] = _to_lists(out["path"])
-    out["share_lower"], out["share_upper"] = _wilson(out["customers"], out["total_customers"])
+    out["share_lower"], out["share_upper"] = wilson_bounds(out["customers"], out["total_customers"])
     out = out[["segment", "path", "customers", "share", "share_lower", "share_upper"]]
     out = suppress(out, n="customers", values=["share", "share_lower", "share_upper"], min_group_size=min_group_size,
                    within=["segment"])
@@ -307,7 +307,7 @@ def journey_map(
     out.loc[small_gap, ["median_time_from_previous", "p90_time_from_previous"]] = pd.NaT
     out["csat"] = out["csat"].astype(float).where(out["csat_n"] >= min_group_size)
     out["ces"] = out["ces"].astype(float).where(out["ces_n"] >= min_group_size)
-    out["share_lower"], out["share_upper"] = _wilson(out["customers"], out["total_customers"])
+    out["share_lower"], out["share_upper"] = wilson_bounds(out["customers"], out["total_customers"])
     out = out[["segment", "stage", "customers", "share", "share_lower", "share_upper", "gap_customers",
                "median_time_from_previous", "p90_time_from_previous", "csat_n", "csat", "ces_n", "ces"]]
     out = suppress(out, n="customers", values=["share", "share_lower", "share_upper", "gap_customers",

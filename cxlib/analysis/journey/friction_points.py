@@ -15,7 +15,8 @@ import pandas as pd
 from scipy import stats
 
 from cxlib import sql
-from cxlib.analysis.journey.common import _check_touchpoints, _date_bounds, _horizon, _ratio, _wilson, parse_window
+from cxlib.analysis.intervals import wilson_bounds
+from cxlib.analysis.journey.common import _check_touchpoints, _date_bounds, _horizon, _ratio, parse_window
 from cxlib.errors import CxDataError, CxInputError
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
 
@@ -120,7 +121,7 @@ def friction(
                           "(events of the goal's earlier steps, or of a stage before the last) at least "
                           f"{gap} before the end of the data")
     out["dropoff_rate"] = _ratio(out["dropped_off"], out["occurrences"])
-    out["dropoff_lower"], out["dropoff_upper"] = _wilson(out["dropped_off"], out["occurrences"])
+    out["dropoff_lower"], out["dropoff_upper"] = wilson_bounds(out["dropped_off"], out["occurrences"])
     out["csat"] = out["csat"].astype(float).where(out["csat_n"] >= min_group_size)
     out["ces"] = out["ces"].astype(float).where(out["ces_n"] >= min_group_size)
     out["dissatisfaction"] = (1 - out["csat"]).fillna((7 - out["ces"]) / 6)
@@ -132,7 +133,7 @@ def friction(
     base = _baselines(out)
     out["baseline"], out["baseline_n"] = base["baseline"], base["baseline_n"]
     out["baseline_rate"] = _ratio(base["baseline_dropped"], base["baseline_n"])
-    b_lo, b_hi = _wilson(base["baseline_dropped"].fillna(0), base["baseline_n"].fillna(0))
+    b_lo, b_hi = wilson_bounds(base["baseline_dropped"].fillna(0), base["baseline_n"].fillna(0))
     p1, p2 = out["dropoff_rate"], out["baseline_rate"]
     out["excess"] = p1 - p2
     # Newcombe's hybrid score interval (method 10) for the difference of two independent proportions

@@ -17,7 +17,8 @@ import pandas as pd
 from scipy.stats import binom
 
 from cxlib import sql
-from cxlib.analysis.journey.common import _check_choice, _ratio, _seconds_to_timedelta, _wilson
+from cxlib.analysis.intervals import wilson_bounds
+from cxlib.analysis.journey.common import _check_choice, _ratio, _seconds_to_timedelta
 from cxlib.analysis.journey.funnels import POSTHOG_ORDERS, _funnel_customers
 from cxlib.errors import CxDataError, CxInputError
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
@@ -75,7 +76,7 @@ def funnel_trend(
                           f"and {end or 'the last event'}")
     decided = out["entered"] - out["open_window"]
     out["conversion"] = _ratio(out["converted"], decided)
-    out["ci_lower"], out["ci_upper"] = _wilson(out["converted"], decided)
+    out["ci_lower"], out["ci_upper"] = wilson_bounds(out["converted"], decided)
     out["median_time_to_convert"] = _seconds_to_timedelta(out.pop("median_seconds"))
     out["period"] = pd.to_datetime(out["period"]).dt.date
     out = out[["segment", "period", "entered", "converted", "open_window", "conversion", "ci_lower", "ci_upper",

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib import sql
+from cxlib.analysis.intervals import wilson_bounds
 from cxlib.analysis.journey.common import (
     FUNNEL_ORDERS,
     FUNNEL_TYPES,
@@ -27,7 +28,6 @@ from cxlib.analysis.journey.common import (
     _ratio,
     _seconds_to_timedelta,
     _segment,
-    _wilson,
     funnel_nps_groups,
     parse_window,
 )
@@ -382,8 +382,8 @@ def funnel(
         decided_previous = out["customers"] + out["dropped"]
         out["conversion_from_previous"] = _ratio(out["customers"], decided_previous)
         out["conversion_from_first"] = _ratio(out["customers"], decided_first)
-        out["ci_lower"], out["ci_upper"] = _wilson(out["customers"], decided_first)
-        out["conversion_from_previous_ci_lower"], out["conversion_from_previous_ci_upper"] = _wilson(out["customers"], decided_previous)
+        out["ci_lower"], out["ci_upper"] = wilson_bounds(out["customers"], decided_first)
+        out["conversion_from_previous_ci_lower"], out["conversion_from_previous_ci_upper"] = wilson_bounds(out["customers"], decided_previous)
     out["median_time_to_convert"] = _seconds_to_timedelta(out["median_seconds"])
     cols = ["segment", "step", "touchpoint", "customers", "conversion_from_previous", "conversion_from_first",
             "median_time_to_convert", "ci_lower", "ci_upper", "conversion_from_previous_ci_lower", "conversion_from_previous_ci_upper", "open_window",

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from cxlib import sql
+from cxlib.analysis.intervals import wilson_bounds
 from cxlib.analysis.journey.common import (
     _contacts,
     _date_bounds,
     _horizon,
     _ratio,
     _seconds_to_timedelta,
-    _wilson,
     parse_window,
 )
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
@@ -130,7 +130,7 @@ def clustered_wilson(x, n, clusters, s_rr, s_rc, s_cc) -> tuple[pd.Series, pd.Se
         deff = (var / (p * (1 - p) / n)).clip(lower=1.0)
     known = (p > 0) & (p < 1) & (g > 1)
     n_eff = (n / deff).where(known, g)
-    return _wilson(p * n_eff, n_eff)
+    return wilson_bounds(p * n_eff, n_eff)
 
 
 def switch_outcomes(
@@ -168,7 +168,7 @@ def switch_outcomes(
     out = pd.DataFrame({"group": raw["group"], "customers": raw["customers"].astype("int64"),
                         "csat_n": raw["csat_n"].astype("int64")})
     out["csat"] = _ratio(raw["csat_top2"], raw["csat_n"])
-    out["csat_lower"], out["csat_upper"] = _wilson(raw["csat_top2"], raw["csat_n"])
+    out["csat_lower"], out["csat_upper"] = wilson_bounds(raw["csat_top2"], raw["csat_n"])
     n = raw["ces_n"].astype(float)
     out["ces_n"] = raw["ces_n"].astype("int64")
     mean = raw["ces_sum"].astype(float) / n.where(n > 0)

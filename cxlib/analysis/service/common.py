@@ -16,7 +16,7 @@ import pandas as pd
 
 from cxlib import sql
 from cxlib.analysis.features import to_timestamp
-from cxlib.analysis.intervals import t_interval, wilson_interval
+from cxlib.analysis.intervals import t_interval, wilson_bounds
 from cxlib.errors import CxInputError, unknown_name
 from cxlib.store.connection import as_of as store_as_of
 
@@ -106,13 +106,10 @@ def median_ranks(n: int, level: float = 0.95) -> tuple[int, int] | None:
 
 def with_wilson(df: pd.DataFrame, successes: str, n: str, name: str) -> pd.DataFrame:
     """Adds `name` = successes / n (0..1) with its 95% Wilson interval (name_lower, name_upper)."""
-    bounds = [wilson_interval(int(x), int(m)) if m and m > 0 else (math.nan, math.nan)
-              for x, m in zip(df[successes].fillna(0), df[n].fillna(0))]
     out = df.copy()
     with np.errstate(invalid="ignore", divide="ignore"):
         out[name] = (df[successes].astype(float) / df[n].astype(float).where(df[n] > 0)).astype(float)
-    out[f"{name}_lower"] = [lo / 100 for lo, _ in bounds]
-    out[f"{name}_upper"] = [hi / 100 for _, hi in bounds]
+    out[f"{name}_lower"], out[f"{name}_upper"] = wilson_bounds(df[successes].fillna(0), df[n].fillna(0))
     return out
 
 

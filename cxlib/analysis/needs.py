@@ -128,8 +128,9 @@ NPS_PERIODS = Requirement("NPS answers in at least two periods", _sql(
 RATED_TOUCHPOINTS = Requirement("CSAT or CES answers tied to a touchpoint", _sql(
     "SELECT count(*) FROM survey_responses WHERE metric IN ('csat', 'ces') AND touchpoint IS NOT NULL"),
     load=LOAD["surveys"] + " with a touchpoint column")
-NPS_COMMENTS = Requirement("NPS answers with a comment", _answers("nps", "AND nullif(trim(comment), '') IS NOT NULL"),
-                           load=LOAD["surveys"] + " with a comment column")
+SURVEY_COMMENTS = Requirement("survey answers with a comment", _sql(
+    "SELECT count(*) FROM survey_responses WHERE nullif(trim(comment), '') IS NOT NULL"),
+    load=LOAD["surveys"] + " with a comment column")
 COMMENTS = Requirement("survey comments (at least 20 for topics)", _sql(
     "SELECT count(*) FROM survey_responses WHERE nullif(trim(comment), '') IS NOT NULL"), 20, LOAD["surveys"])
 ORDERS = Requirement("orders", _sql("SELECT count(*) FROM orders"), load=LOAD["orders"])
@@ -304,7 +305,7 @@ SECTIONS: dict[str, tuple[Requirement, ...]] = {
     "voc.ces_by_channel": (CES_CHANNELS,),
     "voc.drivers": (DRIVER_NPS, DRIVER_INPUTS),
     "voc.peak_end": (PEAK_END_CUSTOMERS,),
-    "voc.themes": (NPS_COMMENTS,),
+    "voc.themes": (SURVEY_COMMENTS,),  # themes read the comments of every survey metric
     "voc.topics": (TOPIC_COMMENTS,),
     "voc.followup": (RELATIONSHIP_NPS,),
     # the overview (its scores, drivers and themes are the voc sections above)

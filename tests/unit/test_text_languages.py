@@ -177,3 +177,14 @@ def test_themes_headline_never_names_no_theme():
     df = pd.DataFrame({"theme": ["billing", text.NO_THEME], "over_representation": [6.6, math.inf],
                        "suppressed": [False, False]})
     assert text.themes_headline(df) == "Detractors mention billing 6.6 times as often as promoters do"
+
+
+def test_the_themes_section_runs_on_a_store_with_csat_comments_only(tmp_path):
+    from cxlib.analysis import needs
+
+    csat_only = [(f"c{i}", "csat", 1 + i % 5, "The invoice was wrong again this month") for i in range(6)]
+    con = store(tmp_path, csat_only)
+    assert needs.readiness(con, "voc.themes")  # the section reads every metric's comments, not only NPS
+    assert text.themes(con, taxonomy=TAX, min_group_size=1).set_index("theme").loc["billing", "comments"] == 6
+    bare = store(tmp_path / "bare", [("c1", "csat", 4, None)])
+    assert "survey answers with a comment" in needs.readiness(bare, "voc.themes").sentence

@@ -63,7 +63,7 @@ def chart_survival(df: pd.DataFrame, *, unit: str = "month", title: str | None =
     groups = [str(g) for g in dict.fromkeys(data["group"])]
     base = alt.Chart(data).encode(
         x=alt.X("time:Q", title=f"{unit}s since {since}"),
-        color=alt.Color("group:N", title=None, scale=group_scale(groups), legend=legend(groups)),
+        color=alt.Color("group:N", title=None, scale=group_scale(groups), legend=legend(groups, symbolOpacity=1)),
     )
     band = base.mark_area(opacity=0.15, interpolate="step-after").encode(
         y=alt.Y("ci_lower:Q", title="share still customers", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
@@ -173,7 +173,7 @@ def chart_retention_by_group(df: pd.DataFrame, *, title: str | None = None) -> a
     groups = [str(g) for g in dict.fromkeys(data["segment"])]
     base = alt.Chart(data).encode(
         x=alt.X("period_number:Q", title="periods since first activity", axis=alt.Axis(tickMinStep=1)),
-        color=alt.Color("segment:N", title=None, scale=group_scale(groups), legend=legend(groups)),
+        color=alt.Color("segment:N", title=None, scale=group_scale(groups), legend=legend(groups, symbolOpacity=1)),
     )
     band = base.mark_area(opacity=0.15).encode(
         y=alt.Y("ci_lower:Q", title="share still active", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),

@@ -84,7 +84,7 @@ def _score_chart(df: pd.DataFrame, score: str, label: str, domain: tuple[float, 
     if "period" in data:
         data["period"] = pd.to_datetime(data["period"])
         groups = list(dict.fromkeys(data["segment"].astype(str))) if "segment" in data else []
-        color = (alt.Color("segment:N", title=None, scale=group_scale(groups), legend=legend(groups))
+        color = (alt.Color("segment:N", title=None, scale=group_scale(groups), legend=legend(groups, symbolOpacity=1))
                  if groups else alt.value(colour("main")))
         base = alt.Chart(data).encode(x=alt.X("period:T", title=None, axis=alt.Axis(labelOverlap="greedy")))
         band = base.mark_area(opacity=0.18).encode(

@@ -52,6 +52,7 @@ COUNT_NAMES = re.compile(r"^(n|count|customers|answers|responses|events|orders|t
 SHARE_NAMES = re.compile(r"(^|_)(rate|share|retention|conversion|probability|lift_share|dropoff|reach|survival_at|"
                          r"excess)(_|$)|^conversion_|_rate$|^retention|^share|^friction_score$")
 PERCENT_POINT_NAMES = {"csat", "easy_share", "importance", "nps_share", "share_of_r2"}
+RATIO_NAMES = {"lift"}  # ratios near 1, where a tenth hides the difference: two decimals ("1.05 (1.02-1.08)")
 P_VALUE_NAMES = re.compile(r"^(p|p_value|p_adjusted|pvalue)$")
 # A rating and the count of answers (or tickets) behind it, with the words for "nobody answered".
 RATED = {"csat": ("csat_n", "no ratings"), "ces": ("ces_n", "no ratings"), "ces_high": ("ces_n", "no ratings"),
@@ -222,7 +223,7 @@ def formatted(df: pd.DataFrame, *, kinds: dict[str, str] | None = None) -> pd.Da
             continue
         kind = kinds.get(name) or column_kind(name, df[name])
         parts = [df[name]] + [df[b] for b in bounds.get(name, ()) if b in df]
-        fmt = _formatter(kind, pd.concat(parts, ignore_index=True))
+        fmt = _formatter(kind, pd.concat(parts, ignore_index=True), str(name))
         text = df[name].map(fmt)
         if kind == "text" and str(name) in NAME_COLUMNS:
             text = text.map(lambda v: header(v) if _SNAKE.match(v) or v in ACRONYMS else v)
@@ -235,11 +236,14 @@ def formatted(df: pd.DataFrame, *, kinds: dict[str, str] | None = None) -> pd.Da
     return out
 
 
-def _formatter(kind: str, values: pd.Series):
+def _formatter(kind: str, values: pd.Series, name: str = ""):
     """How to write one column's values; a measured number gets one precision for its column:
-    whole numbers none, a column reaching 1 one decimal, smaller figures three significant digits."""
+    a ratio near 1 (RATIO_NAMES) two decimals, whole numbers none, a column reaching 1 one decimal,
+    smaller figures three significant digits."""
     if kind != "number":
         return _FORMAT[kind]
+    if name in RATIO_NAMES:
+        return lambda v: number(v, 2)
     finite = pd.to_numeric(values, errors="coerce").astype("float64")
     finite = finite[np.isfinite(finite)]
     decimals = 0 if not len(finite) or (finite == finite.round()).all() else 1 if finite.abs().max() >= 1 else None

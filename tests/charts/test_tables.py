@@ -211,3 +211,9 @@ def test_friction_excess_is_a_share_with_its_interval():
                        "friction_score": [0.206]})
     assert T.formatted(df).to_dict("records") == [
         {"touchpoint": "checkout", "excess": "22.4% (20.6-24.3%)", "friction_score": "20.6%"}]
+
+
+def test_a_lift_gets_two_decimals_so_a_small_difference_shows():
+    df = pd.DataFrame({"segment": ["a", "b"], "lift": [1.05, 0.93], "lift_lower": [1.02, 0.9],
+                       "lift_upper": [1.08, 0.97]})
+    assert list(T.formatted(df)["lift"]) == ["1.05 (1.02-1.08)", "0.93 (0.90-0.97)"]

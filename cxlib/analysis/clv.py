@@ -20,7 +20,7 @@ and models, not stakeholder reports.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
@@ -105,19 +105,19 @@ def bgnbd_expected_purchases(params, t, frequency, recency, T) -> np.ndarray:
       * [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))]
       / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)).
     """
-    r, alpha, a, b = params
     x, tx, T = _arrays(frequency, recency, T)
     t = float(t)
     if t < 0:
         raise CxInputError(f"the horizon t must be at least 0, got {t!r}")
-    z = t / (alpha + T + t)
-    hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
-    head = (a + b + x - 1) / (a - 1)
-    body = 1 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = np.log(a) - np.log(b + np.maximum(x, 1) - 1) + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
-    denom = 1 + np.where(x > 0, np.exp(log_ratio), 0.0)
-    return head * body / denom
+    return _bgnbd_purchases_if_alive(params, t, x, T) * bgnbd_p_alive(params, x, tx, T)
+
+
+def _bgnbd_purchases_if_alive(params, t, x, T):
+    """The part of `bgnbd_expected_purchases` before P(alive), which depends on x and T only:
+    (a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))]."""
+    r, alpha, a, b = params
+    hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
+    return (a + b + x - 1) / (a - 1) * (1 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp)
 
 
 def bgnbd_expected_purchases_new(params, t) -> float:
@@ -596,17 +596,41 @@ def bgnbd(
 DRAWS = 200  # parameter sets drawn for the CLV intervals
 
 
-def _discounted_value(bg, gg, x, tx, T, m, month, horizon_months, monthly):
-    """Per row: (expected purchases over the horizon, expected order value, discounted value) for
-    one set of BG/NBD parameters `bg` and Gamma-Gamma parameters `gg` (see `customer_lifetime_value`)."""
-    spend = gamma_gamma_expected_spend(gg, x, m)
+def _purchase_values(bg, x, T, month, horizon_months, monthly):
+    """Per distinct (x, T) row, for one BG/NBD parameter set: the expected purchases over the
+    horizon and their discounted sum over months k = 1..horizon_months, sum of [E(t_k) - E(t_(k-1))]
+    / (1 + monthly)^k, both before P(alive) (`_bgnbd_purchases_if_alive`), which multiplies both."""
     prev = np.zeros(len(x))
-    value = np.zeros(len(x))
+    discounted = np.zeros(len(x))
     for k in range(1, horizon_months + 1):
-        cum = bgnbd_expected_purchases(bg, k * month, x, tx, T)
-        value += (cum - prev) * spend / (1 + monthly) ** k
+        cum = _bgnbd_purchases_if_alive(bg, k * month, x, T)
+        discounted += (cum - prev) / (1 + monthly) ** k
         prev = cum
-    return prev, spend, value
+    return prev, discounted
+
+
+class _Rows:
+    """The customers' (frequency, recency, T, monetary value) as the distinct rows the values are
+    computed on (exact grouping, nothing rounded): purchases on distinct (x, t_x, T), their 2F1
+    terms on distinct (x, T), spend on distinct (x, m), the value on distinct (x, t_x, T, m);
+    `row` maps each customer to its distinct (x, t_x, T, m) row, `weight` counts them."""
+
+    def __init__(self, x, tx, T, m):
+        (self.x, self.tx, self.T), _, to_xtT = _grouped([x, tx, T])
+        (self.xT_x, self.xT_T), _, self.xT = _grouped([self.x, self.T])
+        (self.xm_x, self.xm_m), _, to_xm = _grouped([x, m])
+        (self.xtT, self.xm), self.weight, self.row = _grouped([to_xtT, to_xm])
+        self.xtT, self.xm = self.xtT.astype(int), self.xm.astype(int)
+
+    def values(self, bg, gg, month, horizon_months, monthly):
+        """Per distinct row: (expected purchases over the horizon, expected order value, discounted
+        value) for one set of BG/NBD parameters `bg` and Gamma-Gamma parameters `gg` (see
+        `customer_lifetime_value`): value = order value x discounted purchases."""
+        alive = bgnbd_p_alive(bg, self.x, self.tx, self.T)
+        purchases, discounted = _purchase_values(bg, self.xT_x, self.xT_T, month, horizon_months, monthly)
+        purchases, discounted = (purchases[self.xT] * alive)[self.xtT], (discounted[self.xT] * alive)[self.xtT]
+        spend = gamma_gamma_expected_spend(gg, self.xm_x, self.xm_m)[self.xm]
+        return purchases, spend, spend * discounted
 
 
 def parameter_draws(params, log_covariance, draws: int = DRAWS, *, seed: int = 0) -> np.ndarray:
@@ -618,23 +642,23 @@ def parameter_draws(params, log_covariance, draws: int = DRAWS, *, seed: int = 0
     return np.exp(rng.multivariate_normal(np.log(np.asarray(params, dtype=float)), log_covariance, size=draws))
 
 
-def _value_draws(bg_fit, gg_fit, x, tx, T, m, month, horizon_months, monthly, draws, seed):
-    """Discounted value per row (columns) for each drawn pair of parameter sets (rows); draws whose
-    Gamma-Gamma q is not above 1 (mean spend undefined) are left out. None without covariances."""
+def _value_draws(bg_fit, gg_fit, rows, month, horizon_months, monthly, draws, seed):
+    """Discounted value per distinct row of `rows` (columns) for each drawn pair of parameter sets
+    (rows); draws whose Gamma-Gamma q is not above 1 (mean spend undefined) are left out. None
+    without covariances."""
     if bg_fit["log_covariance"] is None or gg_fit["log_covariance"] is None:
         return None
     bg = parameter_draws([bg_fit[k] for k in ("r", "alpha", "a", "b")], bg_fit["log_covariance"], draws, seed=seed)
     gg = parameter_draws([gg_fit[k] for k in ("p", "q", "gamma")], gg_fit["log_covariance"], draws, seed=seed + 1)
     keep = gg[:, 1] > 1
     with np.errstate(all="ignore"):
-        out = np.array([_discounted_value(b, g, x, tx, T, m, month, horizon_months, monthly)[2]
-                        for b, g in zip(bg[keep], gg[keep])])
+        out = np.array([rows.values(b, g, month, horizon_months, monthly)[2] for b, g in zip(bg[keep], gg[keep])])
     return out[np.all(np.isfinite(out), axis=1)] if len(out) else None
 
 
 def _lifetime_values(con, calibration_end, unit, horizon_months, annual_discount_rate, draws, seed):
-    """`customer_lifetime_value`, plus the drawn values per customer (draws x customers, in the
-    customers' order; None when no interval can be drawn)."""
+    """`customer_lifetime_value`'s summary row and its `_Values` (the customers in the summary's
+    order, with the drawn values)."""
     if isinstance(horizon_months, bool) or not isinstance(horizon_months, int) or horizon_months < 1:
         raise CxInputError(f"horizon_months must be a whole number of at least 1, got {horizon_months!r}")
     if isinstance(annual_discount_rate, bool) or not isinstance(annual_discount_rate, (int, float)) \
@@ -651,20 +675,22 @@ def _lifetime_values(con, calibration_end, unit, horizon_months, annual_discount
     gg_fit = fit_gamma_gamma(summary["frequency"], summary["monetary_value"])
     bg = (bg_fit["r"], bg_fit["alpha"], bg_fit["a"], bg_fit["b"])
     gg = (gg_fit["p"], gg_fit["q"], gg_fit["gamma"])
-    (x, tx, T, m), _, row = _grouped([summary[c] for c in ("frequency", "recency", "T", "monetary_value")])
+    rows = _Rows(*(summary[c] for c in ("frequency", "recency", "T", "monetary_value")))
+    row = rows.row
     month = 365.25 / 12 / udays
     monthly = (1 + annual_discount_rate) ** (1 / 12) - 1
-    purchases, spend, value = _discounted_value(bg, gg, x, tx, T, m, month, horizon_months, monthly)
-    drawn = _value_draws(bg_fit, gg_fit, x, tx, T, m, month, horizon_months, monthly, draws, seed) if draws else None
-    drawn = None if drawn is None or len(drawn) < 2 else drawn[:, row]
+    purchases, spend, value = rows.values(bg, gg, month, horizon_months, monthly)
+    drawn = _value_draws(bg_fit, gg_fit, rows, month, horizon_months, monthly, draws, seed) if draws else None
+    if drawn is not None and len(drawn) < 2:
+        drawn = None
     customers = pd.DataFrame({
         "customer_id": summary["customer_id"].to_numpy(),
         "p_alive": bgnbd_p_alive(bg, summary["frequency"], summary["recency"], summary["T"]),
         "expected_purchases": purchases[row], "expected_spend": spend[row], "clv": value[row],
-        "clv_lower": np.nan if drawn is None else np.percentile(drawn, 2.5, axis=0),
-        "clv_upper": np.nan if drawn is None else np.percentile(drawn, 97.5, axis=0),
+        "clv_lower": np.nan if drawn is None else np.percentile(drawn, 2.5, axis=0)[row],
+        "clv_upper": np.nan if drawn is None else np.percentile(drawn, 97.5, axis=0)[row],
     })
-    totals = None if drawn is None else np.percentile(drawn.sum(axis=1), [2.5, 97.5])
+    totals = None if drawn is None else np.percentile(drawn @ rows.weight, [2.5, 97.5])
     n = len(customers)
     summary_row = pd.DataFrame([{
         "customers": n, "total_clv": float(customers["clv"].sum()), "mean_clv": float(customers["clv"].mean()),
@@ -679,8 +705,29 @@ def _lifetime_values(con, calibration_end, unit, horizon_months, annual_discount
                         f"{annual_discount_rate:.0%} a year discount; the interval reflects the uncertainty of "
                         "the fitted parameters only"),
     }])
-    order = np.argsort(-customers["clv"].to_numpy(), kind="stable")
-    return customers, summary_row, drawn, order
+    return summary_row, _Values(customers, drawn, row)
+
+
+@dataclass(frozen=True)
+class _Values:
+    """The customers' lifetime values (`customer_lifetime_value`'s customers, in the summary's
+    order) and the drawn values: `drawn` is draws x distinct (x, t_x, T, m) rows (None without an
+    interval), `row` each customer's distinct row."""
+
+    customers: pd.DataFrame
+    drawn: np.ndarray | None
+    row: np.ndarray
+
+    def totals(self, idx) -> tuple[float, float, float]:
+        """The total value of the customers at positions `idx` and its 95% interval (2.5% and
+        97.5% percentiles of the drawn totals; NaN without draws)."""
+        total = float(self.customers["clv"].to_numpy()[idx].sum())
+        if self.drawn is None:
+            return total, np.nan, np.nan
+        lo, hi = np.percentile(self.drawn @ np.bincount(self.row[idx], minlength=self.drawn.shape[1]), [2.5, 97.5])
+        return total, float(lo), float(hi)
+
+
 
 
 def customer_lifetime_value(
@@ -714,9 +761,9 @@ def customer_lifetime_value(
     customers, total_clv, mean_clv, total_clv_lower/upper, mean_clv_lower/upper, draws, the fitted r,
     alpha, a, b, p, q, gamma, horizon_months, annual_discount_rate, assumptions.
     """
-    customers, summary, _, order = _lifetime_values(con, calibration_end, unit, horizon_months,
-                                                    annual_discount_rate, draws, seed)
-    return customers.iloc[order].reset_index(drop=True), summary
+    summary, values = _lifetime_values(con, calibration_end, unit, horizon_months, annual_discount_rate, draws, seed)
+    order = np.argsort(-values.customers["clv"].to_numpy(), kind="stable")
+    return values.customers.iloc[order].reset_index(drop=True), summary
 
 
 NPS_ORDER = {"promoter": 0, "passive": 1, "detractor": 2}
@@ -732,6 +779,7 @@ def clv_by_segment(
     draws: int = DRAWS,
     seed: int = 0,
     min_group_size: int = MIN_GROUP_SIZE,
+    lifetime: LifetimeValue | None = None,
 ) -> pd.DataFrame:
     """Customer lifetime value rolled up by segment, with 95% intervals from parameter uncertainty.
 
@@ -742,21 +790,32 @@ def clv_by_segment(
     the segment's total (and of the mean: the total's interval over the customers), as in
     `customer_lifetime_value`. Segments below `min_group_size` customers are suppressed (values
     and intervals blanked, complementary suppression as everywhere).
+    `lifetime`: a fitted `lifetime_value_report` result on the same store, whose values (and drawn
+    values) are rolled up instead of fitting the models again; `unit`, `horizon_months`,
+    `annual_discount_rate`, `draws` and `seed` are then those of that report (the same figures as
+    computing them here with them).
     Columns: segment, customers, total_clv, total_clv_lower, total_clv_upper, mean_clv, mean_clv_lower,
     mean_clv_upper, suppressed.
     """
     from cxlib.analysis.churn.status import _segments_fragment
 
     check_min_group_size(min_group_size)
-    customers, _, drawn, _ = _lifetime_values(con, None, unit, horizon_months, annual_discount_rate, draws, seed)
+    if lifetime is None:
+        values = _lifetime_values(con, None, unit, horizon_months, annual_discount_rate, draws, seed)[1]
+    elif not isinstance(lifetime, LifetimeValue):
+        raise CxInputError(f"lifetime must be the result of lifetime_value_report, got {type(lifetime).__name__}")
+    elif lifetime.values is None:
+        raise CxDataError("the lifetime value report has no values to roll up (the models were not fitted)")
+    else:
+        values = lifetime.values
+    customers = values.customers
     text = "SELECT customer_id, segment FROM " + _segments_fragment(con, by)
     segments = con.execute(text, {"as_of": store_as_of(con)} if sql.parameters(text) else {}).df()
     segment = customers["customer_id"].map(segments.set_index("customer_id")["segment"]).fillna("(none)").to_numpy()
     rows = []
     for name in pd.unique(segment):
         idx = np.flatnonzero(segment == name)
-        total = float(customers["clv"].to_numpy()[idx].sum())
-        lo, hi = (np.nan, np.nan) if drawn is None else np.percentile(drawn[:, idx].sum(axis=1), [2.5, 97.5])
+        total, lo, hi = values.totals(idx)
         rows.append({"segment": str(name), "customers": len(idx), "total_clv": total, "total_clv_lower": lo,
                      "total_clv_upper": hi, "mean_clv": total / len(idx), "mean_clv_lower": lo / len(idx),
                      "mean_clv_upper": hi / len(idx)})
@@ -817,7 +876,8 @@ class LifetimeValue:
     summary: `customer_lifetime_value`'s summary row (None when not fitted); holdout: the
     BG/NBD holdout check (`BgNbdResult.summary()`, None when it could not run); by_frequency:
     `holdout_by_frequency` of that check (None likewise); models: `holdout_models` of that
-    check, BG/NBD beside Pareto/NBD (None likewise).
+    check, BG/NBD beside Pareto/NBD (None likewise); values: the customers' values and drawn
+    values behind the summary, which `clv_by_segment(..., lifetime=)` rolls up (None when not fitted).
     """
 
     headline: str
@@ -825,6 +885,7 @@ class LifetimeValue:
     holdout: pd.DataFrame | None = None
     by_frequency: pd.DataFrame | None = None
     models: pd.DataFrame | None = None
+    values: _Values | None = field(default=None, repr=False)
 
     @property
     def fitted(self) -> bool:
@@ -853,7 +914,7 @@ def lifetime_value_report(
     if isinstance(holdout_days, bool) or not isinstance(holdout_days, int) or holdout_days < 1:
         raise CxInputError(f"holdout_days must be a whole number of days of at least 1, got {holdout_days!r}")
     try:
-        _, summary = customer_lifetime_value(con, horizon_months=horizon_months, unit=unit)
+        summary, values = _lifetime_values(con, None, unit, horizon_months, 0.10, DRAWS, 0)
     except CxDataError as exc:
         return LifetimeValue(f"The lifetime value models could not be fitted to this store's orders: {exc}.")
     row = summary.iloc[0]
@@ -869,10 +930,10 @@ def lifetime_value_report(
         model = bgnbd(con, calibration_end=store_as_of(con) - timedelta(days=holdout_days), unit=unit)
     except CxDataError as exc:
         return LifetimeValue(f"{headline} The purchase model could not be checked on the last {holdout_days} days: "
-                             f"{exc}.", summary)
+                             f"{exc}.", summary, values=values)
     models = holdout_models(model)
     return LifetimeValue(f"{headline} {_better_model(models)}", summary, model.summary(),
-                         holdout_by_frequency(model, min_group_size=min_group_size), models)
+                         holdout_by_frequency(model, min_group_size=min_group_size), models, values)
 
 
 def holdout_models(model: BgNbdResult) -> pd.DataFrame:

@@ -39,13 +39,14 @@ from cxlib.errors import CxInputError
 HIDDEN = "–"
 HIDDEN_NOTE = f"{HIDDEN} hidden: fewer people than the minimum group size, to protect their privacy."
 ACRONYMS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "clv": "CLV", "rfm": "RFM", "ci": "CI", "id": "ID",
-            "p90": "p90", "r2": "R²", "cx": "CX"}
+            "p90": "p90", "r2": "R²", "cx": "CX", "vif": "VIF"}
 HEADERS = {"n": "n", "csat_n": "CSAT answers", "ces_n": "CES answers", "p": "p", "p_value": "p-value",
            "p_adjusted": "p-value (adjusted)", "diff": "Difference", "z": "z", "t": "t", "r_squared": "R²",
            "ces_high": "CES high", "r_peak_end": "r (peak-end)", "r_mean": "r (mean)", "r_peak": "r (peak)",
            "r_end": "r (end)", "k": "Clusters", "coef": "Coefficient", "se": "Standard error",
            "over_representation": "Over-representation", "excess": "Extra drop-off", "baseline": "Compared with",
-           "reversed_share": "Went back later", "skipped_over": "Jumped over it"}
+           "reversed_share": "Went back later", "skipped_over": "Jumped over it",
+           "partner_r": "r with partner"}
 COUNT_NAMES = re.compile(r"^(n|count|customers|answers|responses|events|orders|tickets|churned|retained|promoters|"
                          r"passives|detractors|reached|dropped|dropped_off|open_window|transitions|switches|contacts|"
                          r"not_judged|cases|occurrences|at_risk|events_.*|.*_count|n_.*|.*_n|.*_customers|.*_answers)$")

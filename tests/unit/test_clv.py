@@ -335,3 +335,62 @@ def test_chart_clv_by_segment_draws_the_interval_and_leaves_suppressed_segments_
     assert "95% interval" in spec["description"]
     with pytest.raises(cxlib.CxInputError, match="chart_clv_by_segment"):
         charts.chart_clv_by_segment(df.drop(columns="mean_clv_upper"))
+
+
+def test_values_on_distinct_rows_equal_the_values_customer_by_customer():
+    """The values are computed once per distinct (x, t_x, T), (x, T) and (x, m) row and mapped back:
+    they equal the definition applied to each customer (month k's purchases E[Y(t_k)] - E[Y(t_(k-1))]
+    times the expected order value, discounted by (1 + monthly rate)^k), for the fitted and for drawn
+    parameter sets, on customers with repeated and unique histories."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 4, 400).astype(float)
+    T = rng.choice([10.0, 20.0, 30.5], 400)
+    tx = np.where(x > 0, np.round(rng.random(400) * T, 0), 0.0)
+    m = np.where(x > 0, rng.choice([8.0, 12.5, 30.0], 400), 0.0)
+    month, horizon, monthly = 365.25 / 12 / 7, 6, 1.1 ** (1 / 12) - 1
+    rows = clv._Rows(x, tx, T, m)
+    assert len(rows.weight) < 400 and rows.weight.sum() == 400  # there are repeated rows to share
+
+    def by_customer(bg, gg):
+        spend = clv.gamma_gamma_expected_spend(gg, x, m)
+        cums = [np.zeros(400)] + [clv.bgnbd_expected_purchases(bg, k * month, x, tx, T) for k in range(1, horizon + 1)]
+        value = sum((cums[k] - cums[k - 1]) * spend / (1 + monthly) ** k for k in range(1, horizon + 1))
+        return cums[-1], spend, value
+
+    for bg, gg in ((CDNOW, (6.25, 3.74, 15.44)), ((0.5, 8.0, 0.8, 3.0), (2.0, 5.0, 20.0))):
+        for got, expected in zip(rows.values(bg, gg, month, horizon, monthly), by_customer(bg, gg)):
+            np.testing.assert_allclose(got[rows.row], expected, rtol=1e-12)
+    cov = np.diag([0.01, 0.01, 0.02, 0.02])
+    fits = ({"r": 0.5, "alpha": 8.0, "a": 0.8, "b": 3.0, "log_covariance": cov},
+            {"p": 2.0, "q": 5.0, "gamma": 20.0, "log_covariance": np.diag([0.01, 0.01, 0.01])})
+    drawn = clv._value_draws(*fits, rows, month, horizon, monthly, 5, 1)
+    bg = clv.parameter_draws((0.5, 8.0, 0.8, 3.0), cov, 5, seed=1)
+    gg = clv.parameter_draws((2.0, 5.0, 20.0), np.diag([0.01, 0.01, 0.01]), 5, seed=2)
+    assert drawn.shape == (5, len(rows.weight))
+    for i in range(5):
+        np.testing.assert_allclose(drawn[i][rows.row], by_customer(bg[i], gg[i])[2], rtol=1e-12)
+
+
+def test_clv_by_segment_from_the_report_equals_fitting_again(sample_con):
+    """clv_by_segment(lifetime=report) rolls up the report's values and draws: the same table as
+    clv_by_segment fitting the models itself, suppressed segments (values and intervals blank) included."""
+    report = clv.lifetime_value_report(sample_con, horizon_months=12)
+    tables = {}
+    for by, size in (("nps_group", 5), ("region", 400)):
+        own = clv.clv_by_segment(sample_con, by=by, min_group_size=size)
+        tables[by] = clv.clv_by_segment(sample_con, by=by, min_group_size=size, lifetime=report)
+        pd.testing.assert_frame_equal(tables[by], own, rtol=1e-12)
+    assert tables["nps_group"].total_clv.sum() == pytest.approx(report.summary["total_clv"][0], rel=1e-12)
+    hidden = tables["region"][tables["region"].suppressed]
+    assert len(hidden) and hidden[["total_clv", "total_clv_lower", "mean_clv_upper"]].isna().all().all()
+    # a group's interval: the percentiles of its customers' drawn values summed, customer by customer
+    values = report.values
+    per_customer = values.drawn[:, values.row]
+    idx = np.flatnonzero(np.random.default_rng(0).random(len(values.row)) < 0.3)
+    total, lo, hi = values.totals(idx)
+    assert total == pytest.approx(values.customers["clv"].to_numpy()[idx].sum(), rel=1e-12)
+    assert (lo, hi) == pytest.approx(tuple(np.percentile(per_customer[:, idx].sum(axis=1), [2.5, 97.5])), rel=1e-12)
+    with pytest.raises(cxlib.CxDataError, match="not fitted"):
+        clv.clv_by_segment(sample_con, lifetime=clv.LifetimeValue("no orders"))
+    with pytest.raises(cxlib.CxInputError, match="lifetime_value_report"):
+        clv.clv_by_segment(sample_con, lifetime=report.summary)

@@ -105,3 +105,13 @@ def test_pareto_nbd_rejects_impossible_histories():
         clv.fit_pareto_nbd([1, 2], [5.0, 3.0], [4.0, 10.0])  # recency after T
     with pytest.raises(clv.CxDataError):
         clv.fit_pareto_nbd([], [], [])
+
+
+def test_pareto_nbd_fit_without_covariance_is_the_same_fit(cdnow):
+    """covariance=False (holdout_models, which needs no interval) skips only the Hessian: the same
+    parameters and log-likelihood, log_covariance None."""
+    g = cdnow.groupby(["x", "t_x", "T"], as_index=False).size()
+    full = clv.fit_pareto_nbd(g["x"], g["t_x"], g["T"], weights=g["size"])
+    quick = clv.fit_pareto_nbd(g["x"], g["t_x"], g["T"], weights=g["size"], covariance=False)
+    assert quick["log_covariance"] is None and full["log_covariance"] is not None
+    assert {k: v for k, v in quick.items() if k != "log_covariance"} == {k: v for k, v in full.items() if k != "log_covariance"}

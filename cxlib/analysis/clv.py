@@ -326,6 +326,13 @@ def _pnbd_log_f(params, x, t):
         return np.log(special.hyp2f1(rsx, b, rsx + 1, gap / (big + t))) - rsx * np.log(big + t)
 
 
+def _pnbd_log_f_rows(params, x, t):
+    """`_pnbd_log_f` per row, the 2F1 evaluated once per distinct (x, t) and looked up."""
+    x, t = np.broadcast_arrays(x, t)
+    (ux, ut), _, i = _grouped([x.ravel(), t.ravel()])
+    return _pnbd_log_f(params, ux, ut)[i].reshape(x.shape)
+
+
 def _pnbd_log_a0(first, last, tx, T):
     """log A0 = log([the 2F1 term at t_x] - [at T]) from the two logs `_pnbd_log_f` gives:
     A0 = (r+s+x) times the integral over the dropout time tau in (t_x, T] of
@@ -340,7 +347,7 @@ def _pnbd_dead_log_odds(params, x, tx, T, log_a0=None):
     + s log(beta+T) + log A0 (the dead term of the likelihood over the alive term)."""
     r, alpha, s, beta = params
     if log_a0 is None:
-        log_a0 = _pnbd_log_a0(_pnbd_log_f(params, x, tx), _pnbd_log_f(params, x, T), tx, T)
+        log_a0 = _pnbd_log_a0(_pnbd_log_f_rows(params, x, tx), _pnbd_log_f_rows(params, x, T), tx, T)
     return np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + T) + s * np.log(beta + T) + log_a0
 
 

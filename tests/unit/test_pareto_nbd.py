@@ -115,3 +115,13 @@ def test_pareto_nbd_fit_without_covariance_is_the_same_fit(cdnow):
     quick = clv.fit_pareto_nbd(g["x"], g["t_x"], g["T"], weights=g["size"], covariance=False)
     assert quick["log_covariance"] is None and full["log_covariance"] is not None
     assert {k: v for k, v in quick.items() if k != "log_covariance"} == {k: v for k, v in full.items() if k != "log_covariance"}
+
+
+def test_pareto_nbd_p_alive_on_distinct_rows_equals_row_by_row(cdnow):
+    """P(alive) evaluates the 2F1 terms once per distinct (x, t) and looks them up: the same as row by
+    row, for alpha < beta (CDNOW) and alpha > beta."""
+    x, tx, T = (cdnow[c].to_numpy(dtype=float) for c in ("x", "t_x", "T"))
+    for params in (CDNOW_PNBD, (0.8, 20.0, 1.5, 5.0)):
+        log_a0 = clv._pnbd_log_a0(clv._pnbd_log_f(params, x, tx), clv._pnbd_log_f(params, x, T), tx, T)
+        row_by_row = special.expit(-clv._pnbd_dead_log_odds(params, x, tx, T, log_a0))
+        np.testing.assert_allclose(clv.pareto_nbd_p_alive(params, x, tx, T), row_by_row, rtol=1e-14)

@@ -140,10 +140,11 @@ def _grouped(columns, weights=None):
     return [distinct[:, i] for i in range(distinct.shape[1])], w, inverse
 
 
-def _fit(neg_ll, start_points, n_params):
+def _fit(neg_ll, start_points, n_params, *, until_converged=False):
     """Minimise `neg_ll` (log-parameters -> (value, gradient); a mean over customers, so the
     tolerances mean the same on 5,000 customers as on 500,000) with L-BFGS-B from each start;
-    the best optimum is kept; converged if the best run reported success."""
+    the best optimum is kept; converged if the best run reported success (or its gradient is
+    below 1e-6). until_converged: stop at the first start whose run converges."""
     def quiet(logp):  # far from the optimum the parameters overflow: the value is then 1e300
         with np.errstate(all="ignore"):
             return neg_ll(logp)
@@ -154,9 +155,15 @@ def _fit(neg_ll, start_points, n_params):
                                 options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10})
         if np.isfinite(res.fun) and res.fun < 1e300 and (best is None or res.fun < best.fun):
             best = res
+            if until_converged and _converged(best):
+                break
     if best is None or len(best.x) != n_params:
         raise CxDataError("the model could not be fitted to these data (the likelihood is not finite anywhere tried)")
-    return np.exp(best.x), -float(best.fun), bool(best.success or np.max(np.abs(best.jac)) < 1e-6)
+    return np.exp(best.x), -float(best.fun), _converged(best)
+
+
+def _converged(res) -> bool:
+    return bool(res.success or np.max(np.abs(res.jac)) < 1e-6)
 
 
 def _bgnbd_mean_neg_ll(x, tx, T, w):
@@ -446,9 +453,12 @@ def fit_pareto_nbd(frequency, recency, T, *, weights=None, covariance: bool = Tr
     'converged', 'log_covariance'}.
 
     *Definition*: maximises the sum of `pareto_nbd_log_likelihood` (times `weights`) over
-    log-parameters with L-BFGS-B from three starting points, on sufficient statistics (customers
-    with identical (frequency, recency, T) are one weighted row, as in `fit_bgnbd`); the gradient
-    is by central differences. log_covariance: the covariance of the log-parameters, the inverse
+    log-parameters with L-BFGS-B, on sufficient statistics (customers with identical (frequency,
+    recency, T) are one weighted row, as in `fit_bgnbd`); the gradient is by central differences.
+    It starts from r = s = 1, alpha = beta = the mean T (scaled to the data's time unit) and tries
+    the fixed starts (1, 1, 1, 1) and (0.5, 10, 0.5, 10) only when that run does not converge (each
+    run costs seconds at 100,000 customers; on CDNOW the three starts reach the same optimum, and on
+    the 10M-event test store the scaled start was the best of the three). log_covariance: the covariance of the log-parameters, the inverse
     of the Hessian of the negative log-likelihood there (`_log_covariance`; None with
     covariance=False, which saves its 8 gradient evaluations when only the fit is needed). On the CDNOW sample
     of 2,357 customers it gives Fader & Hardie's r = 0.55, alpha = 10.58, s = 0.61, beta = 11.67,
@@ -465,7 +475,8 @@ def fit_pareto_nbd(frequency, recency, T, *, weights=None, covariance: bool = Tr
     (x, tx, T), w, _ = _grouped([x, tx, T], w)
     neg_ll, total = _pareto_nbd_mean_neg_ll(x, tx, T, w)
     mean_T = float(np.average(T, weights=w))
-    params, ll, ok = _fit(neg_ll, [(1, 1, 1, 1), (0.5, 10, 0.5, 10), (1, max(mean_T, 1), 1, max(mean_T, 1))], 4)
+    starts = [(1, max(mean_T, 1), 1, max(mean_T, 1)), (1, 1, 1, 1), (0.5, 10, 0.5, 10)]
+    params, ll, ok = _fit(neg_ll, starts, 4, until_converged=True)
     return {"r": params[0], "alpha": params[1], "s": params[2], "beta": params[3], "log_likelihood": ll * total,
             "converged": ok, "log_covariance": _log_covariance(neg_ll, params, total) if covariance else None}
 

@@ -125,3 +125,38 @@ def test_pareto_nbd_p_alive_on_distinct_rows_equals_row_by_row(cdnow):
         log_a0 = clv._pnbd_log_a0(clv._pnbd_log_f(params, x, tx), clv._pnbd_log_f(params, x, T), tx, T)
         row_by_row = special.expit(-clv._pnbd_dead_log_odds(params, x, tx, T, log_a0))
         np.testing.assert_allclose(clv.pareto_nbd_p_alive(params, x, tx, T), row_by_row, rtol=1e-14)
+
+
+def test_pareto_nbd_first_start_is_the_best_of_three_on_cdnow(cdnow):
+    """fit_pareto_nbd stops after the data-scaled start when it converges: on CDNOW that is the optimum
+    the three starts reach together (best of three, as fit_bgnbd keeps)."""
+    x, tx, T = (cdnow[c].to_numpy(dtype=float) for c in ("x", "t_x", "T"))
+    (gx, gtx, gT), w, _ = clv._grouped([x, tx, T])
+    neg_ll, total = clv._pareto_nbd_mean_neg_ll(gx, gtx, gT, w)
+    mean_T = float(np.average(gT, weights=w))
+    best, ll, _ = clv._fit(neg_ll, [(1, mean_T, 1, mean_T), (1, 1, 1, 1), (0.5, 10, 0.5, 10)], 4)
+    fit = clv.fit_pareto_nbd(x, tx, T, covariance=False)
+    assert fit["log_likelihood"] == pytest.approx(ll * total, abs=1e-6)
+    np.testing.assert_allclose([fit[k] for k in ("r", "alpha", "s", "beta")], best, rtol=1e-5)
+
+
+def test_fit_until_converged_tries_the_next_start_only_when_needed():
+    """until_converged: one run when the first start converges; the next start when the first gives
+    no finite value (the likelihood overflows there)."""
+    calls = []
+
+    def bowl(logp):  # minimum at log-parameters (1, 2); 'overflows' (1e300) beyond logp[0] > 3
+        calls.append(logp.copy())
+        if logp[0] > 3:
+            return 1e300, np.zeros(2)
+        return float(np.sum((logp - [1, 2]) ** 2)), 2 * (logp - [1, 2])
+
+    params, ll, ok = clv._fit(bowl, [(1, 1), (2, 2)], 2, until_converged=True)
+    first_run = len(calls)
+    assert ok and params == pytest.approx(np.exp([1, 2])) and ll == pytest.approx(0, abs=1e-12)
+    calls.clear()
+    clv._fit(bowl, [(1, 1), (2, 2)], 2)
+    assert len(calls) > first_run  # without it both starts run
+    calls.clear()
+    params, _, ok = clv._fit(bowl, [(np.exp(5), 1), (1, 1)], 2, until_converged=True)
+    assert ok and params == pytest.approx(np.exp([1, 2]))

@@ -457,12 +457,12 @@ def fit_pareto_nbd(frequency, recency, T, *, weights=None, covariance: bool = Tr
     recency, T) are one weighted row, as in `fit_bgnbd`); the gradient is by central differences.
     It starts from r = s = 1, alpha = beta = the mean T (scaled to the data's time unit) and tries
     the fixed starts (1, 1, 1, 1) and (0.5, 10, 0.5, 10) only when that run does not converge (each
-    run costs seconds at 100,000 customers; on CDNOW the three starts reach the same optimum, and on
-    the 10M-event test store the scaled start was the best of the three). log_covariance: the covariance of the log-parameters, the inverse
-    of the Hessian of the negative log-likelihood there (`_log_covariance`; None with
-    covariance=False, which saves its 8 gradient evaluations when only the fit is needed). On the CDNOW sample
-    of 2,357 customers it gives Fader & Hardie's r = 0.55, alpha = 10.58, s = 0.61, beta = 11.67,
-    LL = -9595.0 (tests/unit/test_pareto_nbd.py).
+    run costs seconds at 100,000 customers; on CDNOW the three starts reach the same optimum, and
+    on the 10M-event test store the scaled start was the best of the three). log_covariance: the
+    covariance of the log-parameters, the inverse of the Hessian of the negative log-likelihood
+    there (`_log_covariance`; None with covariance=False, which saves its 8 gradient evaluations
+    when only the fit is needed). On the CDNOW sample of 2,357 customers it gives Fader & Hardie's
+    r = 0.55, alpha = 10.58, s = 0.61, beta = 11.67, LL = -9595.0 (tests/unit/test_pareto_nbd.py).
     """
     x, tx, T = _arrays(frequency, recency, T)
     if len(x) == 0:
@@ -747,8 +747,6 @@ class _Values:
         return total, float(lo), float(hi)
 
 
-
-
 def customer_lifetime_value(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -933,7 +931,7 @@ def lifetime_value_report(
     if isinstance(holdout_days, bool) or not isinstance(holdout_days, int) or holdout_days < 1:
         raise CxInputError(f"holdout_days must be a whole number of days of at least 1, got {holdout_days!r}")
     try:
-        summary, values = _lifetime_values(con, None, unit, horizon_months, 0.10, DRAWS, 0)
+        summary, values = _lifetime_values(con, None, unit, horizon_months, 0.10, DRAWS, 0)  # as customer_lifetime_value
     except CxDataError as exc:
         return LifetimeValue(f"The lifetime value models could not be fitted to this store's orders: {exc}.")
     row = summary.iloc[0]

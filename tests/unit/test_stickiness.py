@@ -9,7 +9,7 @@ from scipy import stats
 
 import cxlib
 from cxlib.analysis import churn
-from cxlib.analysis.churn.stickiness import _mean_interval
+from cxlib.analysis.churn.active_days import _mean_interval
 from cxlib.errors import CxDataError, CxInputError
 
 AS_OF = "2024-06-30 12:00:00"

@@ -27,7 +27,7 @@ from cxlib.analysis.churn.status import (
     definition_text,
     period_churn,
 )
-from cxlib.analysis.churn.stickiness import stickiness, stickiness_summary
+from cxlib.analysis.churn.active_days import stickiness, stickiness_summary
 from cxlib.analysis.churn.value import (
     at_risk_customers,
     detractor_to_passive_value,

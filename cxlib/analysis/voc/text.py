@@ -185,57 +185,11 @@ def not_scored_note(df: pd.DataFrame, *, min_group_size: int = MIN_GROUP_SIZE) -
             f"the sentiment words and theme keywords are {SCORED_LANGUAGE_NAMES}")
 
 
-def themes(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    taxonomy=None,
-    metric: str | None = None,
-    start=None,
-    end=None,
-    min_group_size: int = MIN_GROUP_SIZE,
-    alpha: float = 0.05,
-) -> pd.DataFrame:
-    """Feedback themes in survey comments: volume, NPS and over-representation among detractors.
-
-    *Definition*: a comment belongs to every theme one of whose keywords it contains
-    (`keyword_pattern`: whole words, '*' for any ending, case-insensitive); '(no theme)' counts
-    comments matching none. Comments on answers of every survey metric count (`metric` picks one:
-    'nps', 'csat', 'ces' or another the store holds). The keywords are English: comments detected
-    as another language are not scored (counted per language in ``attrs["not_scored"]``, said by
-    `not_scored_note`); "unknown" ones (too short to tell, e.g. "billing mess") are matched, since
-    a keyword found in them is found. share = comments / all scored comments (percent; themes
-    overlap, so shares can sum past 100). promoters / passives / detractors count the theme's
-    comments on NPS answers; nps of those with a Wald interval as in cxlib.analysis.voc.nps.
-    When fewer than `min_group_size` of a theme's comments are on NPS answers, everything drawn
-    from their scores (counts, nps, interval, shares, over-representation, p-values) is blank. over_representation = (share of detractor comments mentioning the theme) /
-    (share of promoter comments mentioning it): the usual NPS text-analytics contrast of the
-    two ends ("detractors mention billing 5x as often as promoters"); inf when no promoter
-    mentions it. Tested with Fisher's exact test (scipy) on the 2x2 table theme yes/no by
-    detractor/promoter, Benjamini-Hochberg adjusted over themes; significant = p_adjusted < alpha. Themes with fewer than `min_group_size` comments
-    are suppressed (scores, counts, quotes blanked; suppressed=True); themes overlap, so there is
-    no complementary suppression.
-
-    Columns: theme, comments, share, promoters, passives, detractors, nps, ci_lower, ci_upper,
-    detractor_share (percent of detractor comments mentioning it), over_representation,
-    p_value, p_adjusted, significant, suppressed.
-    Raises CxDataError when no comment is in a scored language.
-    """
-    from statsmodels.stats.multitest import multipletests
-
+def _theme_scores(df: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """share, nps with its Wald interval, detractor_share, over_representation and Fisher's p per
+    theme (the definitions in `themes`); what comes from fewer than `min_group_size` NPS answers is blank."""
     from cxlib.analysis.intervals import nps_interval
 
-    check_min_group_size(min_group_size)
-    tax = _taxonomy(taxonomy)
-    texts = comment_languages(con, metric=metric, start=start, end=end)
-    matched = texts[texts["scored"] | (texts["language"] == UNKNOWN)]
-    not_scored = _not_scored(texts["language"], texts["comments"])
-    if len(texts) and matched.empty:
-        langs = ", ".join(f"{lang} {n:,}" for lang, n in not_scored.items())
-        raise CxDataError(f"no comment is in a language the theme keywords are written in "
-                          f"({', '.join(SCORED_LANGUAGES)}); the {texts['comments'].sum():,} comments are in {langs}")
-    s, e = _window(start, end)
-    df = sql.run(con, "voc_themes", {"themes": tax["theme"].tolist(), "patterns": tax["pattern"].tolist(),
-                                     "texts": matched["comment"].tolist(), "metric": metric, "start": s, "end": e})
     total = df["total_comments"].iloc[0] if len(df) else 0
     total_det = df["total_detractors"].iloc[0] if len(df) else 0
     total_pro = df["total_promoters"].iloc[0] if len(df) else 0
@@ -263,6 +217,60 @@ def themes(
     few = answers < min_group_size
     for col in ["promoters", "passives", "detractors", "detractor_share", "over_representation", "p_value"]:
         df[col] = df[col].where(~few)
+    return df
+
+
+def themes(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    taxonomy=None,
+    metric: str | None = None,
+    start=None,
+    end=None,
+    min_group_size: int = MIN_GROUP_SIZE,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Feedback themes in survey comments: volume, NPS and over-representation among detractors.
+
+    *Definition*: a comment belongs to every theme one of whose keywords it contains
+    (`keyword_pattern`: whole words, '*' for any ending, case-insensitive); '(no theme)' counts
+    comments matching none. Comments on answers of every survey metric count (`metric` picks one:
+    'nps', 'csat', 'ces' or another the store holds). The keywords are English: comments detected
+    as another language are not scored (counted per language in ``attrs["not_scored"]``, said by
+    `not_scored_note`); "unknown" ones (too short to tell, e.g. "billing mess") are matched, since
+    a keyword found in them is found. share = comments / all scored comments (percent; themes
+    overlap, so shares can sum past 100). promoters / passives / detractors count the theme's
+    comments on NPS answers; nps of those with a Wald interval as in cxlib.analysis.voc.nps.
+    When fewer than `min_group_size` of a theme's comments are on NPS answers, everything drawn
+    from their scores (counts, nps, interval, shares, over-representation, p-values) is blank.
+    over_representation = (share of detractor comments mentioning the theme) /
+    (share of promoter comments mentioning it): the usual NPS text-analytics contrast of the
+    two ends ("detractors mention billing 5x as often as promoters"); inf when no promoter
+    mentions it. Tested with Fisher's exact test (scipy) on the 2x2 table theme yes/no by
+    detractor/promoter, Benjamini-Hochberg adjusted over themes; significant = p_adjusted < alpha.
+    Themes with fewer than `min_group_size` comments are suppressed (scores, counts, quotes blanked; suppressed=True); themes overlap, so there is
+    no complementary suppression.
+
+    Columns: theme, comments, share, promoters, passives, detractors, nps, ci_lower, ci_upper,
+    detractor_share (percent of detractor comments mentioning it), over_representation,
+    p_value, p_adjusted, significant, suppressed.
+    Raises CxDataError when no comment is in a scored language.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    check_min_group_size(min_group_size)
+    tax = _taxonomy(taxonomy)
+    texts = comment_languages(con, metric=metric, start=start, end=end)
+    matched = texts[texts["scored"] | (texts["language"] == UNKNOWN)]
+    not_scored = _not_scored(texts["language"], texts["comments"])
+    if len(texts) and matched.empty:
+        langs = ", ".join(f"{lang} {n:,}" for lang, n in not_scored.items())
+        raise CxDataError(f"no comment is in a language the theme keywords are written in "
+                          f"({', '.join(SCORED_LANGUAGES)}); the {texts['comments'].sum():,} comments are in {langs}")
+    s, e = _window(start, end)
+    df = sql.run(con, "voc_themes", {"themes": tax["theme"].tolist(), "patterns": tax["pattern"].tolist(),
+                                     "texts": matched["comment"].tolist(), "metric": metric, "start": s, "end": e})
+    df = _theme_scores(df, min_group_size)
     df["p_adjusted"] = np.nan
     ok = df["p_value"].notna()
     if ok.any():

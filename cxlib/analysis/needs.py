@@ -218,8 +218,22 @@ def _nps_breakdown(con, context) -> int:
 
 RELATIONSHIP_NPS = Requirement("customers with a relationship NPS answer (an NPS answer without a touchpoint)",
                                _relationship_nps, load=LOAD["surveys"])
-DRIVER_NPS = Requirement("customers with a relationship NPS answer (at least 30, to fit a driver model)",
-                         _relationship_nps, 30, LOAD["surveys"])
+def _driver_outcomes(con, context) -> int:
+    """Customers with the outcome key drivers explain (context `target`, default NPS): a
+    relationship NPS answer; a CSAT or CES answer; for churn, customers with activity."""
+    target = context.get("target") or "nps"
+    if target in ("csat", "ces"):
+        return con.execute("SELECT count(DISTINCT customer_id) FROM survey_responses WHERE metric = ?",
+                           [target]).fetchone()[0]
+    if target == "churn":
+        return con.execute("SELECT count(*) FROM (SELECT customer_id FROM events UNION SELECT customer_id FROM orders "
+                           "UNION SELECT customer_id FROM subscriptions)").fetchone()[0]
+    return _relationship_nps(con, context)
+
+
+DRIVER_NPS = Requirement("customers with the outcome the drivers explain: a relationship NPS answer, or for a CSAT, "
+                         "CES or churn target those answers or activity (at least 30, to fit a driver model)",
+                         _driver_outcomes, 30, LOAD["surveys"])
 DRIVER_INPUTS = Requirement(
     "something to explain NPS with: touchpoint ratings (CSAT answers tied to a touchpoint), service tickets, events "
     "or customer attributes", _driver_inputs,

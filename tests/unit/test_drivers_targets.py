@@ -227,3 +227,17 @@ def test_chart_drivers_names_the_target(tmp_path):
     assert d["layer"][1]["mark"]["color"] == charts.colour("interval")
     assert charts.chart_drivers(voc.key_drivers(con, target="csat", bootstrap=0)).to_dict()["title"]["text"] == \
         "What drives CSAT"
+
+
+def test_the_drivers_section_is_ready_for_the_target_the_store_can_answer(tmp_path):
+    from cxlib.analysis import needs
+
+    customers = [f"c{i:03d}" for i in range(40)]
+    answers = [(c, "2024-02-14", "csat", 1 + i % 5, "support") for i, c in enumerate(customers)]
+    tickets = [(f"t{i}", c, "2024-02-02") for i, c in enumerate(customers)]
+    con = _store(tmp_path, customers=customers, answers=answers, tickets=tickets)  # CSAT, no NPS
+    assert needs.readiness(con, "voc.drivers", target="csat")
+    assert not needs.readiness(con, "voc.drivers", target="nps")
+    assert not needs.readiness(con, "voc.drivers")  # NPS by default
+    assert not needs.readiness(con, "voc.drivers", target="ces")
+    assert "relationship NPS answer" in needs.readiness(con, "voc.drivers").sentence

@@ -128,6 +128,8 @@ NPS_PERIODS = Requirement("NPS answers in at least two periods", _sql(
 RATED_TOUCHPOINTS = Requirement("CSAT or CES answers tied to a touchpoint", _sql(
     "SELECT count(*) FROM survey_responses WHERE metric IN ('csat', 'ces') AND touchpoint IS NOT NULL"),
     load=LOAD["surveys"] + " with a touchpoint column")
+NPS_COMMENTS = Requirement("NPS answers with a comment", _answers("nps", "AND nullif(trim(comment), '') IS NOT NULL"),
+                           load=LOAD["surveys"] + " with a comment column")
 SURVEY_COMMENTS = Requirement("survey answers with a comment", _sql(
     "SELECT count(*) FROM survey_responses WHERE nullif(trim(comment), '') IS NOT NULL"),
     load=LOAD["surveys"] + " with a comment column")
@@ -320,6 +322,7 @@ SECTIONS: dict[str, tuple[Requirement, ...]] = {
     "voc.drivers": (DRIVER_NPS, DRIVER_INPUTS),
     "voc.peak_end": (PEAK_END_CUSTOMERS,),
     "voc.themes": (SURVEY_COMMENTS,),  # themes read the comments of every survey metric
+    "voc.themes_nps": (NPS_COMMENTS,),  # the themes' NPS chart
     "voc.topics": (TOPIC_COMMENTS,),
     "voc.followup": (RELATIONSHIP_NPS,),
     # the overview (its scores, drivers and themes are the voc sections above)

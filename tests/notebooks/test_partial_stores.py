@@ -66,3 +66,26 @@ def test_every_notebook_is_useful_on_whatever_the_store_holds(notebook, family, 
         assert any(h.startswith(heading) for h in drawn), f"{notebook} on {family}: no chart in '{heading}'"
     if family == "sample":
         assert skipped(nb) == [], f"{notebook} on the sample skipped {skipped(nb)}"
+
+
+def test_voice_of_customer_on_csat_answers_with_comments_and_no_nps(sample_db, tmp_path):
+    """A CSAT survey export with comments and touchpoints, no NPS: themes, quotes and the drivers of CSAT run;
+    the NPS parts (the themes' NPS chart, sentiment by NPS group) say what they need instead of failing."""
+    import cxlib
+
+    source = cxlib.connect(sample_db)
+    answers = source.execute("SELECT response_id, customer_id, ts, metric, score, touchpoint, comment "
+                             "FROM survey_responses WHERE metric = 'csat'").df()
+    source.close()
+    store = tmp_path / "csat_only.duckdb"
+    report = cxlib.ingest(answers, "survey_responses", db=store, add_customers=True)
+    assert report.rejected == 0 and report.loaded == len(answers)
+    nb = run_notebook(NOTEBOOKS / "voice_of_customer.ipynb", tmp_path, store, driver_target="csat")
+    assert problems(nb) == []
+    drawn = charted(nb)
+    assert any(h.startswith("Satisfaction") for h in drawn)
+    text = " ".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+                    for c in nb["cells"] for o in c.get("outputs", []))
+    assert "NPS answers with a comment" in text  # the themes' NPS chart says what it needs
+    assert "Sentiment by NPS group needs" in text
+    assert "billing" in text  # the themes table and quotes ran on the CSAT comments

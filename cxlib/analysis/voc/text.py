@@ -520,12 +520,12 @@ def quotes(
     The text is NOT HTML-escaped here: pandas and Altair escape it when they show it; escape it
     yourself (html.escape) before writing it into HTML by hand.
 
-    Columns: theme, quote, nps_group, score, sentiment.
+    Columns: theme, quote, nps_group, metric (the survey the score belongs to), score, sentiment.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     check_min_group_size(min_group_size)
-    cols = ["theme", "quote", "nps_group", "score", "sentiment"]
+    cols = ["theme", "quote", "nps_group", "metric", "score", "sentiment"]
     if nps_group is not None and nps_group not in ("promoter", "passive", "detractor"):
         from cxlib.errors import unknown_name
 
@@ -552,7 +552,8 @@ def quotes(
         grp = grp.assign(sim=np.asarray(sims).ravel()).sort_values(["sim", "response_id"], ascending=[False, True])
         grp = grp.drop_duplicates("masked").head(per_theme)
         for _, r in grp.iterrows():
-            out.append({"theme": theme, "quote": r["masked"], "nps_group": r["nps_group"], "score": r["score"],
+            out.append({"theme": theme, "quote": r["masked"], "nps_group": r["nps_group"],
+                        "metric": r.get("metric"), "score": r["score"],
                         "sentiment": sentiment(r["masked"], language=r.get("language"))})
     return pd.DataFrame(out, columns=cols)
 

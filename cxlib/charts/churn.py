@@ -187,12 +187,14 @@ def chart_retention_by_group(df: pd.DataFrame, *, title: str | None = None) -> a
                  alt.Tooltip("ci_upper:Q", format=".1%", title="95% Wilson interval, upper"),
                  alt.Tooltip("customers:Q", title="customers followed", format=",")],
     )
-    lines = f"one line per group ({_listed(groups)})" if len(groups) > 1 else "one line"
+    if len(groups) > 1:
+        what = (f"one line per group ({_listed(groups)}); the shaded band is the 95% Wilson interval, so where "
+                "the bands of two groups do not overlap, the gap is more than chance")
+    else:
+        what = "one line; the shaded band is its 95% Wilson interval"
     return (band + line).properties(
         title=heading(title or "Share of customers still active, by periods since their first activity", 640),
-        width=480,
-        description=f"Retention across all cohorts, {lines}; the shaded band is the 95% Wilson interval, so "
-                    "where the bands of two groups do not overlap, the gap is more than chance.")
+        width=480, description=f"Retention across all cohorts, {what}.")
 
 
 def chart_stickiness(df: pd.DataFrame, *, title: str | None = None) -> alt.LayerChart:

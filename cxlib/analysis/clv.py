@@ -140,6 +140,20 @@ def _grouped(columns, weights=None):
     return [distinct[:, i] for i in range(distinct.shape[1])], w, inverse
 
 
+def _histories(frequency, recency, T, weights, model: str):
+    """The purchase histories (x, t_x, T) checked and grouped into distinct rows with their weights."""
+    x, tx, T = _arrays(frequency, recency, T)
+    if len(x) == 0:
+        raise CxDataError(f"no purchasing customers to fit the {model} model to")
+    if np.any(x < 0) or np.any(tx < 0) or np.any(T < tx) or np.any(tx[x == 0] != 0):
+        raise CxInputError("frequency and recency must be >= 0, recency <= T, and recency 0 when frequency is 0")
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    if w is not None and (w.shape != x.shape or np.any(w < 0) or not np.any(w > 0)):
+        raise CxInputError("weights must be one non-negative count per row, not all 0")
+    (x, tx, T), w, _ = _grouped([x, tx, T], w)
+    return x, tx, T, w
+
+
 def _fit(neg_ll, start_points, n_params, *, until_converged=False):
     """Minimise `neg_ll` (log-parameters -> (value, gradient); a mean over customers, so the
     tolerances mean the same on 5,000 customers as on 500,000) with L-BFGS-B from each start;
@@ -223,15 +237,7 @@ def fit_bgnbd(frequency, recency, T, *, weights=None) -> dict:
     objective is the mean log-likelihood per customer, so the tolerances mean the same on any
     number of customers.
     """
-    x, tx, T = _arrays(frequency, recency, T)
-    if len(x) == 0:
-        raise CxDataError("no purchasing customers to fit the BG/NBD model to")
-    if np.any(x < 0) or np.any(tx < 0) or np.any(T < tx) or np.any(tx[x == 0] != 0):
-        raise CxInputError("frequency and recency must be >= 0, recency <= T, and recency 0 when frequency is 0")
-    w = None if weights is None else np.asarray(weights, dtype=float)
-    if w is not None and (w.shape != x.shape or np.any(w < 0) or not np.any(w > 0)):
-        raise CxInputError("weights must be one non-negative count per row, not all 0")
-    (x, tx, T), w, _ = _grouped([x, tx, T], w)
+    x, tx, T, w = _histories(frequency, recency, T, weights, "BG/NBD")
     neg_ll, total = _bgnbd_mean_neg_ll(x, tx, T, w)
     mean_T = float(np.average(T, weights=w))
     params, ll, ok = _fit(neg_ll, [(1, 1, 1, 1), (0.5, 5, 0.8, 2.5), (2, max(mean_T, 1), 1, 5)], 4)
@@ -464,15 +470,7 @@ def fit_pareto_nbd(frequency, recency, T, *, weights=None, covariance: bool = Tr
     when only the fit is needed). On the CDNOW sample of 2,357 customers it gives Fader & Hardie's
     r = 0.55, alpha = 10.58, s = 0.61, beta = 11.67, LL = -9595.0 (tests/unit/test_pareto_nbd.py).
     """
-    x, tx, T = _arrays(frequency, recency, T)
-    if len(x) == 0:
-        raise CxDataError("no purchasing customers to fit the Pareto/NBD model to")
-    if np.any(x < 0) or np.any(tx < 0) or np.any(T < tx) or np.any(tx[x == 0] != 0):
-        raise CxInputError("frequency and recency must be >= 0, recency <= T, and recency 0 when frequency is 0")
-    w = None if weights is None else np.asarray(weights, dtype=float)
-    if w is not None and (w.shape != x.shape or np.any(w < 0) or not np.any(w > 0)):
-        raise CxInputError("weights must be one non-negative count per row, not all 0")
-    (x, tx, T), w, _ = _grouped([x, tx, T], w)
+    x, tx, T, w = _histories(frequency, recency, T, weights, "Pareto/NBD")
     neg_ll, total = _pareto_nbd_mean_neg_ll(x, tx, T, w)
     mean_T = float(np.average(T, weights=w))
     starts = [(1, max(mean_T, 1), 1, max(mean_T, 1)), (1, 1, 1, 1), (0.5, 10, 0.5, 10)]

@@ -49,14 +49,16 @@ def parse_treated(con: duckdb.DuckDBPyConnection, treated) -> tuple[str, str] | 
     return column, value
 
 
-def periods_since(first: pd.Timestamp, p: pd.Timestamp, period: str) -> int:
+def periods_since(first: pd.Timestamp, p: pd.Series, period: str) -> pd.Series:
+    """Whole periods from `first` to each period start in `p`."""
     if period == "week":
-        return int((p - first).days // 7)
-    months = (p.year - first.year) * 12 + (p.month - first.month)
+        return (p - first).dt.days // 7
+    months = (p.dt.year - first.year) * 12 + (p.dt.month - first.month)
     return months if period == "month" else months // 3
 
 
-def period_end(p: pd.Timestamp, period: str) -> pd.Timestamp:
+def period_end(p: pd.Series, period: str) -> pd.Series:
+    """The (exclusive) end of each period starting at `p`."""
     return p + (pd.Timedelta(days=7) if period == "week" else pd.DateOffset(months=1 if period == "month" else 3))
 
 
@@ -75,11 +77,10 @@ def observations(con, metric, period, treated, change, start, end) -> pd.DataFra
               "end": to_timestamp(end, "end"), "horizon": store_as_of(con), "value": value}
     df = sql.run(con, "impact_cells", params, {"column": slot})
     df["period"] = pd.to_datetime(df["period"])
-    ends = df["period"].map(lambda p: period_end(p, period))
     df["post"] = (df["period"] >= change).astype(int)
-    df = df[(df["post"] == 1) | (ends <= change)].copy()
+    df = df[(df["post"] == 1) | (period_end(df["period"], period) <= change)].copy()
     first = df["period"].min() if len(df) else change
-    df["t"] = [periods_since(first, p, period) for p in df["period"]]
+    df["t"] = periods_since(first, df["period"], period).astype(int)
     return df.reset_index(drop=True)
 
 

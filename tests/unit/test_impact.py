@@ -223,3 +223,78 @@ def test_defaults_adapt_to_the_store(planted, tmp_path, monkeypatch):
         im.fit_treated(con, "regio: north")
     assert im.fit_impact_metric(con, "nps") == "csat" and "no NPS data" in said[-1]
     assert im.fit_impact_metric(con, "csat") == "csat"
+
+
+def test_difference_in_differences_equals_statsmodels_cluster_robust_wls_on_an_unbalanced_panel(tmp_path):
+    """Customers answering 0-3 times a week, unequal groups, a planted +10: every term's estimate,
+    standard error and p-value equals statsmodels' WLS on the customer-week means with a dummy per
+    week and errors clustered by customer to 1e-8 relative; the estimates equal OLS on the single
+    answers, whose standard errors differ only by the small-sample factor (N - 1) / (N - K)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(23)
+    people = pd.DataFrame({"customer_id": [f"c{i:03d}" for i in range(150)],
+                           "region": ["north"] * 50 + ["south"] * 100})
+    rows = []
+    for week in range(16):
+        for c, region in zip(people["customer_id"], people["region"]):
+            for k in range(rng.choice(4, p=[0.5, 0.3, 0.15, 0.05])):
+                p = 0.5 + 0.01 * week + (0.1 if region == "north" and week >= 8 else 0.0)
+                rows.append({"response_id": f"{c}-{week}-{k}", "customer_id": c, "metric": "csat",
+                             "ts": START + timedelta(weeks=week, days=int(rng.integers(0, 7)), hours=9),
+                             "score": 5 if rng.random() < p else 1})
+    answers = pd.DataFrame(rows)
+    con = _store(tmp_path, answers, people)
+    change = START + timedelta(weeks=8)
+    res = im.impact(con, metric="csat", change_date=change, treated="region: north")
+    con.close()
+    assert res.design == im.DID and res.ci_lower <= 10 <= res.ci_upper
+
+    df = answers.merge(people, on="customer_id")
+    df["y"] = np.where(df["score"] >= 4, 100.0, 0.0)
+    df["week"] = (df["ts"] - START).dt.days // 7
+    df["treated"] = (df["region"] == "north").astype(int)
+    df["did"] = df["treated"] * (df["week"] >= 8)
+    df["drift"] = df["treated"] * df["week"]
+    cells = df.groupby(["week", "customer_id", "treated", "did", "drift"], as_index=False).agg(y=("y", "mean"),
+                                                                                               n=("y", "size"))
+    customers = df["customer_id"].nunique()
+
+    def fit(data, term, weights=None):
+        formula = f"y ~ C(week) + treated + {term}"
+        model = smf.ols(formula, data) if weights is None else smf.wls(formula, data, weights=data[weights])
+        return model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(data["customer_id"])[0]})
+
+    before = cells[cells["week"] < 8]
+    expected = {"difference in differences": (fit(cells, "did", "n"), "did"),
+                "gap before the change (treated - comparison)": (fit(cells, "did", "n"), "treated"),
+                "drift of the gap per week before the change": (fit(before, "drift", "n"), "drift")}
+    terms = res.terms.set_index("term")
+    for label, (reference, name) in expected.items():
+        estimate, se = reference.params[name], reference.bse[name]
+        half = stats.t.ppf(0.975, customers - 1) * se
+        p = 2 * stats.t.sf(abs(estimate / se), customers - 1)
+        row = terms.loc[label]
+        assert row["estimate"] == pytest.approx(estimate, rel=1e-8)
+        assert (row["ci_upper"] - row["ci_lower"]) / 2 == pytest.approx(half, rel=1e-8)
+        assert row["p_value"] == pytest.approx(p, rel=1e-8)
+
+    raw = fit(df, "did")
+    k = len(raw.params)
+    assert res.estimate == pytest.approx(raw.params["did"], rel=1e-8)
+    correction = ((len(cells) - 1) / (len(cells) - k)) / ((len(df) - 1) / (len(df) - k))
+    assert (res.ci_upper - res.ci_lower) / 2 == pytest.approx(
+        stats.t.ppf(0.975, customers - 1) * raw.bse["did"] * math.sqrt(correction), rel=1e-8)
+
+
+@pytest.mark.parametrize("period, starts, ends, since", [
+    ("week", ["2025-12-29", "2026-01-05", "2026-03-02"], ["2026-01-05", "2026-01-12", "2026-03-09"], [0, 1, 9]),
+    ("month", ["2025-11-01", "2026-01-01", "2026-02-01"], ["2025-12-01", "2026-02-01", "2026-03-01"], [0, 2, 3]),
+    ("quarter", ["2025-10-01", "2026-01-01", "2026-07-01"], ["2026-01-01", "2026-04-01", "2026-10-01"], [0, 1, 3]),
+])
+def test_period_ends_and_periods_since_the_first(period, starts, ends, since):
+    from cxlib.analysis.impact.data import period_end, periods_since
+
+    p = pd.Series(pd.to_datetime(starts))
+    assert period_end(p, period).tolist() == list(pd.to_datetime(ends))
+    assert periods_since(p[0], p, period).tolist() == since

@@ -1,6 +1,7 @@
-"""The two designs of an impact analysis, fitted with statsmodels: the interrupted time series
-(segmented regression with HAC errors, and its placebo check) and the difference in differences
-(two-way fixed effects, errors clustered by customer, and the parallel-trends check).
+"""The two designs of an impact analysis: the interrupted time series (segmented regression with HAC
+errors, fitted with statsmodels, and its placebo check) and the difference in differences (two-way
+fixed effects, errors clustered by customer, computed with numpy on data within-transformed by
+period; and the parallel-trends check).
 
 Definitions: docs/metrics.md ("Impact of a dated change").
 """
@@ -85,35 +86,45 @@ def interrupted_time_series(s: pd.DataFrame, period: str,
     return terms, check, fitted, expected
 
 
-def _twfe(cells: pd.DataFrame, extra: pd.Series, name: str):
+def _twfe(cells: pd.DataFrame, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """WLS of customer-period means on period fixed effects, the group and `extra`, weights n, with
-    standard errors clustered by customer (statsmodels); equal to the regression on the single
-    observations."""
-    import statsmodels.api as sm
-
-    X = pd.get_dummies(cells["period"], prefix="p", drop_first=True, dtype=float)
-    X.insert(0, "const", 1.0)
-    X["treated"] = cells["treated"].astype(float)
-    X[name] = extra.astype(float).to_numpy()
-    groups = pd.factorize(cells["customer_id"])[0]
-    model = sm.WLS((cells["total"] / cells["n"]).to_numpy(float), X, weights=cells["n"].to_numpy(float))
-    return model.fit(cov_type="cluster", cov_kwds={"groups": groups}), X
+    standard errors clustered by customer: (estimates and standard errors of [group, extra], residuals).
+    Equal to the regression on the single observations, and to statsmodels' WLS with a dummy per period
+    and cov_type='cluster' (CRV1, correction G/(G-1) (N-1)/(N-K), K counting the period dummies), computed
+    on the data within-transformed by period (Frisch-Waugh-Lovell: the weighted period means taken out
+    of y and of both regressors give the same estimates, residuals and cluster sandwich)."""
+    w = cells["n"].to_numpy(float)
+    period = pd.factorize(cells["period"])[0]
+    customer = pd.factorize(cells["customer_id"])[0]
+    periods, customers = period.max() + 1, customer.max() + 1
+    columns = np.column_stack([cells["total"].to_numpy(float) / w, cells["treated"].to_numpy(float), extra])
+    weight = np.bincount(period, weights=w, minlength=periods)
+    means = np.column_stack([np.bincount(period, weights=w * c, minlength=periods) for c in columns.T]) / weight[:, None]
+    within = columns - means[period]
+    y, X = within[:, 0], within[:, 1:]
+    bread = np.linalg.pinv(X.T @ (X * w[:, None]))
+    beta = bread @ (X.T @ (w * y))
+    resid = y - X @ beta
+    scores = X * (w * resid)[:, None]
+    sums = np.column_stack([np.bincount(customer, weights=s, minlength=customers) for s in scores.T])
+    n, k = len(w), periods + 2  # the constant, periods - 1 dummies, the group and extra
+    cov = bread @ (sums.T @ sums) @ bread * customers / (customers - 1) * (n - 1) / (n - k)
+    return beta, np.sqrt(np.diag(cov)), resid
 
 
 def difference_in_differences(cells: pd.DataFrame, period: str) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """Difference in differences: two-way fixed effects (period, group) with the effect on treated x after;
     the drift of the gap before the change (treated x t over the periods before) as the parallel-trends check."""
-    fit, X = _twfe(cells, cells["treated"] * cells["post"], "did")
+    did = (cells["treated"] * cells["post"]).to_numpy(float)
+    (gap, effect), (gap_se, effect_se), resid = _twfe(cells, did)
     before = cells[cells["post"] == 0].reset_index(drop=True)
-    drift, _ = _twfe(before, before["treated"] * before["t"], "drift")
+    (_, drift), (_, drift_se), _ = _twfe(before, (before["treated"] * before["t"]).to_numpy(float))
     groups = cells["customer_id"].nunique() - 1  # t intervals with G - 1 degrees of freedom (G customers)
-    terms = pd.DataFrame([_term("did", "difference in differences", fit.params["did"], fit.bse["did"], groups),
-                          _term("treated", "gap before the change (treated - comparison)", fit.params["treated"],
-                                fit.bse["treated"], groups),
-                          _term("drift", f"drift of the gap per {period} before the change", drift.params["drift"],
-                                drift.bse["drift"], groups)])
-    return terms, {"pre_trend": terms.iloc[2].to_dict()}, _side_means(cells, fit.fittedvalues.to_numpy(),
-                                                                       fit.params["did"] * X["did"].to_numpy())
+    terms = pd.DataFrame([_term("did", "difference in differences", effect, effect_se, groups),
+                          _term("treated", "gap before the change (treated - comparison)", gap, gap_se, groups),
+                          _term("drift", f"drift of the gap per {period} before the change", drift, drift_se, groups)])
+    fitted = (cells["total"] / cells["n"]).to_numpy(float) - resid
+    return terms, {"pre_trend": terms.iloc[2].to_dict()}, _side_means(cells, fitted, effect * did)
 
 
 def _side_means(cells: pd.DataFrame, fitted: np.ndarray, effect: np.ndarray) -> pd.DataFrame:

@@ -72,16 +72,19 @@ def impact(
     "after", periods that ended by it "before", and a period holding the change date is left out.
     - `treated` ('column: value': a customer attribute, or the answer's or ticket's channel) with
       a comparison group (every other value) holding data in at least 3 periods on each side:
-      **difference in differences**. The gap d_t = treated mean - comparison mean per period is
-      regressed on an after-indicator by weighted least squares (weights 1 / (1/n_T + 1/n_C));
-      the estimate is the mean gap after minus the mean gap before, with Newey-West (HAC)
-      standard errors over the periods. ``check['pre_trend']``: the drift of the gap per period
-      before the change (the parallel-trends check).
+      **difference in differences**, two-way fixed effects y = a + b treated + l_period +
+      d treated x after over the periods where both groups have data, least squares on each
+      customer's mean per period weighted by its observations (the fit on the single observations),
+      standard errors clustered by customer (CRV1 with statsmodels' small-sample factor, computed
+      on the data within-transformed by period), t interval with G - 1 degrees of freedom; the
+      estimate is d.
+      ``check['pre_trend']``: the drift of the gap per period before the change (treated x t in
+      place of the effect, over the periods before; the parallel-trends check).
     - otherwise (no `treated`, or no comparison group): **interrupted time series**, the segmented
       regression mean_t = b0 + b1 t + b2 after_t + b3 (t - t0) after_t (t = periods since the
       first, t0 the first period after), weights n, HAC errors; the estimate is b2, the jump at
       the change beyond the earlier trend; ``check['slope_change']`` is b3.
-    HAC lags: `maxlags`, or floor(4 (T/100)^(2/9)) (Newey-West 1994) for T periods. statsmodels WLS.
+    HAC lags: `maxlags`, or floor(4 (T/100)^(2/9)) (Newey-West 1994) for T periods; statsmodels WLS.
     Needs data in at least 3 periods on each side (CxDataError otherwise, in plain words).
     """
     _check(metric, period, min_group_size, maxlags)
@@ -99,13 +102,14 @@ def impact(
     return _design(cells, metric, period, change, group, min_group_size, maxlags)
 
 
-def _comparable(cells: pd.DataFrame, min_group_size: int) -> pd.DataFrame | None:
-    """The cells of the periods where both groups have data, when both groups are usable there."""
+def _comparable(cells: pd.DataFrame, min_group_size: int) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The cells of the periods where both groups have data and their per-period series, when both
+    groups are usable there."""
     both = cells.groupby("period")["treated"].transform("nunique") == 2
     cells = cells[both].reset_index(drop=True)
     s = per_period(cells)
     if _usable(s[s["treated"] == 1], min_group_size) and _usable(s[s["treated"] == 0], min_group_size):
-        return cells
+        return cells, s
     return None
 
 
@@ -113,10 +117,11 @@ def _design(cells, metric, period, change, group, min_group_size, maxlags) -> Im
     """Difference in differences when the comparison group is usable, else the interrupted time series."""
     treated_label = f"{group[0]} {group[1]}" if group else None
     comparison_label = f"{group[0]} other than {group[1]}" if group else None
-    both = _comparable(cells, min_group_size) if group else None
-    if both is not None:
+    comparable = _comparable(cells, min_group_size) if group else None
+    if comparable is not None:
+        both, s = comparable
         terms, check, fitted = difference_in_differences(both, period)
-        s = per_period(both).merge(fitted, on=["period", "treated"], how="left")
+        s = s.merge(fitted, on=["period", "treated"], how="left")
         s.loc[s["treated"] == 0, "expected"] = np.nan
         design, reason, labels = DID, f"a comparison group exists ({comparison_label})", {1: treated_label,
                                                                                           0: comparison_label}

@@ -86,17 +86,17 @@ def interrupted_time_series(s: pd.DataFrame, period: str,
     return terms, check, fitted, expected
 
 
-def _twfe(cells: pd.DataFrame, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _twfe(cells: pd.DataFrame, customer: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """WLS of customer-period means on period fixed effects, the group and `extra`, weights n, with
-    standard errors clustered by customer: (estimates and standard errors of [group, extra], residuals).
+    standard errors clustered by customer (`customer`: a whole-number code per cell): (estimates and
+    standard errors of [group, extra], residuals).
     Equal to the regression on the single observations, and to statsmodels' WLS with a dummy per period
     and cov_type='cluster' (CRV1, correction G/(G-1) (N-1)/(N-K), K counting the period dummies), computed
     on the data within-transformed by period (Frisch-Waugh-Lovell: the weighted period means taken out
     of y and of both regressors give the same estimates, residuals and cluster sandwich)."""
     w = cells["n"].to_numpy(float)
     period = pd.factorize(cells["period"])[0]
-    customer = pd.factorize(cells["customer_id"])[0]
-    periods, customers = period.max() + 1, customer.max() + 1
+    periods = period.max() + 1
     columns = np.column_stack([cells["total"].to_numpy(float) / w, cells["treated"].to_numpy(float), extra])
     weight = np.bincount(period, weights=w, minlength=periods)
     means = np.column_stack([np.bincount(period, weights=w * c, minlength=periods) for c in columns.T]) / weight[:, None]
@@ -106,7 +106,8 @@ def _twfe(cells: pd.DataFrame, extra: np.ndarray) -> tuple[np.ndarray, np.ndarra
     beta = bread @ (X.T @ (w * y))
     resid = y - X @ beta
     scores = X * (w * resid)[:, None]
-    sums = np.column_stack([np.bincount(customer, weights=s, minlength=customers) for s in scores.T])
+    sums = np.column_stack([np.bincount(customer, weights=s) for s in scores.T])
+    customers = np.count_nonzero(np.bincount(customer))
     n, k = len(w), periods + 2  # the constant, periods - 1 dummies, the group and extra
     cov = bread @ (sums.T @ sums) @ bread * customers / (customers - 1) * (n - 1) / (n - k)
     return beta, np.sqrt(np.diag(cov)), resid
@@ -116,10 +117,12 @@ def difference_in_differences(cells: pd.DataFrame, period: str) -> tuple[pd.Data
     """Difference in differences: two-way fixed effects (period, group) with the effect on treated x after;
     the drift of the gap before the change (treated x t over the periods before) as the parallel-trends check."""
     did = (cells["treated"] * cells["post"]).to_numpy(float)
-    (gap, effect), (gap_se, effect_se), resid = _twfe(cells, did)
-    before = cells[cells["post"] == 0].reset_index(drop=True)
-    (_, drift), (_, drift_se), _ = _twfe(before, (before["treated"] * before["t"]).to_numpy(float))
-    groups = cells["customer_id"].nunique() - 1  # t intervals with G - 1 degrees of freedom (G customers)
+    customer = pd.factorize(cells["customer_id"])[0]
+    (gap, effect), (gap_se, effect_se), resid = _twfe(cells, customer, did)
+    before = (cells["post"] == 0).to_numpy()
+    (_, drift), (_, drift_se), _ = _twfe(cells[before], customer[before],
+                                         (cells["treated"] * cells["t"]).to_numpy(float)[before])
+    groups = int(customer.max())  # t intervals with G - 1 degrees of freedom (G customers)
     terms = pd.DataFrame([_term("did", "difference in differences", effect, effect_se, groups),
                           _term("treated", "gap before the change (treated - comparison)", gap, gap_se, groups),
                           _term("drift", f"drift of the gap per {period} before the change", drift, drift_se, groups)])

@@ -40,12 +40,12 @@ def _segmented(s: pd.DataFrame, period: str, maxlags: int | None):
     WLS). Standard errors: the larger of Newey-West HAC (Bartlett kernel, small-sample corrected) and
     HC3, so that the HAC's known downward bias over few periods cannot make the interval too narrow;
     t intervals with T - 4 degrees of freedom."""
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import WLS  # not statsmodels.api: 0.8 s less to import
 
     t0 = s.loc[s["post"] == 1, "t"].min()
     X = pd.DataFrame({"const": 1.0, "trend": s["t"].astype(float), "level_change": s["post"].astype(float),
                       "trend_change": ((s["t"] - t0) * s["post"]).astype(float)})
-    model = sm.WLS(s["mean"].to_numpy(float), X, weights=s["n"].to_numpy(float))
+    model = WLS(s["mean"].to_numpy(float), X, weights=s["n"].to_numpy(float))
     lags = hac_lags(len(s)) if maxlags is None else maxlags
     hac = model.fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True})
     hc3 = model.fit(cov_type="HC3")

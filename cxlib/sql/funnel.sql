@@ -8,9 +8,12 @@
 --   previous step to this one over customers reaching this step, from their best attempt),
 --   entries (rows counted at the step: with count = 'totals' one row per counted attempt, so
 --   customers counts distinct customers and entries the attempts).
+-- Slots: {customers}: count(DISTINCT f.customer_id) when a customer may have several rows in a segment
+--   (count = 'totals'), else count(*) (one row per customer and segment: the same number, without
+--   DuckDB building a distinct set per group).
 SELECT f.segment,
        st.step,
-       count(DISTINCT f.customer_id) FILTER (WHERE f.reached[st.step]) AS customers,
+       {customers} FILTER (WHERE f.reached[st.step]) AS customers,
        count(*) FILTER (WHERE f.reached[st.step]) AS entries,
        count(*) FILTER (WHERE f.furthest = st.step - 1 AND f.is_open) AS open_window,
        count(*) FILTER (WHERE f.furthest = st.step - 1 AND NOT f.is_open) AS dropped,

@@ -104,10 +104,12 @@ def _both(con, kwargs):
         out = real_run(c, name, params, slots)
         if name == "funnel_customers":
             got["new"] = _table(c)
-            text = REFERENCE.read_text()
-            for key, value in (slots or {}).items():
-                text = text.replace("{" + key + "}", value)
-            c.execute(text, params)
+            # the reference takes the breakdown slot and its own slots for the counts (the kept attempts
+            # for the count asked, an empty set for the others), not the new query's key and step-row slots
+            text = REFERENCE.read_text().replace("{segment}", slots["segment"])
+            for c_ in ("customers", "totals", "trend"):
+                text = text.replace("{kept_" + c_ + "}", "kept" if params["count"] == c_ else "(SELECT * FROM kept LIMIT 0)")
+            c.execute(text, {k: v for k, v in params.items() if k != "overlap"})
             got["reference"] = _table(c)
         return out
 

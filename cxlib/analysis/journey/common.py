@@ -119,11 +119,12 @@ def _known_touchpoints(con: duckdb.DuckDBPyConnection, among: Sequence[str] | No
     read even on a filtered store (whose ``events`` is a filtered view), so a filter that happens
     to exclude a touchpoint does not make it unknown.
     """
-    stored = quote_ident(con.execute("SELECT current_database()").fetchone()[0])
-    query = f"SELECT DISTINCT touchpoint FROM {stored}.main.events"
+    stored = f"{quote_ident(con.execute('SELECT current_database()').fetchone()[0])}.main.events"
     if among is None:
-        return {r[0] for r in con.execute(query).fetchall()}
-    return {r[0] for r in con.execute(query + " WHERE list_contains(?, touchpoint)", [list(among)]).fetchall()}
+        return {r[0] for r in con.execute(f"SELECT DISTINCT touchpoint FROM {stored}").fetchall()}
+    # one query per name that stops at its first event: a scan of all events only for a name not there
+    return {t for t in set(among)
+            if con.execute(f"SELECT 1 FROM {stored} WHERE touchpoint = ? LIMIT 1", [t]).fetchone()}
 
 
 def _check_touchpoints(con, values, *, name: str, min_len: int = 0) -> list[str]:

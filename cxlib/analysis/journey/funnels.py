@@ -161,10 +161,24 @@ def _check_attribution(order, by, attribution, attribution_step, n_steps) -> tup
     return attribution, 0
 
 
-def _kept_slots(count: str) -> dict[str, sql.Ident]:
-    """The slots naming the kept attempts for the count asked and an empty set for the other counts."""
-    return {f"kept_{c}": sql.Ident("kept" if c == count else "(SELECT * FROM kept LIMIT 0)")
+def _kept_slots(count: str, exclusions: list[str]) -> dict[str, sql.Ident]:
+    """The slots naming the attempts each count reads: for the count asked, the kept attempts (for
+    'customers' without exclusions the step rows, which need no grouping per attempt), for the others
+    an empty set of the same rows (so that DuckDB builds nothing for them)."""
+    source = "step_rows" if count == "customers" and not exclusions else "kept"
+    return {f"kept_{c}": sql.Ident(source if c == count else f"(SELECT * FROM {source} LIMIT 0)")
             for c in ("customers", "totals", "trend")}
+
+
+def _key_slots(con) -> dict[str, sql.Ident]:
+    """The slots {key}, {keys_join} and {customer} of funnel_customers.sql: the integer customer key of
+    events_ordered and the join that gives the customer_id back, or the customer_id itself on a store
+    whose events_ordered has no keys (built before them and opened read-only)."""
+    have = {d[0] for d in con.execute("SELECT * FROM events_ordered LIMIT 0").description}
+    if "cid" in have and con.execute("SELECT 1 FROM events_ordered WHERE cid IS NOT NULL LIMIT 1").fetchone():
+        return {"key": sql.Ident("cid"), "keys_join": sql.Ident("JOIN customer_keys k ON k.cid = b.cid"),
+                "customer": sql.Ident("k.customer_id")}
+    return {"key": sql.Ident("customer_id"), "keys_join": sql.Ident(""), "customer": sql.Ident("b.cid")}
 
 
 def _funnel_customers(con, steps, *, window, order, by, exclusions, start, end, attribution=None,
@@ -212,8 +226,9 @@ def _funnel_customers(con, steps, *, window, order, by, exclusions, start, end, 
             "attribution_step": attribution_step,
             "count": count,
             "period": period,
+            "overlap": len({t for step in steps for t in step}) < sum(len(step) for step in steps),
         },
-        {"segment": slot, **_kept_slots(count)},
+        {"segment": slot, **_kept_slots(count, exclusions), **_key_slots(con)},
     )
     if by_mode == "nps":  # the NPS group at the customer's step-1 time, not the latest answer ever
         funnel_nps_groups(con, horizon=_horizon(con, hi), start=lo, end=hi)
@@ -352,7 +367,8 @@ def funnel(
         con, steps, window=window, order=order, by=by, exclusions=exclusions, start=start, end=end,
         attribution=attribution, attribution_step=attribution_step, count=count,
     )
-    raw = sql.run(con, "funnel", {"n_steps": len(labels)})
+    raw = sql.run(con, "funnel", {"n_steps": len(labels)},
+                  {"customers": sql.Ident("count(DISTINCT f.customer_id)" if count == "totals" else "count(*)")})
     if raw.empty:
         out = pd.DataFrame(
             {"segment": "all", "step": range(1, len(labels) + 1), "customers": 0, "entries": 0, "open_window": 0,

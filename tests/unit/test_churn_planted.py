@@ -66,3 +66,30 @@ def test_at_risk_list_puts_known_risk_factors_first(sample_con):
     top = risk.head(20)
     assert ((top.nps_group == "detractor") | top.long_resolution).mean() >= 0.8
     assert top.reasons.str.contains("detractor|72 hours").all()
+
+
+@pytest.mark.parametrize("definition", DEFINITIONS)
+def test_cox_fit_equals_lifelines_on_the_planted_store(big_con, definition):
+    """cox_churn's fitter against lifelines' own CoxTimeVaryingFitter on the same customers:
+    coefficients, intervals, p-values, baseline hazard and partial hazards equal to rounding
+    (1e-8 relative; the report shows 2-3 digits)."""
+    import numpy as np
+    import pandas as pd
+    from lifelines import CoxTimeVaryingFitter
+
+    from cxlib.analysis.churn import cox
+
+    m = churn.cox_churn(big_con, definition=definition, max_customers=2000)
+    rows = cox._interval_rows(big_con, definition, 90, cxlib.as_of(big_con))
+    fit_rows = cox._rows_to_fit(rows, 2000)
+    keep = list(m.summary["covariate"])
+    ref = CoxTimeVaryingFitter().fit(
+        pd.concat([fit_rows[["customer_id", "start_day", "stop_day", "event"]], cox._design(fit_rows)[keep]], axis=1),
+        id_col="customer_id", event_col="event", start_col="start_day", stop_col="stop_day")
+    want = cox._summary_table(ref.summary, 0.05)
+    pd.testing.assert_frame_equal(m.summary, want, check_exact=False, rtol=1e-8)
+    assert m.log_likelihood_ratio_p == pytest.approx(ref.log_likelihood_ratio_test().p_value, rel=1e-8)
+    pd.testing.assert_series_equal(m.baseline_cumulative_hazard, ref.baseline_cumulative_hazard_.iloc[:, 0],
+                                   check_exact=False, rtol=1e-8)
+    np.testing.assert_allclose(m.customers["partial_hazard"],
+                               np.asarray(ref.predict_partial_hazard(m.customers[keep])).ravel(), rtol=1e-8)

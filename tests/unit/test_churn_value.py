@@ -224,3 +224,42 @@ def test_chart_value_by_nps_draws_the_interval_and_the_headline_gives_it():
     row = {"customers_kept": 45.2, "value": 5661.4, "value_lower": 3180.0, "value_upper": 8141.6,
            "horizon_months": 12, "assumptions": "as stated"}
     assert "5,661 (95% interval 3,180 to 8,142) in revenue" in churn.experience_value_headline(pd.DataFrame([row]))
+
+
+def _lifelines_fit(df, **options):
+    from lifelines import CoxTimeVaryingFitter
+
+    return CoxTimeVaryingFitter(**options).fit(df, id_col="customer_id", event_col="event", start_col="start",
+                                               stop_col="stop")
+
+
+def test_cox_fitter_equals_lifelines_with_tied_death_times():
+    """cox_churn's fitter (lifelines' Newton-Raphson with Efron's risk-set sums from cumulative
+    sums) gives lifelines' own CoxTimeVaryingFitter fit to rounding, on counting-process rows in
+    whole days, where many deaths tie (Efron's correction matters), with and without a penalizer."""
+    from cxlib.analysis.churn.cox import _fitter
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(300):
+        t, x1, x2 = 0, rng.integers(0, 2), 0
+        for _ in range(rng.integers(1, 4)):
+            stop = t + int(rng.integers(1, 30))
+            rows.append((f"c{i}", t, stop, False, x1, x2))
+            t, x2 = stop, x2 + int(rng.integers(0, 3))
+        if rng.random() < 0.5 + 0.3 * x1:
+            rows[-1] = rows[-1][:3] + (True,) + rows[-1][4:]
+    df = pd.DataFrame(rows, columns=["customer_id", "start", "stop", "event", "x1", "x2"])
+    assert df[df.event].duplicated("stop").sum() > 50  # many tied death times
+    for options in ({}, {"penalizer": 0.1}):
+        ref = _lifelines_fit(df, **options)
+        fast = _fitter(**options).fit(df, id_col="customer_id", event_col="event", start_col="start",
+                                      stop_col="stop")
+        np.testing.assert_allclose(fast.params_, ref.params_, rtol=1e-9)
+        np.testing.assert_allclose(fast.standard_errors_, ref.standard_errors_, rtol=1e-9)
+        np.testing.assert_allclose(fast.summary["p"], ref.summary["p"], rtol=1e-8)
+        assert fast.log_likelihood_ == pytest.approx(ref.log_likelihood_, rel=1e-12)
+        assert fast.log_likelihood_ratio_test().p_value == pytest.approx(ref.log_likelihood_ratio_test().p_value,
+                                                                         rel=1e-8)
+        pd.testing.assert_frame_equal(fast.baseline_cumulative_hazard_, ref.baseline_cumulative_hazard_,
+                                      check_exact=False, rtol=1e-9)

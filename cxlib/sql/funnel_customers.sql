@@ -64,8 +64,12 @@ step_list AS (  -- one row per (touchpoint, step); a step that is a set gives a 
   SELECT unnest(s) AS touchpoint, k, (SELECT chs FROM step_channels)[k] AS channels
   FROM (SELECT unnest($steps) AS s, generate_subscripts($steps, 1) AS k)
 ),
-ev0 AS (  -- step events in the date range (a touchpoint used at two steps gives two rows), on the step's channels
-  SELECT e.{key} AS cid, e.ts, e.seq, s.k, e.touchpoint, e.channel
+ev0 AS (  -- step events in the date range (a touchpoint used at two steps gives two rows), on the step's channels;
+          -- fills_first: the event would fill step 1 (for the retentioneering types, which drop such events later)
+  SELECT e.{key} AS cid, e.ts, e.seq, s.k, e.channel,
+         list_contains($steps[1], e.touchpoint)
+           AND (len((SELECT chs FROM step_channels)[1]) = 0 OR list_contains((SELECT chs FROM step_channels)[1], e.channel))
+           AS fills_first
   FROM events_ordered e JOIN step_list s ON e.touchpoint = s.touchpoint
    AND (len(s.channels) = 0 OR list_contains(s.channels, e.channel))
   WHERE ($start IS NULL OR e.ts >= $start) AND ($end IS NULL OR e.ts < $end)
@@ -91,9 +95,9 @@ units AS (  -- (customer, breakdown value) units; bv = '' without a channel brea
   WHERE ($attribution = 'all_events' OR ($attribution = 'step' AND k = $attribution_step)) AND channel IS NOT NULL
 ),
 ev AS (  -- step events per unit (without a channel breakdown, every customer of ev0 is one unit: no join)
-  SELECT cid, '' AS bv, ts, seq, k, touchpoint, channel FROM ev0 WHERE $attribution = 'none'
+  SELECT cid, '' AS bv, ts, seq, k, fills_first FROM ev0 WHERE $attribution = 'none'
   UNION ALL
-  SELECT e.cid, u.bv, e.ts, e.seq, e.k, e.touchpoint, e.channel
+  SELECT e.cid, u.bv, e.ts, e.seq, e.k, e.fills_first
   FROM ev0 e JOIN units u ON u.cid = e.cid
   WHERE $attribution <> 'none' AND ($attribution <> 'all_events' OR e.channel = u.bv)
     AND ($attribution <> 'step' OR e.k <> $attribution_step OR e.channel = u.bv)
@@ -205,9 +209,7 @@ r_ev AS (  -- closed / hybrid: later-step events at or after t1; events that wou
            -- retentioneering drops step-1 touchpoints; with a channel filter on step 1, only that channel's)
   SELECT e.cid, e.ts, e.k
   FROM ev e JOIN r_t1 t ON t.cid = e.cid
-  WHERE e.k > 1 AND e.ts >= t.t1
-    AND NOT (list_contains($steps[1], e.touchpoint)
-             AND (len((SELECT chs FROM step_channels)[1]) = 0 OR list_contains((SELECT chs FROM step_channels)[1], e.channel)))
+  WHERE e.k > 1 AND e.ts >= t.t1 AND NOT e.fills_first
 ),
 r_closed(cid, k, tk) AS (  -- closed: step 2 at or after t1, each later step strictly after the previous
   SELECT cid, 1, t1 FROM r_t1 WHERE $order = 'closed'

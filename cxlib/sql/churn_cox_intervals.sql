@@ -11,6 +11,10 @@
 --   ticket_contacts (contacts of the tickets resolved so far), channel_switches (consecutive
 --   events less than a day apart on different channels so far; updated at the change moments).
 --   Customers with no follow-up time (churned at their start) have no rows.
+-- Method: one time-ordered stream per customer of what becomes known (answers, long tickets,
+--   resolutions, switches) and of the cut moments; running totals over it give, at each cut, what
+--   is known up to and including that moment (at one moment, what becomes known sorts before the
+--   cut; answers at one moment by response_id, so the latest is the last, as arg_max by (ts, id)).
 WITH s AS (
   SELECT customer_id, start, churned,
          start + to_microseconds(CAST(round(duration_days * 86400000000) AS BIGINT)) AS stop
@@ -22,7 +26,7 @@ nps AS (
   WHERE metric = 'nps' AND touchpoint IS NULL AND ts <= $as_of
 ),
 tk AS (
-  SELECT customer_id, opened_at, coalesce(contacts, 1) AS contacts,
+  SELECT customer_id, coalesce(contacts, 1) AS contacts,
          CASE WHEN resolved_at <= $as_of THEN resolved_at END AS resolved_at,
          CASE WHEN (resolved_at IS NULL OR resolved_at > $as_of OR resolved_at > opened_at + INTERVAL 72 HOUR)
                    AND opened_at + INTERVAL 72 HOUR <= $as_of
@@ -40,25 +44,38 @@ pts AS (
   UNION SELECT customer_id, long_at FROM tk WHERE long_at IS NOT NULL
   UNION SELECT customer_id, resolved_at FROM tk WHERE resolved_at IS NOT NULL
 ),
+stream AS (
+  SELECT customer_id, t, true AS cut, NULL::INTEGER AS score, NULL::VARCHAR AS response_id,
+         0 AS long_n, 0 AS contacts, 0 AS switches FROM pts
+  UNION ALL SELECT customer_id, ts, false, score, response_id, 0, 0, 0 FROM nps
+  UNION ALL SELECT customer_id, long_at, false, NULL, NULL, 1, 0, 0 FROM tk WHERE long_at IS NOT NULL
+  UNION ALL SELECT customer_id, resolved_at, false, NULL, NULL, 0, contacts, 0 FROM tk WHERE resolved_at IS NOT NULL
+  UNION ALL SELECT customer_id, ts, false, NULL, NULL, 0, 0, 1 FROM sw
+),
+known AS (
+  SELECT customer_id, t, cut,
+         last_value(score IGNORE NULLS) OVER w AS score,
+         sum(long_n) OVER w > 0 AS long_resolution,
+         sum(contacts) OVER w AS ticket_contacts,
+         CAST(sum(switches) OVER w AS BIGINT) AS channel_switches
+  FROM stream
+  WINDOW w AS (PARTITION BY customer_id ORDER BY t, cut, response_id ROWS UNBOUNDED PRECEDING)
+),
 iv AS (
-  SELECT p.customer_id, s.start, s.stop, s.churned, p.t AS t0,
-         lead(p.t) OVER (PARTITION BY p.customer_id ORDER BY p.t) AS t1
-  FROM pts p JOIN s USING (customer_id)
-  WHERE p.t >= s.start AND p.t <= s.stop
+  SELECT k.*, s.start, s.stop, s.churned, k.t AS t0,
+         lead(k.t) OVER (PARTITION BY k.customer_id ORDER BY k.t) AS t1
+  FROM known k JOIN s USING (customer_id)
+  WHERE k.cut AND k.t >= s.start AND k.t <= s.stop
 )
-SELECT iv.customer_id,
-       epoch(iv.t0 - iv.start) / 86400.0 AS start_day,
-       epoch(iv.t1 - iv.start) / 86400.0 AS stop_day,
-       iv.churned AND iv.t1 = iv.stop AS event,
-       coalesce((SELECT CASE WHEN arg_max(n.score, (n.ts, n.response_id)) >= 9 THEN 'promoter'
-                             WHEN arg_max(n.score, (n.ts, n.response_id)) >= 7 THEN 'passive'
-                             ELSE 'detractor' END
-                 FROM nps n WHERE n.customer_id = iv.customer_id AND n.ts <= iv.t0
-                 HAVING count(*) > 0), 'no_answer') AS nps_group,
-       EXISTS (SELECT 1 FROM tk WHERE tk.customer_id = iv.customer_id AND tk.long_at <= iv.t0) AS long_resolution,
-       (SELECT coalesce(sum(tk.contacts), 0) FROM tk
-         WHERE tk.customer_id = iv.customer_id AND tk.resolved_at <= iv.t0) AS ticket_contacts,
-       (SELECT count(*) FROM sw WHERE sw.customer_id = iv.customer_id AND sw.ts <= iv.t0) AS channel_switches
+SELECT customer_id,
+       epoch(t0 - start) / 86400.0 AS start_day,
+       epoch(t1 - start) / 86400.0 AS stop_day,
+       churned AND t1 = stop AS event,
+       CASE WHEN score >= 9 THEN 'promoter' WHEN score >= 7 THEN 'passive' WHEN score IS NOT NULL THEN 'detractor'
+            ELSE 'no_answer' END AS nps_group,
+       long_resolution,
+       ticket_contacts,
+       channel_switches
 FROM iv
-WHERE iv.t1 IS NOT NULL
-ORDER BY iv.customer_id, start_day
+WHERE t1 IS NOT NULL
+ORDER BY customer_id, start_day

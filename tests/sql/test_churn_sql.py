@@ -56,6 +56,22 @@ def test_cox_intervals_cut_at_each_change_with_covariates_known_at_the_start(con
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
 
 
+
+def test_cox_intervals_take_what_is_known_at_the_cut_itself(con):
+    """Two answers at one moment: the later by response_id counts (as arg_max by (ts, id)); an
+    answer and a channel switch at a cut's own moment count from that cut on."""
+    con.execute("""INSERT INTO survey_responses (response_id, customer_id, ts, metric, score, touchpoint) VALUES
+        ('r6', 'B', '2024-04-01', 'nps', 10, NULL), ('r5', 'B', '2024-04-01', 'nps', 3, NULL)""")
+    con.execute("""INSERT INTO events (customer_id, ts, touchpoint, channel) VALUES
+        ('B', '2024-04-01 00:00', 'chat', 'chat'), ('B', '2024-03-31 23:00', 'phone_call', 'phone')""")
+    cxlib.store.refresh_derived(con)
+    rows = churn._run(con, "churn_cox_intervals", {"as_of": AS_OF},
+                      {"status": churn._status_fragment("contractual")})
+    b = rows[rows.customer_id == "B"].set_index(rows.start_day[rows.customer_id == "B"].round(6))
+    assert b.loc[61.0, "nps_group"] == "no_answer" and b.loc[91.0, "nps_group"] == "promoter"
+    assert b.loc[61.0, "channel_switches"] == 1 and b.loc[91.0, "channel_switches"] == 2
+
+
 def test_first_ticket_segment_and_landmark_status(con):
     seg = sql.run(con, "churn_segment_first_ticket", {"as_of": AS_OF}).set_index("customer_id")["segment"]
     assert seg.to_dict() == {"A": "over 72 hours", "B": "over 72 hours"}  # A's open ticket passed 72 h

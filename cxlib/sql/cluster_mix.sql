@@ -1,16 +1,13 @@
--- cluster_mix: per customer signed up by $as_of, the share of their events on each channel
---   and on each journey stage (events up to $as_of), the long input of behavioural clustering.
+-- cluster_mix: per customer, the number of their events up to $as_of on each channel and on
+--   each journey stage, the long input of behavioural clustering's channel and stage mix (the
+--   caller divides by the customer's events and keeps the customers it clusters).
 -- Parameters: $as_of (TIMESTAMP).
--- Output: customer_id, kind ('channel' | 'stage'), value, share (0..1 of the customer's events)
-WITH ev AS (
-  SELECT e.customer_id, e.channel, e.stage
-  FROM events_ordered e JOIN customers c ON c.customer_id = e.customer_id
-  WHERE e.ts <= $as_of AND c.signup_at <= $as_of
-),
-tot AS (SELECT customer_id, count(*) AS n FROM ev GROUP BY customer_id)
-SELECT ev.customer_id, 'channel' AS kind, ev.channel AS value, count(*) / any_value(tot.n) AS share
-FROM ev JOIN tot USING (customer_id) GROUP BY ev.customer_id, ev.channel
-UNION ALL
-SELECT ev.customer_id, 'stage' AS kind, ev.stage AS value, count(*) / any_value(tot.n) AS share
-FROM ev JOIN tot USING (customer_id) GROUP BY ev.customer_id, ev.stage
-ORDER BY 1, 2, 3
+-- Output: customer_id, kind ('channel' | 'stage'), value, events
+-- One pass over the events (grouping sets), no join: the share is taken in Python.
+SELECT customer_id,
+       CASE WHEN grouping(stage) = 1 THEN 'channel' ELSE 'stage' END AS kind,
+       CASE WHEN grouping(stage) = 1 THEN channel ELSE stage END AS value,
+       count(*) AS events
+FROM events_ordered
+WHERE ts <= $as_of
+GROUP BY GROUPING SETS ((customer_id, channel), (customer_id, stage))

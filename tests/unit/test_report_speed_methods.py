@@ -182,3 +182,56 @@ def test_clusters_fit_every_customer_up_to_fit_sample(sample_con):
     b = behaviour_clusters(sample_con, k=3, fit_sample=n)
     pd.testing.assert_frame_equal(a.assignments, b.assignments)
     assert a.silhouette == b.silhouette
+
+
+def _silhouettes_one_by_one(x, tried, seed, silhouette_sample, fit_sample):
+    """Clustering as it was: every k fitted, every customer assigned under every k, and
+    scikit-learn's sampled silhouette_score on all the labels."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    n = len(x)
+    fit_rows = (np.sort(np.random.default_rng(seed).choice(n, fit_sample, replace=False))
+                if n > fit_sample else np.arange(n))
+    labels, scores = {}, []
+    for k in tried:
+        km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(x[fit_rows])
+        labels[k] = km.predict(x) if len(fit_rows) < n else km.labels_
+        scores.append(silhouette_score(x, labels[k], sample_size=min(n, silhouette_sample), random_state=seed))
+    return labels, scores
+
+
+@pytest.mark.parametrize("fit_sample", [20_000, 1_000])
+def test_silhouettes_on_distances_computed_once_equal_sklearns_per_k(sample_con, fit_sample):
+    from cxlib.analysis.segments import clusters
+
+    planted = np.concatenate([np.random.default_rng(2).normal(c, 1, size=(700, 3)) for c in (0, 4, 8)])
+    sample = clusters._scale(clusters._cluster_matrix(sample_con, clusters._cutoff(sample_con, None))[0]).to_numpy()
+    for x in (sample, planted):
+        tried = [2, 3, 4, 5]
+        chosen, fitted, selection, _ = clusters._fit_each_k(x, tried, 0, 1_500, fit_sample)
+        labels, scores = _silhouettes_one_by_one(x, tried, 0, 1_500, fit_sample)
+        assert selection["k"].tolist() == tried
+        assert selection["silhouette"].to_numpy() == pytest.approx(scores, rel=1e-9, abs=1e-12)
+        assert chosen == tried[int(np.argmax(scores))] and np.array_equal(fitted, labels[chosen])
+
+
+def test_cluster_mix_shares_equal_the_joined_share_query(sample_con):
+    from cxlib.analysis.segments import clusters
+
+    cutoff = clusters._cutoff(sample_con, None)
+    x = clusters._cluster_matrix(sample_con, cutoff)[0]
+    # the share as it was computed: count over the customer's events, customers joined in SQL
+    ref = sample_con.execute("""
+        WITH ev AS (SELECT e.customer_id, e.channel, e.stage FROM events_ordered e
+                    JOIN customers c ON c.customer_id = e.customer_id WHERE e.ts <= $as_of AND c.signup_at <= $as_of),
+        tot AS (SELECT customer_id, count(*) AS n FROM ev GROUP BY customer_id)
+        SELECT customer_id, 'channel_' || channel AS name, count(*) / any_value(tot.n) AS share
+        FROM ev JOIN tot USING (customer_id) GROUP BY customer_id, channel
+        UNION ALL
+        SELECT customer_id, 'stage_' || stage, count(*) / any_value(tot.n)
+        FROM ev JOIN tot USING (customer_id) GROUP BY customer_id, stage""", {"as_of": cutoff}).df()
+    wide = ref.pivot(index="customer_id", columns="name", values="share").reindex(x.index).fillna(0.0)
+    mix = sorted(wide.columns, key=lambda c: (not c.startswith("channel_"), c))  # channels, then stages
+    assert [c for c in x.columns if c in mix] == mix
+    pd.testing.assert_frame_equal(x[mix], wide[mix], check_names=False, rtol=0, atol=0)

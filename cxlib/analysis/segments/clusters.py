@@ -97,10 +97,9 @@ def _cluster_matrix(con, cutoff) -> tuple[pd.DataFrame, dict[str, str]]:
     labels = dict(_COUNT_FEATURES) | dict(_LEVEL_FEATURES)
     cols = [c for c in _COUNT_FEATURES if c != "stages_reached"] + ["mean_resolution_hours", "nps_score"]
     x = f[cols].astype(float).join(ratings.astype(float))
-    wide = mix.pivot_table(index="customer_id", columns=["kind", "value"], values="share", aggfunc="sum")
-    for (kind, value) in sorted(wide.columns):
-        name = f"{kind}_{value}"
-        x[name] = wide[(kind, value)].reindex(x.index).fillna(0.0).astype(float)
+    for name, share in _mix_shares(mix, x.index).items():
+        kind, value = name.split("_", 1)
+        x[name] = share
         labels[name] = f"{value} channel use" if kind == "channel" else f"{value}-stage activity"
     stage_cols = [c for c in x.columns if c.startswith("stage_")]
     x["stages_reached"] = (x[stage_cols] > 0).sum(axis=1).astype(float) if stage_cols else 0.0
@@ -108,6 +107,25 @@ def _cluster_matrix(con, cutoff) -> tuple[pd.DataFrame, dict[str, str]]:
         x[column] = values.reindex(x.index).astype(float)
         labels[column] = column.replace("_", " ")
     return x, labels
+
+
+def _mix_shares(mix: pd.DataFrame, index: pd.Index) -> dict[str, np.ndarray]:
+    """'channel_<value>' and 'stage_<value>' (sorted by kind, then value): each customer's share of
+    their events on that channel or stage, in the order of `index` (0 without events). `mix` is
+    cluster_mix.sql's long counts; a customer's events are the sum of their channel counts."""
+    rows = index.get_indexer(mix["customer_id"])
+    events = mix["events"].to_numpy(dtype=float)
+    is_channel = (mix["kind"] == "channel").to_numpy()
+    total = np.bincount(rows[is_channel & (rows >= 0)], weights=events[is_channel & (rows >= 0)],
+                        minlength=len(index))
+    shares = {}
+    for kind in ("channel", "stage"):
+        mine = (mix["kind"] == kind).to_numpy() & (rows >= 0) & mix["value"].notna().to_numpy()
+        codes, values = pd.factorize(mix["value"][mine], sort=True)
+        wide = np.zeros((len(index), len(values)))
+        wide[rows[mine], codes] = events[mine] / total[rows[mine]]
+        shares |= {f"{kind}_{value}": wide[:, j] for j, value in enumerate(values)}
+    return shares
 
 
 def _numeric_attributes(con) -> dict[str, pd.Series]:
@@ -221,9 +239,8 @@ def behaviour_clusters(
     tried = [k] if k is not None else list(range(k_range[0], k_range[1] + 1))
     _check_enough_data(z, tried)
     x = z.to_numpy()
-    fits, selection, fit_rows = _fit_each_k(x, tried, seed, silhouette_sample, fit_sample)
-    chosen = _best_k(selection, tried)
-    seg = _segments_by_size(fits[chosen], z.index)
+    chosen, fitted, selection, fit_rows = _fit_each_k(x, tried, seed, silhouette_sample, fit_sample)
+    seg = _segments_by_size(fitted, z.index)
     assignments = seg.rename_axis("customer_id").reset_index()
     features = _feature_table(raw, z, seg, labels)
     descriptions = {s_name: _describe(g) for s_name, g in features.groupby("segment")}
@@ -269,31 +286,38 @@ def _check_enough_data(z: pd.DataFrame, tried: list[int]) -> None:
 
 
 def _fit_each_k(x: np.ndarray, tried: list[int], seed: int, silhouette_sample: int,
-                fit_sample: int) -> tuple[dict[int, np.ndarray], pd.DataFrame, np.ndarray]:
-    """KMeans for each k in `tried`: each customer's cluster per k, k, silhouette per k, and the
-    rows the models were fitted on."""
+                fit_sample: int) -> tuple[int, np.ndarray, pd.DataFrame, np.ndarray]:
+    """KMeans for each k in `tried`: the chosen k (`_best_k`), each customer's cluster under it,
+    k and silhouette per k, and the rows the models were fitted on.
+
+    Each k's silhouette is scikit-learn's ``silhouette_score(x, labels, sample_size=m,
+    random_state=seed)`` with m = min(n, `silhouette_sample`): the same seeded rows for every k,
+    so their distances are computed once and each k labels those rows alone; only the chosen k
+    assigns every customer."""
     from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
+    from sklearn.metrics import pairwise_distances, silhouette_score
     from threadpoolctl import threadpool_limits
 
     n = len(x)
-    fits, scores = {}, []
+    models, scores = {}, []
     # One thread: on a shared machine OpenMP's many threads make KMeans 30x slower, not faster.
     # Many customers: fit on a seeded sample, then give every customer its nearest centre.
     fit_rows = (np.sort(np.random.default_rng(seed).choice(n, fit_sample, replace=False))
                 if n > fit_sample else np.arange(n))
+    sil_rows = np.random.RandomState(seed).permutation(n)[:silhouette_sample]  # silhouette_score's sample
     with threadpool_limits(1):
+        distances = pairwise_distances(x[sil_rows])
         for kk in tried:
-            km = KMeans(n_clusters=kk, n_init=10, random_state=seed).fit(x[fit_rows])
-            labels_k = km.predict(x) if len(fit_rows) < n else km.labels_
-            fits[kk] = labels_k
-            if len(set(labels_k)) < 2:
-                sil = math.nan
-            else:
-                sil = float(silhouette_score(x, labels_k, sample_size=min(n, silhouette_sample),
-                                             random_state=seed))
+            km = models[kk] = KMeans(n_clusters=kk, n_init=10, random_state=seed).fit(x[fit_rows])
+            labels_k = km.labels_[sil_rows] if len(fit_rows) == n else km.predict(x[sil_rows])
+            sil = (float(silhouette_score(distances, labels_k, metric="precomputed"))
+                   if len(set(labels_k)) > 1 else math.nan)
             scores.append({"k": kk, "silhouette": sil})
-    return fits, pd.DataFrame(scores), fit_rows
+        selection = pd.DataFrame(scores)
+        chosen = _best_k(selection, tried)
+        km = models[chosen]
+        labels = km.labels_ if len(fit_rows) == n else km.predict(x)
+    return chosen, labels, selection, fit_rows
 
 
 def cluster_quality(silhouette: float) -> str:

@@ -235,3 +235,57 @@ def test_cluster_mix_shares_equal_the_joined_share_query(sample_con):
     mix = sorted(wide.columns, key=lambda c: (not c.startswith("channel_"), c))  # channels, then stages
     assert [c for c in x.columns if c in mix] == mix
     pd.testing.assert_frame_equal(x[mix], wide[mix], check_names=False, rtol=0, atol=0)
+
+
+def _statsmodels_f_tests(x, y, cols, groups):
+    """The per-driver F-tests as they were: statsmodels OLS on the n-row design, f_test per driver."""
+    import statsmodels.api as sm
+
+    keep = x.std(axis=0) > 0
+    exog = sm.add_constant(pd.DataFrame(x[:, keep], columns=np.array(cols)[keep]), has_constant="add")
+    fit = sm.OLS(y, exog).fit()
+    pvals, direction = [], []
+    for g in groups:
+        gcols = [c for c in groups[g][1] if c in exog.columns]
+        if not gcols:
+            pvals.append(np.nan)
+            direction.append("")
+            continue
+        restriction = np.eye(len(exog.columns))[[list(exog.columns).index(c) for c in gcols]]
+        pvals.append(float(np.squeeze(fit.f_test(restriction).pvalue)))
+        direction.append(("+" if fit.params[gcols[0]] > 0 else "-") if len(gcols) == 1 else "")
+    return np.array(pvals), direction
+
+
+def test_driver_f_tests_from_cross_products_equal_statsmodels(sample_con):
+    designs = []
+    for target in ("nps", "churn"):
+        frame, y, groups = drivers._driver_frame(
+            drivers._Inputs(sample_con, None), target=target, attributes=drivers._attribute_names(sample_con, None),
+            rating_metric="csat", min_ratings_share=0.05, max_customers=None, max_levels=30,
+            definition="contractual", inactivity_days=90)
+        cols = [c for g in groups for c in groups[g][1]]
+        designs.append((frame[cols].astype(float).to_numpy(), y.to_numpy(dtype=float), cols, groups))
+    # planted: two real drivers, a null one, a constant column and a three-level attribute
+    rng = np.random.default_rng(8)
+    x = np.column_stack([rng.normal(size=(800, 3)), np.ones(800), np.eye(3)[rng.integers(0, 3, 800)][:, 1:]])
+    y = 2 * x[:, 0] - x[:, 1] + 0.8 * x[:, 4] + rng.normal(0, 2, 800)
+    cols = ["a", "b", "null", "flat", "level_2", "level_3"]
+    groups = {"a": ("", ["a"]), "b": ("", ["b"]), "null": ("", ["null"]), "flat": ("", ["flat"]),
+              "level": ("", ["level_2", "level_3"])}
+    designs.append((x, y, cols, groups))
+    for x, y, cols, groups in designs:
+        got, got_sign = drivers._f_tests(x, y, cols, groups)
+        want, want_sign = _statsmodels_f_tests(x, y, cols, groups)
+        assert got == pytest.approx(want, rel=1e-6, abs=1e-300, nan_ok=True) and got_sign == want_sign
+    assert np.isnan(got[3]) and got[0] < 1e-10 and got[2] > 1e-3  # planted: a matters, null does not
+
+
+def test_drivers_by_target_reads_the_store_once_and_gives_each_targets_own_model(sample_con):
+    got = drivers.drivers_by_target(sample_con, bootstrap=20).set_index("target")
+    for target in ("nps", "csat", "ces", "churn"):
+        top = drivers.key_drivers(sample_con, target=target, bootstrap=20).iloc[0]
+        row = got.loc[drivers.TARGETS[target][0]]
+        assert row["top_driver"] == top["driver"] and row["n"] == top["n"]
+        assert [row[c] for c in ("importance", "ci_lower", "ci_upper", "r_squared")] == pytest.approx(
+            [top[c] for c in ("importance", "ci_lower", "ci_upper", "r_squared")], rel=1e-12)

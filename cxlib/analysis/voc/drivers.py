@@ -10,6 +10,7 @@ import math
 import duckdb
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from cxlib import sql
 from cxlib.analysis.features import to_timestamp
@@ -73,9 +74,44 @@ HIGH_VIF = 5.0
 HIGH_R = 0.7
 
 
+class _Inputs:
+    """What the driver models of any target read from the store at one as-of date, each read once
+    (`drivers_by_target` fits several targets on them): customer_features, the touchpoint ratings
+    of each rating metric (customer x touchpoint), the customer attributes."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, as_of) -> None:
+        from cxlib.store.connection import as_of as store_as_of
+
+        self.con = con
+        self.cutoff = to_timestamp(as_of, "as_of") or store_as_of(con)
+        self._features: pd.DataFrame | None = None
+        self._ratings: dict[str, pd.DataFrame] = {}
+        self._attributes: dict[tuple[str, ...], pd.DataFrame] = {}
+
+    def features(self) -> pd.DataFrame:
+        if self._features is None:
+            from cxlib.analysis.features import customer_features
+
+            self._features = customer_features(self.con, as_of=self.cutoff).set_index("customer_id")
+        return self._features
+
+    def ratings(self, metric: str) -> pd.DataFrame:
+        if metric not in self._ratings:
+            long = sql.run(self.con, "voc_driver_ratings", {"metric": metric, "as_of": self.cutoff})
+            self._ratings[metric] = long.pivot(index="customer_id", columns="touchpoint", values="rating")
+        return self._ratings[metric]
+
+    def attributes(self, attributes: list[str]) -> pd.DataFrame:
+        key = tuple(attributes)
+        if key not in self._attributes:
+            cust = sql.run(self.con, "voc_customer_attributes", {}, {"columns": _attribute_list(self.con, attributes)})
+            self._attributes[key] = cust.set_index("customer_id")
+        return self._attributes[key]
+
+
 def _target_frame(con, feats: pd.DataFrame, target: str, cutoff, definition, inactivity_days) -> pd.DataFrame:
     """The customers in the model, indexed by customer_id, with the target in column `_y`."""
-    frame = feats.set_index("customer_id")
+    frame = feats
     if target in ("nps", "nps_score", "detractor"):
         frame = frame[frame["nps_score"].notna()].copy()
         frame["_y"] = frame["nps_score"] if target != "detractor" else (frame["nps_score"] <= 6)
@@ -95,16 +131,9 @@ def _target_frame(con, feats: pd.DataFrame, target: str, cutoff, definition, ina
     return frame
 
 
-def _driver_frame(con, *, target, attributes, rating_metric, min_ratings_share, max_customers, as_of, max_levels,
-                  definition, inactivity_days):
-    from cxlib.analysis.features import customer_features
-
-    cutoff = to_timestamp(as_of, "as_of")
-    if cutoff is None:
-        from cxlib.store.connection import as_of as store_as_of
-
-        cutoff = store_as_of(con)
-    frame = _target_frame(con, customer_features(con, as_of=as_of), target, cutoff, definition, inactivity_days)
+def _driver_frame(inputs: _Inputs, *, target, attributes, rating_metric, min_ratings_share, max_customers,
+                  max_levels, definition, inactivity_days):
+    frame = _target_frame(inputs.con, inputs.features(), target, inputs.cutoff, definition, inactivity_days)
     if max_customers is not None and len(frame) > max_customers:
         frame = frame.sample(n=max_customers, random_state=0)
     groups: dict[str, tuple[str, list[str]]] = {}
@@ -112,10 +141,9 @@ def _driver_frame(con, *, target, attributes, rating_metric, min_ratings_share, 
     # set to that touchpoint's mean (mean imputation), so it carries no signal. A CSAT or CES
     # target is explained by the touchpoint ratings of the other metric, never by its own answers.
     metric = _OTHER_RATING[target] if target == rating_metric else rating_metric
-    ratings = sql.run(con, "voc_driver_ratings", {"metric": metric, "as_of": cutoff})
-    wide = ratings.pivot(index="customer_id", columns="touchpoint", values="rating")
+    wide = inputs.ratings(metric).reindex(frame.index)
     for tp in sorted(wide.columns):
-        col = wide[tp].reindex(frame.index)
+        col = wide[tp]
         if col.notna().mean() >= min_ratings_share:
             name = f"rating_{tp}"
             frame[name] = col.fillna(col.mean())
@@ -129,8 +157,7 @@ def _driver_frame(con, *, target, attributes, rating_metric, min_ratings_share, 
     for label, cols in _SERVICE.items():
         groups[label] = ("service", cols)
     if attributes:
-        cust = sql.run(con, "voc_customer_attributes", {}, {"columns": _attribute_list(con, attributes)})
-        cust = cust.set_index("customer_id").reindex(frame.index)
+        cust = inputs.attributes(attributes).reindex(frame.index)
         too_many = [a for a in attributes if cust[a].nunique(dropna=True) > max_levels]
         if too_many:
             import warnings
@@ -168,6 +195,7 @@ def key_drivers(
     bootstrap_customers: int = 10_000,
     definition: str | None = None,
     inactivity_days: int = 90,
+    _inputs: _Inputs | None = None,  # drivers_by_target's store reads, shared by its targets
 ) -> pd.DataFrame:
     """Key driver analysis of NPS, CSAT, CES or churn: which touchpoint ratings, service measures
     and customer attributes move it, as relative importance with bootstrap intervals.
@@ -226,9 +254,10 @@ def key_drivers(
 
         definition = churn_definition_for(con)
     # called from here: its warning's stacklevel points at key_drivers' caller
-    frame, y, groups = _driver_frame(con, target=target, attributes=attributes, rating_metric=rating_metric,
-                                     min_ratings_share=min_ratings_share, max_customers=max_customers, as_of=as_of,
-                                     max_levels=max_levels, definition=definition, inactivity_days=inactivity_days)
+    frame, y, groups = _driver_frame(_inputs or _Inputs(con, as_of), target=target, attributes=attributes,
+                                     rating_metric=rating_metric, min_ratings_share=min_ratings_share,
+                                     max_customers=max_customers, max_levels=max_levels, definition=definition,
+                                     inactivity_days=inactivity_days)
     n = len(frame)
     labels = list(groups)
     cols = [c for g in labels for c in groups[g][1]]
@@ -236,10 +265,13 @@ def key_drivers(
     yv = y.to_numpy(dtype=float)
     _check_data(n, x, yv, len(cols), target)
     col_group = np.array([labels.index(g) for g in labels for _ in groups[g][1]])
-    w, r2 = relative_weights(x, yv)
-    share = _importance(w, r2, col_group, len(labels))
-    lo, hi = _bootstrap_interval(x, yv, col_group, len(labels), bootstrap, seed, share, bootstrap_customers)
-    pvals, direction = _f_tests(x, yv, cols, groups)
+    # one BLAS thread: small products, where threads on a shared machine only wait on each other
+    with threadpool_limits(1):
+        w, r2 = relative_weights(x, yv)
+        share = _importance(w, r2, col_group, len(labels))
+        lo, hi = _bootstrap_interval(x, yv, col_group, len(labels), bootstrap, seed, share, bootstrap_customers)
+        pvals, direction = _f_tests(x, yv, cols, groups)
+        collinearity = _collinearity(x, col_group, labels)
     padj = _adjusted(pvals)
     out = pd.DataFrame({
         "driver": labels,
@@ -252,7 +284,7 @@ def key_drivers(
         "p_adjusted": padj,
     })
     out["significant"] = (out["p_adjusted"] < alpha).fillna(False).astype(bool)
-    out = pd.concat([out, _collinearity(x, col_group, labels)], axis=1)
+    out = pd.concat([out, collinearity], axis=1)
     out["note"] = _notes(out)
     out = _ranked(out, r2, n)
     out["target"] = target
@@ -379,18 +411,14 @@ def _bootstrap_interval(x: np.ndarray, yv: np.ndarray, col_group: np.ndarray, n_
     statistic shrinks as 1/sqrt(size) and its bias as 1/size; kept within 0-100; with m = n
     this is the plain percentile interval.
     """
-    from threadpoolctl import threadpool_limits
-
     n = len(yv)
     m = min(n, resample_size)
     rng = np.random.default_rng(seed)
     boots = []
-    # one BLAS thread: many small products, where threads on a shared machine only wait on each other
-    with threadpool_limits(1):
-        for _ in range(bootstrap):
-            idx = rng.integers(0, n, m)
-            bw, br2 = relative_weights(x[idx], yv[idx])
-            boots.append(_importance(bw, br2, col_group, n_groups))
+    for _ in range(bootstrap):
+        idx = rng.integers(0, n, m)
+        bw, br2 = relative_weights(x[idx], yv[idx])
+        boots.append(_importance(bw, br2, col_group, n_groups))
     if not boots:
         return np.full(n_groups, np.nan), np.full(n_groups, np.nan)
     boots = np.array(boots)
@@ -405,23 +433,36 @@ def _bootstrap_interval(x: np.ndarray, yv: np.ndarray, col_group: np.ndarray, n_
 
 def _f_tests(x: np.ndarray, yv: np.ndarray, cols: list[str],
              groups: dict[str, tuple[str, list[str]]]) -> tuple[np.ndarray, list[str]]:
-    """Per driver: the joint F-test p-value of its coefficients in the full OLS model, and its sign."""
-    import statsmodels.api as sm
+    """Per driver: the joint F-test p-value of its coefficients in the full OLS model (with an
+    intercept, over the columns that vary), and its sign.
+
+    F = b_g' (s^2 C_gg)^-1 b_g / q, b the OLS slopes, C = (Xc'Xc)^+ of the centred columns (the
+    slopes' block of (X'X)^-1 with the intercept), s^2 = residual sum of squares / (n - rank - 1),
+    q the driver's columns; p from F(q, n - rank - 1). The Wald F-test statsmodels'
+    ``OLS(...).fit().f_test`` gives, from the p x p cross-products instead of the n-row design."""
+    from scipy import stats
 
     keep = x.std(axis=0) > 0
-    exog = sm.add_constant(pd.DataFrame(x[:, keep], columns=np.array(cols)[keep]), has_constant="add")
-    fit = sm.OLS(yv, exog).fit()
+    xc = x[:, keep] - x[:, keep].mean(axis=0)
+    yc = yv - yv.mean()
+    cross = xc.T @ xc
+    inverse = np.linalg.pinv(cross, hermitian=True)
+    slopes = inverse @ (xc.T @ yc)
+    resid = yc - xc @ slopes
+    df_resid = len(yv) - np.linalg.matrix_rank(cross, hermitian=True) - 1
+    s2 = resid @ resid / df_resid
+    position = {c: i for i, c in enumerate(np.array(cols)[keep])}
     pvals, direction = [], []
     for g in groups:
-        gcols = [c for c in groups[g][1] if c in exog.columns]
-        if not gcols:
+        idx = [position[c] for c in groups[g][1] if c in position]
+        if not idx:
             pvals.append(math.nan)
             direction.append("")
             continue
-        restriction = np.eye(len(exog.columns))[[list(exog.columns).index(c) for c in gcols]]
-        res = fit.f_test(restriction)
-        pvals.append(float(np.squeeze(res.pvalue)))
-        direction.append(("+" if fit.params[gcols[0]] > 0 else "-") if len(gcols) == 1 else "")
+        b = slopes[idx]
+        f = b @ np.linalg.pinv(s2 * inverse[np.ix_(idx, idx)]) @ b / len(idx)
+        pvals.append(float(stats.f.sf(f, len(idx), df_resid)))
+        direction.append(("+" if b[0] > 0 else "-") if len(idx) == 1 else "")
     return np.array(pvals), direction
 
 
@@ -474,7 +515,8 @@ def drivers_by_target(
 ) -> pd.DataFrame:
     """The top driver of each target, one row per target, for a compact comparison.
 
-    *Definition*: `key_drivers(con, target=t, **options)` for each t in `targets`; the row holds
+    *Definition*: `key_drivers(con, target=t, **options)` for each t in `targets` (the store read
+    once for all of them: customer features, ratings, attributes); the row holds
     the top driver (highest importance) with its importance and bootstrap interval, whether it is
     significant, the model's r_squared and n, and note: the top driver's collinearity note, or,
     when the store cannot carry the target's model, the sentence saying what it needs (the
@@ -482,12 +524,13 @@ def drivers_by_target(
     Columns: target, top_driver, importance, ci_lower, ci_upper, significant, r_squared, n, note.
     """
     rows = []
+    inputs = _Inputs(con, options.get("as_of"))  # what every target's model reads, read once
     for target in targets:
         _check_options(target, options.get("rating_metric", "csat"), options.get("bootstrap", 200),
                        options.get("min_ratings_share", 0.05))
         name = TARGETS[target][0]
         try:
-            top = key_drivers(con, target=target, **options).iloc[0]
+            top = key_drivers(con, target=target, **options, _inputs=inputs).iloc[0]
         except CxDataError as exc:
             rows.append({"target": name, "top_driver": "", "importance": math.nan, "ci_lower": math.nan,
                          "ci_upper": math.nan, "significant": False, "r_squared": math.nan, "n": pd.NA,

@@ -1,11 +1,12 @@
 -- explore_view_events_ordered: events_ordered rebuilt over the filtered events only, so that seq,
 --   prev_* and next_* describe the filtered journey (same tie-break as the stored table:
---   ts, then touchpoint, then channel), and so do next_stage and the first-pair flags.
+--   ts, then touchpoint, then channel), and so do next_stage and the first-pair and first-source flags.
 -- Parameters: none; getvariable('cx_start' | 'cx_end' | 'cx_channel' | 'cx_touchpoint'), NULL = no restriction.
 -- Slots: {base}: the store's events_ordered table; {scope}: TRUE, or a semi-join on the filtered customers view;
 --   {cid}: x.cid, or a NULL key for a store built before the integer keys (opened read-only, not migrated).
 -- Output: customer_id, ts, touchpoint, channel, session_id, stage, seq, prev_touchpoint, prev_channel,
---   prev_ts, next_touchpoint, next_channel, next_ts, cid, next_stage, first_pair, first_stage_pair
+--   prev_ts, next_touchpoint, next_channel, next_ts, cid, next_stage, first_pair, first_stage_pair, first_source,
+--   first_stage_source
 WITH o AS (
   SELECT
     x.customer_id, x.ts, x.touchpoint, x.channel, x.session_id, x.stage,
@@ -29,5 +30,10 @@ WITH o AS (
 SELECT o.*,
   next_ts IS NOT NULL AND row_number() OVER (PARTITION BY customer_id, touchpoint, next_touchpoint ORDER BY seq) = 1 AS first_pair,
   next_ts IS NOT NULL AND stage <> next_stage
-    AND row_number() OVER (PARTITION BY customer_id, stage, next_stage ORDER BY seq) = 1 AS first_stage_pair
+    AND row_number() OVER (PARTITION BY customer_id, stage, next_stage ORDER BY seq) = 1 AS first_stage_pair,
+  next_ts IS NOT NULL AND row_number() OVER (PARTITION BY customer_id, touchpoint, next_ts IS NOT NULL ORDER BY seq) = 1
+    AS first_source,
+  coalesce(stage <> next_stage, false)
+    AND row_number() OVER (PARTITION BY customer_id, stage, coalesce(stage <> next_stage, false) ORDER BY seq) = 1
+    AS first_stage_source
 FROM o

@@ -112,7 +112,7 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
 def refresh_derived(con: duckdb.DuckDBPyConnection, *, table: str | None = None, customers: str | None = None) -> None:
     """Bring the derived tables up to date after a load: customer_keys (integer keys, only grow),
     events_ordered (each customer's events in time order with neighbours, stage and first-pair
-    flags) and customer_activity (customer x week / month activity from events and orders).
+    and first-source flags) and customer_activity (customer x week / month activity from events and orders).
 
     `table` is the table just loaded and `customers` a query listing the customer ids the load
     wrote (e.g. ``SELECT customer_id FROM _cx_typed WHERE _reason IS NULL``). After an events or
@@ -145,7 +145,7 @@ def _derived_current(con: duckdb.DuckDBPyConnection) -> bool:
     have = set(con.execute("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main' "
                            "AND table_catalog = current_database() AND table_name IN "
                            "('events_ordered', 'customer_keys', 'customer_activity')").fetchall())
-    return {("events_ordered", "first_stage_pair"), ("customer_keys", "cid"), ("customer_activity", "first_ts")} <= have
+    return {("events_ordered", "first_stage_source"), ("customer_keys", "cid"), ("customer_activity", "first_ts")} <= have
 
 
 def fill_first_seen(con: duckdb.DuckDBPyConnection) -> None:

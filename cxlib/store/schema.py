@@ -283,7 +283,10 @@ ADDED_COLUMNS = [
 #   next_stage       the next event's stage
 #   first_pair       the first (touchpoint, next_touchpoint) pair of its kind in the customer's events
 #   first_stage_pair the first (stage, next_stage) pair of its kind where the stage changes
-# so that "distinct customers making a pair" is a filtered count, not a DISTINCT over all pairs.
+#   first_source     the first pair (next_ts not null) from this touchpoint in the customer's events
+#   first_stage_source the first stage-changing pair (stage <> next_stage) from this stage
+# so that "distinct customers making a pair" (and "leaving a source") is a filtered count, not a
+# DISTINCT over all pairs.
 EVENTS_ORDERED_SELECT = """
 WITH o AS (
   SELECT
@@ -304,11 +307,16 @@ WITH o AS (
   WINDOW w AS (PARTITION BY k.cid ORDER BY e.ts, e.touchpoint, e.channel)
 ),
 first_pairs AS (SELECT cid, min(seq) AS seq FROM o WHERE next_ts IS NOT NULL GROUP BY cid, touchpoint, next_touchpoint),
-first_stage_pairs AS (SELECT cid, min(seq) AS seq FROM o WHERE stage <> next_stage GROUP BY cid, stage, next_stage)
-SELECT o.*, fp.seq IS NOT NULL AS first_pair, fs.seq IS NOT NULL AS first_stage_pair
+first_stage_pairs AS (SELECT cid, min(seq) AS seq FROM o WHERE stage <> next_stage GROUP BY cid, stage, next_stage),
+first_sources AS (SELECT cid, min(seq) AS seq FROM o WHERE next_ts IS NOT NULL GROUP BY cid, touchpoint),
+first_stage_sources AS (SELECT cid, min(seq) AS seq FROM o WHERE stage <> next_stage GROUP BY cid, stage)
+SELECT o.*, fp.seq IS NOT NULL AS first_pair, fs.seq IS NOT NULL AS first_stage_pair,
+  fo.seq IS NOT NULL AS first_source, fso.seq IS NOT NULL AS first_stage_source
 FROM o
 LEFT JOIN first_pairs fp ON fp.cid = o.cid AND fp.seq = o.seq
 LEFT JOIN first_stage_pairs fs ON fs.cid = o.cid AND fs.seq = o.seq
+LEFT JOIN first_sources fo ON fo.cid = o.cid AND fo.seq = o.seq
+LEFT JOIN first_stage_sources fso ON fso.cid = o.cid AND fso.seq = o.seq
 ORDER BY o.customer_id, o.seq
 """
 EVENTS_ORDERED_SQL = "CREATE OR REPLACE TABLE events_ordered AS" + EVENTS_ORDERED_SELECT.format(scope="TRUE")

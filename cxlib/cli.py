@@ -235,7 +235,8 @@ def cmd_report_run(args) -> int:
     from cxlib.report.runs import run_reports
 
     result = run_reports(_targets_from_args(args), out_dir=_out_dir(args), timeout=args.timeout,
-                         notebook_timeout=args.notebook_timeout, kernel_name=args.kernel, pdf=args.pdf)
+                         notebook_timeout=args.notebook_timeout, kernel_name=args.kernel, pdf=args.pdf,
+                         jobs=args.jobs)
     index = (result.run_dir.parent / "index.html") if result.run_dir else None
     if result.failed:
         raise CxError(
@@ -428,6 +429,9 @@ def _add_report_commands(sub) -> None:
     p.add_argument("--notebook-timeout", type=int, default=DEFAULT_NOTEBOOK_TIMEOUT,
                    help=f"seconds per notebook, all cells together (default {DEFAULT_NOTEBOOK_TIMEOUT})")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel (default python3)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="notebooks run at once (default: the number of cores, at most the number of notebooks; "
+                        "1 runs them one after another). The pages are the same whatever N is")
     p.add_argument("--pdf", action="store_true",
                    help="also print each good report to <report>.pdf beside it with headless Chromium "
                         "(where none is installed, the run still succeeds and says no PDF was made)")

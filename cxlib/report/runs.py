@@ -241,15 +241,18 @@ def _prepared_notebook(source: Path, dest: Path) -> None:
 
 
 def _execute(target: ReportTarget, out: Path, *, store: str, timeout: int, notebook_timeout: int, kernel_name: str,
-             progress: bool, ledger_path: Path, release_log: Path) -> None:
+             progress: bool, ledger_path: Path, release_log: Path, checked: Path, kernels: list) -> None:
     """Run one notebook with papermill.
 
     The kernel starts in the notebook's folder, so it is told the store's absolute path through
-    CX_DB (a relative path would resolve against that folder), and the store's release ledger
-    and this page's release log (cxlib.privacy.ledger). Its stderr (warnings, and the
-    tracebacks ipykernel prints when it is interrupted or stopped) goes to ``<target>.kernel.log``
-    beside the executed notebook, not into the run's one-line output. A watchdog stops the kernel
-    when the whole notebook runs longer than `notebook_timeout` seconds.
+    CX_DB (a relative path would resolve against that folder), and the store's release ledger,
+    this page's release log and its list of checked rows (cxlib.privacy.ledger). The folder and
+    these variables are the kernel's own (this process's working folder and environment are left
+    alone, so several notebooks can run at once). Its stderr (warnings, and the tracebacks
+    ipykernel prints when it is interrupted or stopped) goes to ``<target>.kernel.log`` beside the
+    executed notebook, not into the run's one-line output. The kernel is added to `kernels` (to be
+    stopped on an interrupt); a watchdog stops it when the whole notebook runs longer than
+    `notebook_timeout` seconds.
     """
     import papermill as pm
 
@@ -257,20 +260,20 @@ def _execute(target: ReportTarget, out: Path, *, store: str, timeout: int, noteb
     logging.getLogger("papermill.translators").setLevel(logging.ERROR)
     prepared = out.with_name(f".{out.stem}.input.ipynb")
     _prepared_notebook(target.notebook, prepared)
-    env = {"CX_DB": store, ledger.LEDGER_ENV: str(ledger_path), ledger.LOG_ENV: str(release_log)}
-    previous = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    kernels: list = []
+    env = {"CX_DB": store, ledger.LEDGER_ENV: str(ledger_path), ledger.LOG_ENV: str(release_log),
+           ledger.CHECKED_ENV: str(checked)}
+    mine: list = []
     stopped = threading.Event()
-    watchdog = threading.Timer(notebook_timeout, _stop_kernels, [kernels, stopped])
+    watchdog = threading.Timer(notebook_timeout, _stop_kernels, [mine, stopped])
     watchdog.daemon = True
     watchdog.start()
+    manager = _kernel_manager(out.with_name(f"{out.stem}.kernel.log"), cwd=target.notebook.parent, env=env,
+                              kernels=[mine, kernels])
     try:
         pm.execute_notebook(
             str(prepared), str(out), parameters=target.parameters, kernel_name=kernel_name,
-            progress_bar=progress, cwd=str(target.notebook.parent), execution_timeout=timeout,
-            start_timeout=120, report_mode=False,
-            kernel_manager_class=_logged_kernel_manager(out.with_name(f"{out.stem}.kernel.log"), kernels),
+            progress_bar=progress, execution_timeout=timeout, start_timeout=120, report_mode=False,
+            kernel_manager_class=manager,
         )
     except Exception as exc:
         if stopped.is_set():
@@ -281,11 +284,6 @@ def _execute(target: ReportTarget, out: Path, *, store: str, timeout: int, noteb
     finally:
         watchdog.cancel()
         prepared.unlink(missing_ok=True)
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 class NotebookTimeout(Exception):
@@ -296,17 +294,21 @@ class NotebookTimeout(Exception):
         self.seconds = seconds
 
 
-def _logged_kernel_manager(log: Path, kernels: list):
-    """A kernel manager class whose kernels write stderr to `log` and are listed in `kernels`."""
+def _kernel_manager(log: Path, *, cwd: Path, env: dict, kernels: list[list]):
+    """A kernel manager class whose kernels start in `cwd` with `env` added to the environment,
+    write stderr to `log` and are appended to each list in `kernels`."""
     from jupyter_client.manager import AsyncKernelManager
 
-    class LoggedKernelManager(AsyncKernelManager):
+    class ReportKernelManager(AsyncKernelManager):
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             kw["stderr"] = open(log, "ab")  # noqa: SIM115 - the kernel process owns it until it exits
-            kernels.append(self)
+            kw["cwd"] = str(cwd)
+            kw["env"] = {**(kw.get("env") or os.environ), **env}
+            for found in kernels:
+                found.append(self)
             return await super()._async_launch_kernel(kernel_cmd, **kw)
 
-    return LoggedKernelManager
+    return ReportKernelManager
 
 
 def _stop_kernels(kernels: list, stopped: threading.Event) -> None:
@@ -331,6 +333,7 @@ def run_reports(
     kernel_name: str = "python3",
     progress: bool | None = None,
     pdf: bool = False,
+    jobs: int | None = None,
 ) -> RunResult:
     """Run report targets into ``out_dir/<run-id>/`` (see the module docstring for the steps).
 
@@ -338,16 +341,25 @@ def run_reports(
     that cannot be read raises CxStoreLockedError/CxDataError before any kernel starts. Notebook
     failures do not raise: they are in the result (status "failed", one-line reason per target).
     With `pdf`, each good page is also printed to ``<page>.pdf`` beside it (`print_pdf`).
+
+    `jobs`: how many notebooks run at once (default: the number of cores, at most the number of
+    targets; 1 runs them one after another in the order given). The result is the same whatever
+    `jobs` is: targets are listed in the order given, and a page is published in its place in that
+    order: when a page published before it in the run would have changed what the release ledger
+    hides on it (`ledger.stale`), it is run again then, alone, as a serial run would have run it.
     """
     if not targets:
         raise CxInputError("nothing to run: name notebooks, or use --all, --job NAME or --all-jobs")
     for name, value in (("timeout", timeout), ("notebook_timeout", notebook_timeout)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise CxInputError(f"{name} must be a whole number of seconds of at least 1, got {value!r}")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise CxInputError(f"jobs must be a whole number of notebooks of at least 1, got {jobs!r}")
     # absolute: papermill runs each notebook from the notebook's own folder
     out_dir = (Path(out_dir) if out_dir is not None else reports_dir()).resolve()
-    progress = sys.stderr.isatty() if progress is None else progress
     checked = _checked_targets(targets)
+    jobs = min(jobs or os.cpu_count() or 1, len(checked))
+    progress = (sys.stderr.isatty() if progress is None else progress) and jobs == 1  # one bar at a time
     summaries, store_keys, covered = _read_stores(checked)
     maskers = {key: _store_masker(key) for key in summaries}
     browser = _pdf_browser() if pdf else None
@@ -359,31 +371,75 @@ def run_reports(
     notebooks = _analyst_root(out_dir) / f".staging-{run_id}"
     notebooks.mkdir()
     started = _now()
-    results: list[TargetResult] = []
+    results: dict[str, TargetResult] = {}
+    kernels: list = []  # every kernel of the run, stopped on an interrupt
+
+    def run(i: int, t: ReportTarget, publish: bool) -> TargetResult:
+        step = f"[{i}/{len(checked)}] {t.name}"
+        _say(f"{step}: running {t.notebook.name} (timeout {timeout}s per cell)")
+        meta = {
+            "run": {"run": run_id, "run started (UTC)": started, "job": t.job or "(ad hoc)",
+                    "notebook": t.notebook.name,
+                    **({"period covered": covered[t.name]} if covered.get(t.name) else {})},
+            "parameters": _jsonable(t.parameters),
+            "data": summaries[store_keys[t.name]],
+        }
+        res = _run_target(t, staging, notebooks, store=store_keys[t.name], meta=meta, results=results,
+                          timeout=timeout, notebook_timeout=notebook_timeout, kernel_name=kernel_name,
+                          progress=progress, masker=maskers[store_keys[t.name]], browser=browser,
+                          publish=publish, kernels=kernels)
+        if res.status == "ok":
+            _say(f"{step}: ok in {res.seconds}s, {res.charts} chart(s)")
+        else:
+            _say(f"{step}: FAILED in {res.seconds}s: {res.reason}")
+        return res
+
     try:
-        for i, t in enumerate(checked, 1):
-            step = f"[{i}/{len(checked)}] {t.name}"
-            _say(f"{step}: running {t.notebook.name} (timeout {timeout}s per cell)")
-            meta = {
-                "run": {"run": run_id, "run started (UTC)": started, "job": t.job or "(ad hoc)",
-                        "notebook": t.notebook.name,
-                        **({"period covered": covered[t.name]} if covered.get(t.name) else {})},
-                "parameters": _jsonable(t.parameters),
-                "data": summaries[store_keys[t.name]],
-            }
-            res = _run_target(t, staging, notebooks, store=store_keys[t.name], meta=meta, results=results,
-                              timeout=timeout, notebook_timeout=notebook_timeout, kernel_name=kernel_name,
-                              progress=progress, masker=maskers[store_keys[t.name]], browser=browser)
-            if res.status == "ok":
-                _say(f"{step}: ok in {res.seconds}s, {res.charts} chart(s)")
-            else:
-                _say(f"{step}: FAILED in {res.seconds}s: {res.reason}")
+        if jobs == 1:
+            for i, t in enumerate(checked, 1):
+                run(i, t, publish=True)
+        else:
+            _run_parallel(checked, run, jobs, notebooks, store_keys, results, kernels)
     finally:
-        status = "ok" if results and all(r.status == "ok" for r in results) and len(results) == len(checked) else "failed"
-        result = RunResult(run_id, started, _now(), status, dict(summaries), results)
+        ordered = [results[t.name] for t in checked if t.name in results]
+        status = "ok" if ordered and all(r.status == "ok" for r in ordered) and len(ordered) == len(checked) else "failed"
+        result = RunResult(run_id, started, _now(), status, dict(summaries), ordered)
         result.analyst_dir = _keep_notebooks(notebooks, run_id)
         result.run_dir = _publish(result, staging, out_dir)
     return result
+
+
+def _run_parallel(checked: list[ReportTarget], run, jobs: int, notebooks: Path, store_keys: dict[str, str],
+                  results: dict[str, TargetResult], kernels: list) -> None:
+    """`jobs` notebooks at a time, each checked against the release ledgers as they were when the
+    run started; then, in the order given, each good page is published (its release log merged),
+    or first run again when a page published before it in this run would have made the ledger
+    hide more on it (`ledger.stale`), so that every page is what a serial run makes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    books = {key: ledger_file(notebooks.parent, key) for key in set(store_keys.values())}
+    before = {key: {group: set(counts) for group, counts in ledger.read(book).items()} for key, book in books.items()}
+    pool = ThreadPoolExecutor(jobs)
+    try:
+        for future in [pool.submit(run, i, t, False) for i, t in enumerate(checked, 1)]:
+            future.result()
+    except BaseException:
+        _stop_kernels(kernels, threading.Event())  # an interrupt: the other notebooks stop too
+        raise
+    finally:
+        pool.shutdown(cancel_futures=True)
+    for i, t in enumerate(checked, 1):
+        res, book = results[t.name], books[store_keys[t.name]]
+        if res.status != "ok":
+            continue
+        if ledger.stale(notebooks / f"{t.name}.checked.jsonl", before[store_keys[t.name]], book):
+            _say(f"[{i}/{len(checked)}] {t.name}: run again, after the pages before it (the release ledger "
+                 "hides more on it now)")
+            run(i, t, publish=True)  # its page, notebook and logs are made anew
+        else:
+            ledger.merge(notebooks / f"{t.name}.released.jsonl", book)
+        for name in (f"{t.name}.released.jsonl", f"{t.name}.checked.jsonl"):
+            (notebooks / name).unlink(missing_ok=True)
 
 
 def _analyst_root(out_dir: Path) -> Path:
@@ -502,38 +558,48 @@ def _check_against_store(store: str, t: ReportTarget) -> None:
         con.close()
 
 
-def _run_target(t: ReportTarget, staging: Path, notebooks: Path, *, store: str, meta: dict, results: list,
-                timeout: int, notebook_timeout: int, kernel_name: str, progress: bool, masker: Masker,
-                browser: str | None = None) -> TargetResult:
+def _run_target(t: ReportTarget, staging: Path, notebooks: Path, *, store: str, meta: dict,
+                results: dict[str, TargetResult], timeout: int, notebook_timeout: int, kernel_name: str,
+                progress: bool, masker: Masker, browser: str | None = None, publish: bool = True,
+                kernels: list | None = None) -> TargetResult:
     """Steps 3 and 4 for one target: execute into `notebooks` (analysts only), then render into
-    `staging` (and print a good page to PDF with `browser`); the result is appended to `results`
-    (also when interrupted, so that the run's manifest lists it)."""
+    `staging` (and print a good page to PDF with `browser`); the result is put in `results` under
+    the target's name (also when interrupted, so that the run's manifest lists it).
+
+    With `publish`, a good page's release log is merged into the store's ledger at once; without,
+    the log (``<target>.released.jsonl``) and the rows checked against the ledger
+    (``<target>.checked.jsonl``) stay in `notebooks` for the caller (`_run_parallel`)."""
     clock = time.perf_counter()
     executed = notebooks / f"{t.name}.ipynb"
     res = TargetResult(t.name, t.notebook.name, t.job, _jsonable(t.parameters), "ok",
                        store=meta["data"].get("store", ""), fingerprint=meta["data"].get("fingerprint", ""))
     ledger_path = ledger_file(notebooks.parent, store)
-    release_log = notebooks / f"{t.name}.released.jsonl"
+    release_log, checked = notebooks / f"{t.name}.released.jsonl", notebooks / f"{t.name}.checked.jsonl"
+    for log in (release_log, checked):
+        log.unlink(missing_ok=True)
     try:
         _execute(t, executed, store=store, timeout=timeout, notebook_timeout=notebook_timeout, kernel_name=kernel_name,
-                 progress=progress, ledger_path=ledger_path, release_log=release_log)
+                 progress=progress, ledger_path=ledger_path, release_log=release_log, checked=checked,
+                 kernels=[] if kernels is None else kernels)
     except KeyboardInterrupt:
         res.status, res.reason = "failed", "interrupted"
         _keep_failed(executed, res)
-        results.append(res)
+        results[t.name] = res
         raise
     except Exception as exc:  # noqa: BLE001 - every way a notebook can fail is reported, never raised
         res.status, res.reason = "failed", _reason(exc, executed, timeout, masker)
         _keep_failed(executed, res)
     else:
         _render(t, executed, staging / f"{t.name}.html", res, meta, masker)
+        if res.status == "ok" and browser:
+            _pdf_beside(browser, staging / res.html, res)
+    if publish:
         if res.status == "ok":  # published: later pages and runs are checked against it
             ledger.merge(release_log, ledger_path)
-            if browser:
-                _pdf_beside(browser, staging / res.html, res)
-    release_log.unlink(missing_ok=True)
+        for log in (release_log, checked):
+            log.unlink(missing_ok=True)
     res.seconds = round(time.perf_counter() - clock, 1)
-    results.append(res)
+    results[t.name] = res
     return res
 
 

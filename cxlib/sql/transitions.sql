@@ -3,12 +3,17 @@
 --   events of a pair must lie in the range), $level ('touchpoint' | 'stage': at stage level only
 --   pairs where the stage changes count, i.e. the stage sequence with repeats collapsed),
 --   $by_mode ('none' | 'column' | 'nps'), $horizon (TIMESTAMP: NPS answers up to it count).
--- Slots: {segment} a checked customers column (used when $by_mode = 'column'); {first} and
---   {customers}, set together (cxlib/analysis/journey/flows.py): without a date range, {first} is the
---   stored flag e.first_pair / e.first_stage_pair (events_ordered: the customer's first pair of its
---   kind) and {customers} = count(*) FILTER (WHERE is_first); with a range (the first pair in range
---   differs), or when events_ordered has no flags (a filtered view, an earlier store), {first} is NULL
---   and {customers} = count(DISTINCT customer_id). Either way one pass over the pairs.
+-- Slots: {segment} a checked customers column (used when $by_mode = 'column'); {first},
+--   {first_source}, {customers} and {leaving}, set together (cxlib/analysis/journey/flows.py): without a
+--   date range, {first} and {first_source} are the stored flags e.first_pair / e.first_stage_pair and
+--   e.first_source / e.first_stage_source (events_ordered: the customer's first pair of its kind, its
+--   first pair from the source), {customers} = count(*) FILTER (WHERE is_first) and {leaving} = FALSE:
+--   customers per pair and customers leaving a source are filtered counts in one pass over the pairs
+--   (a customer leaving a source has exactly one first-source row, under one target, so the source's
+--   count is the sum over its targets). With a range (the first pair in range differs), or when
+--   events_ordered has no flags (a filtered view of an earlier store, an earlier store), {first} and
+--   {first_source} are NULL, {customers} = count(DISTINCT customer_id) and {leaving} = TRUE: customers
+--   leaving a source are a DISTINCT count in a second pass (the `leaving` CTE, empty otherwise).
 -- Output: segment, source, target, transitions, customers, median_seconds, source_customers (distinct
 --   customers with a pair from source in the segment: the denominator of a transition's share)
 WITH pairs AS (
@@ -16,7 +21,7 @@ WITH pairs AS (
          CASE WHEN $level = 'stage' THEN e.stage ELSE e.touchpoint END AS source,
          CASE WHEN $level = 'stage' THEN coalesce(m.stage, 'unmapped') ELSE e.next_touchpoint END AS target,
          epoch(e.next_ts) - epoch(e.ts) AS seconds,
-         {first} AS is_first
+         {first} AS is_first, {first_source} AS is_first_source
   FROM events_ordered e
   LEFT JOIN touchpoint_stages m ON $level = 'stage' AND m.touchpoint = e.next_touchpoint
   WHERE e.next_ts IS NOT NULL
@@ -39,24 +44,30 @@ seg AS (
   FROM customers c LEFT JOIN rel_nps r ON r.customer_id = c.customer_id
   WHERE $by_mode <> 'none'
 ),
-labelled AS (
-  SELECT CASE WHEN $by_mode = 'none' THEN 'all' ELSE coalesce(s.segment, '(none)') END AS segment,
-         p.customer_id, p.source, p.target, p.seconds, p.is_first
+labelled AS (  -- without a breakdown no join (and no customer_id read when the flags count customers)
+  SELECT 'all' AS segment, p.customer_id, p.source, p.target, p.seconds, p.is_first, p.is_first_source
+  FROM pairs p
+  WHERE $by_mode = 'none' AND ($level = 'touchpoint' OR p.source <> p.target)
+  UNION ALL
+  SELECT coalesce(s.segment, '(none)') AS segment,
+         p.customer_id, p.source, p.target, p.seconds, p.is_first, p.is_first_source
   FROM pairs p
   LEFT JOIN seg s ON s.customer_id = p.customer_id
-  WHERE $level = 'touchpoint' OR p.source <> p.target
+  WHERE $by_mode <> 'none' AND ($level = 'touchpoint' OR p.source <> p.target)
 ),
 counted AS (
   SELECT segment, source, target, count(*) AS transitions, {customers} AS customers,
-         median(seconds) AS median_seconds
+         count(*) FILTER (WHERE is_first_source) AS first_sources, median(seconds) AS median_seconds
   FROM labelled
   GROUP BY ALL
 ),
-leaving AS (  -- with the flags, a customer leaving source has a first pair from it: only those are read
+leaving AS (  -- only without the flags ({leaving} = TRUE)
   SELECT segment, source, count(DISTINCT customer_id) AS source_customers
-  FROM labelled WHERE is_first IS NOT FALSE
+  FROM labelled WHERE {leaving}
   GROUP BY ALL
 )
-SELECT c.*, l.source_customers
-FROM counted c JOIN leaving l USING (segment, source)
+SELECT segment, source, target, transitions, customers, median_seconds,
+       CAST(coalesce(l.source_customers, sum(first_sources) OVER (PARTITION BY segment, source)) AS BIGINT)
+         AS source_customers
+FROM counted c LEFT JOIN leaving l USING (segment, source)
 ORDER BY segment, transitions DESC, source, target

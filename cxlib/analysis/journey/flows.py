@@ -39,21 +39,25 @@ def _finish(out: pd.DataFrame, by) -> pd.DataFrame:
     return out.drop(columns="segment") if by is None else out
 
 
-# Distinct customers per pair: a filtered count on the stored first-pair flags, else a DISTINCT count.
+# Distinct customers per pair and leaving a source: filtered counts on the stored flags, else DISTINCT counts.
 _COUNT_FIRST = sql.Ident("count(*) FILTER (WHERE is_first)")
 _COUNT_DISTINCT = sql.Ident("count(DISTINCT customer_id)")
+_FLAGS = {"touchpoint": ("e.first_pair", "e.first_source"), "stage": ("e.first_stage_pair", "e.first_stage_source")}
 
 
 def _customer_count(con, level: str, *, ranged: bool) -> dict[str, sql.Ident]:
-    """The slots {first} and {customers} of transitions.sql: the stored first-occurrence flag of
-    events_ordered when it answers the question (no date range, and the table, not a view rebuilt over
-    filtered rows or a store of an earlier version, has the flags), else an exact DISTINCT count."""
+    """The slots {first}, {first_source}, {customers} and {leaving} of transitions.sql: the stored
+    first-pair and first-source flags of events_ordered when they answer the question (no date range,
+    and the table, or a view rebuilt over filtered rows, has them; a store of an earlier version may
+    not), else exact DISTINCT counts."""
     if not ranged:
         have = {d[0] for d in con.execute("SELECT * FROM events_ordered LIMIT 0").description}
-        if {"first_pair", "first_stage_pair"} <= have:
-            flag = "e.first_stage_pair" if level == "stage" else "e.first_pair"
-            return {"first": sql.Ident(flag), "customers": _COUNT_FIRST}
-    return {"first": sql.Ident("NULL"), "customers": _COUNT_DISTINCT}
+        if {"first_pair", "first_stage_pair", "first_source", "first_stage_source"} <= have:
+            first, first_source = _FLAGS[level]
+            return {"first": sql.Ident(first), "first_source": sql.Ident(first_source), "customers": _COUNT_FIRST,
+                    "leaving": sql.Ident("FALSE")}
+    return {"first": sql.Ident("NULL"), "first_source": sql.Ident("NULL"), "customers": _COUNT_DISTINCT,
+            "leaving": sql.Ident("TRUE")}
 
 
 def _hidden_sources(raw: pd.DataFrame, min_group_size: int) -> pd.Index:

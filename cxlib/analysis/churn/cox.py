@@ -227,11 +227,15 @@ def _summary_table(s: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
 
 def _customer_table(rows: pd.DataFrame, keep: list[str], ctv) -> pd.DataFrame:
-    """Per customer: churned, tenure_days, the covariates at the end of follow-up, partial_hazard."""
-    last = rows.groupby("customer_id", sort=True).tail(1).reset_index(drop=True)
-    churned = rows.groupby("customer_id", sort=True)["event"].any().to_numpy()
+    """Per customer: churned, tenure_days, the covariates at the end of follow-up, partial_hazard.
+
+    The rows come ordered by customer and time (churn_cox_intervals.sql), so a customer's last row
+    is where the next row's customer differs; only the last row can be a churn (it ends at the churn).
+    """
+    ids = rows["customer_id"].to_numpy()
+    last = rows.iloc[np.flatnonzero(np.append(ids[1:] != ids[:-1], True))].reset_index(drop=True)
     cust = pd.concat([last[["customer_id"]], _design(last)], axis=1)
-    cust.insert(1, "churned", churned)
+    cust.insert(1, "churned", last["event"].to_numpy(dtype=bool))
     cust.insert(2, "tenure_days", last["stop_day"].to_numpy())
     cust["partial_hazard"] = np.asarray(ctv.predict_partial_hazard(cust[keep])).ravel()
     return cust

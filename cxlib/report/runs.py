@@ -10,7 +10,8 @@ its job, or after the notebook for an ad-hoc run) and:
 3. executes each notebook with papermill into a private analyst-only staging folder
    (``reports/.analyst/.staging-*``), with a per-cell timeout; a cell error, timeout or dead
    kernel fails that target with a one-line reason and keeps the partly executed notebook as
-   ``<target>.failed.ipynb`` (and the kernel's log as ``<target>.kernel.log``);
+   ``<target>.failed.ipynb`` (and the kernel's log as ``<target>.kernel.log``); several
+   notebooks at once with ``jobs`` (`run_reports`), the run's pages the same as one at a time;
 4. renders each good notebook to one offline, script-free HTML page (cxlib.report.render) with
    the store's masker (``Masker.from_store``: every customer id, agent id and personal column
    value of the store, besides e-mails, phones, IBANs and names), into ``reports/.staging-*``;

@@ -116,6 +116,22 @@ def test_nothing_to_run_and_bad_timeout(tmp_path):
     target = ReportTarget("x", FIXTURES / "typed_params.ipynb")
     with pytest.raises(CxInputError, match="timeout must be"):
         run_reports([target], out_dir=tmp_path, timeout=0)
+    for jobs in (0, -1, 1.5, True):
+        with pytest.raises(CxInputError, match="jobs must be a whole number of notebooks of at least 1"):
+            run_reports([target], out_dir=tmp_path, jobs=jobs)
+
+
+def test_cli_jobs_option(capsys):
+    from cxlib import cli
+
+    with pytest.raises(SystemExit) as done:
+        cli.main(["report", "run", "--help"])
+    assert done.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--jobs N notebooks run at once (default: the number of cores, at most the number of notebooks; " \
+           "1 runs them one after another)" in help_text
+    assert cli.main(["report", "run", "--all", "--jobs", "0"]) == 2
+    assert "jobs must be a whole number of notebooks of at least 1, got 0" in capsys.readouterr().err
 
 
 def test_bad_parameters_and_missing_store_start_nothing(tmp_path):

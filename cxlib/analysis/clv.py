@@ -139,11 +139,15 @@ def _grouped(columns, weights=None):
     Exact: values are compared as they are, nothing is rounded. The likelihoods below are sums
     over customers, so a sum over the distinct rows times their weights is the same sum.
     """
-    stacked = np.column_stack([np.asarray(c, dtype=float) for c in columns])
-    distinct, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    inverse = np.asarray(inverse).reshape(-1)
-    w = np.bincount(inverse, weights=weights, minlength=len(distinct)).astype(float)
-    return [distinct[:, i] for i in range(distinct.shape[1])], w, inverse
+    cols = [np.asarray(c, dtype=float) for c in columns]
+    order = np.lexsort(cols[::-1])  # by the first column, then the second, ... (np.unique(axis=0)'s order)
+    ordered = [c[order] for c in cols]
+    starts = np.ones(len(order), dtype=bool)  # where a distinct row starts in that order
+    starts[1:] = np.any([c[1:] != c[:-1] for c in ordered], axis=0)
+    inverse = np.empty(len(order), dtype=np.intp)
+    inverse[order] = np.cumsum(starts) - 1
+    w = np.bincount(inverse, weights=weights, minlength=int(starts.sum())).astype(float)
+    return [c[starts] for c in ordered], w, inverse
 
 
 def _histories(frequency, recency, T, weights, model: str):

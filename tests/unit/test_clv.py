@@ -413,3 +413,16 @@ def test_lifetime_value_report_is_the_same_with_one_blas_thread(sample_con, monk
     pd.testing.assert_frame_equal(one.by_frequency, default.by_frequency, check_exact=False, rtol=1e-6)
     pd.testing.assert_frame_equal(one.models.drop(columns="error"), default.models.drop(columns="error"),
                                   check_exact=False, rtol=1e-4)
+
+
+def test_grouped_rows_are_numpys_distinct_rows():
+    """_grouped (a lexsort) gives np.unique(axis=0)'s distinct rows, in its order, with the same
+    inverse and summed weights."""
+    rng = np.random.default_rng(4)
+    x, t = rng.integers(0, 5, 2000).astype(float), np.round(rng.random(2000) * 3, 1)
+    weights = rng.random(2000)
+    (gx, gt), w, inverse = clv._grouped([x, t], weights)
+    distinct, ref_inverse = np.unique(np.column_stack([x, t]), axis=0, return_inverse=True)
+    np.testing.assert_array_equal(np.column_stack([gx, gt]), distinct)
+    np.testing.assert_array_equal(inverse, ref_inverse.reshape(-1))
+    np.testing.assert_allclose(w, np.bincount(ref_inverse.reshape(-1), weights=weights), rtol=1e-12)

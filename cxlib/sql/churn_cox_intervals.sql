@@ -45,12 +45,14 @@ pts AS (
   UNION SELECT customer_id, resolved_at FROM tk WHERE resolved_at IS NOT NULL
 ),
 stream AS (
-  SELECT customer_id, t, true AS cut, NULL::INTEGER AS score, NULL::VARCHAR AS response_id,
-         0 AS long_n, 0 AS contacts, 0 AS switches FROM pts
-  UNION ALL SELECT customer_id, ts, false, score, response_id, 0, 0, 0 FROM nps
-  UNION ALL SELECT customer_id, long_at, false, NULL, NULL, 1, 0, 0 FROM tk WHERE long_at IS NOT NULL
-  UNION ALL SELECT customer_id, resolved_at, false, NULL, NULL, 0, contacts, 0 FROM tk WHERE resolved_at IS NOT NULL
-  UNION ALL SELECT customer_id, ts, false, NULL, NULL, 0, 0, 1 FROM sw
+  SELECT * FROM (
+    SELECT customer_id, t, true AS cut, NULL::INTEGER AS score, NULL::VARCHAR AS response_id,
+           0 AS long_n, 0 AS contacts, 0 AS switches FROM pts
+    UNION ALL SELECT customer_id, ts, false, score, response_id, 0, 0, 0 FROM nps
+    UNION ALL SELECT customer_id, long_at, false, NULL, NULL, 1, 0, 0 FROM tk WHERE long_at IS NOT NULL
+    UNION ALL SELECT customer_id, resolved_at, false, NULL, NULL, 0, contacts, 0 FROM tk WHERE resolved_at IS NOT NULL
+    UNION ALL SELECT customer_id, ts, false, NULL, NULL, 0, 0, 1 FROM sw
+  ) WHERE customer_id IN (SELECT customer_id FROM s)
 ),
 known AS (
   SELECT customer_id, t, cut,

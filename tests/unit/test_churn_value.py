@@ -263,3 +263,23 @@ def test_cox_fitter_equals_lifelines_with_tied_death_times():
                                                                          rel=1e-8)
         pd.testing.assert_frame_equal(fast.baseline_cumulative_hazard_, ref.baseline_cumulative_hazard_,
                                       check_exact=False, rtol=1e-9)
+
+
+def test_cox_factors_are_those_of_the_rows_cox_churn_fits(tmp_path):
+    """cox_factors builds only the sampled customers' rows: the covariates that vary there, as in
+    the rows cox_churn fits (one detractor among promoters: in the sample or not)."""
+    from cxlib.analysis.churn import cox
+
+    con, as_of, _ = _fixed_covariate_store(tmp_path, n=300)
+    con.execute("UPDATE survey_responses SET score = CASE WHEN customer_id = 'c0007' THEN 2 ELSE 10 END")
+    rows = cox._interval_rows(con, "contractual", 90, pd.Timestamp(as_of))
+    seen = set()
+    for max_customers in (10, 20, 50, 150, None):
+        fit = cox._design(cox._rows_to_fit(rows, max_customers))
+        want = [c for c in fit.columns if fit[c].nunique() > 1]
+        assert cox.cox_factors(con, as_of=as_of, max_customers=max_customers) == want
+        seen.add(tuple(want))
+    assert seen == {(), ("nps_detractor",)}  # the detractor is in some samples and not in others
+    con.execute("UPDATE subscriptions SET ended_at = NULL")
+    assert cox.cox_factors(con, as_of=as_of) == []  # nobody churned
+    con.close()

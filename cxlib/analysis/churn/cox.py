@@ -22,6 +22,7 @@ from cxlib.analysis.churn.status import (
     definition_text,
 )
 from cxlib.errors import CxDataError, CxInputError
+from cxlib.sql import Ident
 
 COX_COVARIATES = {
     "nps_detractor": "latest NPS answer was 0-6 (detractor)",
@@ -90,17 +91,25 @@ def _design(df: pd.DataFrame) -> pd.DataFrame:
 def cox_factors(con: duckdb.DuckDBPyConnection, *, definition: str = "contractual", inactivity_days: int = 90,
                 as_of=None, max_customers: int | None = 10_000) -> list[str]:
     """The covariates `cox_churn` would estimate here: those that vary between the customers it would
-    fit (empty when none does, or when nobody churned)."""
+    fit (empty when none does, or when nobody churned). Only the rows of those customers are built
+    (the same seeded sample), so this check costs a fraction of the fit."""
     _check_definition(definition)
     _check_inactivity(inactivity_days)
     _check_max_customers(max_customers)
     try:
         _check_data(con, definition)
-        rows = _interval_rows(con, definition, inactivity_days, _as_of(con, as_of))
     except CxDataError:
         return []
-    fit_rows = _rows_to_fit(rows, max_customers)
-    X = _design(fit_rows)
+    params = {"as_of": _as_of(con, as_of), "inactivity_days": inactivity_days}
+    followed = _run(con, "churn_cox_customers", params, {"status": _status_fragment(definition)})
+    if not followed["churned"].any():
+        return []
+    chosen = _sample(followed["customer_id"].to_numpy(), max_customers)
+    status = _status_fragment(definition)
+    if chosen is not None:
+        status = Ident(f"(SELECT * FROM {status} WHERE customer_id IN (SELECT unnest($customers)))")
+        params["customers"] = list(chosen)
+    X = _design(_run(con, "churn_cox_intervals", params, {"status": status}))
     return [c for c in X.columns if X[c].nunique() > 1]
 
 
@@ -201,12 +210,17 @@ def _interval_rows(con, definition: str, inactivity_days: int, cutoff) -> pd.Dat
 
 
 def _rows_to_fit(rows: pd.DataFrame, max_customers: int | None) -> pd.DataFrame:
-    """Every row, or the rows of a seeded random sample of `max_customers` customers."""
-    ids = rows["customer_id"].unique()
-    if max_customers is not None and len(ids) > max_customers:
-        chosen = np.random.default_rng(20240607).choice(np.sort(ids), size=max_customers, replace=False)
-        return rows[rows["customer_id"].isin(chosen)]
-    return rows
+    """Every row, or the rows of a seeded random sample of `max_customers` customers (`_sample`)."""
+    chosen = _sample(rows["customer_id"].unique(), max_customers)
+    return rows if chosen is None else rows[rows["customer_id"].isin(chosen)]
+
+
+def _sample(ids: np.ndarray, max_customers: int | None) -> np.ndarray | None:
+    """A seeded random sample of `max_customers` of the customer ids (the same ids give the same
+    sample, in any order), or None when there are not more than that."""
+    if max_customers is None or len(ids) <= max_customers:
+        return None
+    return np.random.default_rng(20240607).choice(np.sort(ids), size=max_customers, replace=False)
 
 
 def _summary_table(s: pd.DataFrame, alpha: float) -> pd.DataFrame:

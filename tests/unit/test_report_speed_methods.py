@@ -289,3 +289,25 @@ def test_drivers_by_target_reads_the_store_once_and_gives_each_targets_own_model
         assert row["top_driver"] == top["driver"] and row["n"] == top["n"]
         assert [row[c] for c in ("importance", "ci_lower", "ci_upper", "r_squared")] == pytest.approx(
             [top[c] for c in ("importance", "ci_lower", "ci_upper", "r_squared")], rel=1e-12)
+
+
+def test_driver_bootstrap_from_cross_products_equals_weights_of_each_resample():
+    # a rare dummy (absent from about 1 resample in 20), a constant column, a shifted column:
+    # the cross-product route gives each resample's relative weights as computed on its rows
+    rng = np.random.default_rng(6)
+    x = np.column_stack([rng.normal(size=(500, 2)), np.zeros(500), 1000 + rng.normal(size=500), np.full(500, 7.0)])
+    x[:3, 2] = 1.0
+    y = x[:, 0] + 0.5 * x[:, 3] + 2 * x[:, 2] + rng.normal(size=500)
+    groups = np.arange(5)
+    w, r2 = drivers.relative_weights(x, y)
+    est = drivers._importance(w, r2, groups, 5)
+    draws = np.random.default_rng(2)
+    boots = []
+    for _ in range(200):
+        idx = draws.integers(0, 500, 500)
+        bw, br2 = drivers.relative_weights(x[idx], y[idx])
+        boots.append(drivers._importance(bw, br2, groups, 5))
+    want = np.percentile(np.array(boots), [2.5, 97.5], axis=0)
+    lo, hi = drivers._bootstrap_interval(x, y, groups, 5, 200, 2, est, 500)
+    assert lo == pytest.approx(want[0], rel=1e-9) and hi == pytest.approx(want[1], rel=1e-9)
+    assert np.array(boots)[:, 2].min() == 0.0 and (np.array(boots)[:, 4] == 0).all()  # absent dummy; constant

@@ -37,18 +37,22 @@ def relative_weights(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     weight_j = sum_k Lambda_jk^2 beta_k^2. The weights are non-negative and sum to R^2.
     Constant columns get weight 0.
     """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    sd = x.std(axis=0)
-    keep = sd > 0
-    weights = np.zeros(x.shape[1])
-    if not keep.any() or y.std() == 0:
+    z = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+    z = z - z.mean(axis=0)
+    cov = z.T @ z / len(z)
+    return _weights_from_cov(cov, np.diag(cov)[:-1] > 0)
+
+
+def _weights_from_cov(cov: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, float]:
+    """`relative_weights` from the covariance matrix of the columns and y (y last), over the
+    columns in `keep` (the others, which do not vary, get weight 0)."""
+    weights = np.zeros(len(keep))
+    if not keep.any() or not cov[-1, -1] > 0:
         return weights, 0.0
-    xs = (x[:, keep] - x[:, keep].mean(axis=0)) / sd[keep]
-    ys = (y - y.mean()) / y.std()
-    n = len(y)
-    rxx = xs.T @ xs / n
-    rxy = xs.T @ ys / n
+    both = np.append(keep, True)
+    sd = np.sqrt(np.diag(cov)[both])
+    r = cov[np.ix_(both, both)] / np.outer(sd, sd)
+    rxx, rxy = r[:-1, :-1], r[:-1, -1]
     evals, evecs = np.linalg.eigh(rxx)
     evals = np.clip(evals, 0, None)
     lam = evecs @ np.diag(np.sqrt(evals)) @ evecs.T
@@ -414,10 +418,18 @@ def _bootstrap_interval(x: np.ndarray, yv: np.ndarray, col_group: np.ndarray, n_
     n = len(yv)
     m = min(n, resample_size)
     rng = np.random.default_rng(seed)
+    # Each resample's covariance from one cross-product of [1, x, y], centred once on the whole
+    # data so the resample's means are small (no cancellation); a column whose variance in the
+    # resample is below 1e-9 of its whole-data variance does not vary there (weight 0).
+    z = np.column_stack([np.ones(n), x - x.mean(axis=0), yv - yv.mean()])
+    floor = 1e-9 * np.diag(z.T @ z)[1:] / n
     boots = []
     for _ in range(bootstrap):
-        idx = rng.integers(0, n, m)
-        bw, br2 = relative_weights(x[idx], yv[idx])
+        zb = z[rng.integers(0, n, m)]
+        g = zb.T @ zb / m
+        cov = g[1:, 1:] - np.outer(g[0, 1:], g[0, 1:])
+        varies = np.diag(cov) > floor
+        bw, br2 = _weights_from_cov(cov, varies[:-1]) if varies[-1] else (np.zeros(len(floor) - 1), 0.0)
         boots.append(_importance(bw, br2, col_group, n_groups))
     if not boots:
         return np.full(n_groups, np.nan), np.full(n_groups, np.nan)

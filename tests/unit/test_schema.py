@@ -46,7 +46,8 @@ EXPECTED = {
                        "session_id": "VARCHAR", "stage": "VARCHAR", "seq": "BIGINT", "prev_touchpoint": "VARCHAR",
                        "prev_channel": "VARCHAR", "prev_ts": "TIMESTAMP", "next_touchpoint": "VARCHAR",
                        "next_channel": "VARCHAR", "next_ts": "TIMESTAMP", "cid": "BIGINT", "next_stage": "VARCHAR",
-                       "first_pair": "BOOLEAN", "first_stage_pair": "BOOLEAN"},
+                       "first_pair": "BOOLEAN", "first_stage_pair": "BOOLEAN", "first_source": "BOOLEAN",
+                       "first_stage_source": "BOOLEAN"},
     "customer_keys": {"customer_id": "VARCHAR", "cid": "BIGINT"},
     "customer_activity": {"cid": "BIGINT", "period": "VARCHAR", "p": "TIMESTAMP", "first_ts": "TIMESTAMP"},
 }

@@ -283,3 +283,27 @@ def test_cox_factors_are_those_of_the_rows_cox_churn_fits(tmp_path):
     con.execute("UPDATE subscriptions SET ended_at = NULL")
     assert cox.cox_factors(con, as_of=as_of) == []  # nobody churned
     con.close()
+
+
+def test_concordance_counts_as_lifelines():
+    """The Cox model's concordance equals lifelines' concordance_index exactly (the same pair
+    counts), with ties in tenure, in partial hazard and between churned and censored customers."""
+    from lifelines.utils import concordance_index
+
+    from cxlib.analysis.churn.cox import _concordance
+
+    rng = np.random.default_rng(11)
+    for n in (2, 5, 40, 300, 3000):
+        for _ in range(20):
+            t = rng.integers(0, int(rng.integers(1, 60)), n).astype(float)
+            hazard = rng.integers(1, int(rng.integers(2, 30)), n) / 7
+            churned = rng.random(n) < rng.random()
+            churned[0] = True
+            cust = pd.DataFrame({"tenure_days": t, "partial_hazard": hazard, "churned": churned})
+            try:
+                want = concordance_index(t, -hazard, churned)
+            except ZeroDivisionError:  # no admissible pair: a plain error here
+                with pytest.raises(cxlib.CxDataError, match="concordance"):
+                    _concordance(cust)
+                continue
+            assert _concordance(cust) == want

@@ -143,8 +143,8 @@ def cox_churn(
     Fitting: lifelines' Newton-Raphson (its normalisation, steps, stopping rules, standard errors
     and Breslow baseline), with Efron's risk-set sums taken from cumulative sums over the rows
     sorted by start and by stop (`_efron_sums`) instead of a pass over every row at each death
-    time: the same fit to rounding (within 1e-9 of lifelines' own fitter, tests/unit/
-    test_report_speed_methods.py), in a fraction of the time.
+    time: the same fit to rounding (within 1e-8 of lifelines' own fitter, Efron ties included:
+    tests/unit/test_churn_value.py, test_churn_planted.py), in a fraction of the time.
     Only covariates that vary between the customers fitted are estimated (a store without NPS
     answers has no NPS factors); CxDataError when none varies or nobody churned.
     """

@@ -151,15 +151,20 @@ def test_driver_bootstrap_of_fewer_customers_scaled_to_n_matches_the_full_bootst
     assert (hi - lo) == pytest.approx(width, abs=0.2 * width.max())
 
 
+def _resampled_importance(x, y, groups, n_groups, resamples, *, seed):
+    """Each bootstrap resample's importance computed on its own rows: what the fast intervals must equal."""
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(resamples):
+        idx = rng.integers(0, len(y), len(y))
+        w, r2 = drivers.relative_weights(x[idx], y[idx])
+        boots.append(drivers._importance(w, r2, groups, n_groups))
+    return np.array(boots)
+
+
 def test_driver_bootstrap_is_the_plain_percentile_interval_up_to_the_resample_size():
     x, y, groups, est = _driver_data(500)
-    rng = np.random.default_rng(4)
-    boots = []
-    for _ in range(50):
-        idx = rng.integers(0, 500, 500)
-        w, r2 = drivers.relative_weights(x[idx], y[idx])
-        boots.append(drivers._importance(w, r2, groups, 4))
-    want = np.percentile(np.array(boots), [2.5, 97.5], axis=0)
+    want = np.percentile(_resampled_importance(x, y, groups, 4, 50, seed=4), [2.5, 97.5], axis=0)
     for size in (500, 10_000):
         lo, hi = drivers._bootstrap_interval(x, y, groups, 4, 50, 4, est, size)
         assert lo == pytest.approx(want[0], rel=1e-12) and hi == pytest.approx(want[1], rel=1e-12)
@@ -301,13 +306,8 @@ def test_driver_bootstrap_from_cross_products_equals_weights_of_each_resample():
     groups = np.arange(5)
     w, r2 = drivers.relative_weights(x, y)
     est = drivers._importance(w, r2, groups, 5)
-    draws = np.random.default_rng(2)
-    boots = []
-    for _ in range(200):
-        idx = draws.integers(0, 500, 500)
-        bw, br2 = drivers.relative_weights(x[idx], y[idx])
-        boots.append(drivers._importance(bw, br2, groups, 5))
-    want = np.percentile(np.array(boots), [2.5, 97.5], axis=0)
+    boots = _resampled_importance(x, y, groups, 5, 200, seed=2)
+    want = np.percentile(boots, [2.5, 97.5], axis=0)
     lo, hi = drivers._bootstrap_interval(x, y, groups, 5, 200, 2, est, 500)
     assert lo == pytest.approx(want[0], rel=1e-9) and hi == pytest.approx(want[1], rel=1e-9)
-    assert np.array(boots)[:, 2].min() == 0.0 and (np.array(boots)[:, 4] == 0).all()  # absent dummy; constant
+    assert boots[:, 2].min() == 0.0 and (boots[:, 4] == 0).all()  # absent dummy; constant

@@ -119,12 +119,18 @@ def read(path: Path) -> dict[str, set[int]]:
     cached = _cache.get(str(path))
     if cached and cached[0] == stamp:
         return cached[1]
-    out: dict[str, set[int]] = {}
     with open(path, encoding="utf-8") as f:
-        for line in f:
-            key, count = json.loads(line)
-            out.setdefault(key, set()).add(int(count))
+        out = _pairs(f)
     _cache[str(path)] = (stamp, out)
+    return out
+
+
+def _pairs(lines) -> dict[str, set[int]]:
+    """JSON lines of [group key, count] as {group key: counts}."""
+    out: dict[str, set[int]] = {}
+    for line in lines:
+        key, count = json.loads(line)
+        out.setdefault(key, set()).add(int(count))
     return out
 
 
@@ -139,10 +145,7 @@ def merge(log: Path, ledger: Path) -> int:
     with open(ledger, "a+", encoding="utf-8") as book:
         _lock(book)
         book.seek(0)
-        known: dict[str, set[int]] = {}
-        for line in book:
-            key, count = json.loads(line)
-            known.setdefault(key, set()).add(int(count))
+        known = _pairs(book)
         new: list[str] = []
         with open(log, encoding="utf-8") as f:
             for line in f:

@@ -2,7 +2,8 @@
 
 Owns: ``filters`` (one set of filters applied to every table, drill-downs to customers and SQL),
 ``widgets`` (the filter panel that redraws charts), ``funnel_explorer`` (an interactive funnel),
-``sqlcell`` (the ``%%cxsql`` magic, read-only and bound), ``lab`` (``cx lab``).
+``sqlcell`` (the ``%%cxsql`` magic, read-only and bound), ``lab`` (``cx lab``), ``session`` (is a
+person looking: the notebooks' ``interactive = None``).
 May import: the analysis layer, ``cxlib.charts``, ``cxlib.store``, ``cxlib.sql``, ``cxlib.errors``.
 Never imported by analysis, store, sql or report. See docs/architecture.md.
 """
@@ -22,6 +23,7 @@ from cxlib.explore.filters import (
 )
 from cxlib.explore.funnel_panel import funnel_explorer
 from cxlib.explore.lab import NOTEBOOK_DIR, lab_command
+from cxlib.explore.session import interactive, live_session
 from cxlib.explore.widgets import Debouncer, FilterPanel, Results, View, explore
 
 __all__ = [
@@ -39,6 +41,8 @@ __all__ = [
     "funnel_explorer",
     "NOTEBOOK_DIR",
     "lab_command",
+    "interactive",
+    "live_session",
     "Debouncer",
     "FilterPanel",
     "Results",

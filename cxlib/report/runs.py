@@ -248,8 +248,9 @@ def _execute(target: ReportTarget, out: Path, *, store: str, timeout: int, noteb
 
     The kernel starts in the notebook's folder, so it is told the store's absolute path through
     CX_DB (a relative path would resolve against that folder), and the store's release ledger,
-    this page's release log and its list of checked rows (cxlib.privacy.ledger). The folder and
-    these variables are the kernel's own (this process's working folder and environment are left
+    this page's release log and its list of checked rows (cxlib.privacy.ledger), and
+    CX_REPORT_RUN=1 (a report is never a live session: no widgets, whatever started the run). The
+    folder and these variables are the kernel's own (this process's working folder and environment are left
     alone, so several notebooks can run at once). Its stderr (warnings, and the tracebacks
     ipykernel prints when it is interrupted or stopped) goes to ``<target>.kernel.log`` beside the
     executed notebook, not into the run's one-line output. The kernel is added to `kernels` (to be
@@ -263,7 +264,8 @@ def _execute(target: ReportTarget, out: Path, *, store: str, timeout: int, noteb
     prepared = out.with_name(f".{out.stem}.input.ipynb")
     _prepared_notebook(target.notebook, prepared)
     env = {"CX_DB": store, ledger.LEDGER_ENV: str(ledger_path), ledger.LOG_ENV: str(release_log),
-           ledger.CHECKED_ENV: str(checked)}
+           ledger.CHECKED_ENV: str(checked),
+           "CX_REPORT_RUN": "1"}  # static output: cxlib.explore.session.REPORT_ENV (report does not import explore)
     mine: list = []
     stopped = threading.Event()
     watchdog = threading.Timer(notebook_timeout, _stop_kernels, [mine, stopped])

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Self
 
 import duckdb
 import pandas as pd
@@ -67,8 +67,9 @@ def _as_date(value: Any, name: str) -> dt.date | None:
 class Filters:
     """The analyst's filter: a value, compared and hashed like one; ``Filters()`` is "everything".
 
-    *Definition*: a row is inside the filter when its date is in ``[start, end)`` (start
-    inclusive, end exclusive, the convention of the metric functions' start/end), its customer's
+    *Definition*: a row is inside the filter when its day is from ``start`` to ``end``, both
+    days included (``ts >= start`` and ``ts < end + 1 day``; the meaning of a date-only ``end``
+    in the metric functions and the notebooks' parameters), its customer's
     ``attribute`` is one of ``values`` (compared as text), and its channel / touchpoint equals the
     chosen one. Each condition applies only when set, and only to tables that carry that column:
     the date is ``ts`` (``opened_at`` for tickets); customers and subscriptions are restricted by
@@ -87,9 +88,9 @@ class Filters:
 
     def __post_init__(self) -> None:
         start, end = _as_date(self.start, "start"), _as_date(self.end, "end")
-        if start and end and start >= end:
+        if start and end and start > end:
             raise CxInputError(
-                f"start {start} must be before end {end} (end is exclusive): widen the date range"
+                f"start {start} must be on or before end {end} (both days are included): widen the date range"
             )
         object.__setattr__(self, "start", start.isoformat() if start else None)
         object.__setattr__(self, "end", end.isoformat() if end else None)
@@ -135,7 +136,8 @@ class Filters:
         """``start``/``end`` (and ``by=attribute`` when asked) for a metric function's arguments.
 
         The filtered store already holds only the filtered rows; passing start/end as well keeps
-        a metric's own period logic (as-of dates, period buckets) aligned with the filter.
+        a metric's own period logic (as-of dates, period buckets) aligned with the filter. Both are
+        date-only text, and a date-only ``end`` includes that day in the metric functions too.
         """
         kwargs: dict[str, Any] = {"start": self.start, "end": self.end}
         if by:
@@ -143,12 +145,18 @@ class Filters:
         return kwargs
 
     def describe(self) -> str:
-        """One plain-language line, e.g. 'from 2025-01-01, region in north, south, channel app'."""
+        """One plain-language line, e.g. '2025-01-01 to 2025-01-31, region in north, south, channel app'.
+
+        Dates read as an inclusive range: '2025-01-01 to 2025-01-31', 'from 2025-01-01' or
+        'up to 2025-01-31'.
+        """
         parts = []
-        if self.start:
+        if self.start and self.end:
+            parts.append(f"{self.start} to {self.end}")
+        elif self.start:
             parts.append(f"from {self.start}")
-        if self.end:
-            parts.append(f"before {self.end}")
+        elif self.end:
+            parts.append(f"up to {self.end}")
         if self.restricts_customers:
             parts.append(f"{self.attribute} in {', '.join(self.values)}")
         if self.channel:
@@ -182,7 +190,7 @@ class FilteredStore:
         except duckdb.Error:
             pass
 
-    def __enter__(self) -> FilteredStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -269,7 +277,7 @@ def filtered(
         }
         # Values are bound: SET VARIABLE takes a parameter, the views read it with getvariable().
         cur.execute("SET VARIABLE cx_start = CAST($v AS TIMESTAMP)", {"v": filters.start})
-        cur.execute("SET VARIABLE cx_end = CAST($v AS TIMESTAMP)", {"v": filters.end})
+        cur.execute("SET VARIABLE cx_end = CAST($v AS DATE)", {"v": filters.end})  # the last day included
         cur.execute("SET VARIABLE cx_channel = CAST($v AS VARCHAR)", {"v": filters.channel})
         cur.execute("SET VARIABLE cx_touchpoint = CAST($v AS VARCHAR)", {"v": filters.touchpoint})
         cur.execute("SET VARIABLE cx_values = CAST($v AS VARCHAR[])", {"v": variables["cx_values"]})

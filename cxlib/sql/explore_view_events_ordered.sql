@@ -1,7 +1,8 @@
 -- explore_view_events_ordered: events_ordered rebuilt over the filtered events only, so that seq,
 --   prev_* and next_* describe the filtered journey (same tie-break as the stored table:
 --   ts, then touchpoint, then channel), and so do next_stage and the first-pair and first-source flags.
--- Parameters: none; getvariable('cx_start' | 'cx_end' | 'cx_channel' | 'cx_touchpoint'), NULL = no restriction.
+-- Parameters: none; getvariable('cx_start' | 'cx_end' | 'cx_channel' | 'cx_touchpoint'), NULL = no restriction;
+--   rows from cx_start to cx_end, both days included.
 -- Slots: {base}: the store's events_ordered table; {scope}: TRUE, or a semi-join on the filtered customers view;
 --   {cid}: x.cid, or a NULL key for a store built before the integer keys (opened read-only, not migrated).
 -- Output: customer_id, ts, touchpoint, channel, session_id, stage, seq, prev_touchpoint, prev_channel,
@@ -21,7 +22,7 @@ WITH o AS (
     lead(x.stage) OVER w AS next_stage
   FROM {base} x
   WHERE (getvariable('cx_start') IS NULL OR x.ts >= getvariable('cx_start'))
-    AND (getvariable('cx_end') IS NULL OR x.ts < getvariable('cx_end'))
+    AND (getvariable('cx_end') IS NULL OR x.ts < CAST(getvariable('cx_end') AS DATE) + INTERVAL 1 DAY)
     AND (getvariable('cx_channel') IS NULL OR x.channel = getvariable('cx_channel'))
     AND (getvariable('cx_touchpoint') IS NULL OR x.touchpoint = getvariable('cx_touchpoint'))
     AND {scope}

@@ -93,8 +93,9 @@ def test_filters_normalises_and_validates():
     assert Filters(attribute="region", values=["n", "n", 1]).values == ("n", "1")
     assert Filters(channel="").channel is None
     assert Filters() == Filters() and hash(Filters(channel="web")) == hash(Filters(channel="web"))
-    with pytest.raises(CxInputError, match="before end"):
-        Filters(start="2025-02-01", end="2025-02-01")
+    assert Filters(start="2025-02-01", end="2025-02-01").end == "2025-02-01"  # one day: both ends included
+    with pytest.raises(CxInputError, match="on or before end"):
+        Filters(start="2025-02-02", end="2025-02-01")
     with pytest.raises(CxInputError, match="YYYY-MM-DD"):
         Filters(start="01/02/2025")
     with pytest.raises(CxInputError, match="without an attribute"):
@@ -108,6 +109,10 @@ def test_filters_kwargs_and_description():
     assert f.as_kwargs() == {"start": "2025-01-01", "end": None}
     assert f.as_kwargs(by=True) == {"start": "2025-01-01", "end": None, "by": "region"}
     assert f.describe() == "from 2025-01-01, region in north, channel app"
+    assert Filters(start="2025-01-01", end="2025-01-31").describe() == "2025-01-01 to 2025-01-31"
+    assert Filters(end="2025-01-31").describe() == "up to 2025-01-31"
+    # a metric function given the date-only end includes that day too
+    assert Filters(end="2025-01-31").as_kwargs() == {"start": None, "end": "2025-01-31"}
     assert Filters().describe() == "all data" and Filters().is_empty
     assert Filters(attribute="region").is_empty  # a breakdown, not a restriction
     assert f.replace(channel=None).channel is None and f.channel == "app"
@@ -138,15 +143,32 @@ def test_attribute_filter_restricts_every_table_to_the_customers(tiny):
     assert ids(tiny, "customers") == ["a", "b", "c"]
 
 
-def test_date_range_is_start_inclusive_end_exclusive_per_table(tiny):
-    with filtered(tiny, Filters(start="2025-01-03", end="2025-01-06")) as fs:
+def test_date_range_includes_the_start_and_end_days_per_table(tiny):
+    with filtered(tiny, Filters(start="2025-01-03", end="2025-01-05")) as fs:
         ev = fs.con.execute("SELECT customer_id, touchpoint FROM events ORDER BY ts").fetchall()
+        # b's checkout at 12:00 on the 5th, the end day, is inside; b's payment on the 6th is not
         assert ev == [("a", "checkout"), ("a", "payment"), ("b", "checkout")]
         assert ids(fs.con, "survey_responses", "response_id") == ["r1", "r4"]  # r3 is on the 6th: excluded
         assert ids(fs.con, "orders", "order_id") == ["o1"]
         assert ids(fs.con, "tickets", "ticket_id") == []  # tickets by opened_at
         assert ids(fs.con, "customers") == ["a", "b", "c"]  # customers are not dated
         assert ids(fs.con, "subscriptions") == ["a", "b"]
+    with filtered(tiny, Filters(start="2025-01-20", end="2025-01-20")) as fs:  # one day
+        assert ids(fs.con, "tickets", "ticket_id") == ["t2"]  # opened at midnight of that day
+        assert ids(fs.con, "events") == []
+
+
+def test_a_row_on_the_end_day_is_inside_the_filter(tiny):
+    """`end` is the last day included, as a metric function's date-only end: the rows of that day count."""
+    with filtered(tiny, Filters(end="2025-01-06")) as fs:
+        assert ids(fs.con, "survey_responses", "response_id") == ["r1", "r3", "r4"]  # r3: 2025-01-06 00:00
+        assert ids(fs.con, "orders", "order_id") == ["o1", "o2"]  # o2: 2025-01-06 12:00
+        last = fs.con.execute("SELECT max(ts) FROM events").fetchone()[0]
+        assert last == T(2025, 1, 6, 12, 0)
+        assert fs.con.execute("SELECT max(ts) FROM events_ordered").fetchone()[0] == last
+        # the same day as a metric function counts it: the filter and the function agree
+        assert cxlib.csat(fs.con, min_group_size=1, **fs.filters.as_kwargs())["n"].tolist() == [2]
+        assert cxlib.csat(tiny, min_group_size=1, **fs.filters.as_kwargs())["n"].tolist() == [2]
 
 
 def test_channel_and_touchpoint_apply_to_tables_that_carry_them(tiny):
@@ -219,7 +241,7 @@ def test_two_filtered_stores_do_not_interfere(tiny):
     try:
         assert a.con.execute("SELECT count(*) FROM events").fetchone()[0] == 3
         assert b.con.execute("SELECT count(*) FROM events").fetchone()[0] == 3
-        assert set(r[0] for r in b.con.execute("SELECT DISTINCT channel FROM events").fetchall()) == {"web"}
+        assert {r[0] for r in b.con.execute("SELECT DISTINCT channel FROM events").fetchall()} == {"web"}
     finally:
         a.close()
         b.close()

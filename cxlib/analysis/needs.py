@@ -328,6 +328,8 @@ SECTIONS: dict[str, tuple[Requirement, ...]] = {
     # the overview (its scores, drivers and themes are the voc sections above)
     "overview.change": (),  # NPS, CSAT or CES in two periods: checked with ANY_OF
     "overview.churn": (ACTIVITY,),
+    # the "start here" notebook's first look at the events
+    "start.activity": (EVENTS,),
     # journeys
     "journey.map": (EVENTS, STAGED_EVENTS),
     "journey.funnel": (JOURNEYS, FUNNEL_STEPS),

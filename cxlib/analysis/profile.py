@@ -15,7 +15,10 @@ import pandas as pd
 
 from cxlib.analysis.defaults import MAX_SEGMENT_VALUES, NOT_ATTRIBUTES, common_path
 from cxlib.analysis.needs import SECTIONS, readiness
-from cxlib.sql import quote_ident, table_columns
+from cxlib.errors import unknown_name
+from cxlib.privacy import suppress
+from cxlib.privacy.suppression import MIN_GROUP_SIZE
+from cxlib.sql import Ident, quote_ident, run, table_columns
 from cxlib.store.schema import LOAD_ORDER
 from cxlib.store.stages import unmapped_touchpoints
 
@@ -126,3 +129,28 @@ def _exists(con, name: str) -> bool:
 
 
 __all__ = ["StoreProfile", "profile", "unmapped_touchpoints"]
+
+
+ACTIVITY_GROUPS = {"channel": "e.channel", "touchpoint": "e.touchpoint",
+                   "week": "CAST(date_trunc('week', e.ts) AS DATE)", "month": "CAST(date_trunc('month', e.ts) AS DATE)"}
+
+
+def activity(con: duckdb.DuckDBPyConnection, by: str = "channel", *, start=None, end=None,
+             min_group_size: int = MIN_GROUP_SIZE) -> pd.DataFrame:
+    """Customers and events per channel, touchpoint, week or month: a first look at a clickstream.
+
+    *Definition*: events with ``ts`` in [start, end) (a date-only `end` includes that day, as every
+    metric); ``customers`` counts distinct customers with an event in the group, ``events`` the events.
+    Weeks start on Monday (ISO, DuckDB's ``date_trunc('week')``). A customer is in several groups
+    when active in several, so the groups overlap and have no published total: a group of fewer than
+    `min_group_size` customers is hidden (``suppressed``), and hiding it reveals nothing by subtraction.
+    Columns: ``value`` (text, or the period's first day), ``customers``, ``events``, ``suppressed``.
+    """
+    from cxlib.analysis.journey.common import _date_bounds
+    if by not in ACTIVITY_GROUPS:
+        raise unknown_name("by", str(by), "the activity groupings", list(ACTIVITY_GROUPS))
+    lo, hi = _date_bounds(start, end)
+    df = run(con, "activity", {"start": lo, "end": hi}, {"group": Ident(ACTIVITY_GROUPS[by])})
+    df["customers"] = df["customers"].astype("Int64")
+    df["events"] = df["events"].astype("Int64")
+    return suppress(df, n="customers", values=["events"], min_group_size=min_group_size, margins=[])

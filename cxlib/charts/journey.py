@@ -22,6 +22,7 @@ from cxlib.charts.theme import (
 )
 
 __all__ = [
+    "chart_activity",
     "chart_friction",
     "chart_funnel",
     "chart_handoffs",
@@ -232,3 +233,29 @@ def _chart_dropoff(d: pd.DataFrame, top: int) -> alt.Chart:
         description="Drop-off is the share of visits to the touchpoint after which the customer did not take the "
                     "expected next step within the gap; no touchpoint has a baseline to rank friction against "
                     "(the same touchpoint on other channels).")
+
+
+def chart_activity(df: pd.DataFrame, *, title: str = "Customers") -> alt.Chart:
+    """Customers per channel or touchpoint (bars, most first), or per week or month (a line).
+
+    Takes :func:`cxlib.analysis.profile.activity`'s frame (``value``, ``customers``, ``events``,
+    ``suppressed``); hidden groups are left out of the marks. A bar carries the grouping's field
+    name in its data (``value``), which a click-to-drill selection reads.
+    """
+    d = _shown(_need(df, ["value", "customers", "events"], "chart_activity")).copy()
+    d["customers"] = d["customers"].astype(float)
+    d["events"] = d["events"].astype(float)
+    tooltip = [alt.Tooltip("value", title=""), alt.Tooltip("customers:Q", title="Customers", format=","),
+               alt.Tooltip("events:Q", title="Events", format=",")]
+    if pd.api.types.is_datetime64_any_dtype(d["value"]) or d["value"].map(lambda v: hasattr(v, "isoformat")).all():
+        d["value"] = pd.to_datetime(d["value"])
+        tooltip[0] = alt.Tooltip("value:T", title="Period starting", format="%Y-%m-%d")
+        return (alt.Chart(d, title=title).mark_line(point=True, color=colour("main"))
+                .encode(x=alt.X("value:T", title=None), y=alt.Y("customers:Q", title="Customers active"),
+                        tooltip=tooltip)
+                .properties(width=560, height=220))
+    d["value"] = d["value"].astype(str)
+    return (alt.Chart(d, title=title).mark_bar(color=colour("main"))
+            .encode(y=alt.Y("value:N", title=None, sort="-x"), x=alt.X("customers:Q", title="Customers"),
+                    tooltip=tooltip)
+            .properties(width=420, height=alt.Step(22)))

@@ -1,4 +1,8 @@
-"""`cx lab`: JupyterLab on the report notebooks with the store configured (CX_DB), stopped cleanly."""
+"""`cx lab`: JupyterLab on the report notebooks with the store configured (CX_DB), stopped cleanly.
+
+JupyterLab opens on the "start here" notebook (START_NOTEBOOK) when the notebook folder has one:
+it profiles the store, links to each analysis and gives a first look with a filter panel.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from pathlib import Path
 from cxlib.errors import CxDataError, CxInputError
 from cxlib.locations import NOTEBOOK_DIR, default_store, sample_store
 
+START_NOTEBOOK = "start_here.ipynb"
+
 
 def lab_command(
     *,
@@ -20,8 +26,12 @@ def lab_command(
     notebook_dir: Path | None = None,
     extra: list[str] | None = None,
 ) -> list[str]:
-    """The command line that starts JupyterLab on the notebooks directory (`extra`: more JupyterLab options)."""
-    cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={notebook_dir or NOTEBOOK_DIR}"]
+    """The command line that starts JupyterLab on the notebooks directory, opening its "start here"
+    notebook when it has one (`extra`: more JupyterLab options)."""
+    notebook_dir = Path(notebook_dir or NOTEBOOK_DIR)
+    cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={notebook_dir}"]
+    if (notebook_dir / START_NOTEBOOK).exists():
+        cmd.append(f"--ServerApp.default_url=/lab/tree/{START_NOTEBOOK}")
     if port is not None:
         cmd.append(f"--port={port}")
     if no_browser:

@@ -30,8 +30,22 @@ class ReportTarget:
 
 
 def notebooks(directory: Path = NOTEBOOK_DIR) -> list[Path]:
-    """Every report notebook in notebooks/ (present and future), sorted by name."""
-    return sorted(p for p in Path(directory).glob("*.ipynb") if not p.name.startswith((".", "_")))
+    """Every report notebook in notebooks/ (present and future), sorted by name.
+
+    A notebook whose metadata says ``"cx": {"report": false}`` is for analysts only (the
+    "start here" notebook that `cx lab` opens) and is not a report."""
+    return sorted(p for p in Path(directory).glob("*.ipynb")
+                  if not p.name.startswith((".", "_")) and _is_report(p))
+
+
+def _is_report(path: Path) -> bool:
+    import json
+
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError):
+        return True  # an unreadable notebook is reported as failing by the run, not hidden here
+    return (meta.get("cx") or {}).get("report", True) is not False
 
 
 def resolve_notebook(name: str, directory: Path = NOTEBOOK_DIR) -> Path:

@@ -41,17 +41,22 @@ def _segment_column(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def chart_trend_explorer(df: pd.DataFrame, *, title: str = "Trend by segment") -> alt.VConcatChart:
+def chart_trend_explorer(df: pd.DataFrame, *, title: str = "Trend by segment", value: str = "value",
+                         value_title: str = "Value") -> alt.VConcatChart:
     """A metric over time per segment, with a time brush driving a per-segment summary below.
 
-    Takes ``period`` (dates), ``value`` and ``n`` (respondents behind the value) and optionally
-    ``segment`` and ``suppressed``; suppressed rows (value blank) are left out of the lines.
+    Takes ``period`` (dates), the metric's column `value` (e.g. ``nps`` of :func:`cxlib.nps` with a
+    period and a breakdown) and ``n`` (respondents behind the value), and optionally ``segment``
+    and ``suppressed``; suppressed rows (value blank) are left out of the lines. `value_title`
+    names the metric on the axes and in the tooltips.
     Top: one line per segment; drag across it to brush a time range. Bottom: each segment's
     value over the brushed periods, weighted by ``n`` (all periods when nothing is brushed).
     Clicking a legend entry or a line highlights that segment in both views (double-click
     clears); tooltips on hover.
     """
-    data = _segment_column(_need(df, ["period", "value", "n"], "chart_trend_explorer"))
+    data = _segment_column(_need(df, ["period", value, "n"], "chart_trend_explorer"))
+    if value != "value":
+        data = data.drop(columns=["value"], errors="ignore").rename(columns={value: "value"})
     if "suppressed" in data:
         data = data[~data["suppressed"].fillna(False).astype(bool)]
     data = data.dropna(subset=["value", "n"])
@@ -69,13 +74,13 @@ def chart_trend_explorer(df: pd.DataFrame, *, title: str = "Trend by segment") -
         base.mark_line(point=True)
         .encode(
             x=alt.X("period:T", title="Period"),
-            y=alt.Y("value:Q", title="Value"),
+            y=alt.Y("value:Q", title=value_title),
             color=color,
             opacity=highlight,
             tooltip=[
                 alt.Tooltip("segment:N", title="Segment"),
                 alt.Tooltip("period:T", title="Period"),
-                alt.Tooltip("value:Q", title="Value", format=".1f"),
+                alt.Tooltip("value:Q", title=value_title, format=".1f"),
                 alt.Tooltip("n:Q", title="Respondents", format=","),
             ],
         )
@@ -90,12 +95,12 @@ def chart_trend_explorer(df: pd.DataFrame, *, title: str = "Trend by segment") -
         .mark_bar()
         .encode(
             y=alt.Y("segment:N", title=None, sort="-x"),
-            x=alt.X("value:Q", title="Value over the brushed periods (weighted by respondents)"),
+            x=alt.X("value:Q", title=f"{value_title} over the brushed periods (weighted by respondents)"),
             color=color,
             opacity=highlight,
             tooltip=[
                 alt.Tooltip("segment:N", title="Segment"),
-                alt.Tooltip("value:Q", title="Value", format=".1f"),
+                alt.Tooltip("value:Q", title=value_title, format=".1f"),
                 alt.Tooltip("n:Q", title="Respondents", format=","),
             ],
         )

@@ -181,3 +181,16 @@ def test_quick_chart_picks_by_column_types():
     big = chart_quick(pd.DataFrame({"k": [str(i) for i in range(6000)], "v": range(6000)}))
     assert len(next(iter(big.to_dict()["datasets"].values()))) == 5000
     assert isinstance(chart_quick(pd.DataFrame({"k": ["a"], "v": [1]})), alt.Chart)
+
+
+def test_trend_explorer_reads_a_metric_column_by_name(sample_con):
+    """cxlib.nps by region and month goes in as it is: the brush-linked summary is on the NPS values."""
+    import cxlib
+
+    nps = cxlib.nps(sample_con, by="region", period="month")
+    spec = chart_trend_explorer(nps, value="nps", value_title="NPS").to_dict()
+    values = next(iter(spec["datasets"].values()))
+    shown = nps[~nps["suppressed"]]
+    assert sorted(round(v["value"], 6) for v in values) == sorted(round(x, 6) for x in shown["nps"])
+    assert spec["vconcat"][0]["encoding"]["y"]["title"] == "NPS"
+    assert spec["vconcat"][1]["transform"][0] == {"filter": {"param": "time_brush"}}

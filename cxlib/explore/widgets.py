@@ -134,28 +134,76 @@ class View:
     runs: int = 0
 
 
-def _chart_output(chart) -> dict:
-    """An Altair chart as an output JupyterLab draws without network: interactive, SVG (inspectable)."""
-    from cxlib.charts import lab_bundle
+def _title_text(title) -> str:
+    """A Vega-Lite title or subtitle (text, lines, or {'text': ...}) as one line of text."""
+    if isinstance(title, dict):
+        title = title.get("text", "")
+    if isinstance(title, (list, tuple)):
+        return " ".join(str(line) for line in title)
+    return "" if title is None else str(title)
 
-    data, metadata = lab_bundle(chart.to_dict())
-    return {"output_type": "display_data", "data": data, "metadata": metadata}
+
+def with_filter_title(spec: dict, text: str) -> dict:
+    """A Vega-Lite spec whose title states `text` (the filter description) as a subtitle line.
+
+    The title kept is the chart's own: the top-level one, else (for a layered chart) the first
+    layer's, lifted to the top; an existing subtitle keeps its lines and `text` is added below
+    them. A chart without any title gets `text` as its title. A title or subtitle that already
+    says `text` is left as it is. `spec` is not changed.
+    """
+    spec = dict(spec)
+    if "title" not in spec and "layer" in spec:
+        layers = [dict(layer) for layer in spec["layer"]]
+        for layer in layers:
+            if "title" in layer:
+                spec["title"] = layer.pop("title")
+                break
+        spec["layer"] = layers
+    if "title" not in spec:
+        spec["title"] = {"text": text, "anchor": "start"}
+        return spec
+    title = dict(spec["title"]) if isinstance(spec["title"], dict) else {"text": spec["title"]}
+    subtitle = title.get("subtitle")
+    if text in _title_text(title) or text in _title_text(subtitle):
+        return spec
+    lines = [] if subtitle is None else [subtitle] if isinstance(subtitle, str) else list(subtitle)
+    title["subtitle"] = [*lines, text] if lines else text
+    spec["title"] = title
+    return spec
 
 
-def _format(obj) -> dict:
+def _is_table(obj) -> bool:
+    import pandas as pd
+    from great_tables import GT
+    from pandas.io.formats.style import Styler
+
+    return isinstance(obj, (pd.DataFrame, Styler, GT))
+
+
+def _format(obj, caption: str) -> dict:
+    """One display_data output: a chart titled with `caption`, a table under a `caption` line, else as is."""
     import altair as alt
 
     if isinstance(obj, alt.TopLevelMixin):
-        return _chart_output(obj)
+        from cxlib.charts import lab_bundle
+
+        data, metadata = lab_bundle(with_filter_title(obj.to_dict(), caption))
+        return {"output_type": "display_data", "data": data, "metadata": metadata}
     from IPython.core.formatters import format_display_data
 
     data, metadata = format_display_data(obj)
+    if _is_table(obj):
+        data = dict(data)
+        data["text/plain"] = f"{caption}\n{data.get('text/plain', '')}"
+        if "text/html" in data:
+            data["text/html"] = f'<div class="cx-caption" style="color:#555555">{html.escape(caption)}</div>{data["text/html"]}'
     return {"output_type": "display_data", "data": data, "metadata": metadata}
 
 
-def _outputs_of(result) -> tuple[dict, ...]:
+def _outputs_of(result, caption: str) -> tuple[dict, ...]:
+    """The outputs of a view's result (one item, or a tuple/list of items), each stating `caption`."""
     items = result if isinstance(result, (tuple, list)) else (result,)
-    return tuple(_format(item) for item in items if item is not None)
+    return tuple(_format(item, caption) for item in items if item is not None)
 
 
 def _error_output(message: str) -> tuple[dict, ...]:
@@ -172,9 +220,10 @@ def _error_output(message: str) -> tuple[dict, ...]:
 class FilterPanel:
     """ipywidgets controls for a :class:`Filters` value that re-run registered views on change.
 
-    Controls: ``start``/``end`` date pickers (end exclusive), ``attribute`` (a customer
-    attribute) and ``values`` (its values; none chosen = all customers), ``channel`` and
-    ``touchpoint`` menus, a Refresh and a Reset button, a status line and, per view, an Output.
+    Controls: ``start``/``end`` date pickers ("From", "To": both days included), ``attribute``
+    (a customer attribute) and ``values`` (its values; none chosen = all customers), ``channel``
+    and ``touchpoint`` menus, a Refresh and a Reset button, a status line and, per view, an
+    Output.
     Programmatic use (tests, or a notebook cell): :meth:`set`, :attr:`filters`, :meth:`refresh`.
 
     State for tests and the analyst: ``generation`` (number of requests made), ``completed``
@@ -230,7 +279,7 @@ class FilterPanel:
         layout = w.Layout(width="auto")
         style = {"description_width": "initial"}
         self.start = w.DatePicker(description="From", value=_date(filters.start), style=style, layout=layout)
-        self.end = w.DatePicker(description="Before", value=_date(filters.end), style=style, layout=layout)
+        self.end = w.DatePicker(description="To", value=_date(filters.end), style=style, layout=layout)
         self.attribute = w.Dropdown(description="Attribute", options=[NONE, *attributes],
                                     value=filters.attribute or NONE, style=style, layout=layout)
         self.values = w.SelectMultiple(description="Values", options=self._value_options(filters.attribute),
@@ -382,16 +431,24 @@ class FilterPanel:
     def view(self, func: Callable, *, output=None):
         """Register ``func(con, filters)`` and draw its result for the current filter now.
 
-        Returns the Output it draws into (also shown inside the panel's widget). The first run
-        happens in the calling thread, so the cell shows the result when it finishes.
+        Returns the Output it draws into: a new one shown inside the panel's widget, or `output`
+        when given, which the notebook shows where it wants (see :meth:`bind`). The first run
+        happens in the calling thread, so the cell shows the result when it finishes; while a
+        request is running or waiting for its debounce, every view (this one too) is run again
+        instead, so all of them show the same filter.
         """
         if not callable(func):
             raise CxInputError(f"panel.view needs a function of (con, filters), got {func!r}")
-        output = output if output is not None else self._w.Output()
-        view = View(func, output)
+        view = View(func, output if output is not None else self._w.Output())
         with self._lock:
             self.views.append(view)
-            self.outputs.children = (*self.outputs.children, output)
+            if output is None:
+                self.outputs.children = (*self.outputs.children, view.output)
+            in_flight = bool(self._running) or self._debouncer.pending
+        if in_flight:
+            self.refresh()
+            return view.output
+        with self._lock:
             generation = self.generation = self.generation + 1
         filters = self.filters
         self.queries.append(filters)
@@ -399,10 +456,14 @@ class FilterPanel:
         started = time.perf_counter()
         results = self._run(generation, filters, [view])
         self._deliver(generation, filters, results, started=started)
-        return output
+        return view.output
 
     def bind(self, func: Callable, output) -> Any:
-        """Like :meth:`view`, drawing into an Output the notebook created (and shows) itself."""
+        """Like :meth:`view`, drawing into an Output the notebook created and shows itself, in any cell.
+
+        The panel does not show `output` in its own widget: a section's charts can sit below
+        their text while one panel above drives them all.
+        """
         return self.view(func, output=output)
 
     def refresh(self) -> None:
@@ -459,22 +520,27 @@ class FilterPanel:
                     drill, error = drilldown_sql(view.func, store, filters), None
                 except (CxError, duckdb.Error) as exc:
                     drill, error = None, str(exc)
+                except Exception as exc:  # noqa: BLE001 - one view's bug must not blank the others
+                    drill, error = None, f"{type(exc).__name__}: {exc}"
                 out.append((view, drill, error))
                 with self._lock:  # draw each view as soon as it is ready, if still current
                     if generation == self.generation:
-                        self._show(view, drill, error)
+                        self._show(view, drill, error, filters)
         finally:
             with self._lock:
                 self._running.pop(generation, None)
             store.close()
         return out
 
-    def _show(self, view: View, drill: Drilldown | None, error: str | None) -> None:
-        """Draw one view's result (called with the lock held, for the current generation only)."""
+    def _show(self, view: View, drill: Drilldown | None, error: str | None, filters: Filters) -> None:
+        """Draw one view's result (called with the lock held, for the current generation only).
+
+        Each chart's title and each table's caption state `filters` (see :func:`with_filter_title`).
+        """
         view.runs += 1
         view.drilldown, view.error = drill, error
         try:
-            view.output.outputs = _error_output(error) if error else _outputs_of(drill.result)
+            view.output.outputs = _error_output(error) if error else _outputs_of(drill.result, filters.describe())
         except Exception as exc:  # noqa: BLE001 - a result that cannot be displayed
             view.error = f"cannot display the result: {exc}"
             view.output.outputs = _error_output(view.error)

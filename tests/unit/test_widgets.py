@@ -7,11 +7,13 @@ import time
 
 import pandas as pd
 import pytest
-from test_explore import tiny, tiny_db  # noqa: E402,F401  (fixtures; tests/unit is on sys.path)
+import test_explore  # tests/unit is on sys.path
 
 from cxlib.errors import CxInputError
 from cxlib.explore import Filters
 from cxlib.explore.widgets import Debouncer, FilterPanel, _InlineExecutor, explore
+
+tiny_db, tiny = test_explore.tiny_db, test_explore.tiny  # the fixtures' three-customer store
 
 
 class FakeClock:
@@ -126,7 +128,7 @@ def events_shown(output):
     """The number in the 'events' column of an event_count frame on display."""
     import re
 
-    return int(re.search(r"^0\s+(\d+)", shown(output), re.M).group(1))
+    return int(re.search(r"^0\s+(\d+)", shown(output), re.MULTILINE).group(1))
 
 
 def test_panel_controls_offer_the_stores_choices(tiny):
@@ -180,12 +182,17 @@ def test_widget_changes_reach_sql_as_the_filter(tiny):
     import datetime as dt
 
     panel.start.value = dt.date(2025, 1, 3)
+    panel.end.value = dt.date(2025, 1, 5)  # "To": the last day included
+    clock.advance(0.3)
+    assert events_shown(out) == 3  # a: checkout, payment; b: checkout (on the 5th)
+    assert panel.filters == Filters(start="2025-01-03", end="2025-01-05")
+    assert "2025-01-03 to 2025-01-05" in shown(out) and "2025-01-03 to 2025-01-05" in panel.status.value
     panel.end.value = dt.date(2025, 1, 6)
     clock.advance(0.3)
-    assert events_shown(out) == 3  # a: checkout, payment; b: checkout
+    assert events_shown(out) == 4  # and b's payment at noon on the 6th
     panel.set(attribute="region", values=["south"])
     clock.advance(0.3)
-    assert events_shown(out) == 1
+    assert events_shown(out) == 2  # b: checkout, payment
     panel.reset()
     clock.advance(0.3)
     assert panel.filters == Filters() and events_shown(out) == 7
@@ -433,3 +440,165 @@ def test_each_view_draws_as_soon_as_it_is_ready(tiny):
         time.sleep(0.01)
     assert events_shown(slow_out) == 3 and not panel.busy
     panel.close()
+
+
+# ----------------------------------------------------------------- a section's panel (issue 22)
+
+
+def spec_of(output, index=0):
+    from cxlib.charts import LAB_VEGALITE_MIME
+
+    return output.outputs[index]["data"][LAB_VEGALITE_MIME]
+
+
+def channel_bars(con, title=None):
+    import altair as alt
+
+    df = con.execute("SELECT channel, count(*) AS events FROM events GROUP BY 1 ORDER BY 1").df()
+    chart = alt.Chart(df).mark_bar().encode(x="channel:N", y="events:Q")
+    return chart if title is None else chart.properties(title=title)
+
+
+def test_date_pickers_read_as_an_inclusive_range(tiny):
+    panel, clock = make_panel(tiny)
+    assert (panel.start.description, panel.end.description) == ("From", "To")
+    seen = []
+    panel.view(lambda con, f: seen.append(f))
+    panel.set(start="2025-01-06", end="2025-01-06")  # one day: valid
+    clock.advance(0.3)
+    assert seen[-1] == Filters(start="2025-01-06", end="2025-01-06")
+    assert "2025-01-06 to 2025-01-06" in panel.status.value and "cx-status-ready" in panel.status.value
+
+
+def test_each_chart_title_states_the_filter(tiny):
+    """The panel adds the filter to every chart's title, whatever the view returns."""
+    import altair as alt
+
+    panel, clock = make_panel(tiny)
+    plain = panel.view(lambda con, f: channel_bars(con, "Events by channel"))
+    untitled = panel.view(lambda con, f: channel_bars(con))
+    layered = panel.view(lambda con, f: channel_bars(con, "Layered") + channel_bars(con).mark_tick())
+    concat = panel.view(lambda con, f: (channel_bars(con, "Left") | channel_bars(con, "Right")).properties(
+        title=alt.TitleParams("Side by side", subtitle=["Two charts", "same data"])))
+    several = panel.view(lambda con, f: (channel_bars(con, "One"), "a note", channel_bars(con, "Two")))
+    assert spec_of(plain)["title"] == {"text": "Events by channel", "subtitle": "all data"}
+
+    panel.set(start="2025-01-01", end="2025-01-31", channel="app")
+    clock.advance(0.3)
+    said = "2025-01-01 to 2025-01-31, channel app"
+    assert spec_of(plain)["title"] == {"text": "Events by channel", "subtitle": said}
+    assert spec_of(untitled)["title"]["text"] == said
+    assert plain.outputs[0]["data"]["text/plain"] == "<chart: Events by channel>"
+    spec = spec_of(layered)  # the first layer's title, lifted to the top with the filter under it
+    assert spec["title"] == {"text": "Layered", "subtitle": said} and all("title" not in la for la in spec["layer"])
+    spec = spec_of(concat)  # an existing subtitle keeps its lines; the parts keep their own titles
+    assert spec["title"]["text"] == "Side by side"
+    assert spec["title"]["subtitle"] == ["Two charts", "same data", said]
+    assert [part["title"] for part in spec["hconcat"]] == ["Left", "Right"]
+    assert [spec_of(several, i)["title"]["subtitle"] for i in (0, 2)] == [said, said]
+    assert several.outputs[1]["data"]["text/plain"] == "'a note'"  # text is shown as it is
+
+
+def test_a_title_that_already_states_the_filter_is_left_alone():
+    from cxlib.explore.widgets import with_filter_title
+
+    spec = {"title": {"text": "NPS: channel app", "anchor": "start"}, "mark": "bar"}
+    assert with_filter_title(spec, "channel app") == spec
+    titled = with_filter_title({"title": ["Two", "lines"], "mark": "bar"}, "all data")
+    assert titled["title"] == {"text": ["Two", "lines"], "subtitle": "all data"}
+    original = {"layer": [{"title": "T", "mark": "bar"}]}
+    with_filter_title(original, "all data")
+    assert original == {"layer": [{"title": "T", "mark": "bar"}]}  # the input is not changed
+
+
+def test_tables_get_a_caption_line_with_the_filter(tiny):
+    from cxlib.charts.tables import table
+
+    panel, clock = make_panel(tiny)
+    out = panel.view(lambda con, f: (event_count(con, f), table(event_count(con, f))))
+    panel.set(channel="web")
+    clock.advance(0.3)
+    frame, great = out.outputs
+    assert frame["data"]["text/plain"].startswith("channel web\n")
+    for item in (frame, great):
+        assert item["data"]["text/html"].startswith('<div class="cx-caption" style="color:#555555">channel web</div>')
+
+
+def test_one_request_redraws_every_view_and_a_failing_view_does_not_stop_the_others(tiny):
+    panel, clock = make_panel(tiny)
+    runs = {"first": [], "broken": [], "last": []}
+
+    def counted(name, func):
+        return lambda con, f: (runs[name].append(f), func(con, f))[1]
+
+    first = panel.view(counted("first", event_count))
+    broken = panel.view(counted("broken", lambda con, f: {}["no such column"] if f.channel else "fine"))
+    last = panel.view(counted("last", event_count))
+    assert panel.outputs.children == (first, broken, last)
+    panel.set(channel="app")
+    clock.advance(0.1)
+    panel.set(touchpoint="checkout")
+    clock.advance(0.3)
+    expected = Filters(channel="app", touchpoint="checkout")
+    assert {name: f[1:] for name, f in runs.items()} == {name: [expected] for name in runs}  # one run each
+    assert events_shown(first) == 1 and events_shown(last) == 1
+    assert "KeyError" in broken.outputs[0]["data"]["text/plain"] and "cx-error" in broken.outputs[0]["data"]["text/html"]
+    assert "1 view(s) failed" in panel.status.value and not panel.busy
+    panel.set(channel=None, touchpoint=None)
+    clock.advance(0.3)
+    assert shown(broken) == "'fine'" and "cx-status-ready" in panel.status.value  # it recovers
+
+
+def test_bound_outputs_are_shown_by_the_notebook_in_later_cells(tiny):
+    """bind() draws into the notebook's own Output, which can be displayed in any cell."""
+    import ipywidgets
+
+    panel, clock = make_panel(tiny)
+    inside = panel.view(lambda con, f: event_count(con, f))
+    later_cell = ipywidgets.Output()
+    bound = panel.bind(lambda con, f: event_count(con, f), later_cell)
+    assert bound is later_cell and panel.outputs.children == (inside,)  # not also inside the panel
+    assert "application/vnd.jupyter.widget-view+json" in later_cell._repr_mimebundle_()
+    panel.set(channel="app")
+    clock.advance(0.3)
+    assert events_shown(later_cell) == 3 and events_shown(inside) == 3
+    assert "cx-busy" not in later_cell._dom_classes
+
+
+def test_a_view_added_while_a_request_waits_joins_it(tiny):
+    """A view registered during a pending change does not leave the others on an older filter."""
+    panel, clock = make_panel(tiny)
+    seen = []
+    first = panel.view(lambda con, f: (seen.append(("first", f)), event_count(con, f))[1])
+    panel.set(channel="web")
+    second = panel.view(lambda con, f: (seen.append(("second", f)), event_count(con, f))[1])
+    assert seen[1:] == [("first", Filters(channel="web")), ("second", Filters(channel="web"))]
+    assert events_shown(first) == 3 and events_shown(second) == 3
+    assert panel.completed == panel.generation and not clock.pending
+    clock.advance(1)
+    assert len(seen) == 3  # nothing left to run
+
+
+def test_a_store_with_only_events_gives_a_working_panel(tmp_path):
+    import cxlib
+
+    path = tmp_path / "clicks.duckdb"
+    con = cxlib.connect(path, read_only=False)
+    con.execute("INSERT INTO customers (customer_id) VALUES ('u1'), ('u2')")  # the ids only, as ingest adds them
+    con.execute(
+        """INSERT INTO events (customer_id, ts, touchpoint, channel, session_id) VALUES
+        ('u1', '2025-01-01 10:00', 'home', 'web', 's1'), ('u1', '2025-01-01 10:05', 'cart', 'web', 's1'),
+        ('u2', '2025-01-02 09:00', 'home', 'app', 's2'), ('u2', '2025-01-03 09:00', 'cart', 'app', 's3')"""
+    )
+    con.close()
+    con = cxlib.connect(path)
+    panel, clock = make_panel(con)
+    assert panel.attribute.options == ("(none)",) and panel.channel.options == ("(all)", "app", "web")
+    out = panel.view(lambda c, f: event_count(c, f))
+    assert events_shown(out) == 4
+    panel.set(channel="app", end="2025-01-02")
+    clock.advance(0.3)
+    assert events_shown(out) == 1 and "cx-status-ready" in panel.status.value
+    assert panel.customers(touchpoint="home")["customer_id"].tolist() == ["u2"]
+    panel.close()
+    con.close()

@@ -1,6 +1,7 @@
 """The explore layer: what an analyst uses in JupyterLab and a stakeholder never sees.
 
-Owns: ``filters`` (one set of filters applied to every table, drill-downs to customers and SQL),
+Owns: ``filters`` (one set of filters applied to every table, saved segments, drill-downs to customers
+and SQL),
 ``widgets`` (the filter panel that redraws charts), ``funnel_explorer`` (an interactive funnel),
 ``sqlcell`` (the ``%%cxsql`` magic, read-only and bound), ``lab`` (``cx lab``), ``session`` (is a
 person looking: the notebooks' ``interactive = None``).
@@ -18,8 +19,11 @@ from cxlib.explore.filters import (
     drilldown_customers,
     drilldown_funnel_dropped,
     drilldown_sql,
+    drop_segment,
     filter_choices,
     filtered,
+    save_segment,
+    saved_segments,
 )
 from cxlib.explore.funnel_panel import funnel_explorer
 from cxlib.explore.lab import NOTEBOOK_DIR, lab_command
@@ -38,6 +42,9 @@ __all__ = [
     "drilldown_sql",
     "drilldown_customers",
     "drilldown_funnel_dropped",
+    "save_segment",
+    "saved_segments",
+    "drop_segment",
     "funnel_explorer",
     "NOTEBOOK_DIR",
     "lab_command",

@@ -22,7 +22,8 @@ analyst's interactive session only and refuse to run with ``interactive=False``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
@@ -46,6 +47,10 @@ FILTERED_TABLES = (
 )
 # Columns of customers that are not segment attributes.
 NOT_ATTRIBUTES = ("customer_id", "signup_at")
+# Saved segments live in an in-memory database attached to the store's connection (see save_segment).
+SESSION_DB = "cx_session"
+SEGMENT_MEMBERS = f"{SESSION_DB}.main.saved_segment_members"
+SEGMENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 
 
 def _as_date(value: Any, name: str) -> dt.date | None:
@@ -70,8 +75,8 @@ class Filters:
     *Definition*: a row is inside the filter when its day is from ``start`` to ``end``, both
     days included (``ts >= start`` and ``ts < end + 1 day``; the meaning of a date-only ``end``
     in the metric functions and the notebooks' parameters), its customer's
-    ``attribute`` is one of ``values`` (compared as text), and its channel / touchpoint equals the
-    chosen one. Each condition applies only when set, and only to tables that carry that column:
+    ``attribute`` is one of ``values`` (compared as text), its customer is in the saved
+    ``segment`` (see :func:`save_segment`), and its channel / touchpoint equals the chosen one. Each condition applies only when set, and only to tables that carry that column:
     the date is ``ts`` (``opened_at`` for tickets); customers and subscriptions are restricted by
     customer only; orders and tickets carry no touchpoint. A row with a blank channel or touchpoint
     (such as a relationship survey) does not match a chosen channel or touchpoint.
@@ -85,6 +90,7 @@ class Filters:
     values: tuple[str, ...] = ()
     channel: str | None = None
     touchpoint: str | None = None
+    segment: str | None = None
 
     def __post_init__(self) -> None:
         start, end = _as_date(self.start, "start"), _as_date(self.end, "end")
@@ -94,12 +100,14 @@ class Filters:
             )
         object.__setattr__(self, "start", start.isoformat() if start else None)
         object.__setattr__(self, "end", end.isoformat() if end else None)
-        for name in ("attribute", "channel", "touchpoint"):
+        for name in ("attribute", "channel", "touchpoint", "segment"):
             value = getattr(self, name)
             if value == "":
                 object.__setattr__(self, name, None)
             elif value is not None and not isinstance(value, str):
                 raise CxInputError(f"{name} must be text or None, got {value!r}")
+        if self.segment is not None:
+            _segment_name(self.segment)
         values = self.values
         if values is None:
             values = ()
@@ -122,7 +130,7 @@ class Filters:
 
     @property
     def restricts_customers(self) -> bool:
-        return self.attribute is not None and bool(self.values)
+        return (self.attribute is not None and bool(self.values)) or self.segment is not None
 
     @property
     def restricts_rows(self) -> bool:
@@ -157,8 +165,10 @@ class Filters:
             parts.append(f"from {self.start}")
         elif self.end:
             parts.append(f"up to {self.end}")
-        if self.restricts_customers:
+        if self.values:
             parts.append(f"{self.attribute} in {', '.join(self.values)}")
+        if self.segment:
+            parts.append(f"segment {self.segment}")
         if self.channel:
             parts.append(f"channel {self.channel}")
         if self.touchpoint:
@@ -236,6 +246,33 @@ def _database_name(con: duckdb.DuckDBPyConnection) -> str:
     return con.execute("SELECT current_database()").fetchone()[0]
 
 
+def _set_variables(cur: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
+    """Set the filter's values as the cursor's variables, each from a bound parameter; returns them."""
+    variables = {
+        "cx_start": filters.start,
+        "cx_end": filters.end,  # the last day included
+        "cx_channel": filters.channel,
+        "cx_touchpoint": filters.touchpoint,
+        "cx_values": list(filters.values) if filters.values else None,
+        "cx_segment": filters.segment,
+    }
+    types = {"cx_start": "TIMESTAMP", "cx_end": "DATE", "cx_values": "VARCHAR[]"}
+    for name, value in variables.items():
+        cur.execute(f"SET VARIABLE {name} = CAST($v AS {types.get(name, 'VARCHAR')})", {"v": value})
+    return variables
+
+
+def _customer_slots(filters: Filters, attribute: cxsql.Ident | None) -> dict[str, cxsql.Ident]:
+    """explore_view_customers' slots: the checked attribute (when values are chosen) and the segment's semi-join."""
+    segment = "TRUE"
+    if filters.segment is not None:
+        segment = f"c.customer_id IN (SELECT customer_id FROM {SEGMENT_MEMBERS} WHERE name = getvariable('cx_segment'))"
+    return {
+        "attribute": cxsql.Ident(f"c.{attribute}" if filters.values else "NULL"),
+        "segment": cxsql.Ident(segment),
+    }
+
+
 def filtered(
     con: duckdb.DuckDBPyConnection,
     filters: Filters | None = None,
@@ -250,7 +287,8 @@ def filtered(
     otherwise. ``touchpoint_stages``, ``load_log`` and ``rejects`` are not filtered.
     With ``check=True`` the attribute, channel and touchpoint are checked against the store and a
     misspelling fails with a suggestion; the filter panel passes ``check=False`` because its menus
-    only offer existing values. `con` is not changed: close the returned store when done.
+    only offer existing values. A segment is always checked: a name not saved (or dropped since)
+    fails, listing the saved ones. `con` is not changed: close the returned store when done.
     """
     filters = Filters() if filters is None else filters
     if not isinstance(filters, Filters):
@@ -266,22 +304,11 @@ def filtered(
             choices = filter_choices(cur)
             _check_choice("channel", filters.channel, choices["channel"])
             _check_choice("touchpoint", filters.touchpoint, choices["touchpoint"])
+        if filters.segment is not None:
+            _check_segment(cur, filters.segment)
         db = cxsql.quote_ident(_database_name(cur))
         cur.execute("SET TimeZone = 'UTC'")
-        variables = {
-            "cx_start": filters.start,
-            "cx_end": filters.end,
-            "cx_channel": filters.channel,
-            "cx_touchpoint": filters.touchpoint,
-            "cx_values": list(filters.values) if filters.restricts_customers else None,
-        }
-        # Values are bound: SET VARIABLE takes a parameter, the views read it with getvariable().
-        cur.execute("SET VARIABLE cx_start = CAST($v AS TIMESTAMP)", {"v": filters.start})
-        cur.execute("SET VARIABLE cx_end = CAST($v AS DATE)", {"v": filters.end})  # the last day included
-        cur.execute("SET VARIABLE cx_channel = CAST($v AS VARCHAR)", {"v": filters.channel})
-        cur.execute("SET VARIABLE cx_touchpoint = CAST($v AS VARCHAR)", {"v": filters.touchpoint})
-        cur.execute("SET VARIABLE cx_values = CAST($v AS VARCHAR[])", {"v": variables["cx_values"]})
-
+        variables = _set_variables(cur, filters)
         scope = cxsql.Ident(
             "x.customer_id IN (SELECT customer_id FROM temp.main.customers)"
             if filters.restricts_customers
@@ -292,7 +319,7 @@ def filtered(
             base = cxsql.Ident(f"{db}.main.{cxsql.quote_ident(table)}")
             if table == "customers":
                 if filters.restricts_customers:
-                    text = cxsql.render("explore_view_customers", {"base": base, "attribute": attribute})
+                    text = cxsql.render("explore_view_customers", {"base": base, **_customer_slots(filters, attribute)})
                 else:
                     text = cxsql.render("explore_view_scope", {"base": base, "scope": cxsql.Ident("TRUE")})
             elif table == "subscriptions" or (table == "events_ordered" and not filters.restricts_rows):
@@ -309,6 +336,117 @@ def filtered(
         cur.close()
         raise
     return FilteredStore(cur, filters, views, variables)
+
+
+# --------------------------------------------------------------------------- saved segments
+
+
+def _segment_name(name: Any) -> str:
+    if not isinstance(name, str) or not SEGMENT_NAME.fullmatch(name):
+        raise CxInputError(
+            "a segment name is a letter, then letters, digits or underscores (at most 63), "
+            f"e.g. 'dropped_at_payment'; got {name!r}"
+        )
+    return name
+
+
+def _session(con: duckdb.DuckDBPyConnection) -> None:
+    """Attach the session's in-memory database (once per DuckDB instance) with its segment table."""
+    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SESSION_DB} (READ_WRITE)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {SEGMENT_MEMBERS} (name VARCHAR NOT NULL, customer_id VARCHAR NOT NULL)")
+
+
+def _own_cursor(con: duckdb.DuckDBPyConnection | FilteredStore) -> duckdb.DuckDBPyConnection:
+    """A new cursor on the store: it sees the store's own tables (no filtered views) and the session's."""
+    return (con.con if isinstance(con, FilteredStore) else con).cursor()
+
+
+def _id_frame(customer_ids: Any) -> pd.DataFrame:
+    """The ids as a one-column frame of distinct text (a frame's customer_id column, or any list of ids)."""
+    if isinstance(customer_ids, pd.DataFrame):
+        if "customer_id" not in customer_ids.columns:
+            raise CxInputError(f"the frame has no customer_id column (columns: {', '.join(map(str, customer_ids.columns))})")
+        customer_ids = customer_ids["customer_id"]
+    if isinstance(customer_ids, str) or not isinstance(customer_ids, Iterable):
+        raise CxInputError(f"customer_ids must be a list of customer ids (or a frame with customer_id), got {customer_ids!r}")
+    ids = list(customer_ids)
+    if any(pd.api.types.is_scalar(i) and pd.isna(i) for i in ids):
+        raise CxInputError("customer_ids holds a blank id: save only ids of the store's customers")
+    if not ids:
+        raise CxInputError("customer_ids is empty: a segment needs at least one customer")
+    return pd.DataFrame({"customer_id": pd.Series(list(dict.fromkeys(str(i) for i in ids)), dtype="object")})
+
+
+def save_segment(con: duckdb.DuckDBPyConnection | FilteredStore, name: str, customer_ids: Any) -> int:
+    """Save a list of customers under `name`; ``Filters(segment=name)`` then restricts every analysis to them.
+
+    *Definition*: the segment is the distinct ids of `customer_ids` (a list of ids, or a frame with
+    a ``customer_id`` column such as :func:`drilldown_funnel_dropped` returns); every one must be a
+    customer of the store, else CxInputError naming how many are not and a few of them. Saving
+    again under a name replaces its list. `name`: a letter, then letters, digits or underscores.
+
+    Where it lives: in the session, an in-memory database (``cx_session``) attached to the store's
+    DuckDB instance, so every cursor of `con` sees it (the filtered stores, the filter panel's
+    worker), on a read-only or in-memory store too. It is never written to the store file and is
+    gone when the connection closes. Ids are bound (a registered frame), never pasted into SQL.
+    Returns the number of customers saved.
+
+    >>> save_segment(con, "dropped_at_payment", drilldown_funnel_dropped(con, steps, step=3, interactive=True))  # doctest: +SKIP
+    """
+    name = _segment_name(name)
+    ids = _id_frame(customer_ids)
+    # a cursor of its own: no filtered views (ids are checked against all the store's customers),
+    # and the registered frame goes away with it
+    cur = _own_cursor(con)
+    try:
+        _session(cur)
+        cur.register("cx_segment_ids", ids)
+        unknown = cxsql.run(cur, "explore_segment_unknown")["customer_id"].tolist()
+        if unknown:
+            examples = ", ".join(repr(i) for i in unknown[:5])
+            raise CxInputError(
+                f"{len(unknown)} of the {len(ids)} customer ids are not customers of the store "
+                f"(e.g. {examples}): save only ids from the store's customers"
+            )
+        cur.execute("BEGIN TRANSACTION")
+        cxsql.run(cur, "explore_segment_drop", {"name": name})
+        cxsql.run(cur, "explore_segment_insert", {"name": name})
+        cur.execute("COMMIT")
+        return len(ids)
+    finally:
+        cur.close()
+
+
+def saved_segments(con: duckdb.DuckDBPyConnection | FilteredStore) -> pd.DataFrame:
+    """The segments saved in this session (see :func:`save_segment`). Columns: ``name``, ``customers``."""
+    cur = _own_cursor(con)
+    try:
+        _session(cur)
+        return cxsql.run(cur, "explore_segments")
+    finally:
+        cur.close()
+
+
+def drop_segment(con: duckdb.DuckDBPyConnection | FilteredStore, name: str) -> None:
+    """Forget the saved segment `name` (CxInputError, listing the saved ones, when there is none)."""
+    name = _segment_name(name)
+    cur = _own_cursor(con)
+    try:
+        _check_segment(cur, name)
+        cxsql.run(cur, "explore_segment_drop", {"name": name})
+    finally:
+        cur.close()
+
+
+def _check_segment(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    names = saved_segments(con)["name"].tolist()
+    if name not in names:
+        if not names:
+            raise CxInputError(
+                f"segment '{name}' is not saved, and no segment is saved in this session: save one first "
+                "with cxlib.explore.save_segment(con, name, customer_ids)"
+            )
+        raise unknown_name("segment", name, "the saved segments", names)
 
 
 # --------------------------------------------------------------------------- drill-down

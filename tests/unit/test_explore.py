@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 import cxlib
@@ -16,8 +17,11 @@ from cxlib.explore import (
     attribute_values,
     drilldown_customers,
     drilldown_sql,
+    drop_segment,
     filter_choices,
     filtered,
+    save_segment,
+    saved_segments,
 )
 from cxlib.store import refresh_derived
 
@@ -272,6 +276,114 @@ def test_metric_function_runs_unchanged_on_filtered_store(tiny):
     with filtered(tiny, Filters(attribute="region", values=["south"])) as fs:
         assert cxlib.nps(fs.con, min_group_size=1)["nps"].tolist() == [-100]
     assert cxlib.nps(tiny, min_group_size=1)["nps"].tolist() == [0]
+
+
+# ----------------------------------------------------------------- saved segments
+
+
+def test_a_saved_segment_restricts_every_table_to_its_customers(tiny):
+    assert save_segment(tiny, "ac", ["a", "c", "a"]) == 2  # distinct ids
+    with filtered(tiny, Filters(segment="ac")) as fs:
+        for table in ("customers", "events", "events_ordered", "survey_responses", "orders", "tickets", "subscriptions"):
+            want = set(ids(tiny, table)) & {"a", "c"}
+            assert set(ids(fs.con, table)) == want, table
+        assert fs.variables["cx_segment"] == "ac" and fs.filters.describe() == "segment ac"
+    # combined with the other filters: an attribute, a channel, dates
+    with filtered(tiny, Filters(segment="ac", attribute="plan", values=["basic"], channel="app",
+                                end="2025-01-31")) as fs:
+        assert ids(fs.con, "events") == ["a", "a"]  # a's app events in January; c's is in March
+        assert fs.filters.describe() == "up to 2025-01-31, plan in basic, segment ac, channel app"
+    assert ids(tiny, "customers") == ["a", "b", "c"]  # the notebook's connection is unchanged
+    # saving again under the name replaces the list
+    assert save_segment(tiny, "ac", pd.DataFrame({"customer_id": ["b"]})) == 1
+    with filtered(tiny, Filters(segment="ac")) as fs:
+        assert ids(fs.con, "customers") == ["b"]
+    assert saved_segments(tiny).values.tolist() == [["ac", 1]]
+
+
+def test_segments_are_shared_by_the_cursors_of_one_store_only(tiny, tiny_db, tmp_path):
+    cur = tiny.cursor()
+    save_segment(cur, "from_cursor", ["a"])  # saved on one cursor ...
+    cur.close()
+    assert saved_segments(tiny)["name"].tolist() == ["from_cursor"]  # ... seen on the connection
+    with filtered(tiny, Filters(channel="web")) as fs:
+        assert save_segment(fs, "b_only", ["b"]) == 1  # a filtered store saves for its store
+        other = fs.con.cursor()  # and its other cursors see it
+        assert saved_segments(other)["name"].tolist() == ["b_only", "from_cursor"]
+        other.close()
+    # a store in another file does not see them
+    second = cxlib.connect(tmp_path / "other.duckdb", read_only=False)
+    try:
+        assert saved_segments(second).empty
+        with pytest.raises(CxInputError, match="no segment is saved"):
+            filtered(second, Filters(segment="b_only"))
+    finally:
+        second.close()
+
+
+def test_segments_never_reach_the_store_file(tiny, tiny_db):
+    before = tiny_db.read_bytes()
+    save_segment(tiny, "ab", ["a", "b"])  # tiny is read-only
+    with filtered(tiny, Filters(segment="ab")) as fs:
+        assert ids(fs.con, "customers") == ["a", "b"]
+    tiny.close()
+    assert tiny_db.read_bytes() == before
+    con = duckdb.connect(str(tiny_db), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        assert "saved_segment_members" not in tables
+    finally:
+        con.close()
+
+
+def test_segment_errors(tiny):
+    with pytest.raises(CxInputError, match=r"2 of the 3 customer ids are not customers of the store \(e.g. 'x', 'y'\)"):
+        save_segment(tiny, "bad", ["a", "y", "x"])
+    assert saved_segments(tiny).empty  # nothing saved
+    for name in ("", "has space", "1st", "x'; DROP TABLE customers; --", None):
+        with pytest.raises(CxInputError, match="segment name"):
+            save_segment(tiny, name, ["a"])
+    with pytest.raises(CxInputError, match="empty"):
+        save_segment(tiny, "none", [])
+    with pytest.raises(CxInputError, match="blank id"):
+        save_segment(tiny, "none", ["a", None])
+    with pytest.raises(CxInputError, match="list of customer ids"):
+        save_segment(tiny, "one", "a")
+    with pytest.raises(CxInputError, match="segment name"):
+        Filters(segment="a b")
+    save_segment(tiny, "north", ["a"])
+    with pytest.raises(CxInputError, match="segment 'nort' not in the saved segments; did you mean 'north'"):
+        filtered(tiny, Filters(segment="nort"), check=False)
+    drop_segment(tiny, "north")
+    assert saved_segments(tiny).empty
+    with pytest.raises(CxInputError, match="no segment is saved"):
+        drop_segment(tiny, "north")
+
+
+def test_segment_ids_are_bound_not_pasted(tiny):
+    evil = "a') OR TRUE OR ('x"
+    with pytest.raises(CxInputError, match="1 of the 2 customer ids"):
+        save_segment(tiny, "evil", ["a", evil])
+    assert save_segment(tiny, "plain", ["a"]) == 1
+    with filtered(tiny, Filters(segment="plain")) as fs:
+        assert "plain" not in "".join(fs.views.values())  # the name is a variable, not SQL text
+
+
+def test_a_segment_on_an_events_only_store_in_memory():
+    """A clickstream loaded into memory (customers from first sight): segments and funnels work there."""
+    con = cxlib.connect(":memory:", read_only=False)
+    try:
+        rows = [("u1", "2024-03-01 10:00", "home", "web"), ("u1", "2024-03-01 10:05", "cart", "web"),
+                ("u2", "2024-03-01 11:00", "home", "web"), ("u3", "2024-03-02 09:00", "home", "app"),
+                ("u3", "2024-03-02 09:10", "cart", "app"), ("u3", "2024-03-02 09:20", "pay", "app")]
+        events = pd.DataFrame(rows, columns=["customer_id", "ts", "touchpoint", "channel"])
+        cxlib.ingest(events, "events", db=con, add_customers=True)
+        assert save_segment(con, "carted", ["u1", "u3"]) == 2
+        with filtered(con, Filters(segment="carted")) as fs:
+            got = cxlib.funnel(fs.con, ["home", "cart", "pay"], min_group_size=1)["customers"].tolist()
+        assert got == [2, 2, 1]
+    finally:
+        con.close()
 
 
 # ----------------------------------------------------------------- drill-down

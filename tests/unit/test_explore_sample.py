@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 import cxlib
-from cxlib.explore import Filters, drilldown_customers, drilldown_sql, filtered
+from cxlib.explore import (
+    Filters,
+    drilldown_customers,
+    drilldown_funnel_dropped,
+    drilldown_sql,
+    filtered,
+    save_segment,
+)
 from cxlib.explore.widgets import FilterPanel, _InlineExecutor
 
 BILLING = ["bill", "billing", "charged", "invoice", "refund"]
@@ -138,3 +145,23 @@ def test_funnel_step_drilldown_matches_the_funnel(sample_con):
     assert share["app"] > share["web"] + 0.05  # planted effect 8: more drop-off to payment on app
     with pytest.raises(cxlib.CxInputError, match="interactive"):
         drilldown_funnel_dropped(sample_con, steps, step=2, interactive=False)
+
+
+def test_customers_who_dropped_saved_as_a_segment_feed_a_funnel(sample_con):
+    """The analyst saves who dropped at checkout (read-only store) and runs the funnel on just them."""
+    steps = ["product_page", "add_to_cart", "checkout", "payment"]
+    dropped = drilldown_funnel_dropped(sample_con, steps, step=3, interactive=True)
+    n = save_segment(sample_con, "dropped_at_checkout", dropped)
+    assert n == dropped["customer_id"].nunique() == cxlib.funnel(sample_con, steps, min_group_size=1)["dropped"][2]
+    with filtered(sample_con, Filters(segment="dropped_at_checkout")) as fs:
+        got = cxlib.funnel(fs.con, steps, min_group_size=1)
+        in_segment = fs.con.execute("SELECT count(*) FROM customers").fetchone()[0]
+    # every one of them viewed a product and added to cart; none reached checkout in a window
+    assert in_segment == n > 100
+    assert got["customers"].tolist() == [n, n, 0, 0]
+    # the first step by hand: the segment's customers with a product_page event
+    ids = tuple(dropped["customer_id"])
+    by_hand = sample_con.execute(
+        "SELECT count(DISTINCT customer_id) FROM events WHERE touchpoint = 'product_page' AND list_contains($ids, customer_id)",
+        {"ids": list(ids)}).fetchone()[0]
+    assert got["customers"][0] == by_hand

@@ -28,6 +28,7 @@ from cxlib.errors import CxDataError, CxError, CxInputError, CxStoreLockedError,
 from cxlib.explore.funnel_panel import funnel_explorer
 from cxlib.privacy import mask_personal_data, suppress
 from cxlib.store.connection import as_of, connect, data_span
+from cxlib.store.frames import Frame, from_frames
 from cxlib.store.ingest import LoadReport, ingest
 
 __all__ = sorted({*_churn.__all__, *_clv.__all__, *_journey.__all__, *_segments.__all__, *_voc.__all__,
@@ -37,10 +38,12 @@ __all__ = sorted({*_churn.__all__, *_clv.__all__, *_journey.__all__, *_segments.
     "CxInputError",
     "CxStoreLockedError",
     "CxWarning",
+    "Frame",
     "LoadReport",
     "as_of",
     "connect",
     "data_span",
+    "from_frames",
     "funnel_explorer",
     "ingest",
     "mask_personal_data",

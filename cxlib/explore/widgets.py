@@ -223,7 +223,8 @@ class FilterPanel:
     Controls: ``start``/``end`` date pickers ("From", "To": both days included), ``attribute``
     (a customer attribute) and ``values`` (its values; none chosen = all customers), ``channel``
     and ``touchpoint`` menus, a Refresh and a Reset button, a status line and, per view, an
-    Output.
+    Output; with ``notebook=`` (a report notebook's name) a "Copy as report parameters" button
+    shows the filter as that report's parameters (:meth:`report_parameters`).
     Programmatic use (tests, or a notebook cell): :meth:`set`, :attr:`filters`, :meth:`refresh`.
 
     State for tests and the analyst: ``generation`` (number of requests made), ``completed``
@@ -240,6 +241,7 @@ class FilterPanel:
         timer_factory: Callable = threading.Timer,
         executor: Executor | None = None,
         max_values: int = 200,
+        notebook: str | None = None,
     ):
         import ipywidgets as w
 
@@ -262,6 +264,7 @@ class FilterPanel:
         self.last_seconds: float | None = None
         self.filters_shown = Filters()  # the filter of the results on display
         self.sql_visible = False
+        self.notebook = notebook
 
         choices = filter_choices(con)
         attributes = attribute_columns(con)
@@ -297,12 +300,17 @@ class FilterPanel:
         self.refresh_button = w.Button(description="Refresh", icon="refresh", tooltip="Run the views again now")
         self.reset_button = w.Button(description="Reset", tooltip="Clear every filter")
         self.sql_toggle = w.ToggleButton(description="Show SQL", value=False, tooltip="Show the SQL behind each view")
+        self.copy_button = w.Button(description="Copy as report parameters", layout=w.Layout(width="auto"),
+                                    disabled=self.notebook is None,
+                                    tooltip="The filter as a scheduled report's parameters" if self.notebook else
+                                    "Give the panel notebook= (the report's name) to copy its parameters")
 
     def _make_outputs(self) -> None:
         """The status line, the SQL box (hidden until asked for) and the box of the views' Outputs."""
         w = self._w
         self.status = w.HTML(value="")
         self.sql = w.HTML(value="", layout=w.Layout(display="none"))
+        self.report_text = w.Textarea(value="", rows=10, layout=w.Layout(width="100%", display="none"))
         self.outputs = w.VBox([])
 
     def _make_widget(self) -> None:
@@ -313,7 +321,8 @@ class FilterPanel:
                 w.HTML("<style>.cx-busy{opacity:.45;transition:opacity .2s}</style>"),
                 w.HBox([self.start, self.end, self.channel, self.touchpoint]),
                 w.HBox([self.attribute, self.values]),
-                w.HBox([self.refresh_button, self.reset_button, self.sql_toggle, self.status]),
+                w.HBox([self.refresh_button, self.reset_button, self.sql_toggle, self.copy_button, self.status]),
+                self.report_text,
                 self.outputs,
                 self.sql,
             ]
@@ -331,6 +340,7 @@ class FilterPanel:
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.reset_button.on_click(lambda _b: self.reset())
         self.sql_toggle.observe(self._toggle_sql, names="value")
+        self.copy_button.on_click(lambda _b: self._copy_report_parameters())
 
     # ------------------------------------------------------------------ state
 
@@ -594,6 +604,68 @@ class FilterPanel:
                 parts.append(f"<b>view {i}</b><pre>{html.escape(view.drilldown.text())}</pre>")
         self.sql.value = "".join(parts)
 
+    # ------------------------------------------------------------------ report parameters
+
+    def report_parameters(self, notebook: str | None = None) -> dict:
+        """The parameters of report `notebook` (default: the panel's) that the current filter maps to.
+
+        *Definition*: start and end go to the notebook's ``start``/``end`` (both the first and
+        the last day included, as in the filter), the attribute to ``segment``, the channel and
+        the touchpoint to the parameters of those names, each only when the filter sets it and
+        the notebook declares that parameter (read from its ``parameters`` cell). Values are
+        checked with :func:`cxlib.report.params.validate_parameters`, so they run as given.
+        What has no parameter is said in :meth:`report_snippet`. For example
+        ``{'start': '2025-01-01', 'end': '2025-01-31', 'segment': 'region'}``.
+        """
+        return _report_mapping(self.filters, self._notebook(notebook))[1]
+
+    def report_snippet(self, notebook: str | None = None) -> str:
+        """The text "Copy as report parameters" shows: a job for the jobs file, the command line, and a
+        sentence for each filter the report has no parameter for (e.g. "channel app has no parameter
+        in journey: the report covers all channels").
+
+        The job goes under ``jobs:`` in cxlib/data/report_jobs.yml (or a jobs file of your own);
+        the command runs the report once with the same parameters (:meth:`report_parameters`).
+        """
+        import shlex
+
+        import yaml
+
+        name = self._notebook(notebook)
+        path, params, notes = _report_mapping(self.filters, name)
+        job_name = f"{path.stem}_filtered"
+        ref = str(path) if name.endswith(".ipynb") else name  # a path: absolute, as the jobs file needs
+        spec = {"description": f"{path.stem}: {self.filters.describe()}", "notebook": ref}
+        if params:
+            spec["parameters"] = {k: str(v) for k, v in params.items()}
+        job = yaml.safe_dump({job_name: spec}, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000)
+        job = "".join(f"  {line}\n" for line in job.splitlines())
+        command = " ".join(["cx report run", shlex.quote(ref), *(f"-p {shlex.quote(f'{k}={v}')}" for k, v in params.items())])
+        return "\n".join([
+            f"# a job for cxlib/data/report_jobs.yml (under jobs:), run with: cx report run --job {job_name}",
+            job.rstrip("\n"),
+            "",
+            "# or run it once:",
+            command,
+            *(["", *(f"# {note}" for note in notes)] if notes else []),
+        ])
+
+    def _copy_report_parameters(self) -> None:
+        """The button: show :meth:`report_snippet` (or why it cannot be made) in the panel's text box."""
+        try:
+            text = self.report_snippet()
+        except CxError as exc:
+            text = f"cannot copy the filter as report parameters: {exc}"
+        self.report_text.value = text
+        self.report_text.layout.display = None
+
+    def _notebook(self, notebook: str | None) -> str:
+        notebook = notebook if notebook is not None else self.notebook
+        if not isinstance(notebook, str) or not notebook:
+            raise CxInputError("which report? Give the notebook's name, e.g. panel.report_parameters('journey'), "
+                               "or create the panel with notebook='journey'")
+        return notebook
+
     # ------------------------------------------------------------------ drill-down
 
     def sql_text(self, index: int = 0) -> str:
@@ -639,6 +711,38 @@ def _check_offered(filters: Filters, choices: dict, attributes: list[str]) -> No
             from cxlib.errors import unknown_name
 
             raise unknown_name(name, value, "events", choices[name])
+
+
+# filter field -> (the report parameter it maps to, what a report without that parameter does)
+_REPORT_PARAMETERS = {
+    "start": ("start", "covers all dates"),
+    "end": ("end", "covers all dates"),
+    "attribute": ("segment", "keeps its own breakdown"),
+    "channel": ("channel", "covers all channels"),
+    "touchpoint": ("touchpoint", "covers all touchpoints"),
+}
+
+
+def _report_mapping(filters: Filters, notebook: str):
+    """(the notebook's path, the validated parameters, the sentences for filters without a parameter)."""
+    from cxlib.report.jobs import resolve_notebook
+    from cxlib.report.params import notebook_parameters, validate_parameters
+
+    path = resolve_notebook(notebook)
+    declared = notebook_parameters(path) or {}
+    params, notes = {}, []
+    for field, (name, otherwise) in _REPORT_PARAMETERS.items():
+        value = getattr(filters, field)
+        if value is None:
+            continue
+        if name in declared:
+            params[name] = value
+        else:
+            notes.append(f"{field} {value} has no parameter in {path.stem}: the report {otherwise}")
+    if filters.values:
+        notes.append(f"{filters.attribute} in {', '.join(filters.values)} has no parameter in {path.stem}: "
+                     "the report covers all customers")
+    return path, validate_parameters(path, params, label=f"report {path.stem}"), notes
 
 
 def _date(value) -> dt.date | None:

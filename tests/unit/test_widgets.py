@@ -602,3 +602,84 @@ def test_a_store_with_only_events_gives_a_working_panel(tmp_path):
     assert panel.customers(touchpoint="home")["customer_id"].tolist() == ["u2"]
     panel.close()
     con.close()
+
+
+# ----------------------------------------------------------------- the panel as a report's parameters
+
+
+def report_notebook(tmp_path, parameters: str):
+    """A report notebook with the given parameters cell, saved in tmp_path."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import cxlib"),
+                nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]})]
+    path = tmp_path / "report.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_report_parameters_map_the_filter_to_the_notebooks_parameters(tiny, tmp_path):
+    path = report_notebook(tmp_path, 'start = None  # first day\nend = None  # last day included\n'
+                                     'segment = "plan"\nchannel = None\nmin_group_size = 5\n')
+    panel, _ = make_panel(tiny, notebook=str(path))
+    assert panel.report_parameters() == {}
+    panel.set(start="2025-01-01", end="2025-01-31", attribute="region", values=["north"], channel="app",
+              touchpoint="checkout")
+    assert panel.report_parameters() == {"start": "2025-01-01", "end": "2025-01-31", "segment": "region",
+                                         "channel": "app"}
+    text = panel.report_snippet()
+    assert "# touchpoint checkout has no parameter in report: the report covers all touchpoints" in text
+    assert "# region in north has no parameter in report: the report covers all customers" in text
+    assert "channel app has no" not in text
+
+
+def test_copied_report_parameters_run_as_a_job_and_on_the_command_line(tiny, tmp_path):
+    """What the button shows is accepted by the jobs file and by cx report run's -p, with the same values."""
+    import itertools
+    import shlex
+
+    from cxlib.report.jobs import load_jobs
+    from cxlib.report.params import parse_assignments, validate_parameters
+
+    path = report_notebook(tmp_path, 'start = None\nend = None\nsegment = "plan"\nmin_group_size = 5\n')
+    panel, _ = make_panel(tiny, notebook=str(path))
+    assert panel.copy_button.disabled is False and panel.report_text.layout.display == "none"
+    panel.set(start="2025-01-02", end="2025-01-02", attribute="region", channel="web")
+    panel.copy_button.click()
+    text = panel.report_text.value
+    assert panel.report_text.layout.display is None and text == panel.report_snippet()
+    expected = {"start": "2025-01-02", "end": "2025-01-02", "segment": "region"}
+    job_lines = [line for line in text.splitlines() if line.startswith("  ")]
+    jobs_file = tmp_path / "jobs.yml"
+    jobs_file.write_text("jobs:\n" + "\n".join(job_lines) + "\n")
+    (job,) = load_jobs(jobs_file).values()
+    assert job.notebook == path and validate_parameters(job.notebook, job.parameters) == expected
+    command = next(line for line in text.splitlines() if line.startswith("cx report run "))
+    words = shlex.split(command)
+    assert words[3] == str(path)
+    assignments = parse_assignments([w for prev, w in itertools.pairwise(words) if prev == "-p"])
+    assert validate_parameters(path, assignments) == expected
+    assert "# channel web has no parameter in report: the report covers all channels" in text
+
+
+def test_report_parameters_of_a_shipped_notebook(tiny):
+    panel, _ = make_panel(tiny, notebook="journey")
+    panel.set(start="2025-01-01", end="2025-01-31", channel="app")
+    assert panel.report_parameters() == {"start": "2025-01-01", "end": "2025-01-31"}
+    text = panel.report_snippet()
+    assert "cx report run journey -p start=2025-01-01 -p end=2025-01-31" in text
+    assert "    notebook: journey" in text
+    assert "channel app has no parameter in journey: the report covers all channels" in text
+
+
+def test_report_parameters_need_a_notebook(tiny):
+    panel, _ = make_panel(tiny)
+    assert panel.copy_button.disabled
+    with pytest.raises(CxInputError, match="notebook='journey'"):
+        panel.report_parameters()
+    with pytest.raises(CxInputError, match="did you mean 'journey'"):
+        panel.report_parameters("jurney")
+    panel.copy_button.disabled = False  # a click anyway says why, in the box
+    panel.copy_button.click()
+    assert panel.report_text.value.startswith("cannot copy the filter as report parameters: which report?")

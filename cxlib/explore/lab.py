@@ -31,7 +31,7 @@ def lab_command(
     notebook_dir = Path(notebook_dir or NOTEBOOK_DIR)
     cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={notebook_dir}"]
     if (notebook_dir / START_NOTEBOOK).exists():
-        cmd.append(f"--ServerApp.default_url=/lab/tree/{START_NOTEBOOK}")
+        cmd.append(f"--LabApp.default_url=/lab/tree/{START_NOTEBOOK}")
     if port is not None:
         cmd.append(f"--port={port}")
     if no_browser:

@@ -534,7 +534,7 @@ def test_default_notebook_dir_is_the_projects():
     from cxlib.explore import NOTEBOOK_DIR, lab_command
 
     assert NOTEBOOK_DIR.name == "notebooks" and (NOTEBOOK_DIR.parent / "cxlib").is_dir()
-    assert lab_command()[3:] == [f"--notebook-dir={NOTEBOOK_DIR}", "--ServerApp.default_url=/lab/tree/start_here.ipynb"]
+    assert lab_command()[3:] == [f"--notebook-dir={NOTEBOOK_DIR}", "--LabApp.default_url=/lab/tree/start_here.ipynb"]
 
 
 def test_lab_opens_the_start_notebook_only_where_there_is_one(tmp_path):
@@ -543,4 +543,4 @@ def test_lab_opens_the_start_notebook_only_where_there_is_one(tmp_path):
     assert lab_command(notebook_dir=tmp_path)[3:] == [f"--notebook-dir={tmp_path}"]
     (tmp_path / "start_here.ipynb").write_text("{}")
     assert lab_command(notebook_dir=tmp_path, port=8899)[3:] == [
-        f"--notebook-dir={tmp_path}", "--ServerApp.default_url=/lab/tree/start_here.ipynb", "--port=8899"]
+        f"--notebook-dir={tmp_path}", "--LabApp.default_url=/lab/tree/start_here.ipynb", "--port=8899"]

@@ -27,7 +27,7 @@ ALLOWED = {
     "store": {"errors", "locations", "sql"},
     "analysis": {"errors", "locations", "privacy", "sql", "store"},
     "charts": {"errors"},
-    "explore": {"errors", "locations", "privacy", "sql", "store", "analysis", "charts"},
+    "explore": {"errors", "locations", "privacy", "sql", "store", "analysis", "charts", "report"},
     "report": {"errors", "locations", "privacy", "sql", "store", "analysis"},
     "cli": {"errors", "locations", "privacy", "sql", "store", "analysis", "charts", "explore", "report"},
     "__init__": {"errors", "locations", "privacy", "sql", "store", "analysis", "charts", "explore", "report"},

@@ -43,10 +43,12 @@ from cxlib.explore.filters import (
     drilldown_sql,
     filter_choices,
     filtered,
+    saved_segments,
 )
 
 ALL = "(all)"
 NONE = "(none)"
+EVERYONE = "(all customers)"
 
 
 class Debouncer:
@@ -221,8 +223,9 @@ class FilterPanel:
     """ipywidgets controls for a :class:`Filters` value that re-run registered views on change.
 
     Controls: ``start``/``end`` date pickers ("From", "To": both days included), ``attribute``
-    (a customer attribute) and ``values`` (its values; none chosen = all customers), ``channel``
-    and ``touchpoint`` menus, a Refresh and a Reset button, a status line and, per view, an
+    (a customer attribute) and ``values`` (its values; none chosen = all customers), ``segment``
+    (a saved segment, see :func:`cxlib.explore.save_segment`; the list is read again on
+    :meth:`refresh`), ``channel`` and ``touchpoint`` menus, a Refresh and a Reset button, a status line and, per view, an
     Output; with ``notebook=`` (a report notebook's name) a "Copy as report parameters" button
     shows the filter as that report's parameters (:meth:`report_parameters`).
     Programmatic use (tests, or a notebook cell): :meth:`set`, :attr:`filters`, :meth:`refresh`.
@@ -268,16 +271,17 @@ class FilterPanel:
 
         choices = filter_choices(con)
         attributes = attribute_columns(con)
-        _check_offered(filters, choices, attributes)
-        self._make_filter_controls(filters, choices, attributes)
+        segments = _segment_names(con)
+        _check_offered(filters, choices, attributes, segments)
+        self._make_filter_controls(filters, choices, attributes, segments)
         self._make_buttons()
         self._make_outputs()
         self._make_widget()
         self._connect_events(debounce, timer_factory)
         self._set_status("ready")
 
-    def _make_filter_controls(self, filters: Filters, choices: dict, attributes: list[str]) -> None:
-        """The date pickers, attribute and values, channel and touchpoint menus, set to `filters`."""
+    def _make_filter_controls(self, filters: Filters, choices: dict, attributes: list[str], segments: list[str]) -> None:
+        """The date pickers, attribute and values, segment, channel and touchpoint menus, set to `filters`."""
         w = self._w
         layout = w.Layout(width="auto")
         style = {"description_width": "initial"}
@@ -290,6 +294,8 @@ class FilterPanel:
         if filters.values:
             self.values.options = tuple(dict.fromkeys([*self.values.options, *filters.values]))
             self.values.value = tuple(filters.values)
+        self.segment = w.Dropdown(description="Segment", options=[EVERYONE, *segments],
+                                  value=filters.segment or EVERYONE, style=style, layout=layout)
         self.channel = w.Dropdown(description="Channel", options=[ALL, *choices["channel"]],
                                   value=filters.channel or ALL, style=style, layout=layout)
         self.touchpoint = w.Dropdown(description="Touchpoint", options=[ALL, *choices["touchpoint"]],
@@ -320,7 +326,7 @@ class FilterPanel:
             [
                 w.HTML("<style>.cx-busy{opacity:.45;transition:opacity .2s}</style>"),
                 w.HBox([self.start, self.end, self.channel, self.touchpoint]),
-                w.HBox([self.attribute, self.values]),
+                w.HBox([self.attribute, self.values, self.segment]),
                 w.HBox([self.refresh_button, self.reset_button, self.sql_toggle, self.copy_button, self.status]),
                 self.report_text,
                 self.outputs,
@@ -328,13 +334,13 @@ class FilterPanel:
             ]
         )
         self.widget.add_class("cx-filter-panel")
-        for name in ("start", "end", "attribute", "values", "channel", "touchpoint"):
+        for name in ("start", "end", "attribute", "values", "segment", "channel", "touchpoint"):
             getattr(self, name).add_class(f"cx-filter-{name}")  # stable hooks for tests and styling
 
     def _connect_events(self, debounce: float, timer_factory: Callable) -> None:
         """A change of a control re-runs the views (debounced); the buttons refresh, reset, show SQL."""
         self._debouncer = Debouncer(debounce, self._request, timer_factory=timer_factory)
-        for control in (self.start, self.end, self.values, self.channel, self.touchpoint):
+        for control in (self.start, self.end, self.values, self.segment, self.channel, self.touchpoint):
             control.observe(self._changed, names="value")
         self.attribute.observe(self._attribute_changed, names="value")
         self.refresh_button.on_click(lambda _b: self.refresh())
@@ -355,17 +361,20 @@ class FilterPanel:
             values=tuple(self.values.value) if attribute else (),
             channel=None if self.channel.value == ALL else self.channel.value,
             touchpoint=None if self.touchpoint.value == ALL else self.touchpoint.value,
+            segment=None if self.segment.value == EVERYONE else self.segment.value,
         )
 
     def set(self, **changes) -> None:
         """Change controls as a user would (one debounced re-run for all changes together).
 
         Keys: start, end (date, 'YYYY-MM-DD' or None), attribute (None for none), values,
-        channel, touchpoint (None for all). An unknown key or a value not offered fails.
+        segment (a saved segment's name, None for all customers), channel, touchpoint (None for
+        all). An unknown key or a value not offered fails.
         """
-        unknown = set(changes) - {"start", "end", "attribute", "values", "channel", "touchpoint"}
+        unknown = set(changes) - {"start", "end", "attribute", "values", "segment", "channel", "touchpoint"}
         if unknown:
-            raise CxInputError(f"unknown filter {sorted(unknown)}; filters are start, end, attribute, values, channel, touchpoint")
+            raise CxInputError(f"unknown filter {sorted(unknown)}; filters are start, end, attribute, values, "
+                               "segment, channel, touchpoint")
         self._muted = True
         try:
             if "start" in changes:
@@ -385,6 +394,9 @@ class FilterPanel:
                         f"{', '.join(map(str, self.values.options)) or '(none: choose an attribute first)'}"
                     )
                 self.values.value = values
+            if "segment" in changes:
+                self._refresh_segments()  # one saved a moment ago is offered
+                self._choose(self.segment, changes["segment"], EVERYONE, "segment")
             if "channel" in changes:
                 self._choose(self.channel, changes["channel"], ALL, "channel")
             if "touchpoint" in changes:
@@ -395,7 +407,7 @@ class FilterPanel:
 
     def reset(self) -> None:
         """Clear every filter (one re-run)."""
-        self.set(start=None, end=None, attribute=None, channel=None, touchpoint=None)
+        self.set(start=None, end=None, attribute=None, segment=None, channel=None, touchpoint=None)
 
     def _choose(self, control, value, empty: str, name: str) -> None:
         value = empty if value is None else value
@@ -410,6 +422,12 @@ class FilterPanel:
             return ()
         df = attribute_values(self.con, attribute, limit=self._max_values)
         return tuple(str(v) for v in df["value"] if v is not None)
+
+    def _refresh_segments(self) -> None:
+        """Offer the segments saved now; one on display that was dropped falls back to all customers."""
+        current = self.segment.value
+        self.segment.options = [EVERYONE, *_segment_names(self.con)]
+        self.segment.value = current if current in self.segment.options else EVERYONE
 
     def _refresh_values(self) -> None:
         self.values.value = ()
@@ -477,8 +495,16 @@ class FilterPanel:
         return self.view(func, output=output)
 
     def refresh(self) -> None:
-        """Re-run every view now (skips the debounce delay)."""
+        """Read the saved segments again and re-run every view now (skips the debounce delay).
+
+        A segment on display that was dropped since falls back to all customers.
+        """
         self._debouncer.cancel()
+        self._muted = True
+        try:
+            self._refresh_segments()
+        finally:
+            self._muted = False
         self._request()
 
     def flush(self) -> None:
@@ -699,17 +725,21 @@ class FilterPanel:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-def _check_offered(filters: Filters, choices: dict, attributes: list[str]) -> None:
-    """A CxInputError when `filters` names an attribute, channel or touchpoint the store does not have."""
-    if filters.attribute is not None and filters.attribute not in attributes:
-        from cxlib.errors import unknown_name
+def _segment_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return saved_segments(con)["name"].tolist()
 
+
+def _check_offered(filters: Filters, choices: dict, attributes: list[str], segments: list[str]) -> None:
+    """A CxInputError when `filters` names an attribute, segment, channel or touchpoint the store does not have."""
+    from cxlib.errors import unknown_name
+
+    if filters.attribute is not None and filters.attribute not in attributes:
         raise unknown_name("attribute", filters.attribute, "customers", attributes)
+    if filters.segment is not None and filters.segment not in segments:
+        raise unknown_name("segment", filters.segment, "the saved segments", segments)
     for name in ("channel", "touchpoint"):
         value = getattr(filters, name)
         if value is not None and value not in choices[name]:
-            from cxlib.errors import unknown_name
-
             raise unknown_name(name, value, "events", choices[name])
 
 
@@ -742,6 +772,8 @@ def _report_mapping(filters: Filters, notebook: str):
     if filters.values:
         notes.append(f"{filters.attribute} in {', '.join(filters.values)} has no parameter in {path.stem}: "
                      "the report covers all customers")
+    if filters.segment:
+        notes.append(f"segment {filters.segment} has no parameter in {path.stem}: the report covers all customers")
     return path, validate_parameters(path, params, label=f"report {path.stem}"), notes
 
 

@@ -683,3 +683,58 @@ def test_report_parameters_need_a_notebook(tiny):
     panel.copy_button.disabled = False  # a click anyway says why, in the box
     panel.copy_button.click()
     assert panel.report_text.value.startswith("cannot copy the filter as report parameters: which report?")
+
+
+# ----------------------------------------------------------------- saved segments
+
+
+def test_segment_menu_lists_the_saved_segments_and_filters_every_view(tiny):
+    from cxlib.explore import drop_segment, save_segment
+
+    panel, clock = make_panel(tiny)
+    assert panel.segment.options == ("(all customers)",) and panel.filters.segment is None
+    out = panel.view(lambda con, f: event_count(con, f))
+    save_segment(tiny, "north_and_south", ["a", "b"])
+    assert panel.segment.options == ("(all customers)",)  # read again on refresh
+    panel.refresh()
+    assert panel.segment.options == ("(all customers)", "north_and_south")
+    panel.segment.value = "north_and_south"  # as a user picks it
+    clock.advance(0.3)
+    assert panel.filters == Filters(segment="north_and_south")
+    assert events_shown(out) == 6 and "segment north_and_south" in shown(out)  # a: 4, b: 2; c's event left out
+    save_segment(tiny, "just_b", ["b"])
+    panel.set(segment="just_b", channel="web")  # saved after the last refresh: offered all the same
+    clock.advance(0.3)
+    assert events_shown(out) == 2
+    drop_segment(tiny, "just_b")
+    panel.refresh()  # the segment on display is gone: all customers again
+    assert panel.segment.options == ("(all customers)", "north_and_south") and panel.segment.value == "(all customers)"
+    assert panel.filters == Filters(channel="web") and events_shown(out) == 3
+    with pytest.raises(CxInputError, match="segment 'nobody' not in the panel's choices"):
+        panel.set(segment="nobody")
+    with pytest.raises(CxInputError, match="not in the saved segments"):
+        FilterPanel(tiny, filters=Filters(segment="just_b"))
+    panel.set(segment="north_and_south")
+    panel.reset()
+    assert panel.filters == Filters()
+
+
+def test_a_saved_segment_fed_back_into_a_funnel(tiny, tmp_path):
+    """Save the customers who dropped at a step, pick the segment: the funnel counts only them."""
+    from cxlib.analysis.journey import funnel
+    from cxlib.explore import save_segment
+
+    steps = ["home_page", "checkout", "payment"]
+    panel, clock = make_panel(tiny, notebook=str(report_notebook(tmp_path, "start = None\nend = None\n")))
+    out = panel.view(lambda con, f: funnel(con, steps, window=None, min_group_size=1, **f.as_kwargs()))
+    assert panel.views[0].drilldown.result["customers"].tolist() == [2, 1, 1]  # a and c start, a goes on
+    dropped = panel.dropped(steps, step=2, window=None)
+    assert dropped["customer_id"].tolist() == ["c"]  # home page, never a checkout
+    assert save_segment(tiny, "dropped_at_checkout", dropped) == 1
+    panel.set(segment="dropped_at_checkout")
+    clock.advance(0.3)
+    frame = panel.views[0].drilldown.result
+    assert frame["customers"].tolist() == [1, 0, 0]  # c alone
+    assert shown(out).startswith("segment dropped_at_checkout\n")
+    assert "# segment dropped_at_checkout has no parameter in report: the report covers all customers" in (
+        panel.report_snippet())

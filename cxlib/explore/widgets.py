@@ -1,17 +1,24 @@
 """The filter panel (ipywidgets) an analyst uses in JupyterLab when a notebook runs with interactive=True.
 
-One panel per notebook: date range, a customer attribute and its values, channel, touchpoint.
-Every view registered on the panel (``panel.view(func)``) is re-run with the current filter when
-a control changes, without re-running the notebook:
+One panel per section of a notebook: date range (both days included), a customer attribute and
+its values, a saved segment, channel, touchpoint. Every view registered on the panel is re-run
+with the current filter when a control changes (one debounced request for all of them), without
+re-running the notebook:
 
-    panel = cxlib.explore.widgets.FilterPanel(con)
+    panel = cxlib.explore.widgets.FilterPanel(con, notebook="voice_of_customer")
     panel.view(lambda con, f: cxlib.charts.chart_nps(cxlib.nps(con, by=f.attribute or "region")))
     panel
+    ...
+    trend = ipywidgets.Output()  # shown in a later cell, below its text
+    panel.bind(lambda con, f: cxlib.charts.chart_nps(cxlib.nps(con, period="month", **f.as_kwargs())), trend)
+    trend
 
 ``func(con, filters)`` receives a filtered connection (see :func:`cxlib.explore.filtered`: the
 canonical tables hold only the filtered rows, so every cxlib function works unchanged) and the
 :class:`~cxlib.explore.Filters` value; it returns what to show (a DataFrame, a chart, text, or a
-tuple of them). Changes are debounced (default 300 ms after the last change), queries run in a
+tuple of them); the panel adds the filter's description to each chart's title (a subtitle line)
+and to each table (a caption line), and a view that fails shows its error while the others
+still draw. Changes are debounced (default 300 ms after the last change), queries run in a
 worker thread with a visible busy state, and a generation counter makes sure that a result of an
 older filter never overwrites a newer one (an older query still running is interrupted).
 
@@ -225,9 +232,10 @@ class FilterPanel:
     Controls: ``start``/``end`` date pickers ("From", "To": both days included), ``attribute``
     (a customer attribute) and ``values`` (its values; none chosen = all customers), ``segment``
     (a saved segment, see :func:`cxlib.explore.save_segment`; the list is read again on
-    :meth:`refresh`), ``channel`` and ``touchpoint`` menus, a Refresh and a Reset button, a status line and, per view, an
-    Output; with ``notebook=`` (a report notebook's name) a "Copy as report parameters" button
-    shows the filter as that report's parameters (:meth:`report_parameters`).
+    :meth:`refresh`), ``channel`` and ``touchpoint`` menus, a Refresh and a Reset button, a
+    status line and, per view, an Output; with ``notebook=`` (a report notebook's name) a "Copy
+    as report parameters" button shows the filter as that report's parameters
+    (:meth:`report_parameters`, :meth:`report_snippet`).
     Programmatic use (tests, or a notebook cell): :meth:`set`, :attr:`filters`, :meth:`refresh`.
 
     State for tests and the analyst: ``generation`` (number of requests made), ``completed``

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -738,3 +739,41 @@ def test_a_saved_segment_fed_back_into_a_funnel(tiny, tmp_path):
     assert shown(out).startswith("segment dropped_at_checkout\n")
     assert "# segment dropped_at_checkout has no parameter in report: the report covers all customers" in (
         panel.report_snippet())
+
+
+def test_a_section_of_the_sample_driven_by_one_panel(sample_con):
+    """Three charts of a voice-of-customer section on the read-only sample: one change redraws all."""
+    import cxlib
+    from cxlib.charts.journey import chart_funnel
+    from cxlib.charts.voc import chart_nps
+    from cxlib.explore import save_segment
+
+    steps = ["product_page", "add_to_cart", "checkout"]
+    panel, clock = make_panel(sample_con, notebook="voice_of_customer")
+    nps = panel.view(lambda con, f: chart_nps(cxlib.nps(con, by=f.attribute or "region", **f.as_kwargs()),
+                                              title="NPS by segment"))
+    trend = panel.view(lambda con, f: chart_nps(cxlib.nps(con, period="month", **f.as_kwargs())))
+
+    def funnel_and_table(con, f):
+        df = cxlib.funnel(con, steps, **f.as_kwargs())
+        return chart_funnel(df), df
+
+    funnel = panel.view(funnel_and_table)
+    counts = [v.runs for v in panel.views]
+    panel.set(start="2025-03-01", end="2025-05-31", attribute="plan", channel="app")
+    clock.advance(0.3)
+    said = "2025-03-01 to 2025-05-31, channel app"
+    assert [v.runs for v in panel.views] == [n + 1 for n in counts] and not any(v.error for v in panel.views)
+    assert spec_of(nps)["title"]["subtitle"][-1] == said  # under the chart's own note (its zoomed axis)
+    assert said in json.dumps(spec_of(trend)["title"]) and said in json.dumps(spec_of(funnel)["title"])
+    assert "premium" in json.dumps(spec_of(nps)["datasets"])  # by plan now
+    assert funnel.outputs[1]["data"]["text/plain"].startswith(said + "\n")  # the table's caption
+    assert panel.report_parameters() == {"start": "2025-03-01", "end": "2025-05-31", "segment": "plan",
+                                         "channel": "app"}
+    ids = sample_con.execute("SELECT customer_id FROM customers ORDER BY customer_id LIMIT 300").df()
+    save_segment(sample_con, "first_300", ids)  # the store is read-only: the segment lives in the session
+    panel.set(segment="first_300")
+    clock.advance(0.3)
+    first = panel.views[2].drilldown.result[1]
+    assert 0 < first.loc[first["step"] == 1, "customers"].iloc[0] <= 300
+    assert "segment first_300" in json.dumps(spec_of(funnel)["title"])

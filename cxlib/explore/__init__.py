@@ -1,7 +1,7 @@
 """The explore layer: what an analyst uses in JupyterLab and a stakeholder never sees.
 
 Owns: ``filters`` (one set of filters applied to every table, saved segments, drill-downs to customers
-and SQL),
+and SQL), ``click`` (click to drill: a chart that shows the customers behind a bar),
 ``widgets`` (the filter panel that redraws charts), ``funnel_explorer`` (an interactive funnel),
 ``sqlcell`` (the ``%%cxsql`` magic, read-only and bound), ``lab`` (``cx lab``), ``session`` (is a
 person looking: the notebooks' ``interactive = None``).
@@ -9,6 +9,7 @@ May import: the analysis layer, ``cxlib.charts``, ``cxlib.store``, ``cxlib.sql``
 Never imported by analysis, store, sql or report. See docs/architecture.md.
 """
 
+from cxlib.explore.click import Drill, by_attribute, by_channel, by_funnel_drop, by_touchpoint, drill
 from cxlib.explore.filters import (
     Drilldown,
     FilteredStore,
@@ -45,6 +46,12 @@ __all__ = [
     "save_segment",
     "saved_segments",
     "drop_segment",
+    "drill",
+    "Drill",
+    "by_channel",
+    "by_touchpoint",
+    "by_attribute",
+    "by_funnel_drop",
     "funnel_explorer",
     "NOTEBOOK_DIR",
     "lab_command",

@@ -542,13 +542,15 @@ def drilldown_customers(
     segment: str | None = None,
     value: Any = None,
     touchpoint: str | None = None,
+    channel: str | None = None,
     keywords: list[str] | tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """The customers behind an aggregate, for the analyst's interactive session only.
 
     *Definition*: every customer of `con` (a filtered store restricts them to the filter) whose
     ``segment`` attribute equals ``value`` (compared as text), who has an event at
-    ``touchpoint`` (the customers who reached a funnel step, in any order), and who wrote a
+    ``touchpoint`` (the customers who reached a funnel step, in any order) on ``channel`` (one
+    event with both when both are given), and who wrote a
     survey comment containing one of ``keywords`` as a whole word, case-insensitive (a feedback
     theme); each condition applies only when given. Columns: ``customer_id``, ``events``,
     ``responses``, ``last_event_at``, ordered by customer_id.
@@ -568,8 +570,9 @@ def drilldown_customers(
     seg = cxsql.Ident("NULL")
     if segment is not None:
         seg = cxsql.Ident("c." + cxsql.checked_column(con, "customers", segment, exclude=NOT_ATTRIBUTES))
-    if touchpoint is not None and not isinstance(touchpoint, str):
-        raise CxInputError(f"touchpoint must be text, got {touchpoint!r}")
+    for name, given in (("touchpoint", touchpoint), ("channel", channel)):
+        if given is not None and not isinstance(given, str):
+            raise CxInputError(f"{name} must be text, got {given!r}")
     words = None
     if keywords is not None:
         if isinstance(keywords, str):
@@ -577,7 +580,8 @@ def drilldown_customers(
         words = [str(k).strip().lower() for k in keywords if str(k).strip()]
         if not words:
             raise CxInputError("keywords is empty: give the theme's words, e.g. ['bill', 'refund']")
-    params = {"value": None if value is None else str(value), "touchpoint": touchpoint, "keywords": words}
+    params = {"value": None if value is None else str(value), "touchpoint": touchpoint, "channel": channel,
+              "keywords": words}
     return cxsql.run(con, "explore_drilldown_customers", params, {"segment": seg})
 
 

@@ -431,6 +431,9 @@ def test_drilldown_customers(tiny):
     assert seg.columns.tolist() == ["customer_id", "events", "responses", "last_event_at"]
     assert seg["events"].tolist() == [4, 1] and seg["responses"].tolist() == [2, 1]
     assert drilldown_customers(tiny, interactive=True, touchpoint="payment")["customer_id"].tolist() == ["a", "b"]
+    assert drilldown_customers(tiny, interactive=True, channel="app")["customer_id"].tolist() == ["a", "c"]
+    # touchpoint and channel together: one event with both (a's checkout was on the app, b's on the web)
+    assert drilldown_customers(tiny, interactive=True, touchpoint="checkout", channel="web")["customer_id"].tolist() == ["b"]
     # a theme: whole words, case-insensitive ('billed' is not 'bill'; 'Billing' is 'billing')
     theme = drilldown_customers(tiny, interactive=True, keywords=["bill", "billing", "refund"])
     assert theme["customer_id"].tolist() == ["b"]

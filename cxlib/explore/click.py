@@ -166,7 +166,11 @@ class Drill(w.VBox):
             return
         try:
             self.drilldown = self._run(picked)
+            if not isinstance(self.drilldown.result, pd.DataFrame) or "customer_id" not in self.drilldown.result:
+                raise CxInputError(f"the customers function returned {type(self.drilldown.result).__name__}, "
+                                   "not a frame with a customer_id column")
         except CxError as exc:
+            self.drilldown = None
             self.headline.value = f"<p>{html.escape(str(exc))}</p>"
             return
         self.customers = self.drilldown.result
@@ -252,4 +256,6 @@ def drill(
     if filters is not None and not isinstance(filters, Filters):
         raise CxInputError(f"filters must be a cxlib.explore.Filters, got {type(filters).__name__}")
     fields = fields if fields is not None else getattr(customers, "fields", None)
+    if isinstance(fields, str):
+        fields = [fields]
     return Drill(chart, con, customers, fields=fields, filters=filters)

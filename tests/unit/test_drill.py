@@ -127,6 +127,9 @@ def test_drill_refuses_outside_an_analyst_session(clicks):
         drill(by_channel_chart(clicks), clicks, lambda store, picked: None)
     with pytest.raises(CxInputError, match="must be a function"):
         drill(by_channel_chart(clicks), clicks, "channel")
+    d = drill(by_channel_chart(clicks), clicks, lambda store, picked: 3, fields="channel")
+    d.pick({"channel": "app"})
+    assert "not a frame with a customer_id column" in d.headline.value and d.customers is None
 
 
 def test_a_chart_with_its_own_point_selection_keeps_it(clicks):

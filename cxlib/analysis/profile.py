@@ -144,13 +144,15 @@ def activity(con: duckdb.DuckDBPyConnection, by: str = "channel", *, start=None,
     Weeks start on Monday (ISO, DuckDB's ``date_trunc('week')``). A customer is in several groups
     when active in several, so the groups overlap and have no published total: a group of fewer than
     `min_group_size` customers is hidden (``suppressed``), and hiding it reveals nothing by subtraction.
-    Columns: ``value`` (text, or the period's first day), ``customers``, ``events``, ``suppressed``.
+    Columns: the grouping named by `by` (``channel``, ``touchpoint``: text; ``week``, ``month``: the
+    period's first day), ``customers``, ``events``, ``suppressed``.
     """
     from cxlib.analysis.journey.common import _date_bounds
     if by not in ACTIVITY_GROUPS:
         raise unknown_name("by", str(by), "the activity groupings", list(ACTIVITY_GROUPS))
     lo, hi = _date_bounds(start, end)
-    df = run(con, "activity", {"start": lo, "end": hi}, {"group": Ident(ACTIVITY_GROUPS[by])})
+    df = run(con, "activity", {"start": lo, "end": hi}, {"group": Ident(ACTIVITY_GROUPS[by])}).rename(
+        columns={"value": by})
     df["customers"] = df["customers"].astype("Int64")
     df["events"] = df["events"].astype("Int64")
     return suppress(df, n="customers", values=["events"], min_group_size=min_group_size, margins=[])

@@ -235,27 +235,29 @@ def _chart_dropoff(d: pd.DataFrame, top: int) -> alt.Chart:
                     "(the same touchpoint on other channels).")
 
 
-def chart_activity(df: pd.DataFrame, *, title: str = "Customers") -> alt.Chart:
+def chart_activity(df: pd.DataFrame, *, title: str | dict = "Customers") -> alt.Chart:
     """Customers per channel or touchpoint (bars, most first), or per week or month (a line).
 
-    Takes :func:`cxlib.analysis.profile.activity`'s frame (``value``, ``customers``, ``events``,
-    ``suppressed``); hidden groups are left out of the marks. A bar carries the grouping's field
-    name in its data (``value``), which a click-to-drill selection reads.
+    Takes :func:`cxlib.analysis.profile.activity`'s frame (the grouping's column first, then
+    ``customers``, ``events``, ``suppressed``); hidden groups are left out of the marks. Each bar
+    carries the grouping's field (``channel``, ...), which a click-to-drill selection reads.
+    `title`: text, or a Vega-Lite title object (``{"text": ..., "subtitle": ...}``).
     """
-    d = _shown(_need(df, ["value", "customers", "events"], "chart_activity")).copy()
+    d = _shown(_need(df, ["customers", "events"], "chart_activity")).copy()
+    group = str(d.columns[0])
     d["customers"] = d["customers"].astype(float)
     d["events"] = d["events"].astype(float)
-    tooltip = [alt.Tooltip("value", title=""), alt.Tooltip("customers:Q", title="Customers", format=","),
+    tooltip = [alt.Tooltip("customers:Q", title="Customers", format=","),
                alt.Tooltip("events:Q", title="Events", format=",")]
-    if pd.api.types.is_datetime64_any_dtype(d["value"]) or d["value"].map(lambda v: hasattr(v, "isoformat")).all():
-        d["value"] = pd.to_datetime(d["value"])
-        tooltip[0] = alt.Tooltip("value:T", title="Period starting", format="%Y-%m-%d")
+    if group in ("week", "month"):
+        d[group] = pd.to_datetime(d[group])
         return (alt.Chart(d, title=title).mark_line(point=True, color=colour("main"))
-                .encode(x=alt.X("value:T", title=None), y=alt.Y("customers:Q", title="Customers active"),
-                        tooltip=tooltip)
+                .encode(x=alt.X(f"{group}:T", title=None), y=alt.Y("customers:Q", title="Customers active"),
+                        tooltip=[alt.Tooltip(f"{group}:T", title=f"{group.capitalize()} starting",
+                                             format="%Y-%m-%d"), *tooltip])
                 .properties(width=560, height=220))
-    d["value"] = d["value"].astype(str)
+    d[group] = d[group].astype(str)
     return (alt.Chart(d, title=title).mark_bar(color=colour("main"))
-            .encode(y=alt.Y("value:N", title=None, sort="-x"), x=alt.X("customers:Q", title="Customers"),
-                    tooltip=tooltip)
+            .encode(y=alt.Y(f"{group}:N", title=None, sort="-x"), x=alt.X("customers:Q", title="Customers"),
+                    tooltip=[alt.Tooltip(f"{group}:N", title=group.capitalize()), *tooltip])
             .properties(width=420, height=alt.Step(22)))

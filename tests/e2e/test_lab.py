@@ -22,6 +22,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 FIXTURE = Path(__file__).parent / "fixtures" / "explore_demo.ipynb"
+START = Path(__file__).resolve().parents[2] / "notebooks" / "start_here.ipynb"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -53,9 +54,19 @@ def _free_port() -> int:
 @pytest.fixture()
 def lab(sample_db, tmp_path):
     """`cx lab --db <sample store>` on a temporary folder holding the demo notebook."""
+    yield from _lab(sample_db, tmp_path, FIXTURE)
+
+
+@pytest.fixture()
+def start_lab(sample_db, tmp_path):
+    """`cx lab --db <sample store>` on a folder holding the project's start notebook, as shipped."""
+    yield from _lab(sample_db, tmp_path, START)
+
+
+def _lab(sample_db, tmp_path, notebook: Path):
     root = tmp_path / "lab"
     root.mkdir()
-    shutil.copy(FIXTURE, root / FIXTURE.name)
+    shutil.copy(notebook, root / notebook.name)
     port, token = _free_port(), secrets.token_hex(16)
     env = {**{k: v for k, v in os.environ.items() if k != "CX_DB"}, "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "IPYTHONDIR": str(tmp_path / "ipy")}
@@ -65,7 +76,7 @@ def lab(sample_db, tmp_path):
            "--LabApp.news_url="]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
         cmd.append("--allow-root")
-    log = open(tmp_path / "lab.log", "w")
+    log = open(tmp_path / "lab.log", "w")  # noqa: SIM115 - closed in the finally below, after the server stops
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -80,7 +91,7 @@ def lab(sample_db, tmp_path):
             if proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:])
             time.sleep(0.3)
-        _start_kernel(base, token, FIXTURE.name)
+        _start_kernel(base, token, notebook.name)
         yield base, token
     finally:
         proc.terminate()
@@ -159,3 +170,52 @@ def test_changing_a_filter_redraws_the_chart(lab):
         finally:
             browser.close()
     assert time.time() - started < 90
+
+
+def test_start_notebook_runs_unedited_filters_two_charts_and_drills_to_customers(start_lab):
+    """The issue's path: cx lab opens the start notebook; Run All with no edits shows the panel (a live
+    session); a filter change redraws both charts; a click on a bar lists the customers behind it."""
+    executable = _chromium()
+    try:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        _missing("the playwright Python package")
+    base, token = start_lab
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            page.goto(f"{base}/?token={token}")  # where `cx lab` sends the browser: its default URL
+            page.wait_for_url("**/lab/tree/start_here.ipynb**", timeout=45_000)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=45_000)
+            try:
+                page.locator(".jp-Dialog .jp-mod-accept").click(timeout=8_000)
+            except PlaywrightTimeout:
+                pass
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=45_000)
+            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+            page.locator("li[data-command='runmenu:run-all']").click()
+
+            panel = page.locator(".cx-filter-panel")
+            expect(panel).to_be_visible(timeout=60_000)
+            by_channel = panel.locator("svg", has=page.locator("text", has_text="Customers by channel")).first
+            weekly = panel.locator("svg", has=page.locator("text", has_text="Customers active each week")).first
+            expect(by_channel).to_contain_text("all data", timeout=30_000)
+            expect(weekly).to_contain_text("all data")
+            expect(by_channel.locator("g.mark-rect path")).to_have_count(6)  # web, app, email, phone, chat, store
+            weekly_before = weekly.locator("g.mark-line path").first.get_attribute("d")
+
+            panel.locator(".cx-filter-channel select").select_option("chat")
+            expect(by_channel).to_contain_text("channel chat", timeout=30_000)
+            expect(weekly).to_contain_text("channel chat")
+            expect(by_channel.locator("g.mark-rect path")).to_have_count(1)
+            assert weekly.locator("g.mark-line path").first.get_attribute("d") != weekly_before
+
+            by_channel.locator("g.mark-rect path").first.click()
+            expect(panel).to_contain_text("customers behind channel chat (channel chat)", timeout=30_000)
+            listing = panel.locator("table.dataframe")
+            expect(listing.locator("th").first).to_have_text("customer_id")
+            assert listing.locator("tbody tr").count() > 0
+        finally:
+            browser.close()

@@ -36,7 +36,7 @@ def clicks(tmp_path):
 
 
 def test_activity_counts_customers_and_events_per_channel_by_hand(clicks):
-    df = activity(clicks, "channel", min_group_size=2).set_index("value")
+    df = activity(clicks, "channel", min_group_size=2).set_index("channel")
     # web: c0..c6 once each; app: c0..c4 once, c0 again; chat: c0 and c1, one each
     assert df.loc["web", ["customers", "events"]].tolist() == [7, 7]
     assert df.loc["app", ["customers", "events"]].tolist() == [5, 6]
@@ -45,17 +45,17 @@ def test_activity_counts_customers_and_events_per_channel_by_hand(clicks):
 
 
 def test_activity_hides_small_groups_without_totals(clicks):
-    df = activity(clicks, "channel", min_group_size=3).set_index("value")
+    df = activity(clicks, "channel", min_group_size=3).set_index("channel")
     assert df.loc["chat", "suppressed"] and pd.isna(df.loc["chat", "customers"]) and pd.isna(df.loc["chat", "events"])
     assert df.loc["app", "customers"] == 5  # groups overlap, so no complement is hidden
 
 
 def test_activity_by_week_starts_on_monday_and_the_end_day_is_included(clicks):
     df = activity(clicks, "week", min_group_size=1)
-    assert [str(v)[:10] for v in df["value"]] == ["2025-03-03", "2025-03-10", "2025-03-17"]
+    assert [str(v)[:10] for v in df["week"]] == ["2025-03-03", "2025-03-10", "2025-03-17"]
     assert df["customers"].tolist() == [7, 5, 1]  # week 11: c0..c4 (c0's Sunday chat stays in week 11)
     cut = activity(clicks, "week", start="2025-03-04", end="2025-03-16", min_group_size=1)
-    assert [str(v)[:10] for v in cut["value"]] == ["2025-03-10"]  # the 16th (end) counts, the 3rd does not
+    assert [str(v)[:10] for v in cut["week"]] == ["2025-03-10"]  # the 16th (end) counts, the 3rd does not
     assert cut["events"].tolist() == [7]  # 5 app logins + c0's second login + c0's chat on the 16th
 
 
@@ -67,7 +67,7 @@ def test_activity_refuses_an_unknown_grouping(clicks):
 def test_activity_chart_has_a_bar_per_shown_group(clicks):
     spec = chart_activity(activity(clicks, "channel", min_group_size=3), title="Customers by channel").to_dict()
     values = next(iter(spec["datasets"].values()))
-    assert sorted(v["value"] for v in values) == ["app", "web"]  # chat is hidden, not drawn as zero
+    assert sorted(v["channel"] for v in values) == ["app", "web"]  # chat is hidden, not drawn as zero
     assert spec["mark"]["type"] == "bar"
     line = chart_activity(activity(clicks, "week", min_group_size=1)).to_dict()
     assert line["mark"]["type"] == "line" and line["encoding"]["x"]["type"] == "temporal"

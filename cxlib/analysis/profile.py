@@ -19,6 +19,7 @@ from cxlib.errors import unknown_name
 from cxlib.privacy import suppress
 from cxlib.privacy.suppression import MIN_GROUP_SIZE
 from cxlib.sql import Ident, quote_ident, run, table_columns
+from cxlib.store.connection import as_of
 from cxlib.store.schema import LOAD_ORDER
 from cxlib.store.stages import unmapped_touchpoints
 
@@ -145,7 +146,11 @@ def activity(con: duckdb.DuckDBPyConnection, by: str = "channel", *, start=None,
     when active in several, so the groups overlap and have no published total: a group of fewer than
     `min_group_size` customers is hidden (``suppressed``), and hiding it reveals nothing by subtraction.
     Columns: the grouping named by `by` (``channel``, ``touchpoint``: text; ``week``, ``month``: the
-    period's first day), ``customers``, ``events``, ``suppressed``.
+    period's first day), ``customers``, ``events``, ``suppressed``, and for periods ``complete``:
+    False for a period that starts before the observed span or ends after it, whose counts are
+    therefore lower than a whole period's (the span runs from `start`, else the first event's day,
+    to `end`, else the store's as-of day, both included). PostHog likewise marks the current,
+    incomplete period of a trend.
     """
     from cxlib.analysis.journey.common import _date_bounds
     if by not in ACTIVITY_GROUPS:
@@ -153,6 +158,12 @@ def activity(con: duckdb.DuckDBPyConnection, by: str = "channel", *, start=None,
     lo, hi = _date_bounds(start, end)
     df = run(con, "activity", {"start": lo, "end": hi}, {"group": Ident(ACTIVITY_GROUPS[by])}).rename(
         columns={"value": by})
+    if by in ("week", "month") and len(df):
+        first = lo or con.execute("SELECT CAST(min(ts) AS DATE) FROM events").fetchone()[0]
+        last = hi or pd.Timestamp(as_of(con)).normalize() + pd.Timedelta(days=1)
+        starts = pd.to_datetime(df[by])
+        ends = starts + (pd.DateOffset(weeks=1) if by == "week" else pd.DateOffset(months=1))
+        df["complete"] = (starts >= pd.Timestamp(first)) & (ends <= pd.Timestamp(last))
     df["customers"] = df["customers"].astype("Int64")
     df["events"] = df["events"].astype("Int64")
     return suppress(df, n="customers", values=["events"], min_group_size=min_group_size, margins=[])

@@ -239,7 +239,8 @@ def chart_activity(df: pd.DataFrame, *, title: str | dict = "Customers") -> alt.
     """Customers per channel or touchpoint (bars, most first), or per week or month (a line).
 
     Takes :func:`cxlib.analysis.profile.activity`'s frame (the grouping's column first, then
-    ``customers``, ``events``, ``suppressed``); hidden groups are left out of the marks. Each bar
+    ``customers``, ``events``, ``suppressed``; ``complete`` for periods); hidden groups are left out
+    of the marks, partial periods are hollow points on a dashed line. Each bar
     carries the grouping's field (``channel``, ...), which a click-to-drill selection reads.
     `title`: text, or a Vega-Lite title object (``{"text": ..., "subtitle": ...}``).
     """
@@ -251,11 +252,18 @@ def chart_activity(df: pd.DataFrame, *, title: str | dict = "Customers") -> alt.
                alt.Tooltip("events:Q", title="Events", format=",")]
     if group in ("week", "month"):
         d[group] = pd.to_datetime(d[group])
-        return (alt.Chart(d, title=title).mark_line(point=True, color=colour("main"))
-                .encode(x=alt.X(f"{group}:T", title=None), y=alt.Y("customers:Q", title="Customers active"),
-                        tooltip=[alt.Tooltip(f"{group}:T", title=f"{group.capitalize()} starting",
-                                             format="%Y-%m-%d"), *tooltip])
-                .properties(width=560, height=220))
+        d["period"] = (d["complete"].map({True: "whole", False: "partial: part of it is outside the data"})
+                       if "complete" in d else "whole")
+        base = alt.Chart(d).encode(
+            x=alt.X(f"{group}:T", title=None), y=alt.Y("customers:Q", title="Customers active"),
+            tooltip=[alt.Tooltip(f"{group}:T", title=f"{group.capitalize()} starting", format="%Y-%m-%d"),
+                     *tooltip, alt.Tooltip("period:N", title=group.capitalize())])
+        # partial periods (the first and last, usually) are hollow and joined by a dashed line
+        every = base.mark_line(color=colour("main"), strokeDash=[4, 3], opacity=0.6)
+        whole = base.mark_line(color=colour("main")).transform_filter("datum.period == 'whole'")
+        points = base.mark_point(color=colour("main"), size=30).encode(
+            fill=alt.condition("datum.period == 'whole'", alt.value(colour("main")), alt.value("white")))
+        return alt.layer(every, whole, points, title=title).properties(width=560, height=220)
     d[group] = d[group].astype(str)
     return (alt.Chart(d, title=title).mark_bar(color=colour("main"))
             .encode(y=alt.Y(f"{group}:N", title=None, sort="-x"), x=alt.X("customers:Q", title="Customers"),

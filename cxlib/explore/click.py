@@ -197,8 +197,8 @@ class Drill(w.VBox):
         if not self.picked:
             return HINT
         where = _picked_text(self.picked)
-        if self.filters is not None and not self.filters.is_empty:
-            where += f" ({self.filters.describe()})"
+        if self.filters is not None and not self.filters.is_empty and self.filters.describe() != where:
+            where += f" ({self.filters.describe()})"  # the filter, unless it says just what was picked
         n = 0 if self.customers is None else self.customers["customer_id"].nunique()
         if n == 0:
             return f"No customers behind {where}."

@@ -213,7 +213,7 @@ def test_start_notebook_runs_unedited_filters_two_charts_and_drills_to_customers
             assert weekly.locator("g.mark-line path").first.get_attribute("d") != weekly_before
 
             by_channel.locator("g.mark-rect path").first.click()
-            expect(panel).to_contain_text("customers behind channel chat (channel chat)", timeout=30_000)
+            expect(panel).to_contain_text("customers behind channel chat", timeout=30_000)
             listing = panel.locator("table.dataframe")
             expect(listing.locator("th").first).to_have_text("customer_id")
             assert listing.locator("tbody tr").count() > 0

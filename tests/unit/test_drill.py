@@ -85,6 +85,10 @@ def test_the_sql_shows_its_bound_values_and_reproduces_the_list(clicks):
     assert f.customers["customer_id"].tolist() == ["u2", "u3"]  # u4's app event is on the 20th
     assert "cx_end = '2024-03-02'" in f.sql_text() and "CREATE TEMP VIEW events AS" in f.sql_text()
     assert f.sentence() == "2 customers behind channel app (up to 2024-03-02)"
+    # a filter that says just what was picked is not repeated
+    same = drill(by_channel_chart(clicks), clicks, by_channel(), filters=Filters(channel="app"))
+    same.pick({"channel": "app"})
+    assert same.sentence() == "3 customers behind channel app"
 
 
 def test_saved_pick_feeds_a_funnel(clicks):

@@ -70,7 +70,20 @@ def test_activity_chart_has_a_bar_per_shown_group(clicks):
     assert sorted(v["channel"] for v in values) == ["app", "web"]  # chat is hidden, not drawn as zero
     assert spec["mark"]["type"] == "bar"
     line = chart_activity(activity(clicks, "week", min_group_size=1)).to_dict()
-    assert line["mark"]["type"] == "line" and line["encoding"]["x"]["type"] == "temporal"
+    assert [layer["mark"]["type"] for layer in line["layer"]] == ["line", "line", "point"]
+    assert line["layer"][0]["encoding"]["x"]["type"] == "temporal"
+    assert line["layer"][1]["transform"] == [{"filter": "datum.period == 'whole'"}]  # the solid line: whole weeks only
+
+
+def test_partial_periods_are_marked(clicks):
+    weeks = activity(clicks, "week", min_group_size=1)
+    # data from Monday 3 March to Monday 17 March: the week of the 17th has one observed day of seven
+    assert weeks["complete"].tolist() == [True, True, False]
+    cut = activity(clicks, "week", start="2025-03-04", end="2025-03-16", min_group_size=1)
+    assert cut["complete"].tolist() == [True]  # 10-16 March lies inside 4-16 March
+    cut = activity(clicks, "week", start="2025-03-11", min_group_size=1)
+    assert cut["complete"].tolist() == [False, False]  # the 10th is before the start; the 17th's week runs on
+    assert "complete" not in activity(clicks, "channel", min_group_size=1)
 
 
 def test_reports_ready_reads_each_notebooks_sections():

@@ -70,23 +70,22 @@ def chart_trend_explorer(df: pd.DataFrame, *, title: str = "Trend by segment", v
     highlight = alt.condition(pick, alt.value(1.0), alt.value(0.15))
 
     base = alt.Chart(data)
-    lines = (
-        base.mark_line(point=True)
-        .encode(
-            x=alt.X("period:T", title="Period"),
-            y=alt.Y("value:Q", title=value_title),
-            color=color,
-            opacity=highlight,
-            tooltip=[
-                alt.Tooltip("segment:N", title="Segment"),
-                alt.Tooltip("period:T", title="Period"),
-                alt.Tooltip("value:Q", title=value_title, format=".1f"),
-                alt.Tooltip("n:Q", title="Respondents", format=","),
-            ],
-        )
-        .add_params(brush, pick)
-        .properties(title=title, height=220)
+    trend = base.encode(
+        x=alt.X("period:T", title="Period"),
+        y=alt.Y("value:Q", title=value_title),
+        color=color,
+        opacity=highlight,
+        tooltip=[
+            alt.Tooltip("segment:N", title="Segment"),
+            alt.Tooltip("period:T", title="Period"),
+            alt.Tooltip("value:Q", title=value_title, format=".1f"),
+            alt.Tooltip("n:Q", title="Respondents", format=","),
+        ],
     )
+    # The selections sit on the line layer only: on a line with point=True, Vega-Lite 5 (JupyterLab's
+    # renderer) defines the brush's signals twice and refuses the chart ("Duplicate signal name").
+    lines = alt.layer(trend.mark_line().add_params(brush, pick), trend.mark_point(filled=True, size=30)).properties(
+        height=220)
     summary = (
         base.transform_filter(brush)
         .transform_calculate(weighted="datum.value * datum.n")
@@ -106,7 +105,7 @@ def chart_trend_explorer(df: pd.DataFrame, *, title: str = "Trend by segment", v
         )
         .properties(height=alt.Step(18))
     )
-    return alt.vconcat(lines, summary).resolve_scale(color="shared")
+    return alt.vconcat(lines, summary, title=title).resolve_scale(color="shared")
 
 
 def chart_metric_picker(df: pd.DataFrame, *, title: str = "By segment") -> alt.LayerChart:
@@ -189,14 +188,14 @@ def chart_funnel_explorer(df: pd.DataFrame, *, title: str = "Funnel by segment")
         alt.Tooltip("customers:Q", title="Customers", format=","),
         alt.Tooltip("conversion_from_first:Q", title="Conversion from first step", format=".1%"),
     ]
-    x = alt.X("step_label:N", title=None, sort=order, axis=alt.Axis(labelAngle=-30))
+    x = alt.X("step_label:N", title=None, sort=order, axis=alt.Axis(labelAngle=-40, labelOverlap=False))
     base = alt.Chart(data)
     counts = (
         base.mark_bar()
         .encode(x=x, xOffset="segment:N", y=alt.Y("customers:Q", title="Customers"), color=color,
                 opacity=shown, tooltip=tooltip)
         .add_params(pick, legend_pick)
-        .properties(title=title, width=320, height=240)
+        .properties(width=320, height=240)
     )
     conversion = (
         base.mark_line(point=True)
@@ -205,7 +204,7 @@ def chart_funnel_explorer(df: pd.DataFrame, *, title: str = "Funnel by segment")
                 color=color, opacity=shown, tooltip=tooltip)
         .properties(width=320, height=240)
     )
-    return alt.hconcat(counts, conversion).resolve_scale(color="shared")
+    return alt.hconcat(counts, conversion, title=title).resolve_scale(color="shared")
 
 
 def chart_quick(df: pd.DataFrame) -> alt.Chart | None:

@@ -61,6 +61,11 @@ def test_trend_explorer_has_time_brush_linked_highlight_and_tooltips():
     chart = chart_trend_explorer(trend_frame())
     spec = chart.to_dict()
     top, bottom = spec["vconcat"]
+    assert spec["title"] == "Trend by segment"  # on the whole chart, where a panel adds its filter line
+    # the selections sit on a plain line layer: a line with point=True carrying them is refused by
+    # JupyterLab's Vega-Lite 5 renderer ("Duplicate signal name: time_brush_x")
+    assert top["layer"][0]["mark"] == {"type": "line"} and "params" not in top["layer"][1]
+    top = top["layer"][0]
     p = params(spec)
     assert p["time_brush"]["select"] == {"type": "interval", "encodings": ["x"]}
     assert p["segment_pick"]["bind"] == "legend" and p["segment_pick"]["select"]["on"] == "click"
@@ -192,5 +197,5 @@ def test_trend_explorer_reads_a_metric_column_by_name(sample_con):
     values = next(iter(spec["datasets"].values()))
     shown = nps[~nps["suppressed"]]
     assert sorted(round(v["value"], 6) for v in values) == sorted(round(x, 6) for x in shown["nps"])
-    assert spec["vconcat"][0]["encoding"]["y"]["title"] == "NPS"
+    assert spec["vconcat"][0]["layer"][0]["encoding"]["y"]["title"] == "NPS"
     assert spec["vconcat"][1]["transform"][0] == {"filter": {"param": "time_brush"}}

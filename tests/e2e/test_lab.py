@@ -219,3 +219,52 @@ def test_start_notebook_runs_unedited_filters_two_charts_and_drills_to_customers
             assert listing.locator("tbody tr").count() > 0
         finally:
             browser.close()
+
+
+@pytest.fixture()
+def report_lab(sample_db, tmp_path, request):
+    """`cx lab` on a folder holding one report notebook of the project, as shipped."""
+    yield from _lab(sample_db, tmp_path, START.parent / f"{request.param}.ipynb")
+
+
+@pytest.mark.parametrize("report_lab", ["journey", "voice_of_customer"], indirect=True)
+def test_report_notebooks_panels_draw_their_linked_charts_unedited(report_lab):
+    """Run All with no edits in a live session: the panel shows both charts of its section, each with the
+    filter under its title, and no chart fails in JupyterLab's own Vega-Lite renderer."""
+    executable = _chromium()
+    try:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        _missing("the playwright Python package")
+    base, token = report_lab
+    notebook = _api(base, token, "/api/sessions")[0]["path"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            page.goto(f"{base}/lab/tree/{notebook}?token={token}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=45_000)
+            try:
+                page.locator(".jp-Dialog .jp-mod-accept").click(timeout=8_000)
+            except PlaywrightTimeout:
+                pass
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=45_000)
+            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+            page.locator("li[data-command='runmenu:run-all']").click()
+            panel = page.locator(".cx-filter-panel")
+            expect(panel).to_be_visible(timeout=90_000)
+            expect(panel.locator(".cx-status-ready")).to_contain_text("all data", timeout=60_000)
+            charts = panel.locator(".vega-embed")
+            expect(charts).to_have_count(2, timeout=30_000)
+            for i in range(2):
+                expect(charts.nth(i).locator("svg.marks")).to_contain_text("all data")  # the filter line
+            assert "Javascript Error" not in panel.inner_text()
+            # the linked chart's control (journey: the segment menu; VoC: the brushable trend) is there
+            second = charts.nth(1)
+            if notebook.startswith("journey"):
+                expect(second.locator("select")).to_have_count(1)
+            else:
+                expect(second.locator("svg.marks")).to_contain_text("NPS over the brushed periods")
+        finally:
+            browser.close()

@@ -6,8 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-from notebook_run import chart_count, errors, shown_text
+from notebook_run import chart_count, errors, outputs, shown_text
 from notebook_run import run as run_notebook
+from test_filter_panels import WIDGET, panel_charts, widget_models
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "segments.ipynb"
 pytestmark = pytest.mark.slow
@@ -15,6 +16,16 @@ pytestmark = pytest.mark.slow
 
 def run(tmp_path, sample_db, **parameters):
     return run_notebook(NOTEBOOK, tmp_path, sample_db, **parameters)
+
+
+def panel_cell(nb: dict) -> dict:
+    return next(c for c in nb["cells"] if "cxlib.explore.FilterPanel(" in "".join(c["source"]))
+
+
+def panel_tables(nb: dict) -> list[str]:
+    """The HTML of the tables the panel's views drew into their Outputs."""
+    return [o["data"]["text/html"] for m in widget_models(nb) for o in m.get("outputs", [])
+            if "<table" in o.get("data", {}).get("text/html", "")]
 
 
 def test_runs_with_its_defaults_and_shows_the_key_results(tmp_path, sample_db):
@@ -30,6 +41,8 @@ def test_runs_with_its_defaults_and_shows_the_key_results(tmp_path, sample_db):
     assert chart_count(nb) >= 7
     # stakeholder safety: no customer ids (the sample's are C0000001 ...) in anything shown
     assert not re.search(r"\bC\d{7}\b", text)
+    # a scheduled run: no widget, and the panel's cell shows nothing
+    assert not [o for o in outputs(nb) if WIDGET in o.get("data", {})] and panel_cell(nb)["outputs"] == []
 
 
 def test_runs_with_another_segment_given_k_and_export(tmp_path, sample_db):
@@ -47,6 +60,30 @@ def test_runs_with_another_segment_given_k_and_export(tmp_path, sample_db):
     assert head[0] == ("customer_id,last_order_at,recency_days,frequency,monetary,r_score,f_score,m_score,"
                        "rfm_cell,rfm_segment,cluster")
     assert len(head) == 3001 and re.match(r"C\d{7},", head[1])
+    # the analyst's panel drives the segment profile section: its table and one chart per measure, by region,
+    # from the notebook's start
+    assert [o for o in panel_cell(nb)["outputs"] if WIDGET in o.get("data", {})]
+    charts = panel_charts(nb)
+    assert [c["title"]["text"] for c in charts] == ["NPS (points) by segment, with 95% intervals",
+                                                    "Revenue per customer by segment, with 95% intervals"]
+    for chart in charts:
+        assert "from 2025-01-01" in chart["title"]["subtitle"]
+        assert {r["segment"] for rows in chart["datasets"].values() for r in rows} == {"north", "south", "east", "west"}
+    (profile,) = panel_tables(nb)
+    assert "from 2025-01-01" in profile and "Revenue per customer" in profile
+    (copy,) = [m for m in widget_models(nb) if m.get("description") == "Copy as report parameters"]
+    assert copy["disabled"] is False
+
+
+def test_no_panel_on_a_clickstream_store(tmp_path, partial_stores):
+    """Events only: customers have no attribute, so no segment profile and no panel; a sentence says so."""
+    from report_checks import problems
+
+    nb = run(tmp_path, partial_stores["events"], interactive=True)
+    assert problems(nb) == []
+    assert not [o for o in outputs(nb) if WIDGET in o.get("data", {})]
+    assert "No filter panel: it drives the segment profile" in "".join(
+        "".join(o.get("text", "")) for o in panel_cell(nb)["outputs"])
 
 
 def test_a_misspelt_segment_fails_with_a_clear_error(tmp_path, sample_db):

@@ -23,6 +23,11 @@ __all__ = [
 
 MAX_ROWS = 5000
 MAX_BOUND_CHOICES = 12  # above this many choices a radio/dropdown is no longer "small"
+# A click on a mark (or on nothing, which clears) but not on the legend: a click selection also hears
+# legend clicks and stores the legend entry's blank segment, which fades every segment. A legend pick
+# is a selection of its own, bound to the legend: one selection bound to the legend and listening to
+# clicks drops the legend's clicks in Vega-Lite 6.
+CLICK_NOT_LEGEND = "click[!event.item || indexof(event.item.mark.role, 'legend') < 0]"
 
 
 def _need(df: pd.DataFrame, columns: list[str], chart: str) -> pd.DataFrame:
@@ -51,8 +56,9 @@ def chart_trend_explorer(df: pd.DataFrame, *, title: str = "Trend by segment", v
     names the metric on the axes and in the tooltips.
     Top: one line per segment; drag across it to brush a time range. Bottom: each segment's
     value over the brushed periods, weighted by ``n`` (all periods when nothing is brushed).
-    Clicking a legend entry or a line highlights that segment in both views (double-click
-    clears); tooltips on hover.
+    Clicking a line or a legend entry highlights that segment in both views (the two picks
+    narrow together; a click beside the plots clears both, a double-click the brush); tooltips
+    on hover.
     """
     data = _segment_column(_need(df, ["period", value, "n"], "chart_trend_explorer"))
     if value != "value":
@@ -64,10 +70,10 @@ def chart_trend_explorer(df: pd.DataFrame, *, title: str = "Trend by segment", v
     data = data[["period", "segment", "value", "n"]]
 
     brush = alt.selection_interval(name="time_brush", encodings=["x"])
-    # bound to the legend; `on` keeps clicking a line or point working too (a binding disables it)
-    pick = alt.selection_point(name="segment_pick", fields=["segment"], bind="legend", on="click")
+    pick = alt.selection_point(name="segment_pick", fields=["segment"], on=CLICK_NOT_LEGEND)
+    legend_pick = alt.selection_point(name="segment_legend", fields=["segment"], bind="legend")
     color = alt.Color("segment:N", title="Segment", scale=alt.Scale(range=SERIES))
-    highlight = alt.condition(pick, alt.value(1.0), alt.value(0.15))
+    highlight = alt.condition(pick & legend_pick, alt.value(1.0), alt.value(0.15))
 
     base = alt.Chart(data)
     trend = base.encode(
@@ -84,8 +90,8 @@ def chart_trend_explorer(df: pd.DataFrame, *, title: str = "Trend by segment", v
     )
     # The selections sit on the line layer only: on a line with point=True, Vega-Lite 5 (JupyterLab's
     # renderer) defines the brush's signals twice and refuses the chart ("Duplicate signal name").
-    lines = alt.layer(trend.mark_line().add_params(brush, pick), trend.mark_point(filled=True, size=30)).properties(
-        height=220)
+    lines = alt.layer(trend.mark_line().add_params(brush, pick, legend_pick),
+                      trend.mark_point(filled=True, size=30)).properties(height=220)
     summary = (
         base.transform_filter(brush)
         .transform_calculate(weighted="datum.value * datum.n")
@@ -164,8 +170,9 @@ def chart_funnel_explorer(df: pd.DataFrame, *, title: str = "Funnel by segment")
 
     Takes the funnel frame (``step``, ``touchpoint``, ``customers``, ``conversion_from_first``,
     optionally ``segment``; conversion as a share 0..1). A dropdown (when there are at most
-    12 segments), a click on a bar, or a click on a legend entry picks a segment, highlighted in
-    both views.
+    12 segments) or a click on a bar picks a segment, and so does a click on a legend entry,
+    highlighted in both views; the dropdown/bar pick and the legend pick narrow together (a
+    segment stays bright when it matches both), a click beside the plots clears both.
     """
     data = _segment_column(
         _need(df, ["step", "touchpoint", "customers", "conversion_from_first"], "chart_funnel_explorer")
@@ -174,11 +181,11 @@ def chart_funnel_explorer(df: pd.DataFrame, *, title: str = "Funnel by segment")
     data["step_label"] = data["step"].astype(int).astype(str) + ". " + data["touchpoint"].astype(str)
     segments = sorted(dict.fromkeys(data["segment"]))
     order = data.sort_values("step")["step_label"].drop_duplicates().tolist()
-    bind = "legend"
+    dropdown = alt.Undefined
     if len(segments) <= MAX_BOUND_CHOICES:
-        bind = alt.binding_select(options=[None, *segments], labels=["(all)", *segments], name="Segment ")
+        dropdown = alt.binding_select(options=[None, *segments], labels=["(all)", *segments], name="Segment ")
     # `on` keeps clicking a bar working next to the dropdown (a binding disables it otherwise)
-    pick = alt.selection_point(name="funnel_segment", fields=["segment"], bind=bind, on="click")
+    pick = alt.selection_point(name="funnel_segment", fields=["segment"], bind=dropdown, on=CLICK_NOT_LEGEND)
     legend_pick = alt.selection_point(name="funnel_legend", fields=["segment"], bind="legend")
     color = alt.Color("segment:N", title="Segment", scale=alt.Scale(range=SERIES))
     shown = alt.condition(pick & legend_pick, alt.value(1.0), alt.value(0.15))

@@ -10,6 +10,7 @@ import pytest
 import vl_convert as vlc
 
 from cxlib.charts.interactive import (
+    CLICK_NOT_LEGEND,
     chart_funnel_explorer,
     chart_metric_picker,
     chart_quick,
@@ -68,12 +69,15 @@ def test_trend_explorer_has_time_brush_linked_highlight_and_tooltips():
     top = top["layer"][0]
     p = params(spec)
     assert p["time_brush"]["select"] == {"type": "interval", "encodings": ["x"]}
-    assert p["segment_pick"]["bind"] == "legend" and p["segment_pick"]["select"]["on"] == "click"
+    # a click on a line and a click in the legend are two selections (see the legend test below)
+    assert p["segment_pick"]["select"]["on"] == CLICK_NOT_LEGEND and "bind" not in p["segment_pick"]
+    assert p["segment_legend"]["bind"] == "legend"
     assert top["encoding"]["x"]["type"] == "temporal"
     # the lower view is driven by the brush and highlights the same segment
     assert {"filter": {"param": "time_brush"}} in bottom["transform"]
-    assert bottom["encoding"]["opacity"]["condition"]["param"] == "segment_pick"
-    assert top["encoding"]["opacity"]["condition"]["param"] == "segment_pick"
+    both = {"and": [{"param": "segment_pick"}, {"param": "segment_legend"}]}
+    assert bottom["encoding"]["opacity"]["condition"]["test"] == both
+    assert top["encoding"]["opacity"]["condition"]["test"] == both
     assert [t["field"] for t in top["encoding"]["tooltip"]] == ["segment", "period", "value", "n"]
     # suppressed rows are not drawn, a blank segment is 'all'
     rows = spec["datasets"][spec["data"]["name"]] if "data" in spec else next(iter(spec["datasets"].values()))
@@ -140,12 +144,44 @@ def test_funnel_explorer_dropdown_and_linked_views():
     assert left["encoding"]["x"]["sort"] == ["1. product_page", "2. checkout", "3. payment"]
     assert right["encoding"]["y"]["axis"]["format"] == "%"
     compiles(chart)
-    # many segments: the legend is the picker (a dropdown of 13 is not a small choice)
-    many = pd.concat([df.assign(segment=f"s{i}") for i in range(13)])
-    assert params(chart_funnel_explorer(many).to_dict())["funnel_segment"]["bind"] == "legend"
+    # many segments: no dropdown (13 is not a small choice); bars and the legend pick
+    many = params(chart_funnel_explorer(pd.concat([df.assign(segment=f"s{i}") for i in range(13)])).to_dict())
+    assert "bind" not in many["funnel_segment"] and many["funnel_segment"]["select"]["on"] == CLICK_NOT_LEGEND
+    assert many["funnel_legend"]["bind"] == "legend"
     # no segment column: one funnel called 'all'
     single = chart_funnel_explorer(df[df["segment"] == "app"].drop(columns="segment"))
     assert {r["segment"] for r in next(iter(single.to_dict()["datasets"].values()))} == {"all"}
+
+
+@pytest.mark.parametrize("build", ["trend", "funnel"])
+def test_a_legend_click_is_heard_by_the_legend_pick_only(build):
+    """The click selection ignores legend clicks (it stored the entry's blank segment and faded every
+    segment); the legend's own selection hears them (a legend binding on a selection that also listens
+    to clicks dropped them). Read from the compiled Vega, as the browser runs it."""
+    chart = chart_trend_explorer(trend_frame()) if build == "trend" else chart_funnel_explorer(pd.DataFrame(
+        {"step": [1, 2], "touchpoint": ["a", "b"], "segment": ["x", "y"], "customers": [9, 5],
+         "conversion_from_first": [1.0, 0.5]}))
+    click, legend = ("segment_pick", "segment_legend") if build == "trend" else ("funnel_segment", "funnel_legend")
+    signals = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            for signal in node.get("signals", []):
+                signals[signal["name"]] = signal
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(compiles(chart))
+    # the clicks on the chart that set the click selection (on its tuple, or on its dropdown's value)
+    clicks = [e for name in (f"{click}_tuple", f"{click}_segment") for h in signals.get(name, {}).get("on", [])
+              for e in h["events"] if isinstance(e, dict) and e.get("source") == "scope"]
+    assert clicks and all(e["type"] == "click" and "indexof(event.item.mark.role, 'legend') < 0" in e["filter"][0]
+                          for e in clicks)
+    assert {e["markname"] for h in signals[f"{legend}_segment_legend"]["on"] for e in h["events"]
+            if "markname" in e} >= {"segment_legend_symbols", "segment_legend_labels"}
 
 
 def test_charts_validate_their_input():

@@ -9,9 +9,10 @@ segment chosen in the funnel's dropdown, clicked, or clicked in the legend must 
 views while the others fade.
 
 JupyterLab: the panel hands JupyterLab the same Vega-Lite spec (cxlib.charts.theme.lab_bundle), and
-every interaction lives in that spec (selections, the brush's filter), none in Python; so one
-in-browser test of the saved page covers what the analyst session runs. What differs is the
-renderer (JupyterLab bundles Vega-Lite 5, the export Vega-Lite 6): that the spec draws there is
+every interaction lives in that spec (selections, the brush's filter), none in Python; so the saved
+page stands for the analyst session. Only the renderer differs (JupyterLab 4.6 bundles Vega-Lite
+5.6, the export Vega-Lite 6), so each test also runs on the spec JupyterLab is handed, drawn by
+Vega-Lite 5.8; that the charts draw inside JupyterLab itself is
 tests/e2e/test_lab.py::test_report_notebooks_panels_draw_their_linked_charts_unedited.
 
 The page's Vega view is read through a hook on ``window.vegaEmbed`` (set before the page loads; it
@@ -23,10 +24,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import vl_convert as vlc
 from report_helpers import find_browser
 
 import cxlib
 from cxlib.charts.interactive import chart_funnel_explorer, chart_trend_explorer
+from cxlib.charts.theme import LAB_VEGALITE_MIME, lab_bundle
 
 pytestmark = pytest.mark.browser
 
@@ -70,9 +73,12 @@ DRAWN = """() => {
 }"""
 
 
-@pytest.fixture()
-def open_saved(tmp_path):
-    """open_saved(chart) -> a Playwright page showing the chart saved inline, with its view kept."""
+@pytest.fixture(params=["export", "vega-lite 5"])
+def open_saved(request, tmp_path):
+    """open_saved(chart) -> a Playwright page showing the chart saved inline, with its view kept.
+
+    Each test runs twice: on the analyst's export (Vega-Lite 6), and on the spec the panel hands
+    JupyterLab drawn by Vega-Lite 5.8 (vl-convert's oldest; JupyterLab 4.6 bundles Vega-Lite 5.6)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -86,7 +92,11 @@ def open_saved(tmp_path):
 
         def open_page(chart):
             path = tmp_path / "chart.html"
-            chart.save(str(path), inline=True)
+            if request.param == "export":
+                chart.save(str(path), inline=True)
+            else:
+                lab_spec = lab_bundle(chart.to_dict())[0][LAB_VEGALITE_MIME]  # what JupyterLab is handed
+                path.write_text(vlc.vegalite_to_html(lab_spec, bundle=True, vl_version="5.8"))
             page = context.new_page()
             errors = []
             page.on("pageerror", lambda error: errors.append(str(error)))

@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from cxlib.charts.theme import SERIES, checked_frame, colour
-from cxlib.errors import CxInputError
+from cxlib.errors import CxDataError, CxInputError
 
 __all__ = [
     "chart_funnel_explorer",
@@ -53,7 +53,8 @@ def chart_trend_explorer(df: pd.DataFrame, *, title: str = "Trend by segment", v
     Takes ``period`` (dates), the metric's column `value` (e.g. ``nps`` of :func:`cxlib.nps` with a
     period and a breakdown) and ``n`` (respondents behind the value), and optionally ``segment``
     and ``suppressed``; suppressed rows (value blank) are left out of the lines. `value_title`
-    names the metric on the axes and in the tooltips.
+    names the metric on the axes and in the tooltips. With no value left to draw it raises
+    CxDataError (a filter panel shows that sentence instead of empty axes).
     Top: one line per segment; drag across it to brush a time range. Bottom: each segment's
     value over the brushed periods, weighted by ``n`` (all periods when nothing is brushed).
     Clicking a line or a legend entry highlights that segment in both views (the two picks
@@ -66,6 +67,9 @@ def chart_trend_explorer(df: pd.DataFrame, *, title: str = "Trend by segment", v
     if "suppressed" in data:
         data = data[~data["suppressed"].fillna(False).astype(bool)]
     data = data.dropna(subset=["value", "n"])
+    if data.empty:
+        raise CxDataError(f"No {value_title} to draw here: every period is blank or suppressed (fewer respondents "
+                          "than the minimum group size). Widen the filter or the dates.")
     data["period"] = pd.to_datetime(data["period"])
     data = data[["period", "segment", "value", "n"]]
 
@@ -173,11 +177,16 @@ def chart_funnel_explorer(df: pd.DataFrame, *, title: str = "Funnel by segment")
     12 segments) or a click on a bar picks a segment, and so does a click on a legend entry,
     highlighted in both views; the dropdown/bar pick and the legend pick narrow together (a
     segment stays bright when it matches both), a click beside the plots clears both.
+    With no customer in the funnel it raises CxDataError (a filter panel shows that sentence
+    instead of empty axes).
     """
     data = _segment_column(
         _need(df, ["step", "touchpoint", "customers", "conversion_from_first"], "chart_funnel_explorer")
     )
     data = data[["step", "touchpoint", "segment", "customers", "conversion_from_first"]]
+    if not data["customers"].fillna(0).gt(0).any():
+        raise CxDataError("No customer reached the funnel's first step here, so there is no funnel to draw. "
+                          "Widen the filter or the dates.")
     data["step_label"] = data["step"].astype(int).astype(str) + ". " + data["touchpoint"].astype(str)
     segments = sorted(dict.fromkeys(data["segment"]))
     order = data.sort_values("step")["step_label"].drop_duplicates().tolist()

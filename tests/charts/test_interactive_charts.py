@@ -16,7 +16,7 @@ from cxlib.charts.interactive import (
     chart_quick,
     chart_trend_explorer,
 )
-from cxlib.errors import CxInputError
+from cxlib.errors import CxDataError, CxInputError
 
 
 def trend_frame():
@@ -182,6 +182,21 @@ def test_a_legend_click_is_heard_by_the_legend_pick_only(build):
                           for e in clicks)
     assert {e["markname"] for h in signals[f"{legend}_segment_legend"]["on"] for e in h["events"]
             if "markname" in e} >= {"segment_legend_symbols", "segment_legend_labels"}
+
+
+def test_nothing_to_draw_is_a_sentence_not_empty_axes(sample_con):
+    """A filter that leaves no answers (or no customer in the funnel) gets the reason, which a panel shows."""
+    import cxlib
+
+    none_answered = cxlib.nps(sample_con, by="region", period="month", start="2030-01-01")
+    with pytest.raises(CxDataError, match="No NPS to draw here"):
+        chart_trend_explorer(none_answered, value="nps", value_title="NPS")
+    all_suppressed = trend_frame().assign(suppressed=True)
+    with pytest.raises(CxDataError, match="blank or suppressed"):
+        chart_trend_explorer(all_suppressed)
+    nobody = cxlib.funnel(sample_con, ["product_page", "add_to_cart"], by="region", start="2030-01-01")
+    with pytest.raises(CxDataError, match="No customer reached the funnel's first step"):
+        chart_funnel_explorer(nobody)
 
 
 def test_charts_validate_their_input():

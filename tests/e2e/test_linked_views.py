@@ -80,6 +80,7 @@ def open_saved(request, tmp_path):
     Each test runs twice: on the analyst's export (Vega-Lite 6), and on the spec the panel hands
     JupyterLab drawn by Vega-Lite 5.8 (vl-convert's oldest; JupyterLab 4.6 bundles Vega-Lite 5.6)."""
     try:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.skip("Playwright's Python package is missing: pip install playwright")
@@ -98,11 +99,15 @@ def open_saved(request, tmp_path):
                 lab_spec = lab_bundle(chart.to_dict())[0][LAB_VEGALITE_MIME]  # what JupyterLab is handed
                 path.write_text(vlc.vegalite_to_html(lab_spec, bundle=True, vl_version="5.8"))
             page = context.new_page()
-            errors = []
+            errors = []  # the page's own errors, and what vegaEmbed(...).catch(console.error) reports
             page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
             page.add_init_script(KEEP_VIEW)
             page.goto(path.as_uri())
-            page.wait_for_function("window.cxView !== undefined", timeout=20000)
+            try:
+                page.wait_for_function("window.cxView !== undefined", timeout=20000)
+            except PlaywrightTimeout:
+                pytest.fail(f"the chart did not draw: {errors}")
             settle(page)
             assert not errors, errors
             return page

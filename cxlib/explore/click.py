@@ -54,6 +54,7 @@ class CustomerQuery:
 
     fields: tuple[str, ...]
     run: Callable[[Any, dict], pd.DataFrame]
+    label: Callable[[dict], str] | None = None  # who they are, e.g. 'who stopped before step 3'
 
     def __call__(self, store, picked: dict) -> pd.DataFrame:
         missing = [f for f in self.fields if f not in picked]
@@ -94,7 +95,7 @@ def by_funnel_drop(steps: Sequence, *, field: str = "step", **funnel_options) ->
             raise CxInputError("nobody drops at step 1: click a later step to see who stopped before it")
         return drilldown_funnel_dropped(store, steps, step=step, interactive=True, **funnel_options)
 
-    return CustomerQuery((field,), run)
+    return CustomerQuery((field,), run, lambda picked: f"who stopped before step {int(picked[field])}")
 
 
 def _picked_text(picked: dict) -> str:
@@ -196,13 +197,15 @@ class Drill(w.VBox):
         """One line on the last pick, e.g. '12 customers behind channel app' (with the filter, if any)."""
         if not self.picked:
             return HINT
-        where = _picked_text(self.picked)
-        if self.filters is not None and not self.filters.is_empty and self.filters.describe() != where:
+        picked = _picked_text(self.picked)
+        label = getattr(self.query, "label", None)
+        where = label(self.picked) if label else f"behind {picked}"
+        if self.filters is not None and not self.filters.is_empty and self.filters.describe() != picked:
             where += f" ({self.filters.describe()})"  # the filter, unless it says just what was picked
         n = 0 if self.customers is None else self.customers["customer_id"].nunique()
         if n == 0:
-            return f"No customers behind {where}."
-        return f"{n:,} customer{'s' if n != 1 else ''} behind {where}"
+            return f"No customers {where}."
+        return f"{n:,} customer{'s' if n != 1 else ''} {where}"
 
     def sql_text(self) -> str:
         """The SQL that listed the customers of the last pick, with the filter's and the query's bound values."""

@@ -200,6 +200,10 @@ def _format(obj, caption: str) -> dict:
         return {"output_type": "display_data", "data": data, "metadata": metadata}
     from IPython.core.formatters import format_display_data
 
+    from cxlib.explore.click import Drill
+
+    if isinstance(obj, Drill):  # a drillable chart states the filter like any other
+        obj.chart.spec = with_filter_title(obj.chart.spec, caption)
     data, metadata = format_display_data(obj)
     if _is_table(obj):
         data = dict(data)

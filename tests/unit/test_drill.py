@@ -97,6 +97,7 @@ def test_saved_pick_feeds_a_funnel(clicks):
     d = drill(chart, clicks, by_funnel_drop(STEPS))
     d.pick({"step": 3})  # who reached cart but not pay: u1, u2
     assert d.customers["customer_id"].tolist() == ["u1", "u2"]
+    assert d.sentence() == "2 customers who stopped before step 3"  # who they are, not 'behind step 3'
     assert d.save("stopped_at_pay") == 2
     assert saved_segments(clicks).values.tolist() == [["stopped_at_pay", 2]]
     assert "Saved 2 customers as segment stopped_at_pay" in d.saved.value
@@ -161,3 +162,24 @@ def test_a_custom_customers_function_and_a_long_list(sample_con):
                                                   {"r": picked["segment"]}).df(), fields=["segment"])
     d.pick({"segment": "north"})
     assert sorted(d.customers["customer_id"]) == sorted(want["customer_id"])
+
+
+def test_a_drillable_chart_in_a_panel_states_the_filter_in_its_title(clicks):
+    """The panel titles a drill's chart as any chart it draws: the filter under the chart's own title."""
+    from cxlib.explore import FilterPanel
+    from cxlib.explore.widgets import _InlineExecutor
+
+    panel = FilterPanel(clicks, debounce=0, executor=_InlineExecutor())
+    drills = []
+
+    def view(c, f):
+        drills.append(drill(by_channel_chart(c).properties(title="Events by channel"), clicks, by_channel(),
+                            filters=f))
+        return drills[-1]
+
+    panel.view(view)
+    assert drills[-1].chart.spec["title"] == {"text": "Events by channel", "subtitle": "all data"}
+    panel.set(channel="app")
+    assert drills[-1].chart.spec["title"] == {"text": "Events by channel", "subtitle": "channel app"}
+    drills[-1].pick({"channel": "app"})
+    assert drills[-1].sentence() == "3 customers behind channel app"

@@ -21,6 +21,7 @@ from cxlib.charts.theme import (
     score_domain,
     wrap,
 )
+from cxlib.errors import CxDataError
 
 __all__ = [
     "chart_ces",
@@ -71,6 +72,9 @@ _MEANS = {"nps": "NPS (the % of promoters, 9-10, minus the % of detractors, 0-6)
 def _score_chart(df: pd.DataFrame, score: str, label: str, domain: tuple[float, float], what: str,
                  title: str | None, step: float = 10, min_span: float = 40) -> alt.LayerChart:
     data = _need(df, [score, "ci_lower", "ci_upper"], what)
+    if not data[score].notna().any():
+        raise CxDataError(f"no {label.split(' (')[0]} to draw: no group has answers, or every group has fewer than "
+                          "the minimum group size and is hidden")
     means = _MEANS[score]
     types = {"segment": "N", "period": "T"}
     tooltip = [f"{c}:{types.get(c, 'Q')}" for c in ("segment", "period", "n", score, "ci_lower", "ci_upper")

@@ -163,3 +163,20 @@ def test_has_marks_says_whether_a_chart_would_draw_anything():
     no_answers = pd.DataFrame({"n": [0], "nps": [math.nan], "ci_lower": [math.nan], "ci_upper": [math.nan],
                                "suppressed": [False]})  # nps() on a store without NPS answers
     assert not charts.has_marks(no_answers) and not charts.has_marks(NPS_BY.assign(nps=math.nan), "nps")
+
+
+def test_a_score_chart_with_nothing_to_draw_says_so():
+    """A panel filter can leave no answers, or only hidden groups: a sentence, not an IndexError or empty axes."""
+    import pandas as pd
+
+    from cxlib.charts.voc import chart_csat, chart_nps
+    from cxlib.errors import CxDataError
+
+    empty = pd.DataFrame(columns=["segment", "n", "nps", "ci_lower", "ci_upper", "suppressed"])
+    hidden = pd.DataFrame({"segment": ["north"], "n": [pd.NA], "nps": [float("nan")], "ci_lower": [float("nan")],
+                           "ci_upper": [float("nan")], "suppressed": [True]})
+    for frame in (empty, hidden):
+        with pytest.raises(CxDataError, match="no NPS to draw"):
+            chart_nps(frame)
+    with pytest.raises(CxDataError, match="no CSAT to draw"):
+        chart_csat(hidden.rename(columns={"nps": "csat"}))

@@ -45,3 +45,7 @@ def test_live_sessions_on_a_clickstream_alone(notebook, partial_stores, tmp_path
     assert [p for p in problems(nb) if not p.startswith("section 'A first look'")] == []
     # start_here: the first look's panel; journey: the funnel panel; VoC: no NPS answers, no panel
     assert _widgets(nb) == (0 if notebook == "voice_of_customer" else 1)
+    if notebook == "voice_of_customer":  # where the panel would be, the sentence of what it needs
+        panel_cell = next(c for c in nb["cells"] if "cxlib.explore.FilterPanel(" in "".join(c["source"]))
+        assert "NPS answers" in "".join("".join(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                                        for o in panel_cell["outputs"])

@@ -27,6 +27,7 @@ import pytest
 from report_helpers import PROJECT, dump_dom, find_browser
 
 from cxlib.charts.theme import COLOURS, NPS_GROUPS
+from cxlib.report.jobs import notebooks as report_notebooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -290,7 +291,7 @@ def measured(browser, rendered_reports, tmp_path_factory) -> dict[str, dict]:
     return {t["name"]: measure(browser, run / t["html"], tmp) for t in manifest["targets"] if t["status"] == "ok"}
 
 
-PAGES = sorted(p.stem for p in (PROJECT / "notebooks").glob("*.ipynb"))
+PAGES = [p.stem for p in report_notebooks(PROJECT / "notebooks")]  # the reports: start_here is for analysts only
 CASES = [(page, check) for page in [*PAGES, "chart_and_comments"] for check in CHECKS]
 
 

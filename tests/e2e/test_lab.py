@@ -123,10 +123,25 @@ def _start_kernel(base: str, token: str, notebook: str) -> None:
         raise RuntimeError(f"no kernel started for {notebook}: {session}")
 
 
+def _run_all(page) -> None:
+    """Run every cell of the notebook open on `page`, as the analyst does: Run > Run All Cells."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=45_000)
+    # JupyterLab may ask which kernel to use for the session started before the page opened: keep the default
+    try:
+        page.locator(".jp-Dialog .jp-mod-accept").click(timeout=8_000)
+    except PlaywrightTimeout:
+        pass
+    # the kernel is up when the toolbar's status says idle
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=45_000)
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator("li[data-command='runmenu:run-all']").click()
+
+
 def test_changing_a_filter_redraws_the_chart(lab):
     executable = _chromium()
     try:
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
         _missing("the playwright Python package")
@@ -137,17 +152,7 @@ def test_changing_a_filter_redraws_the_chart(lab):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{base}/lab/tree/{FIXTURE.name}?token={token}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=45_000)
-            # JupyterLab may ask which kernel to use for the session started above: keep the default
-            accept = page.locator(".jp-Dialog .jp-mod-accept")
-            try:
-                accept.click(timeout=8_000)
-            except PlaywrightTimeout:
-                pass
-            # the kernel is up when the toolbar's status says idle
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=45_000)
-            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-            page.locator("li[data-command='runmenu:run-all']").click()
+            _run_all(page)
 
             panel = page.locator(".cx-filter-panel")
             expect(panel).to_be_visible(timeout=45_000)
@@ -177,7 +182,6 @@ def test_start_notebook_runs_unedited_filters_two_charts_and_drills_to_customers
     session); a filter change redraws both charts; a click on a bar lists the customers behind it."""
     executable = _chromium()
     try:
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
         _missing("the playwright Python package")
@@ -188,14 +192,7 @@ def test_start_notebook_runs_unedited_filters_two_charts_and_drills_to_customers
             page = browser.new_page(viewport={"width": 1400, "height": 1400})
             page.goto(f"{base}/?token={token}")  # where `cx lab` sends the browser: its default URL
             page.wait_for_url("**/lab/tree/start_here.ipynb**", timeout=45_000)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=45_000)
-            try:
-                page.locator(".jp-Dialog .jp-mod-accept").click(timeout=8_000)
-            except PlaywrightTimeout:
-                pass
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=45_000)
-            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-            page.locator("li[data-command='runmenu:run-all']").click()
+            _run_all(page)
 
             panel = page.locator(".cx-filter-panel")
             expect(panel).to_be_visible(timeout=60_000)
@@ -233,7 +230,6 @@ def test_report_notebooks_panels_draw_their_linked_charts_unedited(report_lab):
     filter under its title, and no chart fails in JupyterLab's own Vega-Lite renderer."""
     executable = _chromium()
     try:
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
         _missing("the playwright Python package")
@@ -244,14 +240,7 @@ def test_report_notebooks_panels_draw_their_linked_charts_unedited(report_lab):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1400})
             page.goto(f"{base}/lab/tree/{notebook}?token={token}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=45_000)
-            try:
-                page.locator(".jp-Dialog .jp-mod-accept").click(timeout=8_000)
-            except PlaywrightTimeout:
-                pass
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=45_000)
-            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-            page.locator("li[data-command='runmenu:run-all']").click()
+            _run_all(page)
             panel = page.locator(".cx-filter-panel")
             expect(panel).to_be_visible(timeout=90_000)
             expect(panel.locator(".cx-status-ready")).to_contain_text("all data", timeout=60_000)

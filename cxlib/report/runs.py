@@ -152,7 +152,10 @@ def _now() -> str:
 
 
 def _new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    """The start time and six random consonants. Every page shows its run id and passes the masker,
+    so the suffix has no digits: a hex suffix such as 'e12345' was masked as an identifier ('[id]')."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + "".join(
+        secrets.choice("bcdfghjkmnpqrstvwxz") for _ in range(6))
 
 
 def _one_line(text: str, limit: int = 400, masker: Masker | None = None) -> str:

@@ -18,7 +18,7 @@ from cxlib.analysis.needs import SECTIONS, readiness
 from cxlib.errors import unknown_name
 from cxlib.privacy import suppress
 from cxlib.privacy.suppression import MIN_GROUP_SIZE
-from cxlib.sql import Ident, quote_ident, run, table_columns
+from cxlib.sql import Ident, has_table, quote_ident, run, table_columns
 from cxlib.store.connection import as_of
 from cxlib.store.schema import LOAD_ORDER
 from cxlib.store.stages import unmapped_touchpoints
@@ -126,7 +126,7 @@ def _any_segment(con) -> str | None:
 
 
 def _exists(con, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+    return has_table(con, name)
 
 
 __all__ = ["StoreProfile", "profile", "unmapped_touchpoints"]

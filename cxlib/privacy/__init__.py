@@ -2,7 +2,8 @@
 
 Owns: ``suppression`` (no group below the minimum size), ``ledger`` (what earlier report runs
 published, so no run can be subtracted from another), ``masking`` (personal data in text).
-May import: ``cxlib.errors`` only; the analysis and report layers use it. See docs/architecture.md.
+May import: ``cxlib.errors`` and ``cxlib.sql`` (a store's columns, on either engine); the analysis
+and report layers use it. See docs/architecture.md.
 """
 
 from cxlib.privacy.masking import mask_personal_data

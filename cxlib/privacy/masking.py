@@ -44,6 +44,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from cxlib.sql import has_table, table_columns
+
 # Regions whose national numbers are looked for (international numbers, with + or 00, are found
 # whatever the region): the countries of the languages the text module reads, and neighbours.
 REGIONS = ("GB", "IE", "US", "DE", "AT", "CH", "FR", "BE", "ES", "NL", "IT")
@@ -282,9 +284,7 @@ def _names(text: str) -> list[Finding]:
             word = w.group(0)
             if _CUE_WORD.fullmatch(word):
                 break
-            if (i == 0 and m.group("strong")) or (kept and _PARTICLE_WORD.match(word)):
-                kept.append(w)
-            elif word[0].isupper() and not (len(word) > 1 and word.isupper()):
+            if (i == 0 and m.group("strong")) or (kept and _PARTICLE_WORD.match(word)) or word[0].isupper() and not (len(word) > 1 and word.isupper()):
                 kept.append(w)
             else:
                 break
@@ -474,9 +474,7 @@ class Masker:
 
 
 def _columns_of(con, table: str) -> list[str]:
-    return [r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ? "
-        "ORDER BY ordinal_position", [table]).fetchall()]
+    return table_columns(con, table)
 
 
 def store_personal_columns(con, extra: Iterable[str] | None = None) -> list[str]:
@@ -485,8 +483,7 @@ def store_personal_columns(con, extra: Iterable[str] | None = None) -> list[str]
     (`USUAL_PERSONAL_COLUMNS`) and `extra`, each only when customers has it (any case)."""
     have = {c.lower(): c for c in _columns_of(con, "customers")}
     wanted = {c.lower() for c in extra or ()} | set(USUAL_PERSONAL_COLUMNS)
-    if "personal_columns" in {r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}:
+    if has_table(con, "personal_columns"):
         wanted |= {r[0].lower() for r in con.execute("SELECT column_name FROM personal_columns").fetchall()}
     return sorted(have[c] for c in wanted if c in have and c != "customer_id")
 

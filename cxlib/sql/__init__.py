@@ -3,7 +3,8 @@
 Owns the query files beside this module (one query per file, named after what it computes),
 the runner that binds their parameters, identifier checking and quoting, and the catalog
 look-up (`table_columns`). May import only ``cxlib.errors``; every other layer may use it.
-A second engine (Spark) would plug in here, behind ``run``, without an analysis knowing.
+The second engine, Spark (`cxlib.sql.spark`), plugs in here: a `SparkConnection` takes DuckDB
+SQL and runs it on a SparkSession, so no analysis knows which engine it runs on.
 See docs/architecture.md.
 
 Running a query file:
@@ -47,13 +48,20 @@ def parameters(text: str) -> set[str]:
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """The real columns of a table, in order."""
+    """The real columns of a table, in order ([] when there is no such table)."""
+    if getattr(con, "engine", "duckdb") != "duckdb":
+        return con.table_columns(table)
     rows = con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
         "ORDER BY ordinal_position",
         [table],
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the store has a table (or view) of this name, on either engine."""
+    return bool(table_columns(con, table))
 
 
 

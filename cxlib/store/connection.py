@@ -9,9 +9,9 @@ from pathlib import Path
 
 import duckdb
 
-from cxlib.errors import CxDataError, CxStoreLockedError
+from cxlib.errors import CxDataError, CxInputError, CxStoreLockedError
 from cxlib.locations import DEFAULT_DB, default_store, shipped  # noqa: F401 - DEFAULT_DB re-exported
-from cxlib.sql import table_columns  # noqa: F401 - part of the store's interface
+from cxlib.sql import has_table, table_columns  # noqa: F401 - table_columns is part of the store's interface
 from cxlib.store.resources import apply_resources
 from cxlib.store.schema import (
     ADDED_COLUMNS,
@@ -36,13 +36,25 @@ def default_path() -> Path:
     return default_store()
 
 
-def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+def connect(path: str | os.PathLike | None = None, *, read_only: bool = True, engine: str | None = None,
+            spark=None) -> duckdb.DuckDBPyConnection:
     """Open the store. Read-only by default, so reports never block or corrupt a writer.
+
+    ``engine="spark"`` (or ``CX_ENGINE=spark``) opens a store on Spark instead: `path` is then
+    its config file (else ``CX_SPARK_CONFIG``) and `spark` an optional SparkSession to use
+    (`cxlib.store.spark`). Every public analysis accepts either connection.
 
     The path defaults to the ``CX_DB`` environment variable, else ``data/cx.duckdb``.
     A read-write connection creates the file and the schema when missing.
     Raises CxStoreLockedError, naming the file, when another process holds it for writing.
     """
+    engine = engine or os.environ.get("CX_ENGINE") or "duckdb"
+    if engine == "spark":
+        from cxlib.store.spark import connect_spark
+
+        return connect_spark(path, spark=spark)
+    if engine != "duckdb":
+        raise CxInputError(f"no engine {engine!r}: the engines are 'duckdb' (the default) and 'spark'")
     path = Path(path) if path is not None else default_path()
     if read_only and not path.exists():
         raise CxDataError(
@@ -165,14 +177,6 @@ def fill_first_seen(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [name]
-        ).fetchone()[0]
-    )
-
-
 # Every dated column of the store, as (table, column).
 DATED = [("customers", "signup_at"), ("events", "ts"), ("survey_responses", "ts"), ("orders", "ts"),
          ("tickets", "opened_at"), ("tickets", "resolved_at"), ("subscriptions", "started_at"),
@@ -190,7 +194,7 @@ def as_of(con: duckdb.DuckDBPyConnection):
     mistyped year) therefore cannot move it; on a store of under 20,000 dated values it is
     simply the latest timestamp.
     """
-    cap = con.execute("SELECT max(finished_at) FROM load_log").fetchone()[0] if _exists(con, "load_log") else None
+    cap = con.execute("SELECT max(finished_at) FROM load_log").fetchone()[0] if has_table(con, "load_log") else None
     cap = cap or datetime.max
 
     def each(expr: str, where: str = "") -> str:  # one aggregate per dated column (fast), then combined

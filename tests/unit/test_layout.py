@@ -22,7 +22,7 @@ PACKAGE = Path(cxlib.__file__).resolve().parent
 ALLOWED = {
     "errors": set(),
     "locations": set(),
-    "privacy": {"errors"},
+    "privacy": {"errors", "sql"},
     "sql": {"errors"},
     "store": {"errors", "locations", "sql"},
     "analysis": {"errors", "locations", "privacy", "sql", "store"},

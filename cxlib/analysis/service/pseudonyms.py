@@ -17,6 +17,8 @@ import os
 
 import duckdb
 
+from cxlib.sql import has_table
+
 KEY_VARIABLE = "CX_PSEUDONYM_KEY"
 NO_AGENT = "no agent recorded"
 LETTERS = "bcdfghjklmnpqrstvwxz"  # 20 consonants
@@ -30,7 +32,7 @@ def pseudonym_key(con: duckdb.DuckDBPyConnection) -> bytes:
     if given:
         return given.encode("utf-8")
     first = None
-    if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'load_log'").fetchone()[0]:
+    if has_table(con, "load_log"):
         first = con.execute("SELECT load_id, table_name, source, started_at FROM load_log "
                             "ORDER BY load_id LIMIT 1").fetchone()
     return hashlib.sha256(("cx-agent-pseudonym|" + repr(first)).encode("utf-8")).digest()

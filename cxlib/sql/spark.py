@@ -1,0 +1,199 @@
+"""The Spark engine: a SparkSession behind the part of DuckDB's connection interface cxlib uses.
+
+cxlib writes DuckDB SQL everywhere (the query files and a few inline statements); DuckDB's
+dialect stays the source of truth. `SparkConnection.execute` parses each statement once with
+sqlglot (read ``duckdb``, write ``spark``; cached per text) and runs it with its values bound as
+Spark parameters: DuckDB's ``$name`` becomes Spark's ``:name`` and ``?`` stays ``?``; nothing is
+pasted into the text. Identifiers are the ones `cxlib.sql.checked_column` checked and quoted;
+sqlglot re-quotes them with backticks.
+
+What DuckDB does that Spark SQL does not, and what this module does instead:
+
+* ``CREATE [OR REPLACE] [TEMP] TABLE name AS SELECT ...``: the select is run, checkpointed
+  (computed once, kept in the executors' memory or disk) and registered as a temporary view of
+  that name, so later queries read it as they would a table.
+* ``DROP TABLE|VIEW [IF EXISTS] name``: drops the temporary view.
+* ``SET name = value`` (DuckDB settings such as ``TimeZone``): ignored; the session is made
+  with UTC as its time zone.
+* ``con.register(name, frame)`` / ``con.unregister(name)``: a pandas frame as a temporary view.
+* ``information_schema.columns``: use `SparkConnection.table_columns` (`cxlib.sql.table_columns`
+  does).
+
+Results come back as DuckDB's do: ``.df()`` (a pandas frame through Arrow), ``.fetchone()``,
+``.fetchall()`` (tuples) and ``.description``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from cxlib.errors import CxInputError
+
+ENGINE = "spark"
+
+
+class SparkResult:
+    """What `SparkConnection.execute` returns: the last statement's rows, read on demand."""
+
+    def __init__(self, frame=None):
+        self._frame = frame  # a pyspark DataFrame, or None after a statement without rows
+        self._rows: list[tuple] | None = None
+        self._next = 0
+
+    def _all(self) -> list[tuple]:
+        if self._rows is None:
+            self._rows = [] if self._frame is None else [tuple(r) for r in self._frame.collect()]
+        return self._rows
+
+    def df(self) -> pd.DataFrame:
+        if self._frame is None:
+            return pd.DataFrame()
+        return _as_duckdb_frame(self._frame.toPandas(), self._frame.schema)
+
+    fetchdf = df
+
+    def fetchone(self):
+        rows = self._all()
+        if self._next >= len(rows):
+            return None
+        self._next += 1
+        return rows[self._next - 1]
+
+    def fetchall(self) -> list[tuple]:
+        rows = self._all()[self._next:]
+        self._next = len(self._all())
+        return rows
+
+    @property
+    def description(self):
+        if self._frame is None:
+            return None
+        return [(f.name, f.dataType.simpleString(), None, None, None, None, None) for f in self._frame.schema.fields]
+
+
+def _as_duckdb_frame(frame: pd.DataFrame, schema) -> pd.DataFrame:
+    """Spark's pandas types made DuckDB's: DECIMAL as float, not Python Decimal objects."""
+    for f in schema.fields:
+        if f.dataType.typeName() == "decimal" and f.name in frame.columns:
+            frame[f.name] = frame[f.name].astype("float64")
+    return frame
+
+
+def _value(v):
+    """A parameter value Spark can bind (numpy and pandas scalars as Python ones)."""
+    if v is None or v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, decimal.Decimal):
+        return float(v)
+    if isinstance(v, float) and np.isnan(v):
+        return None
+    if isinstance(v, (list, tuple)):
+        return [_value(x) for x in v]
+    if isinstance(v, dt.datetime) and v.tzinfo is not None:
+        return v.astimezone(dt.UTC).replace(tzinfo=None)
+    return v
+
+
+@lru_cache(maxsize=4096)
+def translate(query: str) -> tuple[tuple, ...]:
+    """DuckDB SQL as Spark statements: ('query', text, parameter names) | ('create', name, select
+    text, parameter names) | ('drop', name) | ('skip',)."""
+    import sqlglot
+    from sqlglot import exp
+
+    out = []
+    for tree in sqlglot.parse(query, read="duckdb"):
+        if tree is None:
+            continue
+        if isinstance(tree, exp.Create) and tree.args.get("kind") in ("TABLE", "VIEW") and tree.expression is not None:
+            select = tree.expression
+            out.append(("create", tree.this.name if not isinstance(tree.this, exp.Schema) else tree.this.this.name,
+                        select.sql(dialect="spark"), _names(select)))
+        elif isinstance(tree, exp.Drop) and tree.args.get("kind") in ("TABLE", "VIEW"):
+            for table in tree.args.get("tables") or [tree.this]:
+                out.append(("drop", table.name))
+        elif isinstance(tree, (exp.Set, exp.Command)) and tree.sql(dialect="duckdb").upper().startswith(("SET ", "PRAGMA")):
+            out.append(("skip",))
+        else:
+            out.append(("query", tree.sql(dialect="spark"), _names(tree)))
+    return tuple(out)
+
+
+def _names(tree) -> tuple:
+    from sqlglot import exp
+
+    named = [p.name for p in tree.find_all(exp.Parameter, exp.Placeholder) if p.name and p.name != "?"]
+    return tuple(dict.fromkeys(named))
+
+
+class SparkConnection:
+    """A SparkSession that cxlib's analyses accept where they take a DuckDB connection."""
+
+    engine = ENGINE
+
+    def __init__(self, spark):
+        self.spark = spark
+
+    def execute(self, query: str, parameters=None) -> SparkResult:
+        statements = translate(query)
+        result = SparkResult()
+        positional = list(parameters) if isinstance(parameters, (list, tuple)) else None
+        named = {k: _value(v) for k, v in (parameters or {}).items()} if positional is None else {}
+        for step in statements:
+            if step[0] == "skip":
+                continue
+            if step[0] == "drop":
+                self.spark.catalog.dropTempView(step[1])
+                result = SparkResult()
+                continue
+            text, names = (step[2], step[3]) if step[0] == "create" else (step[1], step[2])
+            if positional is not None:
+                args = [_value(v) for v in positional]
+            else:
+                missing = [n for n in names if n not in named]
+                if missing:
+                    raise CxInputError(f"the query needs parameters {missing} that were not given")
+                args = {n: named[n] for n in names}
+            frame = self.spark.sql(text, args=args or None)
+            if step[0] == "create":
+                frame.localCheckpoint(eager=True).createOrReplaceTempView(step[1])
+                result = SparkResult()
+            else:
+                result = SparkResult(frame)
+        return result
+
+    def sql(self, query: str, params=None):
+        return self.execute(query, params)
+
+    def executemany(self, query: str, rows) -> None:
+        for row in rows:
+            self.execute(query, row)
+
+    def register(self, name: str, frame: pd.DataFrame) -> SparkConnection:
+        self.spark.createDataFrame(frame).createOrReplaceTempView(name)
+        return self
+
+    def unregister(self, name: str) -> SparkConnection:
+        self.spark.catalog.dropTempView(name)
+        return self
+
+    def table_columns(self, table: str) -> list[str]:
+        """The columns of a table or view, in order ([] when there is none)."""
+        if not self.spark.catalog.tableExists(table):
+            return []
+        return list(self.spark.table(table).columns)
+
+    def cursor(self) -> SparkConnection:
+        return self
+
+    def close(self) -> None:
+        """The session outlives a connection (it may be the caller's); nothing to close here."""

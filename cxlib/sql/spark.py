@@ -103,6 +103,66 @@ def _value(v):
     return v
 
 
+# DuckDB functions with no Spark namesake (or one that means something else), as Spark templates
+# over the call's arguments __0, __1, ... Each keeps DuckDB's meaning on the values cxlib uses.
+_TEMPLATES = {
+    "to_seconds": "make_dt_interval(0, 0, 0, __0)",
+    "to_microseconds": "make_dt_interval(0, 0, 0, __0 / 1000000)",
+    "to_days": "make_dt_interval(__0)",
+    "to_months": "make_ym_interval(0, __0)",
+    # NULLs are skipped and an empty or all-NULL list sums to NULL, as in DuckDB
+    "list_sum": "aggregate(filter(__0, x -> x IS NOT NULL), CAST(NULL AS DOUBLE), (acc, x) -> coalesce(acc, 0) + x)",
+    "regexp_split_to_array": "split(__0, __1)",
+}
+# epoch(): seconds as a double, of a timestamp or of a difference of two (DuckDB's interval)
+_EPOCH = "unix_micros(CAST(__0 AS TIMESTAMP_LTZ)) / CAST(1000000 AS DOUBLE)"
+_EPOCH_OF_DIFFERENCE = "(unix_micros(CAST(__0 AS TIMESTAMP_LTZ)) - unix_micros(CAST(__1 AS TIMESTAMP_LTZ))) / CAST(1000000 AS DOUBLE)"
+# date_diff(part, start, end) counts the part's boundaries between start and end (DuckDB), not
+# whole parts elapsed (Spark's datediff with a unit)
+_DATE_DIFF = {
+    "DAY": "datediff(CAST(__1 AS DATE), CAST(__0 AS DATE))",
+    "MONTH": "(year(__1) * 12 + month(__1)) - (year(__0) * 12 + month(__0))",
+    "YEAR": "year(__1) - year(__0)",
+    "SECOND": "unix_seconds(CAST(__1 AS TIMESTAMP_LTZ)) - unix_seconds(CAST(__0 AS TIMESTAMP_LTZ))",
+}
+
+
+def _fill(template: str, *args):
+    import sqlglot
+    from sqlglot import exp
+
+    args = [a.transform(_portable) for a in args]  # the arguments' own DuckDB calls too
+    tree = sqlglot.parse_one(template, read="spark")
+    return tree.transform(lambda n: args[int(n.name[2:])].copy()
+                          if isinstance(n, exp.Column) and n.name.startswith("__") and not n.table else n)
+
+
+def _portable(node):
+    """One node of a DuckDB tree in a form Spark runs with DuckDB's meaning (see the tables above)."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Anonymous) and node.name.lower() in _TEMPLATES:
+        return _fill(_TEMPLATES[node.name.lower()], *node.expressions)
+    if isinstance(node, exp.ToDays):
+        return _fill(_TEMPLATES["to_days"], node.this)
+    if isinstance(node, exp.TimeToUnix):
+        if isinstance(node.this, exp.Sub):
+            return _fill(_EPOCH_OF_DIFFERENCE, node.this.this, node.this.expression)
+        return _fill(_EPOCH, node.this)
+    if isinstance(node, exp.DateDiff):
+        unit = (node.text("unit") or "DAY").upper()
+        if unit not in _DATE_DIFF:
+            raise CxInputError(f"date_diff with part {unit!r} has no Spark form here; use one of {sorted(_DATE_DIFF)}")
+        return _fill(_DATE_DIFF[unit], node.expression, node.this)  # DuckDB: date_diff(part, start, end)
+    if isinstance(node, exp.PercentileCont) and node.expression is not None:
+        return _fill("percentile(__0, __1)", node.this, node.expression)
+    return node
+
+
+def _spark(tree) -> str:
+    return tree.transform(_portable).sql(dialect="spark")
+
+
 @lru_cache(maxsize=4096)
 def translate(query: str) -> tuple[tuple, ...]:
     """DuckDB SQL as Spark statements: ('query', text, parameter names) | ('create', name, select
@@ -117,14 +177,14 @@ def translate(query: str) -> tuple[tuple, ...]:
         if isinstance(tree, exp.Create) and tree.args.get("kind") in ("TABLE", "VIEW") and tree.expression is not None:
             select = tree.expression
             out.append(("create", tree.this.name if not isinstance(tree.this, exp.Schema) else tree.this.this.name,
-                        select.sql(dialect="spark"), _names(select)))
+                        _spark(select), _names(select)))
         elif isinstance(tree, exp.Drop) and tree.args.get("kind") in ("TABLE", "VIEW"):
             for table in tree.args.get("tables") or [tree.this]:
                 out.append(("drop", table.name))
         elif isinstance(tree, (exp.Set, exp.Command)) and tree.sql(dialect="duckdb").upper().startswith(("SET ", "PRAGMA")):
             out.append(("skip",))
         else:
-            out.append(("query", tree.sql(dialect="spark"), _names(tree)))
+            out.append(("query", _spark(tree), _names(tree)))
     return tuple(out)
 
 

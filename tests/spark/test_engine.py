@@ -90,3 +90,29 @@ def test_config_errors_are_plain(tmp_path):
 def test_timestamps_come_back_naive_utc(spark_con):
     got = spark_con.execute("SELECT CAST($t AS TIMESTAMP) AS t", {"t": dt.datetime(2025, 3, 1, 12, 30)}).df()
     assert got["t"].iloc[0] == pd.Timestamp("2025-03-01 12:30")
+
+
+def test_duckdb_functions_without_a_spark_namesake_keep_their_meaning(spark_con):
+    """Interval constructors, epoch of a timestamp and of a difference, date_diff counting
+    boundaries (a day, a month and seconds apart across a month end), list_sum skipping NULLs and
+    giving NULL for an empty list, regexp_split_to_array, quantile_cont: DuckDB's answers."""
+    import duckdb
+
+    query = """SELECT CAST($a AS TIMESTAMP) + to_seconds(90) AS t1, CAST($a AS TIMESTAMP) - to_days(3) AS t2,
+      CAST($a AS TIMESTAMP) + to_months(2) AS t3, CAST($a AS TIMESTAMP) + to_microseconds(1500000) AS t4,
+      epoch(CAST($b AS TIMESTAMP) - CAST($a AS TIMESTAMP)) AS e1, epoch(CAST($a AS TIMESTAMP)) AS e2,
+      date_diff('day', CAST($a AS TIMESTAMP), CAST($b AS TIMESTAMP)) AS d1,
+      date_diff('month', CAST($a AS TIMESTAMP), CAST($b AS TIMESTAMP)) AS d2,
+      date_diff('second', CAST($a AS TIMESTAMP), CAST($b AS TIMESTAMP)) AS d3,
+      date_diff('year', CAST($a AS TIMESTAMP), CAST($b AS TIMESTAMP)) AS d4,
+      list_sum([1, NULL, 2]) AS l1, list_sum(CAST([] AS INTEGER[])) AS l2,
+      regexp_split_to_array('a, b,c', ',\\s*') AS r"""
+    values = {"a": dt.datetime(2025, 1, 31, 23, 59, 59, 500000), "b": dt.datetime(2025, 3, 1, 0, 0, 1)}
+    duck = duckdb.connect()
+    duck.execute("SET TimeZone = 'UTC'")
+    expected = duck.execute(query, values).fetchall()
+    assert expected[0][6:10] == (29, 2, 2419202, 0)  # the boundaries DuckDB counts
+    assert spark_con.execute(query, values).fetchall() == expected
+    quantiles = "SELECT quantile_cont(x, 0.3), median(x) FROM (SELECT unnest([1.0, 2.0, 10.0, 4.0]) AS x)"
+    assert [tuple(map(float, r)) for r in spark_con.execute(quantiles).fetchall()] == [
+        tuple(map(float, r)) for r in duck.execute(quantiles).fetchall()]

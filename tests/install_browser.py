@@ -1,21 +1,26 @@
-"""Make sure headless Chromium is available for the browser tests (pytest -m browser).
+"""Make sure what the tests need from the system is there: headless Chromium for the browser tests
+(pytest -m browser) and Java 17 or newer for the Spark engine's tests (pytest -m spark).
 
 Run before pytest: ``.venv/bin/python tests/install_browser.py``.
-- Chromium already installed: prints its path and exits 0.
-- Missing and running as root on Debian/Ubuntu: installs it with apt-get (printing each
-  command it runs) and exits 0 when that worked.
+- Both already installed: prints their paths and exits 0.
+- Missing and running as root on Debian/Ubuntu: installs them with apt-get (``chromium``,
+  ``chromium-driver``, ``openjdk-17-jre-headless``; printing each command it runs) and exits 0 when
+  that worked.
 - Missing otherwise: prints the command to run and exits 1.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 PACKAGES = ("chromium", "chromium-driver")
+JAVA_PACKAGES = ("openjdk-17-jre-headless",)
+JAVA_MIN = 17  # PySpark 4
 
 
 def find_browser() -> str | None:
@@ -30,36 +35,55 @@ def find_browser() -> str | None:
     return None
 
 
+def find_java() -> str | None:
+    """Path of a Java runtime of version 17 or newer ($JAVA_HOME's, else the one on PATH)."""
+    home = os.environ.get("JAVA_HOME")
+    java = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    if not java or not os.path.exists(java):
+        return None
+    try:
+        shown = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60).stderr
+    except (OSError, subprocess.SubprocessError):
+        return None
+    version = re.search(r'version "(\d+)(?:\.(\d+))?', shown)
+    if not version:
+        return None
+    major = int(version.group(1)) if version.group(1) != "1" else int(version.group(2) or 0)
+    return java if major >= JAVA_MIN else None
+
+
 def _run(cmd: list[str]) -> None:
     print("+ " + " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
 def main() -> int:
-    found = find_browser()
-    if found:
-        print(f"chromium found: {found}")
+    browser, java = find_browser(), find_java()
+    if browser and java:
+        print(f"chromium found: {browser}\njava found: {java}")
         return 0
+    packages = ([] if browser else list(PACKAGES)) + ([] if java else list(JAVA_PACKAGES))
     apt = shutil.which("apt-get")
     if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
-        print("chromium not found; installing it with apt-get (Debian package, no browser download by pip)")
+        print(f"missing: {', '.join(packages)}; installing with apt-get (Debian packages)")
         try:
             _run([apt, "update"])
-            _run([apt, "install", "-y", "--no-install-recommends", *PACKAGES])
+            _run([apt, "install", "-y", "--no-install-recommends", *packages])
         except subprocess.CalledProcessError as exc:
-            print(f"install_browser: apt-get failed (exit {exc.returncode}); install chromium by hand", file=sys.stderr)
+            print(f"install_browser: apt-get failed (exit {exc.returncode}); install {' '.join(packages)} by hand",
+                  file=sys.stderr)
             return 1
-        found = find_browser()
-        if found:
-            print(f"chromium installed: {found}")
+        browser, java = find_browser(), find_java()
+        if browser and java:
+            print(f"chromium: {browser}\njava: {java}")
             return 0
-        print("install_browser: apt-get finished but no chromium on PATH", file=sys.stderr)
+        print("install_browser: apt-get finished but chromium or java 17 is still not on PATH", file=sys.stderr)
         return 1
-    how = "sudo apt-get install -y chromium" if apt else "install Chromium with your package manager"
+    how = f"sudo apt-get install -y {' '.join(packages)}" if apt else "install them with your package manager"
     print(
-        "install_browser: headless Chromium is missing and this script can only install it as root "
-        f"with apt-get. Run: {how}  (or set CX_CHROMIUM to a Chromium/Chrome binary), then re-run the "
-        "tests. Browser tests fail under CI=true and are skipped locally while it is missing.",
+        f"install_browser: {', '.join(packages)} missing and this script can only install them as root "
+        f"with apt-get. Run: {how}  (or set CX_CHROMIUM to a Chromium/Chrome binary, JAVA_HOME to a Java 17+), "
+        "then re-run the tests.",
         file=sys.stderr,
     )
     return 1

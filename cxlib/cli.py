@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -234,6 +235,9 @@ def _out_dir(args) -> Path | None:
 def cmd_report_run(args) -> int:
     from cxlib.report.runs import run_reports
 
+    if args.engine:  # the runner's checks and every notebook's kernel (which inherits it) read it
+        os.environ["CX_ENGINE"] = args.engine
+
     result = run_reports(_targets_from_args(args), out_dir=_out_dir(args), timeout=args.timeout,
                          notebook_timeout=args.notebook_timeout, kernel_name=args.kernel, pdf=args.pdf,
                          jobs=args.jobs)
@@ -435,6 +439,9 @@ def _add_report_commands(sub) -> None:
     p.add_argument("--pdf", action="store_true",
                    help="also print each good report to <report>.pdf beside it with headless Chromium "
                         "(where none is installed, the run still succeeds and says no PDF was made)")
+    p.add_argument("--engine", choices=("duckdb", "spark"),
+                   help="where the queries run (default duckdb, or CX_ENGINE). With spark, --db is the Spark config "
+                        "file naming the tables (cx-spark.yml; see README, Warehouse scale)")
     _add_db(p)
     p.set_defaults(func=cmd_report_run)
 

@@ -50,11 +50,9 @@ def spark_session(master: str | None = None):
     except ImportError:
         raise CxInputError("the Spark engine needs PySpark: pip install 'cxlib[spark]' (and Java 17 or newer)") from None
     master = master or os.environ.get(MASTER_VARIABLE) or "local[*]"
-    builder = (SparkSession.builder.appName("cxlib").master(master)
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.ui.enabled", "false")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               .config("spark.sql.timestampType", "TIMESTAMP_NTZ"))
+    builder = SparkSession.builder.appName("cxlib").master(master).config("spark.ui.enabled", "false")
+    for key, value in SESSION_CONF.items():
+        builder = builder.config(key, value)
     if master.startswith("local"):
         builder = builder.config("spark.sql.shuffle.partitions", "4").config("spark.driver.memory", "2g")
     spark = builder.getOrCreate()
@@ -80,12 +78,49 @@ def read_config(path: str | os.PathLike | None) -> tuple[dict, Path]:
     return config, path.parent
 
 
+_OPENED: dict[tuple, SparkConnection] = {}  # the last store opened, while its config and files are unchanged
+
+
 def connect_spark(config: str | os.PathLike | None = None, *, spark=None) -> SparkConnection:
     """A store on Spark, which every public analysis accepts: the tables `config` names as
     temporary views, the missing ones empty, the derived tables built (events_ordered,
-    customer_keys, customer_activity)."""
+    customer_keys, customer_activity).
+
+    Opening the same config again in the same process (a report run reads the store several
+    times before its notebooks start) returns the store already built, unless the config file or
+    a local file it names has changed since."""
     settings, folder = read_config(config)
     session = spark or spark_session(settings.get("master"))
+    key = (str(Path(config or os.environ[CONFIG_VARIABLE]).resolve()), id(session), _stamp(settings, folder, config))
+    if key in _OPENED:
+        return _OPENED[key]
+    _OPENED.clear()
+    _OPENED[key] = _build(session, settings, folder)
+    return _OPENED[key]
+
+
+def _stamp(settings: dict, folder: Path, config) -> tuple:
+    """When the config file and the local files it names last changed."""
+    paths = [Path(config or os.environ[CONFIG_VARIABLE])]
+    for source in (settings.get("tables") or {}).values():
+        where = source.get("path") if isinstance(source, dict) else str(source)
+        where = str(where or "")
+        if "://" not in where and ("/" in where or where.endswith((".parquet", ".pq"))):
+            paths.append(Path(_resolve(where, folder)))
+    return tuple(p.stat().st_mtime_ns if p.exists() else None for p in paths)
+
+
+# What every store's session needs, whoever made the SparkSession it comes from.
+SESSION_CONF = {"spark.sql.session.timeZone": "UTC", "spark.sql.timestampType": "TIMESTAMP_NTZ",
+                "spark.sql.execution.arrow.pyspark.enabled": "true"}
+
+
+def _build(base, settings: dict, folder: Path) -> SparkConnection:
+    """The store in a session of its own (`newSession`: its own temporary views and settings, the
+    same Spark context), so two stores opened in one process never see each other's tables."""
+    session = base.newSession()
+    for key, value in SESSION_CONF.items():
+        session.conf.set(key, value)
     con = SparkConnection(session)
     named = settings.get("tables") or {}
     for name in LOAD_ORDER:

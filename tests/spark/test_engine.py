@@ -116,3 +116,16 @@ def test_duckdb_functions_without_a_spark_namesake_keep_their_meaning(spark_con)
     quantiles = "SELECT quantile_cont(x, 0.3), median(x) FROM (SELECT unnest([1.0, 2.0, 10.0, 4.0]) AS x)"
     assert [tuple(map(float, r)) for r in spark_con.execute(quantiles).fetchall()] == [
         tuple(map(float, r)) for r in duck.execute(quantiles).fetchall()]
+
+
+def test_two_stores_in_one_process_keep_their_own_tables(spark_con, spark_config, tmp_path, sample_con):
+    """Each store gets a session of its own: opening an events-only store leaves the full one whole."""
+    import shutil
+
+    shutil.copy(spark_config.parent / "events.parquet", tmp_path / "events.parquet")
+    (tmp_path / "cx-spark.yml").write_text("tables:\n  events: events.parquet\n")
+    other = cxlib.connect(tmp_path / "cx-spark.yml", engine="spark")
+    count = "SELECT count(*) FROM survey_responses"
+    assert other.execute(count).fetchone() == (0,)
+    assert spark_con.execute(count).fetchone() == sample_con.execute(count).fetchone() != (0,)
+    assert cxlib.connect(spark_config, engine="spark") is cxlib.connect(spark_config, engine="spark")

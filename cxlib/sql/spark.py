@@ -141,6 +141,8 @@ def _portable(node):
     """One node of a DuckDB tree in a form Spark runs with DuckDB's meaning (see the tables above)."""
     from sqlglot import exp
 
+    if isinstance(node, exp.Column) and not node.table and _row_alias(node):
+        return exp.Column(this=exp.Star(), table=exp.to_identifier(node.name))
     if isinstance(node, exp.Anonymous) and node.name.lower() in _TEMPLATES:
         return _fill(_TEMPLATES[node.name.lower()], *node.expressions)
     if isinstance(node, exp.ToDays):
@@ -157,6 +159,20 @@ def _portable(node):
     if isinstance(node, exp.PercentileCont) and node.expression is not None:
         return _fill("percentile(__0, __1)", node.this, node.expression)
     return node
+
+
+def _row_alias(column) -> bool:
+    """A bare name that is a table alias of its SELECT: DuckDB reads it as the whole row (``hash(t)``);
+    Spark's form is ``t.*``."""
+    from sqlglot import exp
+
+    select = column.find_ancestor(exp.Select)
+    if select is None or not isinstance(column.parent, exp.Func):
+        return False
+    scope = [select.args.get("from_") or select.args.get("from"), *(select.args.get("joins") or [])]
+    aliases = {t.alias_or_name for part in scope if part is not None for t in part.find_all(exp.Table, exp.Subquery)
+               if t.find_ancestor(exp.Select) is select}
+    return column.name in aliases and column.name not in {c.alias_or_name for c in select.expressions}
 
 
 def _spark(tree) -> str:

@@ -50,7 +50,8 @@ def spark_session(master: str | None = None):
     except ImportError:
         raise CxInputError("the Spark engine needs PySpark: pip install 'cxlib[spark]' (and Java 17 or newer)") from None
     master = master or os.environ.get(MASTER_VARIABLE) or "local[*]"
-    builder = SparkSession.builder.appName("cxlib").master(master).config("spark.ui.enabled", "false")
+    builder = (SparkSession.builder.appName("cxlib").master(master).config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false"))
     for key, value in SESSION_CONF.items():
         builder = builder.config(key, value)
     if master.startswith("local"):

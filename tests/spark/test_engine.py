@@ -129,3 +129,15 @@ def test_two_stores_in_one_process_keep_their_own_tables(spark_con, spark_config
     assert other.execute(count).fetchone() == (0,)
     assert spark_con.execute(count).fetchone() == sample_con.execute(count).fetchone() != (0,)
     assert cxlib.connect(spark_config, engine="spark") is cxlib.connect(spark_config, engine="spark")
+
+
+def test_a_table_alias_as_a_whole_row(spark_con):
+    """DuckDB's hash(t) hashes t's whole row; on Spark it is hash(t.*): two stores differing in one
+    value differ in the report header's fingerprint on either engine."""
+    (text, _), = [(s[1], s[2]) for s in translate("SELECT sum(hash(t)), hash(customer_id) FROM customers t")]
+    assert "HASH(t.*)" in text and "HASH(customer_id)" in text
+    one = spark_con.execute("SELECT sum(hash(t)) FROM (SELECT customer_id, region FROM customers) t").fetchone()
+    other = spark_con.execute("SELECT sum(hash(t)) FROM (SELECT customer_id, CASE WHEN customer_id = "
+                              "(SELECT min(customer_id) FROM customers) THEN 'elsewhere' ELSE region END AS region "
+                              "FROM customers) t").fetchone()
+    assert one != other

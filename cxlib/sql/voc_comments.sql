@@ -6,8 +6,14 @@
 --   $start, $end (TIMESTAMP or NULL), $limit (INTEGER)
 -- Output: response_id, metric, score, nps_group ('promoter' | 'passive' | 'detractor' | NULL for
 --   other metrics), comment, themes (VARCHAR[], sorted; empty when none)
-WITH tax AS (
-  SELECT unnest($themes) AS theme, unnest($patterns) AS pattern
+WITH theme_list AS (  -- $themes and $patterns zipped by position (one unnest per select: Spark allows no more)
+  SELECT theme, i FROM unnest($themes) WITH ORDINALITY AS u(theme, i)
+),
+pattern_list AS (
+  SELECT pattern, i FROM unnest($patterns) WITH ORDINALITY AS u(pattern, i)
+),
+tax AS (
+  SELECT theme_list.theme, pattern_list.pattern FROM theme_list JOIN pattern_list ON pattern_list.i = theme_list.i
 ),
 com AS (
   SELECT response_id, metric, score, comment,

@@ -5,10 +5,13 @@
 -- Output: customer_id, responded_at, nps_score, comment, last_touchpoints (oldest first,
 --   joined with ' > '), last_channel, last_event_at, open_tickets, last_ticket_category,
 --   last_ticket_opened_at
+-- arg_max skips rows whose value is NULL on DuckDB, not on Spark (max_by): the FILTERs say so for both
+--   (comment: the latest answer's comment, or else the latest comment among the customer's
+--   relationship answers).
 WITH rel AS (
   SELECT customer_id,
          arg_max(score, (ts, response_id)) AS nps_score,
-         arg_max(comment, (ts, response_id)) AS comment,
+         arg_max(comment, (ts, response_id)) FILTER (WHERE comment IS NOT NULL) AS comment,
          max(ts) AS responded_at
   FROM survey_responses
   WHERE metric = 'nps' AND touchpoint IS NULL AND score IS NOT NULL AND ts <= $as_of
@@ -26,7 +29,7 @@ recent AS (
 journey AS (
   SELECT customer_id,
          string_agg(touchpoint, ' > ' ORDER BY seq) AS last_touchpoints,
-         arg_max(channel, seq) AS last_channel,
+         arg_max(channel, seq) FILTER (WHERE channel IS NOT NULL) AS last_channel,
          max(ts) AS last_event_at
   FROM recent WHERE back <= $last_n
   GROUP BY customer_id
@@ -34,7 +37,7 @@ journey AS (
 tik AS (
   SELECT t.customer_id,
          count(*) FILTER (WHERE t.resolved_at IS NULL OR t.resolved_at > $as_of) AS open_tickets,
-         arg_max(t.category, (t.opened_at, t.ticket_id)) AS last_ticket_category,
+         arg_max(t.category, (t.opened_at, t.ticket_id)) FILTER (WHERE t.category IS NOT NULL) AS last_ticket_category,
          max(t.opened_at) AS last_ticket_opened_at
   FROM tickets t JOIN det USING (customer_id)
   WHERE t.opened_at <= $as_of

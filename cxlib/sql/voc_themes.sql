@@ -12,8 +12,14 @@
 --   (TIMESTAMP or NULL, on the answer's ts: inclusive, exclusive)
 -- Output: theme, comments, promoters, passives, detractors, total_comments, total_detractors,
 --   total_promoters (promoters / passives / detractors: comments on NPS answers with a score)
-WITH tax AS (
-  SELECT unnest($themes) AS theme, unnest($patterns) AS pattern
+WITH theme_list AS (  -- $themes and $patterns zipped by position (one unnest per select: Spark allows no more)
+  SELECT theme, i FROM unnest($themes) WITH ORDINALITY AS u(theme, i)
+),
+pattern_list AS (
+  SELECT pattern, i FROM unnest($patterns) WITH ORDINALITY AS u(pattern, i)
+),
+tax AS (
+  SELECT theme_list.theme, pattern_list.pattern FROM theme_list JOIN pattern_list ON pattern_list.i = theme_list.i
 ),
 com AS (
   SELECT response_id, CASE WHEN metric = 'nps' THEN score END AS score,

@@ -20,8 +20,8 @@
 --   occurrences (judged), customers, dropped_off, csat_n, csat (share of 4-5 among answers about this touchpoint and
 --   channel), ces_n, ces (mean 1-7)
 WITH goal_steps AS (
-  SELECT k, unnest((CAST($goal AS VARCHAR[][]))[k]) AS touchpoint
-  FROM (SELECT unnest(range(1, len(CAST($goal AS VARCHAR[][])) + 1)) AS k)
+  SELECT k, unnest((CAST($goal AS VARCHAR[][]))[CAST(k AS INTEGER)]) AS touchpoint
+  FROM (SELECT unnest(range(1, array_length(CAST($goal AS VARCHAR[][])) + 1)) AS k)
 ),
 stage_order AS (
   SELECT * FROM (VALUES (1, 'awareness'), (2, 'consideration'), (3, 'purchase'), (4, 'service'), (5, 'loyalty'))
@@ -29,19 +29,19 @@ stage_order AS (
 ),
 ev AS (  -- every event, with its rank: the goal step, or the stage's place in the stage order
   SELECT e.customer_id, e.seq, e.ts, e.touchpoint, e.channel, e.stage, e.next_ts, e.next_touchpoint,
-         CASE WHEN len(CAST($goal AS VARCHAR[][])) > 0 THEN g.k ELSE so.stage_order END AS rnk
+         CASE WHEN array_length(CAST($goal AS VARCHAR[][])) > 0 THEN g.k ELSE so.stage_order END AS rnk
   FROM events_ordered e
   LEFT JOIN goal_steps g ON g.touchpoint = e.touchpoint
   LEFT JOIN stage_order so ON so.stage = e.stage
 ),
 judged AS (  -- occurrences in the range that have an expected next step and are not censored
   SELECT *,
-         CASE WHEN len(CAST($goal AS VARCHAR[][])) > 0 THEN 'later step'
+         CASE WHEN array_length(CAST($goal AS VARCHAR[][])) > 0 THEN 'later step'
               WHEN rnk IS NULL THEN 'any event' ELSE 'same or later stage' END AS expects
   FROM ev
   WHERE ts + to_seconds($gap_seconds) <= $horizon
     AND ($start IS NULL OR ts >= $start) AND ($end IS NULL OR ts < $end)
-    AND CASE WHEN len(CAST($goal AS VARCHAR[][])) > 0 THEN rnk IS NOT NULL AND rnk < len(CAST($goal AS VARCHAR[][]))
+    AND CASE WHEN array_length(CAST($goal AS VARCHAR[][])) > 0 THEN rnk IS NOT NULL AND rnk < array_length(CAST($goal AS VARCHAR[][]))
              ELSE rnk IS NULL OR rnk < 5 END
 ),
 goal_hits AS (  -- goal mode: occurrences followed in time by an event of a later step
@@ -49,16 +49,16 @@ goal_hits AS (  -- goal mode: occurrences followed in time by an event of a late
   FROM judged j
   JOIN ev f ON f.customer_id = j.customer_id AND f.seq > j.seq AND f.rnk > j.rnk
    AND f.ts <= j.ts + to_seconds($gap_seconds)
-  WHERE len(CAST($goal AS VARCHAR[][])) > 0
+  WHERE array_length(CAST($goal AS VARCHAR[][])) > 0
 ),
 occ AS (
   SELECT j.customer_id, j.touchpoint, j.channel, j.stage, j.expects,
-         CASE WHEN len(CAST($goal AS VARCHAR[][])) > 0 THEN h.seq IS NULL
+         CASE WHEN array_length(CAST($goal AS VARCHAR[][])) > 0 THEN h.seq IS NULL
               ELSE j.next_ts IS NULL OR j.next_ts > j.ts + to_seconds($gap_seconds)
                    OR (j.rnk IS NOT NULL AND coalesce(nso.stage_order, j.rnk) < j.rnk) END AS dropped_off
   FROM judged j
   LEFT JOIN goal_hits h ON h.customer_id = j.customer_id AND h.seq = j.seq
-  LEFT JOIN touchpoint_stages nm ON len(CAST($goal AS VARCHAR[][])) = 0 AND nm.touchpoint = j.next_touchpoint
+  LEFT JOIN touchpoint_stages nm ON array_length(CAST($goal AS VARCHAR[][])) = 0 AND nm.touchpoint = j.next_touchpoint
   LEFT JOIN stage_order nso ON nso.stage = nm.stage
 ),
 agg AS (
@@ -69,7 +69,7 @@ agg AS (
 ratings AS (
   SELECT touchpoint, channel,
          count(*) FILTER (WHERE metric = 'csat') AS csat_n,
-         avg(CASE WHEN score >= 4 THEN 1.0 ELSE 0.0 END) FILTER (WHERE metric = 'csat') AS csat,
+         avg(CASE WHEN score >= 4 THEN 1 ELSE 0 END) FILTER (WHERE metric = 'csat') AS csat,
          count(*) FILTER (WHERE metric = 'ces') AS ces_n,
          avg(score::DOUBLE) FILTER (WHERE metric = 'ces') AS ces
   FROM survey_responses

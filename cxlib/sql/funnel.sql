@@ -21,6 +21,6 @@ SELECT f.segment,
        median(epoch(f.times[st.step]) - epoch(f.times[st.step - 1]))
          FILTER (WHERE f.furthest >= st.step AND st.step > 1) AS median_seconds
 FROM cx_funnel_customers f
-CROSS JOIN (SELECT range AS step FROM range(1, $n_steps + 1)) st
+CROSS JOIN (SELECT unnest(range(1, $n_steps + 1)) AS step) st
 GROUP BY f.segment, st.step
 ORDER BY f.segment, st.step

@@ -29,8 +29,8 @@ binned AS (
 ),
 segs AS (SELECT segment, list(seconds ORDER BY seconds) AS vals FROM x GROUP BY segment),
 grid AS (
-  SELECT s.segment, s.vals, w.lo + r.range * w.w AS bin_from_seconds, w.w
-  FROM segs s CROSS JOIN width w CROSS JOIN range(0, (SELECT n_bins FROM width) + 1) r
+  SELECT s.segment, s.vals, w.lo + r.i * w.w AS bin_from_seconds, w.w
+  FROM segs s CROSS JOIN width w CROSS JOIN (SELECT unnest(range(0, (SELECT n_bins FROM width) + 1)) AS i) r
 )
 SELECT g.segment, g.bin_from_seconds, g.w AS bin_width_seconds, coalesce(b.customers, 0) AS customers,
        g.vals AS "values"

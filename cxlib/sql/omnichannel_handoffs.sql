@@ -77,7 +77,7 @@ summary AS (
 SELECT d.from_tp AS from_touchpoint, d.to_tp AS to_touchpoint, d.handoff,
        count(*) AS cases,
        count(DISTINCT d.customer_id) AS customers,
-       avg(CASE WHEN r.n_repeat > 0 THEN 1.0 ELSE 0.0 END) AS repeat_rate,
+       avg(CASE WHEN r.n_repeat > 0 THEN 1 ELSE 0 END) AS repeat_rate,
        avg(r.n_repeat::DOUBLE) AS repeat_contacts,
        count(e.ces) AS ces_n,
        avg(e.ces) AS ces,

@@ -35,7 +35,8 @@ around AS (
 ),
 per_customer AS (
   SELECT a.customer_id,
-         coalesce(list(r.touchpoint ORDER BY r.seq) FILTER (WHERE r.touchpoint IS NOT NULL), []) AS path
+         coalesce(list_transform(list_sort(list(struct_pack(seq := r.seq, touchpoint := r.touchpoint))
+                   FILTER (WHERE r.touchpoint IS NOT NULL)), lambda x: x.touchpoint), []) AS path
   FROM anchor a LEFT JOIN around r ON r.customer_id = a.customer_id
   GROUP BY a.customer_id
 ),

@@ -31,20 +31,30 @@ slice AS (  -- the events from the start point to the end point, both included
   FROM first_end f JOIN ev v ON v.customer_id = f.customer_id AND v.seq BETWEEN f.s AND f.e
 ),
 compact AS (  -- consecutive repeats collapsed (the end point differs from the start point, so both stay)
-  SELECT customer_id, list(touchpoint ORDER BY seq) AS p
-  FROM slice WHERE prev IS NULL OR touchpoint <> prev
-  GROUP BY customer_id
+  SELECT customer_id, seq, touchpoint FROM slice WHERE prev IS NULL OR touchpoint <> prev
 ),
-mid AS (
-  SELECT customer_id, p[2:len(p) - 1] AS m FROM compact
+mid AS (  -- what lies strictly between the start and end points: the i-th of n touchpoints
+  SELECT c.customer_id, c.touchpoint, row_number() OVER (PARTITION BY c.customer_id ORDER BY c.seq) AS i,
+         count(*) OVER (PARTITION BY c.customer_id) AS n
+  FROM compact c JOIN first_end f ON f.customer_id = c.customer_id
+  WHERE c.seq > f.s AND c.seq < f.e
 ),
-per_customer AS (
-  SELECT f.customer_id, m.customer_id IS NOT NULL AS reached,
-         CASE WHEN m.customer_id IS NULL THEN NULL
-              WHEN len(m.m) > $steps
-                THEN list_concat(m.m[1:($steps + 1) // 2], ['...'], m.m[len(m.m) - $steps // 2 + 1:len(m.m)])
-              ELSE m.m END AS path
-  FROM first_start f LEFT JOIN mid m ON m.customer_id = f.customer_id
+shown AS (  -- a longer path keeps its first ($steps + 1) // 2 and last $steps // 2 around '...' (at position pos)
+  SELECT customer_id, CAST(i AS DOUBLE) AS pos, touchpoint FROM mid
+  WHERE n <= $steps OR i <= ($steps + 1) // 2 OR i > n - $steps // 2
+  UNION ALL
+  SELECT DISTINCT customer_id, ($steps + 1) // 2 + 0.5, '...' FROM mid WHERE n > $steps
+),
+per_customer AS (  -- the path as a list in position order (a list of structs sorted: the same on Spark)
+  SELECT f.customer_id, r.customer_id IS NOT NULL AS reached,
+         CASE WHEN r.customer_id IS NULL THEN NULL
+              ELSE coalesce(list_transform(list_sort(list(struct_pack(pos := w.pos, touchpoint := w.touchpoint))
+                                                     FILTER (WHERE w.touchpoint IS NOT NULL)), lambda x: x.touchpoint), [])
+         END AS path
+  FROM first_start f
+  LEFT JOIN first_end r ON r.customer_id = f.customer_id
+  LEFT JOIN shown w ON w.customer_id = f.customer_id
+  GROUP BY f.customer_id, r.customer_id
 ),
 counted AS (
   SELECT coalesce(g.segment, CASE $by_mode WHEN 'none' THEN 'all' WHEN 'nps' THEN 'no_response'
@@ -55,7 +65,7 @@ counted AS (
 )
 SELECT segment, reached, path, customers,
        sum(customers) OVER (PARTITION BY segment) AS started,
-       coalesce(sum(customers) FILTER (WHERE reached) OVER (PARTITION BY segment), 0) AS reached_customers
+       sum(CASE WHEN reached THEN customers ELSE 0 END) OVER (PARTITION BY segment) AS reached_customers
 FROM counted
 QUALIFY NOT reached OR row_number() OVER (PARTITION BY segment, reached ORDER BY customers DESC, path) <= $top
 ORDER BY segment, reached DESC, customers DESC, path

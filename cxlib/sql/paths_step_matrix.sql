@@ -38,7 +38,7 @@ cells AS (
   WHERE ev.seq - f.s0 + 1 <= $max_steps
   GROUP BY ALL
 ),
-positions AS (SELECT range AS position FROM range(1, $max_steps + 1)),
+positions AS (SELECT unnest(range(1, $max_steps + 1)) AS position),
 ended AS (
   SELECT t.segment, p.position, '(ended)' AS node, t.n - coalesce(sum(c.customers), 0) AS customers
   FROM positions p CROSS JOIN total t LEFT JOIN cells c ON c.position = p.position AND c.segment = t.segment

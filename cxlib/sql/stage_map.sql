@@ -53,7 +53,7 @@ gap_stats AS (
 ratings AS (
   SELECT CASE WHEN $by_mode = 'none' THEN 'all' ELSE coalesce(sg.segment, '(none)') END AS segment, m.stage,
          count(*) FILTER (WHERE r.metric = 'csat') AS csat_n,
-         avg(CASE WHEN r.score >= 4 THEN 1.0 ELSE 0.0 END) FILTER (WHERE r.metric = 'csat') AS csat,
+         avg(CASE WHEN r.score >= 4 THEN 1 ELSE 0 END) FILTER (WHERE r.metric = 'csat') AS csat,
          count(*) FILTER (WHERE r.metric = 'ces') AS ces_n,
          avg(r.score::DOUBLE) FILTER (WHERE r.metric = 'ces') AS ces
   FROM survey_responses r JOIN touchpoint_stages m ON m.touchpoint = r.touchpoint

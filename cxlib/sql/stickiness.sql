@@ -15,5 +15,5 @@ customer_days AS (SELECT customer_id, d FROM act GROUP BY customer_id, d),
 per_customer AS (SELECT customer_id, count(*) AS active_days FROM customer_days GROUP BY customer_id),
 counts AS (SELECT active_days, count(*) AS customers FROM per_customer GROUP BY active_days)
 SELECT CAST(t.n AS INTEGER) AS active_days, coalesce(c.customers, 0) AS customers
-FROM range(1, $days + 1) AS t(n) LEFT JOIN counts c ON c.active_days = t.n
+FROM (SELECT unnest(range(1, $days + 1)) AS n) AS t LEFT JOIN counts c ON c.active_days = t.n
 ORDER BY 1

@@ -56,8 +56,8 @@ def _customer_count(con, level: str, *, ranged: bool) -> dict[str, sql.Ident]:
             first, first_source = _FLAGS[level]
             return {"first": sql.Ident(first), "first_source": sql.Ident(first_source), "customers": _COUNT_FIRST,
                     "leaving": sql.Ident("FALSE")}
-    return {"first": sql.Ident("NULL"), "first_source": sql.Ident("NULL"), "customers": _COUNT_DISTINCT,
-            "leaving": sql.Ident("TRUE")}
+    no_flag = sql.Ident("CAST(NULL AS BOOLEAN)")  # typed: Spark's FILTER (WHERE ...) needs a BOOLEAN, not a bare NULL
+    return {"first": no_flag, "first_source": no_flag, "customers": _COUNT_DISTINCT, "leaving": sql.Ident("TRUE")}
 
 
 def _hidden_sources(raw: pd.DataFrame, min_group_size: int) -> pd.Index:

@@ -64,6 +64,22 @@ def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(table_columns(con, table))
 
 
+def shadowed(con: duckdb.DuckDBPyConnection, tables) -> bool:
+    """Whether a connection-local (TEMP) table or view hides one of the store's `tables`, or is
+    the only one of that name (DuckDB: a filtered store's views, `cxlib.explore.filtered`). On
+    Spark every table is a session view the store itself defined (`cxlib.store.spark`): False."""
+    if getattr(con, "engine", "duckdb") != "duckdb":
+        return False
+    names = list(tables)
+    row = con.execute(
+        "SELECT count(*) FROM (SELECT table_name AS name FROM duckdb_tables() WHERE temporary AND schema_name = 'main' "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary AND schema_name = 'main') "
+        "WHERE list_contains(?, name)",
+        [names],
+    ).fetchone()
+    return bool(row[0])
+
+
 
 class Ident(str):
     """An identifier that has been checked against a table's real columns and quoted."""

@@ -9,7 +9,10 @@
 WITH s AS (SELECT * FROM {status}),
 bounds AS (
   SELECT date_trunc($period, min(start)) AS first_p,
-         date_diff($period, date_trunc($period, min(start)), date_trunc($period, CAST($as_of AS TIMESTAMP))) AS n
+         CASE WHEN $period = 'month'
+              THEN date_diff('month', date_trunc('month', min(start)), date_trunc('month', CAST($as_of AS TIMESTAMP)))
+              ELSE date_diff('day', date_trunc('week', min(start)), date_trunc('week', CAST($as_of AS TIMESTAMP))) // 7
+         END AS n
   FROM s
 ),
 p AS (
@@ -17,7 +20,7 @@ p AS (
               ELSE first_p + to_days(CAST(7 * k AS INTEGER)) END AS period,
          CASE WHEN $period = 'month' THEN first_p + to_months(CAST(k + 1 AS INTEGER))
               ELSE first_p + to_days(CAST(7 * (k + 1) AS INTEGER)) END AS period_end
-  FROM bounds, range(0, coalesce(n, -1) + 1) AS t(k)
+  FROM bounds CROSS JOIN unnest(range(0, coalesce(n, -1) + 1)) AS t(k)
 )
 SELECT p.period, p.period_end,
        count(*) FILTER (WHERE s.start < p.period AND (NOT s.churned OR s."end" >= p.period)) AS active_at_start,

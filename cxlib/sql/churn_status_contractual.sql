@@ -7,7 +7,7 @@
 --   still subscribed, censored at $as_of), judged (always true: a subscription end is observed
 --   directly), duration_days (start to "end", or to $as_of when censored).
 -- A customer with a gap between two subscriptions is not churned while a later one runs.
-WITH s AS (
+WITH contract_subs AS (
   SELECT customer_id,
          min(started_at) AS start,
          bool_and(ended_at IS NOT NULL AND ended_at <= $as_of) AS all_ended,
@@ -16,7 +16,7 @@ WITH s AS (
   WHERE started_at <= $as_of
   GROUP BY customer_id
 ),
-act AS (
+contract_activity AS (
   SELECT customer_id, max(ts) AS last_ts FROM (
     SELECT customer_id, ts FROM events WHERE ts <= $as_of
     UNION ALL
@@ -31,5 +31,5 @@ SELECT s.customer_id,
        NOT s.all_ended AS censored,
        true AS judged,
        epoch(CASE WHEN s.all_ended THEN s.last_end ELSE $as_of END - s.start) / 86400.0 AS duration_days
-FROM s LEFT JOIN act USING (customer_id)
+FROM contract_subs s LEFT JOIN contract_activity act USING (customer_id)
 ORDER BY s.customer_id

@@ -8,18 +8,18 @@
 --   back, the churn date will be that activity, so only "churn date >= last_activity" is
 --   known), judged (start at least $inactivity_days before $as_of: enough follow-up to be
 --   judged in churn rates), duration_days (start to last_activity).
-WITH act AS (
+WITH inactive_activity AS (
   SELECT customer_id, min(ts) AS first_ts, max(ts) AS last_ts FROM (
     SELECT customer_id, ts FROM events WHERE ts <= $as_of
     UNION ALL
     SELECT customer_id, ts FROM orders WHERE ts <= $as_of
   ) GROUP BY customer_id
 ),
-c AS (
+inactive_customers AS (
   SELECT c.customer_id,
          least(c.signup_at, coalesce(act.first_ts, c.signup_at)) AS start,
          greatest(c.signup_at, coalesce(act.last_ts, c.signup_at)) AS last_activity
-  FROM customers c LEFT JOIN act USING (customer_id)
+  FROM customers c LEFT JOIN inactive_activity act USING (customer_id)
   WHERE c.signup_at <= $as_of
 )
 SELECT customer_id,
@@ -30,5 +30,5 @@ SELECT customer_id,
        NOT (last_activity <= $as_of - to_days(CAST($inactivity_days AS INTEGER))) AS censored,
        start <= $as_of - to_days(CAST($inactivity_days AS INTEGER)) AS judged,
        epoch(last_activity - start) / 86400.0 AS duration_days
-FROM c
+FROM inactive_customers
 ORDER BY customer_id

@@ -17,9 +17,9 @@ grid AS (
   SELECT z.segment, z.cohort, z.customers, CAST(k AS INTEGER) AS period_number,
          CASE WHEN $period = 'month' THEN z.cohort + to_months(CAST(k + 1 AS INTEGER))
               ELSE z.cohort + to_days(CAST(7 * (k + 1) AS INTEGER)) END <= $as_of AS complete
-  FROM sizes z, last_p,
-       range(0, CASE WHEN $period = 'month' THEN date_diff('month', z.cohort, last_p.lp)
-                     ELSE date_diff('day', z.cohort, last_p.lp) // 7 END + 1) AS t(k)
+  FROM sizes z CROSS JOIN last_p
+       CROSS JOIN unnest(range(0, CASE WHEN $period = 'month' THEN date_diff('month', z.cohort, last_p.lp)
+                     ELSE date_diff('day', z.cohort, last_p.lp) // 7 END + 1)) AS t(k)
 ),
 cells AS (
   SELECT m.segment, m.cohort,

@@ -25,14 +25,10 @@ _ACTIVITY_SCANNED = sql.Ident("SELECT DISTINCT customer_id, date_trunc($period, 
 
 
 def _activity(con) -> sql.Ident:
-    """Which activity the retention queries read (see above)."""
-    found = con.execute(
-        """SELECT count(*) FILTER (WHERE NOT temporary AND table_name = 'customer_activity'),
-                  count(*) FILTER (WHERE temporary AND table_name IN ('events', 'orders', 'customer_activity'))
-           FROM (SELECT table_name, temporary FROM duckdb_tables() WHERE schema_name = 'main'
-                 UNION ALL SELECT view_name, temporary FROM duckdb_views() WHERE schema_name = 'main')"""
-    ).fetchone()
-    return _ACTIVITY_STORED if found[0] and not found[1] else _ACTIVITY_SCANNED
+    """Which activity the retention queries read (see above): the stored table when the store has
+    it and no connection-local view hides it (a filtered store), else the rows of events and orders."""
+    stored = sql.has_table(con, "customer_activity") and not sql.shadowed(con, ("events", "orders", "customer_activity"))
+    return _ACTIVITY_STORED if stored else _ACTIVITY_SCANNED
 
 
 def cohort_retention(

@@ -13,12 +13,13 @@
 --   DuckDB building a distinct set per group).
 SELECT f.segment,
        st.step,
-       {customers} FILTER (WHERE f.reached[st.step]) AS customers,
-       count(*) FILTER (WHERE f.reached[st.step]) AS entries,
+       {customers} FILTER (WHERE f.reached[CAST(st.step AS INTEGER)]) AS customers,
+       count(*) FILTER (WHERE f.reached[CAST(st.step AS INTEGER)]) AS entries,
        count(*) FILTER (WHERE f.furthest = st.step - 1 AND f.is_open) AS open_window,
        count(*) FILTER (WHERE f.furthest = st.step - 1 AND NOT f.is_open) AS dropped,
        count(*) FILTER (WHERE f.furthest < st.step AND f.is_open) AS open_before,
-       median(epoch(f.times[st.step]) - epoch(f.times[st.step - 1]))
+       median(CASE WHEN f.furthest >= st.step AND st.step > 1  -- the CASE: Spark reads no step beyond the list
+                   THEN epoch(f.times[CAST(st.step AS INTEGER)]) - epoch(f.times[CAST(st.step - 1 AS INTEGER)]) END)
          FILTER (WHERE f.furthest >= st.step AND st.step > 1) AS median_seconds
 FROM cx_funnel_customers f
 CROSS JOIN (SELECT unnest(range(1, $n_steps + 1)) AS step) st

@@ -10,7 +10,7 @@
 -- Output: segment, bin_from_seconds, bin_width_seconds, customers (in the bin), values (DOUBLE[]: the
 --   segment's sorted seconds, repeated on each row of the segment, for the median and its interval).
 WITH x AS (
-  SELECT segment, epoch(times[$to_step]) - epoch(times[$from_step]) AS seconds
+  SELECT segment, epoch(times[CAST($to_step AS INTEGER)]) - epoch(times[CAST($from_step AS INTEGER)]) AS seconds
   FROM cx_funnel_customers WHERE furthest >= $to_step
 ),
 params AS (
@@ -27,7 +27,7 @@ binned AS (
   SELECT x.segment, w.lo + floor((x.seconds - w.lo) / w.w) * w.w AS bin_from_seconds, count(*) AS customers
   FROM x CROSS JOIN width w GROUP BY ALL
 ),
-segs AS (SELECT segment, list(seconds ORDER BY seconds) AS vals FROM x GROUP BY segment),
+segs AS (SELECT segment, list_sort(list(seconds)) AS vals FROM x GROUP BY segment),
 grid AS (
   SELECT s.segment, s.vals, w.lo + r.i * w.w AS bin_from_seconds, w.w
   FROM segs s CROSS JOIN width w CROSS JOIN (SELECT unnest(range(0, (SELECT n_bins FROM width) + 1)) AS i) r

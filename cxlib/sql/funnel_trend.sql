@@ -11,7 +11,8 @@ SELECT segment,
        count(*) AS entered,
        count(*) FILTER (WHERE furthest = $n_steps) AS converted,
        count(*) FILTER (WHERE furthest < $n_steps AND is_open) AS open_window,
-       median(epoch(times[$n_steps]) - epoch(times[1])) FILTER (WHERE furthest = $n_steps) AS median_seconds
+       median(CASE WHEN furthest = $n_steps THEN epoch(times[CAST($n_steps AS INTEGER)]) - epoch(times[1]) END)
+         FILTER (WHERE furthest = $n_steps) AS median_seconds
 FROM cx_funnel_customers
 GROUP BY ALL
 ORDER BY segment, period

@@ -111,6 +111,16 @@ def parse_window(window, *, name: str = "window", allow_none: bool = True) -> fl
     return float(seconds)
 
 
+def stored_events(con: duckdb.DuckDBPyConnection) -> str:
+    """The store's own ``events`` table as a query names it: plain ``events``, or on a DuckDB store
+    whose ``events`` a connection-local view hides (a filtered store, ``cxlib.explore.filtered``)
+    the stored table by its full name, ``"<database>".main.events``. On Spark nothing hides it
+    (``cxlib.sql.shadowed``), so both engines read the same rows with the same text."""
+    if not sql.shadowed(con, ["events"]):
+        return "events"
+    return f"{quote_ident(con.execute('SELECT current_database()').fetchone()[0])}.main.events"
+
+
 def _known_touchpoints(con: duckdb.DuckDBPyConnection, among: Sequence[str] | None = None) -> set[str]:
     """Touchpoints that occur in the store's events (of `among` only, when given).
 
@@ -119,7 +129,7 @@ def _known_touchpoints(con: duckdb.DuckDBPyConnection, among: Sequence[str] | No
     read even on a filtered store (whose ``events`` is a filtered view), so a filter that happens
     to exclude a touchpoint does not make it unknown.
     """
-    stored = f"{quote_ident(con.execute('SELECT current_database()').fetchone()[0])}.main.events"
+    stored = stored_events(con)
     if among is None:
         return {r[0] for r in con.execute(f"SELECT DISTINCT touchpoint FROM {stored}").fetchall()}
     # one query per name that stops at its first event: a scan of all events only for a name not there

@@ -30,18 +30,17 @@ from cxlib.analysis.journey.common import (
     _segment,
     funnel_nps_groups,
     parse_window,
+    stored_events,
 )
 from cxlib.errors import CxInputError, unknown_name
 from cxlib.privacy import MIN_GROUP_SIZE, check_min_group_size, suppress
-from cxlib.sql import quote_ident
 
 STEP_KEYS = ("touchpoint", "channel")  # a dict step: PostHog's event + property filter (the property here: channel)
 
 
 def _known_channels(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Channels that occur in the store's events (the stored table, as _known_touchpoints)."""
-    stored = quote_ident(con.execute("SELECT current_database()").fetchone()[0])
-    return {r[0] for r in con.execute(f"SELECT DISTINCT channel FROM {stored}.main.events "
+    return {r[0] for r in con.execute(f"SELECT DISTINCT channel FROM {stored_events(con)} "
                                       "WHERE channel IS NOT NULL").fetchall()}
 
 

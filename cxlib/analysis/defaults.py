@@ -132,7 +132,7 @@ def common_path(con: duckdb.DuckDBPyConnection, *, lengths=(4, 3, 5), min_custom
                   SELECT customer_id, list(touchpoint ORDER BY k) OVER (PARTITION BY customer_id ORDER BY k
                            ROWS BETWEEN CURRENT ROW AND {length - 1} FOLLOWING) AS path FROM steps)
                 SELECT path, count(DISTINCT customer_id) AS customers FROM paths
-                WHERE len(path) = {length} AND len(list_distinct(path)) = {length}
+                WHERE array_length(path) = {length} AND array_length(list_distinct(path)) = {length}
                 GROUP BY path ORDER BY customers DESC, CAST(path AS VARCHAR) LIMIT 1"""
         ).fetchone()
         if row is not None and row[1] >= min_customers:

@@ -33,13 +33,9 @@ def median_bounds(con: duckdb.DuckDBPyConnection, counts: pd.DataFrame, slot: sq
     `counts` has grp and resolved; returns grp, median_hours_lower, median_hours_upper (NaN when
     a group has too few resolved tickets for the interval)."""
     picks = {g: median_ranks(int(n)) for g, n in zip(counts["grp"], counts["resolved"])}
-    groups, ranks = [], []
-    for g, r in picks.items():
-        if r is not None:
-            groups += [g, g]
-            ranks += list(r)
-    found = sql.run(con, "service_resolution_ranks", {**params, "groups": groups, "ranks": ranks}, {"grp": slot}) \
-        if groups else pd.DataFrame(columns=["grp", "rank", "hours"])
+    wanted = [f"{rank}:{g}" for g, r in picks.items() if r is not None for rank in r]
+    found = sql.run(con, "service_resolution_ranks", {**params, "picks": wanted}, {"grp": slot}) \
+        if wanted else pd.DataFrame(columns=["grp", "rank", "hours"])
     value = {(g, int(r)): h for g, r, h in zip(found["grp"], found["rank"], found["hours"])}
     rows = [(g, value.get((g, r[0]), math.nan) if r else math.nan, value.get((g, r[1]), math.nan) if r else math.nan)
             for g, r in picks.items()]

@@ -36,7 +36,7 @@ query, so its peaks are over the whole round; the JVM's resident memory after ea
 given too. Answers are compared between the engines (speed.py's `compare`: counts exact, medians
 within 1 ms) and a difference is printed as MISMATCH.
 
-Writes benchmarks/out/spark_<UTC time>.json. Stores and Parquet go to --dir (default
+Writes benchmarks/out/spark_<UTC time>.json (and every child's records as they come, .jsonl). Stores and Parquet go to --dir (default
 /tmp/s9_bench), deleted afterwards unless --keep (and reused when kept).
 """
 
@@ -62,6 +62,7 @@ import speed  # (the generator, scan, cxlib answers and answer comparison)
 
 QUERIES = ["funnel", "transitions", "cohort_retention", "churn_rate", "nps"]
 TICKS = os.sysconf("SC_CLK_TCK")
+RAW: Path | None = None  # every record of every child, as it arrives (JSON lines), set by main
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,20 +182,49 @@ def child_duckdb(engine: str, query: str, db: str) -> None:
            "peak_rss_mib": _status("self", "VmHWM"), "rows": rows, "answer": got})
 
 
-def run_child(args: list[str], timeout: float) -> tuple[list[dict], str | None]:
-    """The JSON records a child printed (also those before a failure or the timeout) and its error."""
-    proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT, start_new_session=True)
+def run_child(args: list[str], timeout: float, progress: str = "") -> tuple[list[dict], str | None]:
+    """The JSON records a child printed (also those before a failure or the timeout) and its error;
+    with `progress`, each record is printed as it arrives."""
+    import tempfile
+    import threading
+
+    with tempfile.TemporaryFile(mode="w+") as err_file:
+        return _run(args, timeout, progress, err_file, threading)
+
+
+def _run(args, timeout, progress, err_file, threading):
+    proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, stderr=err_file, text=True,
+                            cwd=ROOT, start_new_session=True)
+    records: list[dict] = []
+
+    def read():
+        for line in proc.stdout:
+            if line.startswith("@@"):
+                rec = json.loads(line[2:])
+                records.append(rec)
+                if RAW:
+                    with RAW.open("a") as f:
+                        f.write(json.dumps({"args": args[:2], **rec}, default=str) + "\n")
+                if progress:
+                    what = " ".join(str(rec[k]) for k in ("step", "query", "engine") if k in rec)
+                    print(f"    {progress} {what}: " + (
+                        f"{rec['seconds']:.2f} s, CPU {rec['cpu_seconds']:.2f} s + JVM {rec.get('jvm_cpu_seconds') or 0:.2f} s"
+                        f", JVM RSS {rec.get('jvm_rss_mib') or 0:,.0f} MiB" if "seconds" in rec else
+                                                       str(rec.get("error") or rec.get("skipped") or "")), flush=True)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     error = None
     try:
-        out, err = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)  # the child and its JVM
-        out, err = proc.communicate()
+        proc.wait()
         error = f"timed out after {timeout:.0f} s"
-    records = [json.loads(line[2:]) for line in out.splitlines() if line.startswith("@@")]
+    reader.join(timeout=10)
     if error is None and proc.returncode != 0:
-        lines = [x for x in err.strip().splitlines() if x.strip()]
+        err_file.seek(0)
+        lines = [x for x in err_file.read().strip().splitlines() if x.strip()]
         error = lines[-1][:400] if lines else f"exit {proc.returncode}"
     return records, error
 
@@ -259,7 +289,7 @@ def measure(info: dict, queries: list[str], repeat: int, timeout: float) -> dict
     duck: dict[tuple[str, str], list[dict]] = {}
     for r in range(repeat):
         print(f"  round {r + 1}: Spark ...", flush=True)
-        records, error = run_child(["--child-spark", info["config"], ",".join(queries)], timeout)
+        records, error = run_child(["--child-spark", info["config"], ",".join(queries)], timeout, "Spark")
         if error:
             print(f"  Spark round {r + 1}: {error}", flush=True)
             records.append({"step": "failed", "error": error})
@@ -383,6 +413,8 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; duckdb {duckdb.__version__}; "
           f"commit {commit}", flush=True)
     out_path = OUT / f"spark_{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    global RAW
+    RAW = out_path.with_suffix(".jsonl")
     failed = False
     for events in args.events or [1_000_000]:
         t = time.perf_counter()

@@ -113,7 +113,24 @@ _TEMPLATES = {
     # NULLs are skipped and an empty or all-NULL list sums to NULL, as in DuckDB
     "list_sum": "aggregate(filter(__0, x -> x IS NOT NULL), CAST(NULL AS DOUBLE), (acc, x) -> coalesce(acc, 0) + x)",
     "regexp_split_to_array": "split(__0, __1)",
+    # regexp_full_match(s, p): the whole of s matches p (NULL for NULL); \\z, not $, so that a
+    # trailing newline is no match, as in DuckDB (ingestion's typing, cxlib/store/validate.py)
+    "regexp_full_match": "regexp_like(__0, concat('^(?:', __1, ')\\\\z'))",
+    # isfinite(x): neither infinite nor NaN (NULL for NULL); Spark orders NaN above Infinity
+    "isfinite": "abs(__0) < CAST('Infinity' AS DOUBLE)",
 }
+# DuckDB's `timezone(zone, naive) AT TIME ZONE 'UTC'`: the naive clock time read in the zone, as a
+# naive UTC time (ingestion's typing). The session's time zone is UTC (cxlib.store.spark).
+_LOCAL_TO_UTC = "CAST(to_utc_timestamp(__1, __0) AS TIMESTAMP_NTZ)"
+# DuckDB's `try_cast(text AS TIMESTAMPTZ) AT TIME ZONE 'UTC'`: ISO text with an offset right after
+# the time (Z, +02, +0200, +02:00; seconds optional) as a naive UTC time, NULL when not one (DuckDB
+# takes no blank before the offset and no lower-case z). Spark's cast wants seconds and +hh:mm, so
+# the text is written that way first; a blank before the offset is NULL, as in DuckDB.
+_OFFSET_TO_UTC = (
+    "CASE WHEN NOT regexp_like(__0, '\\\\d\\\\s+[Zz+-]') THEN CAST(try_cast("
+    "regexp_replace(regexp_replace(regexp_replace(regexp_replace(__0, '^(\\\\d{4}-\\\\d{2}-\\\\d{2}[ T]\\\\d{2}:\\\\d{2})(?!:)', '$1:00'), "
+    "'(\\\\d)Z\\\\z', '$1+00:00'), '(\\\\d[+-]\\\\d{2})(\\\\d{2})\\\\z', '$1:$2'), "
+    "'(\\\\d[+-]\\\\d{2})\\\\z', '$1:00') AS TIMESTAMP_LTZ) AS TIMESTAMP_NTZ) END")
 # epoch(): seconds as a double, of a timestamp or of a difference of two (DuckDB's interval)
 _EPOCH = "unix_micros(CAST(__0 AS TIMESTAMP_LTZ)) / CAST(1000000 AS DOUBLE)"
 _EPOCH_OF_DIFFERENCE = "(unix_micros(CAST(__0 AS TIMESTAMP_LTZ)) - unix_micros(CAST(__1 AS TIMESTAMP_LTZ))) / CAST(1000000 AS DOUBLE)"
@@ -145,6 +162,14 @@ def _portable(node):
         return exp.Column(this=exp.Star(), table=exp.to_identifier(node.name))
     if isinstance(node, exp.Anonymous) and node.name.lower() in _TEMPLATES:
         return _fill(_TEMPLATES[node.name.lower()], *node.expressions)
+    if isinstance(node, exp.RegexpFullMatch):  # sqlglot's own node for DuckDB's regexp_full_match
+        return _fill(_TEMPLATES["regexp_full_match"], node.this, node.expression)
+    if isinstance(node, exp.AtTimeZone) and node.text("zone").upper() == "UTC":
+        inner = node.this
+        if isinstance(inner, exp.Anonymous) and inner.name.lower() == "timezone" and len(inner.expressions) == 2:
+            return _fill(_LOCAL_TO_UTC, *inner.expressions)
+        if isinstance(inner, exp.TryCast) and inner.to.is_type(exp.DataType.Type.TIMESTAMPTZ):
+            return _fill(_OFFSET_TO_UTC, inner.this)
     if isinstance(node, exp.ToDays):
         return _fill(_TEMPLATES["to_days"], node.this)
     if isinstance(node, exp.TimeToUnix):

@@ -536,15 +536,17 @@ def _unpivot(rows: str, wide: dict) -> str:
 def _derive_key(con, spec: schema.Table, targets: list[str]) -> None:
     """A key from the row's content and its occurrence among identical rows of this file, so
     that loading the same file again gives the same keys (and adds nothing)."""
+    con.execute(f"ALTER TABLE _cx_stage ADD COLUMN {spec.derived_key} VARCHAR")
+    con.execute(f"UPDATE _cx_stage SET {spec.derived_key} = k.key FROM ({derived_keys(spec, targets)}) k "
+                "WHERE _cx_stage._rn = k._rn")
+
+
+def derived_keys(spec: schema.Table, targets: list[str]) -> str:
+    """SELECT _rn, key FROM _cx_stage: each row's derived key (both engines run this SELECT)."""
     content = "concat_ws(chr(31), " + ", ".join(f"coalesce({quote_ident(t)}, '')" for t in sorted(targets)) + ")"
     prefix = spec.derived_key.removesuffix("_id")
-    con.execute(f"ALTER TABLE _cx_stage ADD COLUMN {spec.derived_key} VARCHAR")
-    con.execute(
-        f"""UPDATE _cx_stage SET {spec.derived_key} = k.key FROM (
-              SELECT _rn, '{prefix}-' || substr(md5({content}), 1, 16) || '-'
-                     || row_number() OVER (PARTITION BY md5({content}) ORDER BY _rn) AS key FROM _cx_stage) k
-            WHERE _cx_stage._rn = k._rn"""
-    )
+    return (f"SELECT _rn, '{prefix}-' || substr(md5({content}), 1, 16) || '-' "
+            f"|| row_number() OVER (PARTITION BY md5({content}) ORDER BY _rn) AS key FROM _cx_stage")
 
 
 def _add_attribute_columns(con, spec: schema.Table, names: list[str]) -> None:
@@ -575,12 +577,7 @@ def _declare_metric_scales(con, scales: dict) -> None:
 
 def _add_customers(con, spec: schema.Table, load_id: int) -> int:
     """Create the customers this load names that are not in the store (signup_at: first seen)."""
-    first = FIRST_SEEN[spec.name]
-    con.execute(
-        f"""CREATE TEMP TABLE _cx_new_customers AS
-            SELECT customer_id, min({quote_ident(first)}) AS first_seen FROM _cx_typed
-            WHERE _reason IS NULL AND customer_id NOT IN (SELECT customer_id FROM customers) GROUP BY customer_id"""
-    )
+    con.execute(f"CREATE TEMP TABLE _cx_new_customers AS {new_customers(spec)}")
     try:
         con.execute("INSERT INTO customers (customer_id, signup_at) SELECT customer_id, first_seen FROM _cx_new_customers")
         con.execute("INSERT INTO added_customers SELECT customer_id, ? FROM _cx_new_customers", [load_id])
@@ -588,6 +585,14 @@ def _add_customers(con, spec: schema.Table, load_id: int) -> int:
         return con.execute("SELECT count(*) FROM _cx_new_customers").fetchone()[0]
     finally:
         con.execute("DROP TABLE _cx_new_customers")
+
+
+def new_customers(spec: schema.Table) -> str:
+    """SELECT customer_id, first_seen: the customers the accepted rows of _cx_typed name that the
+    store lacks, first seen at their earliest time in this load (both engines run this SELECT)."""
+    first = FIRST_SEEN[spec.name]
+    return (f"SELECT customer_id, min({quote_ident(first)}) AS first_seen FROM _cx_typed WHERE _reason IS NULL "
+            "AND customer_id NOT IN (SELECT customer_id FROM customers) GROUP BY customer_id")
 
 
 def _write(con, spec: schema.Table, targets: list[str], load_id: int) -> dict:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -171,7 +171,7 @@ def build_typed(con: duckdb.DuckDBPyConnection, spec: schema.Table, targets: lis
     con.execute(
         f"""CREATE TEMP TABLE _cx_typed AS
             WITH typed AS (SELECT {', '.join(inner)} FROM _cx_stage s),
-                 derived AS (SELECT * REPLACE ({derived}) FROM typed),
+                 derived AS (SELECT * {f'REPLACE ({derived}) ' if derived else ''}FROM typed),
                  checked AS (SELECT t.*, {first} AS _p {join or 'FROM derived t'}),
                  firsts AS (SELECT {key}, min(_rn) AS _first FROM checked WHERE _p IS NULL
                             GROUP BY {key} HAVING count(*) > 1)
@@ -215,7 +215,7 @@ def _derived_columns(spec: schema.Table, targets: list[str]) -> str:
                      "ELSE $as_of - to_days(CAST(round(tenure) AS INTEGER)) END AS started_at")
     if derives_end(spec, targets):
         parts.append("CASE WHEN churned THEN $as_of END AS ended_at")
-    return ", ".join(parts) or "_rn AS _rn"
+    return ", ".join(parts)
 
 
 def _parameters(spec: schema.Table, targets: list[str], typing: Typing) -> dict:
@@ -249,13 +249,42 @@ def mark_duplicates(con: duckdb.DuckDBPyConnection, spec: schema.Table, *, updat
     if spec.name == "customers" and not update:
         con.execute("UPDATE _cx_typed SET _existing = true WHERE _reason IS NULL "
                     "AND customer_id IN (SELECT customer_id FROM added_customers)")
-    same = " AND ".join(f"t.{quote_ident(k)} = _cx_typed.{quote_ident(k)}" for k in spec.key)
-    found = f"_reason IS NULL AND NOT _existing AND EXISTS (SELECT 1 FROM {spec.name} t WHERE {same})"
+    mark = stored_duplicate(spec)
     if update:
-        con.execute(f"UPDATE _cx_typed SET _existing = true WHERE {found}")
+        con.execute(f"UPDATE _cx_typed SET _existing = true WHERE {mark.condition}")
     else:
-        con.execute(f"UPDATE _cx_typed SET _column = $key, _reason = 'duplicate key: already in the store' "
-                    f"WHERE {found}", {"key": ", ".join(spec.key)})
+        apply_mark(con, mark)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A rule checked after typing, on whole rows of ``_cx_typed`` against the store: the rows
+    meeting `condition` (SQL) are rejected with `column` and `reason` (SQL expressions) and the
+    values in `params`. One definition for both engines: DuckDB updates ``_cx_typed`` in place
+    (`apply_mark`), Spark rebuilds it (cxlib.store.spark_ingest)."""
+
+    condition: str
+    column: str
+    reason: str
+    params: dict = field(default_factory=dict)
+
+
+def stored_duplicate(spec: schema.Table) -> Mark:
+    """A row whose key is already in the store's `spec` table (an accepted row not yet marked)."""
+    same = " AND ".join(f"t.{quote_ident(k)} = _cx_typed.{quote_ident(k)}" for k in spec.key)
+    return Mark(f"_reason IS NULL AND NOT _existing AND EXISTS (SELECT 1 FROM {spec.name} t WHERE {same})",
+                "$key", "'duplicate key: already in the store'", {"key": ", ".join(spec.key)})
+
+
+# A row naming a customer the store does not know.
+ORPHAN = Mark("_reason IS NULL AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = _cx_typed.customer_id)",
+              "'customer_id'", "'unknown customer_id ' || customer_id || ': load its customer first'")
+
+
+def apply_mark(con: duckdb.DuckDBPyConnection, mark: Mark) -> None:
+    """Reject the rows of _cx_typed that `mark` finds (DuckDB: an UPDATE in place)."""
+    con.execute(f"UPDATE _cx_typed SET _column = {mark.column}, _reason = {mark.reason} WHERE {mark.condition}",
+                mark.params or None)
 
 
 def _invisible(ch: str) -> bool:
@@ -330,10 +359,5 @@ def _reject_value(con, column: str, raw: str, reason: str) -> None:
 
 def mark_orphans(con: duckdb.DuckDBPyConnection) -> int:
     """Rows whose customer is not in the store are rejected; returns how many."""
-    con.execute(
-        """UPDATE _cx_typed SET _column = 'customer_id',
-                  _reason = 'unknown customer_id ' || customer_id || ': load its customer first'
-           WHERE _reason IS NULL
-             AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = _cx_typed.customer_id)"""
-    )
+    apply_mark(con, ORPHAN)
     return con.execute("SELECT count(*) FROM _cx_typed WHERE _reason LIKE 'unknown customer_id %'").fetchone()[0]

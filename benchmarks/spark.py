@@ -60,7 +60,8 @@ sys.path.insert(0, str(ROOT))
 
 import speed  # (the generator, scan, cxlib answers and answer comparison)
 
-QUERIES = ["funnel", "transitions", "cohort_retention", "churn_rate", "nps"]
+# the funnel last: the slowest on Spark, and cut at --query-timeout
+QUERIES = ["transitions", "cohort_retention", "churn_rate", "nps", "funnel"]
 TICKS = os.sysconf("SC_CLK_TCK")
 RAW: Path | None = None  # every record of every child, as it arrives (JSON lines), set by main
 
@@ -123,8 +124,11 @@ def _emit(record: dict) -> None:
 # the child processes
 
 
-def child_spark(config: str, queries: list[str]) -> None:
-    """One Spark round: session, store, then per query the scan and the analysis; one JSON line each."""
+def child_spark(config: str, queries: list[str], limit: float) -> None:
+    """One Spark round: session, store, then per query the scan and the analysis; one JSON line each.
+    A query still running after `limit` seconds has its Spark jobs cancelled and is reported as cut."""
+    import threading
+
     t, cpu = time.perf_counter(), time.process_time()
     from cxlib.store.spark import spark_session
 
@@ -148,6 +152,8 @@ def child_spark(config: str, queries: list[str]) -> None:
                 _emit({**record, "skipped": "the store has no NPS survey answers"})
                 continue
             t, cpu, jcpu = time.perf_counter(), time.process_time(), _cpu(jvm)
+            timer = threading.Timer(limit, spark.sparkContext.cancelAllJobs)
+            timer.start()
             try:
                 if engine == "scan":
                     con.execute(speed.SCAN_SQL).fetchall()
@@ -155,8 +161,13 @@ def child_spark(config: str, queries: list[str]) -> None:
                 else:
                     rows, got = answer(con, query)
             except Exception as exc:  # noqa: BLE001  (any engine error: report it, go on with the next query)
-                _emit({**record, "error": f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:400]}"})
+                cut = time.perf_counter() - t >= limit
+                _emit({**record, "error": f"cut: still running after {limit:.0f} s (Spark jobs cancelled)" if cut else
+                       f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:400]}",
+                       "jvm_cpu_seconds": _cpu(jvm) - jcpu})
                 continue
+            finally:
+                timer.cancel()
             _emit({**record, "seconds": time.perf_counter() - t, "cpu_seconds": time.process_time() - cpu,
                    "jvm_cpu_seconds": _cpu(jvm) - jcpu, "jvm_rss_mib": _status(jvm, "VmRSS"), "rows": rows,
                    "answer": got})
@@ -284,12 +295,13 @@ def summarise(records: list[dict]) -> dict:
     return out
 
 
-def measure(info: dict, queries: list[str], repeat: int, timeout: float) -> dict:
+def measure(info: dict, queries: list[str], repeat: int, timeout: float, query_timeout: float) -> dict:
     spark_rounds: list[list[dict]] = []
     duck: dict[tuple[str, str], list[dict]] = {}
     for r in range(repeat):
         print(f"  round {r + 1}: Spark ...", flush=True)
-        records, error = run_child(["--child-spark", info["config"], ",".join(queries)], timeout, "Spark")
+        records, error = run_child(["--child-spark", info["config"], ",".join(queries), str(query_timeout)], timeout,
+                                   "Spark")
         if error:
             print(f"  Spark round {r + 1}: {error}", flush=True)
             records.append({"step": "failed", "error": error})
@@ -386,11 +398,13 @@ def main() -> int:
     ap.add_argument("--dir", type=Path, default=Path("/tmp/s9_bench"))
     ap.add_argument("--keep", action="store_true", help="keep the store and its Parquet export (and reuse them)")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds a child process may take")
-    ap.add_argument("--child-spark", nargs=2, metavar=("CONFIG", "QUERIES"), help=argparse.SUPPRESS)
+    ap.add_argument("--query-timeout", type=float, default=900,
+                    help="seconds a query may run on Spark before its jobs are cancelled (reported as cut)")
+    ap.add_argument("--child-spark", nargs=3, metavar=("CONFIG", "QUERIES", "LIMIT"), help=argparse.SUPPRESS)
     ap.add_argument("--child-duckdb", nargs=3, metavar=("ENGINE", "QUERY", "DB"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_spark:
-        child_spark(args.child_spark[0], args.child_spark[1].split(","))
+        child_spark(args.child_spark[0], args.child_spark[1].split(","), float(args.child_spark[2]))
         return 0
     if args.child_duckdb:
         child_duckdb(*args.child_duckdb)
@@ -425,7 +439,7 @@ def main() -> int:
                                                   if "generate_s" in info else "; reused")
               + f" ({time.perf_counter() - t:.0f} s); load average {os.getloadavg()[0]:.1f}", flush=True)
         size = {**info, "load_average_start": os.getloadavg()}
-        size["result"] = measure(info, queries, args.repeat, args.timeout)
+        size["result"] = measure(info, queries, args.repeat, args.timeout, args.query_timeout)
         size["load_average_end"] = os.getloadavg()
         report["sizes"].append(size)
         report["spark"] = size["result"].get("spark_version")

@@ -34,8 +34,13 @@ _COMMENT = re.compile(r"--[^\n]*")
 
 
 @cache
-def load(name: str) -> str:
-    """The text of cxlib/sql/<name>.sql."""
+def load(name: str, engine: str = "duckdb") -> str:
+    """The text of cxlib/sql/<name>.sql; on another engine its own form <name>.<engine>.sql when there is
+    one (rare: a query whose algorithm has no form there, e.g. funnel_customers.spark.sql; still DuckDB's
+    dialect, transpiled like the rest, and tested against the DuckDB file on both engines)."""
+    own = SQL_DIR / f"{name}.{engine}.sql"
+    if engine != "duckdb" and own.exists():
+        return own.read_text()
     path = SQL_DIR / f"{name}.sql"
     if not path.exists():
         raise CxInputError(f"no query file {path.name} in {SQL_DIR}")
@@ -99,9 +104,10 @@ def checked_column(con: duckdb.DuckDBPyConnection, table: str, column: str, *, e
     return quote_ident(column)
 
 
-def render(name: str, slots: dict[str, Ident] | None = None) -> str:
-    """The query text with its {slots} filled by checked identifiers or SQL fragments of ours."""
-    text = load(name)
+def render(name: str, slots: dict[str, Ident] | None = None, *, engine: str = "duckdb") -> str:
+    """The query text (for `engine`, see `load`) with its {slots} filled by checked identifiers or SQL
+    fragments of ours."""
+    text = load(name, engine)
     slots = slots or {}
     wanted = set(_SLOT.findall(_COMMENT.sub("", text)))
     if wanted != set(slots):
@@ -119,7 +125,7 @@ def run(
     slots: dict[str, Ident] | None = None,
 ) -> pd.DataFrame:
     """Run cxlib/sql/<name>.sql with bound `params`; returns the result as a DataFrame."""
-    text = render(name, slots)
+    text = render(name, slots, engine=getattr(con, "engine", "duckdb"))
     params = params or {}
     needed = parameters(text)
     if needed != set(params):

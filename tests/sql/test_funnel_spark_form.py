@@ -41,7 +41,7 @@ CASES = {
     "exclusions": {"exclusions": ["help_center", "chat"]},
     "totals": {"count": "totals"},
     "totals_no_window": {"count": "totals", "window": None},
-    "nps_group": {"by": "nps_group"},
+    "nps_group": {"by": "nps_group"},  # also nps_group_funnel.spark.sql (a new table, not an UPDATE)
     "overlapping_steps": {"steps": ["product_page", "product_page", "add_to_cart"]},
     "a_set_step": {"steps": [{"product_page", "compare"}, "add_to_cart", "payment"]},
     "channel_first_touch": {"by": "channel", "attribution": "first_touch"},

@@ -150,14 +150,23 @@ def _fill(template: str, *args):
 
     args = [a.transform(_portable) for a in args]  # the arguments' own DuckDB calls too
     tree = sqlglot.parse_one(template, read="spark")
-    return tree.transform(lambda n: args[int(n.name[2:])].copy()
+    tree = tree.transform(lambda n: args[int(n.name[2:])].copy()
                           if isinstance(n, exp.Column) and n.name.startswith("__") and not n.table else n)
+    # in brackets, so that the operators around the call bind to all of it (date_diff(..) / 3600.0)
+    return exp.Paren(this=tree) if isinstance(tree, exp.Binary) else tree
 
 
 def _portable(node):
     """One node of a DuckDB tree in a form Spark runs with DuckDB's meaning (see the tables above)."""
     from sqlglot import exp
 
+    if isinstance(node, exp.Literal) and not node.is_string and "." in node.this and not isinstance(node.parent, exp.Cast):
+        # 3600.0 is a DOUBLE in DuckDB's arithmetic; Spark keeps a DECIMAL and rounds quotients to 6 places
+        return exp.Cast(this=node.copy(), to=exp.DataType.build("DOUBLE"))
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node = node.copy()
+        node.set("materialized", None)  # WITH x AS MATERIALIZED (..): a DuckDB hint; Spark plans it itself
+        return node
     if isinstance(node, exp.Column) and not node.table and _row_alias(node):
         return exp.Column(this=exp.Star(), table=exp.to_identifier(node.name))
     if isinstance(node, exp.Anonymous) and node.name.lower() in _TEMPLATES:

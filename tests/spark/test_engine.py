@@ -105,13 +105,14 @@ def test_duckdb_functions_without_a_spark_namesake_keep_their_meaning(spark_con)
       date_diff('month', CAST($a AS TIMESTAMP), CAST($b AS TIMESTAMP)) AS d2,
       date_diff('second', CAST($a AS TIMESTAMP), CAST($b AS TIMESTAMP)) AS d3,
       date_diff('year', CAST($a AS TIMESTAMP), CAST($b AS TIMESTAMP)) AS d4,
+      date_diff('second', CAST($a AS TIMESTAMP), CAST($b AS TIMESTAMP)) / 3600.0 AS hours,
       list_sum([1, NULL, 2]) AS l1, list_sum(CAST([] AS INTEGER[])) AS l2,
       regexp_split_to_array('a, b,c', ',\\s*') AS r"""
     values = {"a": dt.datetime(2025, 1, 31, 23, 59, 59, 500000), "b": dt.datetime(2025, 3, 1, 0, 0, 1)}
     duck = duckdb.connect()
     duck.execute("SET TimeZone = 'UTC'")
     expected = duck.execute(query, values).fetchall()
-    assert expected[0][6:10] == (29, 2, 2419202, 0)  # the boundaries DuckDB counts
+    assert expected[0][6:11] == (29, 2, 2419202, 0, 2419202 / 3600)  # the boundaries DuckDB counts; a double
     assert spark_con.execute(query, values).fetchall() == expected
     quantiles = "SELECT quantile_cont(x, 0.3), median(x) FROM (SELECT unnest([1.0, 2.0, 10.0, 4.0]) AS x)"
     assert [tuple(map(float, r)) for r in spark_con.execute(quantiles).fetchall()] == [

@@ -77,6 +77,7 @@ CASES = [
     ("nps_by_region_month", lambda con: voc.nps(con, by="region", period="month", **WINDOW), EXACT),
     ("nps_by_plan_total_adjusted", lambda con: voc.nps(con, by="plan", interval="adjusted_wald", total=True), EXACT),
     ("nps_week_channel", lambda con: voc.nps(con, period="week", channel="app", start="2026-03-01"), EXACT),
+    ("nps_none_at_touchpoint", lambda con: voc.nps(con, by="region", touchpoint="checkout"), EXACT),  # no answers
     ("csat_by_touchpoint", lambda con: voc.csat(con, by="touchpoint", **WINDOW), EXACT),
     ("csat_by_region_quarter", lambda con: voc.csat(con, by="region", period="quarter", total=True), EXACT),
     ("csat_checkout", lambda con: voc.csat(con, touchpoint="checkout", channel="web"), EXACT),

@@ -317,7 +317,7 @@ def skeleton(value: str) -> str:
     return "".join(_latin_look_alike(ch) for ch in value)
 
 
-def mark_lookalikes(con: duckdb.DuckDBPyConnection, spec: schema.Table) -> None:
+def mark_lookalikes(con: duckdb.DuckDBPyConnection, spec: schema.Table, *, apply=None, rename=None) -> None:
     """Identifiers that are written differently but look the same as another are not new keys.
 
     Only values with characters outside ASCII are examined (in Python; they are few). A value
@@ -325,7 +325,11 @@ def mark_lookalikes(con: duckdb.DuckDBPyConnection, spec: schema.Table) -> None:
     the normalised value is already a key (in the store or this load): then the row is rejected.
     A value whose look-alike ASCII spelling (Cyrillic С0000001 -> C0000001) is already a key is
     rejected too, naming the key it imitates.
+
+    `apply(con, mark)` rejects rows and `rename(con, column, raw, normal)` stores a value
+    normalised; by default as DuckDB does it, in place (Spark passes its own: spark_ingest).
     """
+    apply, rename = apply or apply_mark, rename or _rename
     columns = [c for c in dict.fromkeys(("customer_id", *spec.key)) if c in spec.names and spec.column(c).kind == "id"]
     for column in columns:
         col = quote_ident(column)
@@ -342,19 +346,23 @@ def mark_lookalikes(con: duckdb.DuckDBPyConnection, spec: schema.Table) -> None:
             {"v": sorted({n for _, n, _ in rows} | {k for _, _, k in rows})}).fetchall()}
         for raw, normal, look in rows:
             if normal != raw and normal in known:
-                _reject_value(con, column, raw, f"{column} {raw!a} is {normal!r} written with invisible or full-width "
-                                                f"characters: a look-alike of an existing {column}")
+                apply(con, _value_mark(column, raw, f"{column} {raw!a} is {normal!r} written with invisible or "
+                                                    f"full-width characters: a look-alike of an existing {column}"))
             elif look != normal and look in known:
-                _reject_value(con, column, raw, f"{column} {raw!a} looks like the existing {column} {look!r} "
-                                                "(it has letters of another script)")
+                apply(con, _value_mark(column, raw, f"{column} {raw!a} looks like the existing {column} {look!r} "
+                                                    "(it has letters of another script)"))
             elif normal != raw:
-                con.execute(f"UPDATE _cx_typed SET {col} = $n WHERE {col} = $r AND _reason IS NULL",
-                            {"n": normal, "r": raw})
+                rename(con, column, raw, normal)
 
 
-def _reject_value(con, column: str, raw: str, reason: str) -> None:
-    con.execute(f"UPDATE _cx_typed SET _column = $c, _reason = $reason WHERE {quote_ident(column)} = $r "
-                "AND _reason IS NULL", {"c": column, "reason": reason, "r": raw})
+def _value_mark(column: str, raw: str, reason: str) -> Mark:
+    """The accepted rows whose `column` is `raw`, rejected with `reason`."""
+    return Mark(f"{quote_ident(column)} = $r AND _reason IS NULL", "$c", "$reason", {"c": column, "reason": reason, "r": raw})
+
+
+def _rename(con, column: str, raw: str, normal: str) -> None:
+    col = quote_ident(column)
+    con.execute(f"UPDATE _cx_typed SET {col} = $n WHERE {col} = $r AND _reason IS NULL", {"n": normal, "r": raw})
 
 
 def mark_orphans(con: duckdb.DuckDBPyConnection) -> int:

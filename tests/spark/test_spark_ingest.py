@@ -166,10 +166,21 @@ def test_what_does_not_run_on_spark_yet_says_so(loads, tmp_path):
         ingest_spark(files / "orders.csv", "orders", out=tmp_path, timezone="Mars/Olympus")
 
 
-def test_lookalike_identifiers_are_not_checked_and_the_report_says_so(tmp_path):
-    (tmp_path / "c.csv").write_text("customer_id\nC1\n\u0421\u0031\n")  # Cyrillic С
-    report = ingest_spark(tmp_path / "c.csv", "customers", out=tmp_path / "lake")
-    assert report.loaded == 2 and "look-alike identifiers were not checked" in str(report)
+def test_lookalike_identifiers_are_found_as_on_duckdb(tmp_path):
+    """A Cyrillic С imitating C1 is rejected, a full-width ７ is stored as 7: the same on both engines."""
+    (tmp_path / "c.csv").write_text("customer_id\nC1\n\u0421\u0031\nC\uff17\n")
+    duck = cxlib.ingest(tmp_path / "c.csv", "customers", db=tmp_path / "cx.duckdb")
+    spark = ingest_spark(tmp_path / "c.csv", "customers", out=tmp_path / "lake")
+    assert (spark.loaded, spark.rejected) == (duck.loaded, duck.rejected) == (2, 1)
+    con = duckdb.connect(str(tmp_path / "cx.duckdb"), read_only=True)
+    try:
+        same(con.execute("SELECT line, column_name, reason FROM rejects ORDER BY line").df(),
+             _spark_rejects(tmp_path / "lake", "customers")[["line", "column_name", "reason"]])
+        stored = con.execute("SELECT customer_id FROM customers ORDER BY 1").df()
+    finally:
+        con.close()
+    same(stored, cxlib.connect(tmp_path / "lake" / "cx-spark.yml", engine="spark")
+         .execute("SELECT customer_id FROM customers ORDER BY 1").df())
 
 
 # The translation rules ingestion's typing needs (cxlib/sql/spark.py), each on values where

@@ -129,12 +129,7 @@ CALLS = [
 ]
 
 
-XFAIL = {
-    "churn_rate_by_long_resolution": (
-        "customer_features.sql's date_diff('second', opened_at, resolved_at) / 3600.0 runs on Spark as "
-        "unix_seconds(resolved_at) - unix_seconds(opened_at) / 3600.0 (cxlib/sql/spark.py's date_diff "
-        "template is not parenthesised), so long_resolution differs: customers [2215, 476] vs [1414, 1277]"),
-}
+XFAIL: dict[str, str] = {}  # id -> the exact Spark error or difference, while one is open
 
 
 def _param(i, c, r):

@@ -34,14 +34,6 @@ SUMS = 1e-7  # floats from SQL sums / averages / correlations of doubles (summat
 
 WINDOW = {"start": "2025-07-01", "end": "2026-06-30"}
 
-# customer_features.sql (the drivers' inputs) divides date_diff('second', opened_at, resolved_at) by 3600;
-# cxlib/sql/spark.py writes that date_diff as `unix_seconds(b) - unix_seconds(a)` without parentheses, so
-# Spark computes unix_seconds(b) - unix_seconds(a) / 3600 (resolution hours ~1.7e9, every ticket > 72 h).
-# With the Spark form parenthesised the three cases match at 1e-9 (checked by patching _DATE_DIFF).
-DATE_DIFF_PRECEDENCE = pytest.mark.xfail(strict=True, reason=(
-    "Spark: customer_features' max_resolution_hours 1.763196e+09 vs 135.501667 on DuckDB (date_diff('second') "
-    "/ 3600.0 translated without parentheses), so the drivers come in another order"))
-
 
 def _engine(con) -> str:
     return getattr(con, "engine", "duckdb")
@@ -99,9 +91,9 @@ CASES = [
     ("score_trend_ces_by_region", lambda con: voc.score_trend(voc.ces(con, by="region", period="quarter")), SUMS),
     ("scores_table", lambda con: voc.scores_table(voc.nps(con), voc.csat(con), voc.ces(con)), SUMS),
     # drivers
-    ("key_drivers_nps", lambda con: voc.key_drivers(con, target="nps", bootstrap=20), SUMS, DATE_DIFF_PRECEDENCE),
+    ("key_drivers_nps", lambda con: voc.key_drivers(con, target="nps", bootstrap=20), SUMS),
     ("drivers_by_target", lambda con: voc.drivers_by_target(con, targets=("csat", "churn"), rating_metric="ces",
-                                                            as_of="2026-03-31", bootstrap=20), SUMS, DATE_DIFF_PRECEDENCE),
+                                                            as_of="2026-03-31", bootstrap=20), SUMS),
     # closed loop
     ("followup_list_summary_headline", _followup, EXACT),
     # feedback text

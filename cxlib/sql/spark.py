@@ -77,10 +77,15 @@ class SparkResult:
 
 
 def _as_duckdb_frame(frame: pd.DataFrame, schema) -> pd.DataFrame:
-    """Spark's pandas types made DuckDB's: DECIMAL as float, not Python Decimal objects."""
+    """Spark's pandas types made DuckDB's: DECIMAL as float, not Python Decimal objects; DATE as
+    datetime64, not Python date objects."""
     for f in schema.fields:
-        if f.dataType.typeName() == "decimal" and f.name in frame.columns:
+        if f.name not in frame.columns:
+            continue
+        if f.dataType.typeName() == "decimal":
             frame[f.name] = frame[f.name].astype("float64")
+        elif f.dataType.typeName() == "date":
+            frame[f.name] = pd.to_datetime(frame[f.name])
     return frame
 
 

@@ -142,3 +142,11 @@ def test_a_table_alias_as_a_whole_row(spark_con):
                               "(SELECT min(customer_id) FROM customers) THEN 'elsewhere' ELSE region END AS region "
                               "FROM customers) t").fetchone()
     assert one != other
+
+
+def test_frames_come_back_in_duckdb_types(spark_con, sample_con):
+    """A DATE column is a datetime64 column and a DECIMAL a float one, as DuckDB's .df() gives them."""
+    query = "SELECT CAST(min(ts) AS DATE) AS first_day, CAST(1.25 AS DECIMAL(5, 2)) * 2 AS twice FROM events"
+    duck, spark = sample_con.execute(query).df(), spark_con.execute(query).df()
+    assert pd.api.types.is_datetime64_any_dtype(spark["first_day"]) and spark["twice"].dtype == "float64"
+    assert spark["first_day"].iloc[0] == duck["first_day"].iloc[0] and spark["twice"].iloc[0] == 2.5

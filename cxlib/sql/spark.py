@@ -168,6 +168,13 @@ def _portable(node):
     if isinstance(node, exp.Literal) and not node.is_string and "." in node.this and not isinstance(node.parent, exp.Cast):
         # 3600.0 is a DOUBLE in DuckDB's arithmetic; Spark keeps a DECIMAL and rounds quotients to 6 places
         return exp.Cast(this=node.copy(), to=exp.DataType.build("DOUBLE"))
+    if isinstance(node, exp.ArgMax | exp.ArgMin) and node.expression is not None:
+        # DuckDB's arg_max(a, v) skips rows where a is NULL; Spark's max_by(a, v) returns that NULL,
+        # and skips rows whose v is NULL: so v is NULL where a is (works in FILTER and OVER alike)
+        picked = node.copy()
+        picked.set("this", node.this.transform(_portable))
+        picked.set("expression", _fill("CASE WHEN __0 IS NOT NULL THEN __1 END", node.this, node.expression))
+        return picked
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node = node.copy()
         node.set("materialized", None)  # WITH x AS MATERIALIZED (..): a DuckDB hint; Spark plans it itself

@@ -114,6 +114,11 @@ def test_duckdb_functions_without_a_spark_namesake_keep_their_meaning(spark_con)
     expected = duck.execute(query, values).fetchall()
     assert expected[0][6:11] == (29, 2, 2419202, 0, 2419202 / 3600)  # the boundaries DuckDB counts; a double
     assert spark_con.execute(query, values).fetchall() == expected
+    picks = ("SELECT arg_max(a, b), arg_min(a, b), arg_max(a, b) FILTER (WHERE b < 5), "
+             "arg_max(a, epoch(ts)) FROM (VALUES (NULL, 5, TIMESTAMP '2025-01-03'), ('x', 1, TIMESTAMP '2025-01-01'), "
+             "('y', 2, TIMESTAMP '2025-01-02'), ('z', NULL, NULL)) t(a, b, ts)")
+    assert duck.execute(picks).fetchall() == [("y", "x", "y", "y")]  # DuckDB skips a NULL pick
+    assert spark_con.execute(picks).fetchall() == [("y", "x", "y", "y")]
     quantiles = "SELECT quantile_cont(x, 0.3), median(x) FROM (SELECT unnest([1.0, 2.0, 10.0, 4.0]) AS x)"
     assert [tuple(map(float, r)) for r in spark_con.execute(quantiles).fetchall()] == [
         tuple(map(float, r)) for r in duck.execute(quantiles).fetchall()]

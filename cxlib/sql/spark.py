@@ -293,13 +293,6 @@ class SparkConnection:
                 result = SparkResult(frame)
         return result
 
-    def sql(self, query: str, params=None):
-        return self.execute(query, params)
-
-    def executemany(self, query: str, rows) -> None:
-        for row in rows:
-            self.execute(query, row)
-
     def register(self, name: str, frame: pd.DataFrame) -> SparkConnection:
         self.spark.createDataFrame(frame).createOrReplaceTempView(name)
         return self

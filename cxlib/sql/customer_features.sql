@@ -30,9 +30,9 @@ tik AS (
   SELECT customer_id,
          count(*) AS tickets,
          count(*) FILTER (WHERE resolved_at IS NULL OR resolved_at > $as_of) AS open_tickets,
-         avg(date_diff('second', opened_at, resolved_at) / 3600.0::DOUBLE)
+         avg(date_diff('second', opened_at, resolved_at) / 3600.0)
            FILTER (WHERE resolved_at <= $as_of) AS mean_resolution_hours,
-         max(date_diff('second', opened_at, resolved_at) / 3600.0::DOUBLE)
+         max(date_diff('second', opened_at, resolved_at) / 3600.0)
            FILTER (WHERE resolved_at <= $as_of) AS max_resolution_hours,
          coalesce(sum(contacts), 0)::BIGINT AS ticket_contacts,
          count(*) FILTER (WHERE reopened) AS reopened_tickets

@@ -11,7 +11,7 @@ WITH t AS (
          t.resolved_at IS NOT NULL AND t.resolved_at <= $horizon AS resolved,
          CASE WHEN t.resolved_at IS NOT NULL AND t.resolved_at <= $horizon
               THEN date_diff('second', t.opened_at, t.resolved_at)
-              ELSE date_diff('second', t.opened_at, CAST($horizon AS TIMESTAMP)) END / 3600.0::DOUBLE AS hours
+              ELSE date_diff('second', t.opened_at, CAST($horizon AS TIMESTAMP)) END / 3600.0 AS hours
   FROM tickets t
   WHERE t.opened_at <= $horizon
     AND ($start IS NULL OR t.opened_at >= $start)

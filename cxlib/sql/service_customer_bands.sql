@@ -9,7 +9,7 @@ WITH t AS (
   SELECT t.customer_id,
          CASE WHEN t.resolved_at IS NOT NULL AND t.resolved_at <= $horizon
               THEN date_diff('second', t.opened_at, t.resolved_at)
-              ELSE date_diff('second', t.opened_at, CAST($horizon AS TIMESTAMP)) END / 3600.0::DOUBLE AS hours
+              ELSE date_diff('second', t.opened_at, CAST($horizon AS TIMESTAMP)) END / 3600.0 AS hours
   FROM tickets t
   WHERE t.opened_at <= $horizon
 ),

@@ -9,7 +9,7 @@
 WITH t AS (
   SELECT coalesce(CAST({grp} AS VARCHAR), '(none)') AS grp,
          t.resolved_at IS NOT NULL AND t.resolved_at <= $horizon AS resolved,
-         date_diff('second', t.opened_at, t.resolved_at) / 3600.0::DOUBLE AS hours
+         date_diff('second', t.opened_at, t.resolved_at) / 3600.0 AS hours
   FROM tickets t
   WHERE t.opened_at <= $horizon
     AND ($start IS NULL OR t.opened_at >= $start)

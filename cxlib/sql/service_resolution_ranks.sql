@@ -8,7 +8,7 @@
 --   ticket_id).
 WITH t AS (
   SELECT coalesce(CAST({grp} AS VARCHAR), '(none)') AS grp,
-         date_diff('second', t.opened_at, t.resolved_at) / 3600.0::DOUBLE AS hours,
+         date_diff('second', t.opened_at, t.resolved_at) / 3600.0 AS hours,
          t.ticket_id
   FROM tickets t
   WHERE t.opened_at <= $horizon

@@ -12,7 +12,7 @@
 --   ces_sumsq.
 WITH t AS (
   SELECT t.*, coalesce(CAST({grp} AS VARCHAR), '(none)') AS grp,
-         date_diff('second', t.opened_at, t.resolved_at) / 3600.0::DOUBLE AS hours
+         date_diff('second', t.opened_at, t.resolved_at) / 3600.0 AS hours
   FROM tickets t
   WHERE t.opened_at <= $horizon
     AND t.resolved_at IS NOT NULL AND t.resolved_at <= $horizon

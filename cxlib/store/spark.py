@@ -64,6 +64,12 @@ def spark_session(master: str | None = None):
 
 def read_config(path: str | os.PathLike | None) -> tuple[dict, Path]:
     """The config file's mapping and its folder (CX_SPARK_CONFIG when `path` is None)."""
+    config, path = _read_config(path)
+    return config, path.parent
+
+
+def _read_config(path: str | os.PathLike | None) -> tuple[dict, Path]:
+    """The config file's mapping and the file's resolved path."""
     path = path or os.environ.get(CONFIG_VARIABLE)
     if path is None:
         raise CxInputError(f"the Spark engine needs a config file naming the tables: pass its path or set {CONFIG_VARIABLE}")
@@ -76,7 +82,7 @@ def read_config(path: str | os.PathLike | None) -> tuple[dict, Path]:
     unknown = set(config.get("tables") or {}) - set(LOAD_ORDER) - set(BOOKKEEPING)
     if unknown:
         raise CxInputError(f"{path}: no canonical table {sorted(unknown)}; the tables are {LOAD_ORDER}")
-    return config, path.parent
+    return config, path.resolve()
 
 
 _OPENED: dict[tuple, SparkConnection] = {}  # the last store opened, while its config and files are unchanged
@@ -90,19 +96,19 @@ def connect_spark(config: str | os.PathLike | None = None, *, spark=None) -> Spa
     Opening the same config again in the same process (a report run reads the store several
     times before its notebooks start) returns the store already built, unless the config file or
     a local file it names has changed since."""
-    settings, folder = read_config(config)
+    settings, path = _read_config(config)
     session = spark or spark_session(settings.get("master"))
-    key = (str(Path(config or os.environ[CONFIG_VARIABLE]).resolve()), id(session), _stamp(settings, folder, config))
+    key = (str(path), id(session), _stamp(settings, path))
     if key in _OPENED:
         return _OPENED[key]
     _OPENED.clear()
-    _OPENED[key] = _build(session, settings, folder)
+    _OPENED[key] = _build(session, settings, path.parent)
     return _OPENED[key]
 
 
-def _stamp(settings: dict, folder: Path, config) -> tuple:
+def _stamp(settings: dict, config: Path) -> tuple:
     """When the config file and the local files it names last changed."""
-    paths = [Path(config or os.environ[CONFIG_VARIABLE])]
+    folder, paths = config.parent, [config]
     for source in (settings.get("tables") or {}).values():
         where = source.get("path") if isinstance(source, dict) else str(source)
         where = str(where or "")

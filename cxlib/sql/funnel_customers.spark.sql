@@ -1,9 +1,8 @@
 -- funnel_customers, the Spark form (cxlib.sql picks <name>.spark.sql on Spark; DuckDB runs funnel_customers.sql).
 -- The same parameters, slots, output and rules as funnel_customers.sql (read its header); only the
 -- algorithm's form differs, where Spark has no form of DuckDB's:
--- * a recursive CTE's recursive term may hold no aggregate on Spark: the next step's event (ordered),
---   the next counted attempt (totals) and the next step (closed) are a correlated scalar subquery's
---   min() of a struct (time first, then the tie-breakers), not a join + GROUP BY;
+-- * recursive terms join and aggregate as in funnel_customers.sql: cxlib.sql.spark runs WITH RECURSIVE
+--   itself, round by round (Spark's own recursion takes no aggregate in a recursive term);
 -- * no ASOF join: an attempt is kept when NOT EXISTS an exclusion event strictly after its step 1 and
 --   before its last reached step (the same rule as "the first exclusion after step 1 is not before it");
 -- * no CTE AS MATERIALIZED, no generate_subscripts, list lengths by array_length, lists indexed with an
@@ -61,18 +60,16 @@ att(cid, bv, a_seq, t1, k, tk, times, used) AS (  -- ordered: one row per step r
   SELECT cid, bv, seq, ts, 1, ts, [ts], CASE WHEN $overlap THEN [seq] END
   FROM ev WHERE k = 1 AND $order = 'ordered'
   UNION ALL
-  -- the earliest eligible event of the next step (ties on ts: lowest seq): the min of (ts, seq)
-  SELECT n.cid, n.bv, n.a_seq, n.t1, n.k + 1, n.nx.ts, list_append(n.times, n.nx.ts),
-         CASE WHEN $overlap THEN list_append(n.used, n.nx.seq) END
-  FROM (
-    SELECT a.cid, a.bv, a.a_seq, a.t1, a.k, a.times, a.used,
-           (SELECT min(struct_pack(ts := e.ts, seq := e.seq)) FROM ev e
-            WHERE $order = 'ordered' AND e.cid = a.cid AND e.bv = a.bv AND e.k = a.k + 1
-              AND e.ts >= a.tk AND (NOT $overlap OR NOT list_contains(a.used, e.seq))
-              AND ($window_seconds IS NULL OR e.ts <= a.t1 + to_seconds($window_seconds))) AS nx
-    FROM att a
-  ) n
-  WHERE n.nx IS NOT NULL
+  -- the earliest eligible event of the next step (ties on ts: lowest seq); a join + aggregate
+  -- runs about twice as fast in DuckDB as the equivalent LATERAL ... ORDER BY ... LIMIT 1
+  SELECT a.cid, a.bv, a.a_seq, any_value(a.t1), any_value(a.k) + 1, min(e.ts),
+         list_append(any_value(a.times), min(e.ts)),
+         CASE WHEN $overlap THEN list_append(any_value(a.used), arg_min(e.seq, (e.ts, e.seq))) END
+  FROM att a
+  JOIN (SELECT * FROM ev WHERE $order = 'ordered' AND k > 1) e ON e.cid = a.cid AND e.bv = a.bv AND e.k = a.k + 1
+   AND e.ts >= a.tk AND (NOT $overlap OR NOT list_contains(a.used, e.seq))
+   AND ($window_seconds IS NULL OR e.ts <= a.t1 + to_seconds($window_seconds))
+  GROUP BY a.cid, a.bv, a.a_seq
 ),
 strict_att(cid, bv, a_seq, t1, k, tk, s, times) AS (  -- strict: step k+1 is the customer's very next event
   -- (seq + 1), an equality join; it can never be an event the attempt used (their seqs are lower)
@@ -135,18 +132,12 @@ chain(cid, bv, a_seq, t1, furthest, t_end, times) AS (  -- totals: the attempts 
          arg_min(times, (t1, a_seq))
   FROM {kept_totals} WHERE $count = 'totals' GROUP BY cid, bv
   UNION ALL
-  SELECT n.cid, n.bv, n.nx.a_seq, n.nx.t1, n.nx.furthest, n.nx.t_end, n.nx.times
-  FROM (
-    SELECT c.cid, c.bv,
-           (SELECT min(struct_pack(t1 := k.t1, a_seq := k.a_seq, furthest := k.furthest,
-                                   t_end := CASE WHEN k.furthest = array_length($steps) THEN k.t_last
-                                                 WHEN $window_seconds IS NULL THEN NULL
-                                                 ELSE k.t1 + to_seconds($window_seconds) END,
-                                   times := k.times))
-            FROM {kept_totals} k WHERE k.cid = c.cid AND k.bv = c.bv AND k.t1 > c.t_end) AS nx
-    FROM chain c WHERE c.t_end IS NOT NULL
-  ) n
-  WHERE n.nx IS NOT NULL
+  SELECT c.cid, c.bv, arg_min(k.a_seq, (k.t1, k.a_seq)), min(k.t1), arg_min(k.furthest, (k.t1, k.a_seq)),
+         arg_min(CASE WHEN k.furthest = array_length($steps) THEN k.t_last
+                      WHEN $window_seconds IS NULL THEN NULL ELSE k.t1 + to_seconds($window_seconds) END, (k.t1, k.a_seq)),
+         arg_min(k.times, (k.t1, k.a_seq))
+  FROM chain c JOIN {kept_totals} k ON k.cid = c.cid AND k.bv = c.bv AND c.t_end IS NOT NULL AND k.t1 > c.t_end
+  GROUP BY c.cid, c.bv
 ),
 best_period AS (  -- trend: per unit and period of step 1 (PostHog funnel trends), the best attempt entering then
   SELECT cid, bv, date_trunc($period, t1) AS period,
@@ -177,14 +168,10 @@ r_ev AS (  -- closed / hybrid: later-step events at or after t1; events that wou
 r_closed(cid, k, tk) AS (  -- closed: step 2 at or after t1, each later step strictly after the previous
   SELECT cid, 1, t1 FROM r_t1 WHERE $order = 'closed'
   UNION ALL
-  SELECT n.cid, n.k + 1, n.tk
-  FROM (
-    SELECT c.cid, c.k,
-           (SELECT min(e.ts) FROM r_ev e
-            WHERE e.cid = c.cid AND e.k = c.k + 1 AND (e.ts > c.tk OR (c.k = 1 AND e.ts >= c.tk))) AS tk
-    FROM r_closed c
-  ) n
-  WHERE n.tk IS NOT NULL
+  SELECT c.cid, any_value(c.k) + 1, min(e.ts)
+  FROM r_closed c
+  JOIN r_ev e ON e.cid = c.cid AND e.k = c.k + 1 AND (e.ts > c.tk OR (c.k = 1 AND e.ts >= c.tk))
+  GROUP BY c.cid
 ),
 r_hits AS (  -- hybrid: the later steps each customer has at or after t1, numbered in step order
   SELECT cid, k, row_number() OVER (PARTITION BY cid ORDER BY k) AS rn

@@ -13,6 +13,12 @@ What DuckDB does that Spark SQL does not, and what this module does instead:
   (computed once, kept in the executors' memory or disk) and registered as a temporary view of
   that name, so later queries read it as they would a table.
 * ``DROP TABLE|VIEW [IF EXISTS] name``: drops the temporary view.
+* ``WITH RECURSIVE``: run here, not by Spark, as DuckDB does it: the anchor, then the recursive
+  term over the rows the last round added, until a round adds none; each round's rows are
+  checkpointed. So the recursive term may join and aggregate as on DuckDB (Spark's own recursion
+  takes neither, and a correlated-subquery form took 192 s where this takes under 2, the funnel
+  on the sample). The other CTEs become temporary views; those a recursive term reads are
+  checkpointed once, not recomputed each round.
 * ``SET name = value`` (DuckDB settings such as ``TimeZone``): ignored; the session is made
   with UTC as its time zone.
 * ``con.register(name, frame)`` / ``con.unregister(name)``: a pandas frame as a temporary view.
@@ -35,6 +41,14 @@ import pandas as pd
 from cxlib.errors import CxInputError
 
 ENGINE = "spark"
+
+
+MAX_ROUNDS = 10_000  # a recursive CTE's rounds before it is taken for one that never ends
+
+
+def _columns(frame, columns):
+    """`frame` with its columns named `columns` (a CTE's column list), or as it is."""
+    return frame.toDF(*columns) if columns else frame
 
 
 class SparkResult:
@@ -238,8 +252,11 @@ def translate(query: str) -> tuple[tuple, ...]:
             continue
         if isinstance(tree, exp.Create) and tree.args.get("kind") in ("TABLE", "VIEW") and tree.expression is not None:
             select = tree.expression
-            out.append(("create", tree.this.name if not isinstance(tree.this, exp.Schema) else tree.this.this.name,
-                        _spark(select), _names(select)))
+            name = tree.this.name if not isinstance(tree.this, exp.Schema) else tree.this.this.name
+            out.append(("recursive", name, *_recursion(select)) if _is_recursive(select) else
+                       ("create", name, _spark(select), _names(select)))
+        elif _is_recursive(tree):
+            out.append(("recursive", None, *_recursion(tree)))
         elif isinstance(tree, exp.Drop) and tree.args.get("kind") in ("TABLE", "VIEW"):
             for table in tree.args.get("tables") or [tree.this]:
                 out.append(("drop", table.name))
@@ -248,6 +265,67 @@ def translate(query: str) -> tuple[tuple, ...]:
         else:
             out.append(("query", _spark(tree), _names(tree)))
     return tuple(out)
+
+
+def _with(tree):
+    return tree.args.get("with_") or tree.args.get("with")
+
+
+def _is_recursive(tree) -> bool:
+    """A query whose WITH RECURSIVE has a CTE reading itself."""
+    from sqlglot import exp
+
+    with_ = _with(tree) if isinstance(tree, exp.Query) else None
+    return bool(with_ and with_.args.get("recursive") and any(_self_reading(c) for c in with_.expressions))
+
+
+def _self_reading(cte) -> bool:
+    from sqlglot import exp
+
+    return isinstance(cte.this, exp.Union) and any(
+        t.name == cte.alias and not t.db for t in cte.this.expression.find_all(exp.Table))
+
+
+def _renamed(tree, names: dict[str, str]):
+    """`tree` with its tables named in `names` (CTEs) read from their temporary views instead."""
+    from sqlglot import exp
+
+    def rename(node):
+        if isinstance(node, exp.Table) and not node.db and node.name in names:
+            return exp.Table(this=exp.to_identifier(names[node.name]),
+                             alias=node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name)))
+        return node
+
+    return tree.transform(rename)
+
+
+def _recursion(tree) -> tuple:
+    """A WITH RECURSIVE query as steps `SparkConnection` runs one by one: ('view', view, text, names,
+    checkpoint) for a plain CTE; ('loop', view, columns, anchor text, names, recursive text, names)
+    for a CTE reading itself (its recursive term reads the view as the last round's rows); then the
+    final select's text and names."""
+    from sqlglot import exp
+
+    views: dict[str, str] = {}
+    steps = []
+    ctes = list(_with(tree).expressions)
+    read_in_loops = {t.name for c in ctes if _self_reading(c) for t in c.this.expression.find_all(exp.Table)
+                     if not t.db and t.name != c.alias}
+    for cte in ctes:
+        view = f"cx_cte_{cte.alias}"
+        columns = tuple(c.name for c in cte.args["alias"].columns)
+        if _self_reading(cte):
+            anchor = _renamed(cte.this.this, views)
+            views[cte.alias] = view
+            step = _renamed(cte.this.expression, views)
+            steps.append(("loop", view, columns, _spark(anchor), _names(anchor), _spark(step), _names(step)))
+        else:
+            body = _renamed(cte.this, views)
+            views[cte.alias] = view
+            steps.append(("view", view, columns, _spark(body), _names(body), cte.alias in read_in_loops))
+    final = _renamed(tree.copy(), views)
+    final.set("with_" if "with_" in final.args else "with", None)
+    return tuple(steps), _spark(final), _names(final)
 
 
 def _names(tree) -> tuple:
@@ -277,21 +355,58 @@ class SparkConnection:
                 self.spark.catalog.dropTempView(step[1])
                 result = SparkResult()
                 continue
+            if step[0] == "recursive":
+                frame = self._recursive(step[2], step[3], step[4], positional, named)
+                if step[1] is not None:
+                    frame.createOrReplaceTempView(step[1])
+                result = SparkResult(None if step[1] is not None else frame)
+                continue
             text, names = (step[2], step[3]) if step[0] == "create" else (step[1], step[2])
-            if positional is not None:
-                args = [_value(v) for v in positional]
-            else:
-                missing = [n for n in names if n not in named]
-                if missing:
-                    raise CxInputError(f"the query needs parameters {missing} that were not given")
-                args = {n: named[n] for n in names}
-            frame = self.spark.sql(text, args=args or None)
+            frame = self._sql(text, names, positional, named)
             if step[0] == "create":
                 frame.localCheckpoint(eager=True).createOrReplaceTempView(step[1])
                 result = SparkResult()
             else:
                 result = SparkResult(frame)
         return result
+
+    def _sql(self, text: str, names: tuple, positional: list | None, named: dict):
+        if positional is not None:
+            args = [_value(v) for v in positional]
+        else:
+            missing = [n for n in names if n not in named]
+            if missing:
+                raise CxInputError(f"the query needs parameters {missing} that were not given")
+            args = {n: named[n] for n in names}
+        return self.spark.sql(text, args=args or None)
+
+    def _recursive(self, steps: tuple, final: str, final_names: tuple, positional, named):
+        """A WITH RECURSIVE query run step by step (see `_recursion`); its rows, checkpointed."""
+        views = []
+        try:
+            for step in steps:
+                views.append(step[1])
+                if step[0] == "view":
+                    _, view, columns, text, names, checkpoint = step
+                    frame = _columns(self._sql(text, names, positional, named), columns)
+                    (frame.localCheckpoint(eager=True) if checkpoint else frame).createOrReplaceTempView(view)
+                    continue
+                _, view, columns, anchor, anchor_names, term, term_names = step
+                rounds = [_columns(self._sql(anchor, anchor_names, positional, named), columns).localCheckpoint(eager=True)]
+                while not rounds[-1].isEmpty():  # each round checkpointed: the next one's plan stays small
+                    if len(rounds) > MAX_ROUNDS:
+                        raise CxInputError(f"a recursive query ran {MAX_ROUNDS} rounds without ending")
+                    rounds[-1].createOrReplaceTempView(view)
+                    rounds.append(_columns(self._sql(term, term_names, positional, named), rounds[0].columns)
+                                  .localCheckpoint(eager=True))
+                whole = rounds[0]
+                for more in rounds[1:-1]:
+                    whole = whole.unionAll(more)
+                whole.createOrReplaceTempView(view)
+            return self._sql(final, final_names, positional, named).localCheckpoint(eager=True)
+        finally:
+            for view in views:
+                self.spark.catalog.dropTempView(view)
 
     def register(self, name: str, frame: pd.DataFrame) -> SparkConnection:
         self.spark.createDataFrame(frame).createOrReplaceTempView(name)

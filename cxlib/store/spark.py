@@ -118,8 +118,10 @@ def _stamp(settings: dict, config: Path) -> tuple:
 
 
 # What every store's session needs, whoever made the SparkSession it comes from.
+# constraintPropagation off: Spark 4.1 fails ("key not found") planning a union of checkpoints whose
+# inferred constraints name columns the checkpoint renamed (a recursive CTE's rounds, cxlib.sql.spark)
 SESSION_CONF = {"spark.sql.session.timeZone": "UTC", "spark.sql.timestampType": "TIMESTAMP_NTZ",
-                "spark.sql.execution.arrow.pyspark.enabled": "true"}
+                "spark.sql.execution.arrow.pyspark.enabled": "true", "spark.sql.constraintPropagation.enabled": "false"}
 
 
 def _build(base, settings: dict, folder: Path) -> SparkConnection:

@@ -155,3 +155,39 @@ def test_frames_come_back_in_duckdb_types(spark_con, sample_con):
     duck, spark = sample_con.execute(query).df(), spark_con.execute(query).df()
     assert pd.api.types.is_datetime64_any_dtype(spark["first_day"]) and spark["twice"].dtype == "float64"
     assert spark["first_day"].iloc[0] == duck["first_day"].iloc[0] and spark["twice"].iloc[0] == 2.5
+
+
+RECURSIVE = """
+WITH RECURSIVE customers AS (SELECT customer_id FROM customers WHERE customer_id <= $last),
+firsts AS (SELECT customer_id, min(ts) AS ts FROM events WHERE customer_id IN (SELECT customer_id FROM customers)
+           GROUP BY customer_id),
+hops(customer_id, n, ts) AS (  -- each customer's next events, one a round: an aggregate in the recursive term
+  SELECT customer_id, 1, ts FROM firsts
+  UNION ALL
+  SELECT h.customer_id, any_value(h.n) + 1, min(e.ts)
+  FROM hops h JOIN events e ON e.customer_id = h.customer_id AND e.ts > h.ts
+  WHERE h.n < $hops
+  GROUP BY h.customer_id
+)
+SELECT customer_id, n, ts FROM hops ORDER BY customer_id, n
+"""
+
+
+def test_a_recursive_cte_may_aggregate_and_runs_as_on_duckdb(spark_con, sample_con):
+    params = {"last": "C0000020", "hops": 4}
+    want = sample_con.execute(RECURSIVE, params).df()
+    assert len(want) > 20 and want["n"].max() == 4  # several rounds, each adding rows
+    same(want, spark_con.execute(RECURSIVE, params).df())
+    spark_con.execute("CREATE OR REPLACE TEMP TABLE _hops AS " + RECURSIVE.replace("ORDER BY customer_id, n", ""), params)
+    assert spark_con.execute("SELECT count(*) FROM _hops").fetchone() == (len(want),)
+    # the CTE named customers was this query's own: the store's table is whole again, no CTE view is left
+    assert spark_con.execute("SELECT count(*) FROM customers").fetchone() == \
+        sample_con.execute("SELECT count(*) FROM customers").fetchone()
+    assert not [t.name for t in spark_con.spark.catalog.listTables() if t.name.startswith("cx_cte_")]
+    spark_con.execute("DROP TABLE _hops")
+
+
+def test_a_recursive_cte_that_never_ends_is_stopped(spark_con, monkeypatch):
+    monkeypatch.setattr("cxlib.sql.spark.MAX_ROUNDS", 5)
+    with pytest.raises(CxInputError, match="5 rounds"):
+        spark_con.execute("WITH RECURSIVE a(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM a) SELECT * FROM a")

@@ -1,6 +1,7 @@
-"""A report run on Spark: `cx report run --engine spark` renders the churn report from the Parquet
-copy of the sample store, and its page says what the DuckDB run's page says, word for word, apart
-from the header lines naming the run and the store."""
+"""Reports run on Spark: `cx report run --engine spark` renders the churn, journey and overview
+reports from the Parquet copy of the sample store (journey and overview run the funnel over the
+whole two years), and each page says what the DuckDB run's page says, word for word, apart from
+the header lines naming the run and the store."""
 
 from __future__ import annotations
 
@@ -20,18 +21,24 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 HEADER = ("run", "run started (UTC)", "parameters", "store", "data fingerprint")
 
 
-def _run(tmp_path: Path, db: Path, engine: str) -> Path:
+# each report, with its least number of charts and a sentence only a computed page holds
+REPORTS = {"churn": (10, "customers have churned"), "journey": (5, "Conversion from first"),
+           "overview": (5, "Nothing moved beyond chance")}
+
+
+def _run(tmp_path: Path, db: Path, engine: str) -> dict[str, Path]:
     out = tmp_path / engine
-    done = subprocess.run([sys.executable, "-m", "cxlib.cli", "report", "run", "churn", "--engine", engine,
+    done = subprocess.run([sys.executable, "-m", "cxlib.cli", "report", "run", *REPORTS, "--engine", engine,
                            "--db", str(db), "--out", str(out), "--jobs", "1"],
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True, timeout=2400,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True, timeout=3600,
                           check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     (run,) = [p for p in out.iterdir() if p.is_dir() and p.name[0].isdigit()]
     targets = json.loads((run / "run.json").read_text())["targets"]
-    assert [(t["name"], t["status"]) for t in targets] == [("churn", "ok")]
-    assert targets[0]["charts"] >= 10
-    return run / targets[0]["html"]
+    assert [(t["name"], t["status"]) for t in targets] == [(name, "ok") for name in REPORTS]
+    for t in targets:
+        assert t["charts"] >= REPORTS[t["name"]][0], t
+    return {t["name"]: run / t["html"] for t in targets}
 
 
 def _body(page: Path) -> list[str]:
@@ -48,8 +55,15 @@ def _body(page: Path) -> list[str]:
     return keep
 
 
-def test_the_churn_report_on_spark_says_what_duckdb_says(sample_db, spark_config, tmp_path):
-    duck, spark = _run(tmp_path, sample_db, "duckdb"), _run(tmp_path, spark_config, "spark")
-    body = _body(spark)
-    assert any("customers have churned" in line for line in body)
-    assert body == _body(duck)
+@pytest.fixture(scope="module")
+def pages(sample_db, spark_config, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("reports")
+    return _run(tmp, sample_db, "duckdb"), _run(tmp, spark_config, "spark")
+
+
+@pytest.mark.parametrize("report", REPORTS)
+def test_a_report_on_spark_says_what_duckdb_says(pages, report):
+    duck, spark = pages
+    body = _body(spark[report])
+    assert any(REPORTS[report][1] in line for line in body)
+    assert body == _body(duck[report])

@@ -41,8 +41,10 @@ from conftest import same
 
 import cxlib
 from cxlib.analysis import churn, clv
+from cxlib.analysis.features import customer_features
 from cxlib.analysis.service import churn_by_resolution
 from cxlib.analysis.voc import churn_definition_for
+from cxlib.store.stages import unmapped_touchpoints
 
 pytestmark = pytest.mark.spark
 
@@ -126,6 +128,9 @@ CALLS = [
     ("clv_summary_days",
      lambda con: clv.clv_summary(con, calibration_end="2025-09-30", holdout_end="2026-03-31", unit="day"), RTOL_SQL),
     ("customer_lifetime_value", lambda con: clv.customer_lifetime_value(con, unit="month", draws=20), RTOL_FIT),
+    ("customer_features", lambda con: customer_features(con, as_of="2026-01-01").sort_values("customer_id")
+     .reset_index(drop=True), RTOL_SQL),
+    ("unmapped_touchpoints", unmapped_touchpoints, 0),
 ]
 
 

@@ -106,3 +106,26 @@ def test_every_report_runs_when_the_ledger_hides_groups(rendered_reports, tmp_pa
     assert new, "the second run published nothing new"
     for key, counts in new.items():  # nothing published now is 1 to 4 away from what the first run published
         assert all(abs(c - b) >= 5 for c in counts for b in before.get(key, ())), (counts, before.get(key))
+
+
+def test_a_funnel_the_ledger_hides_is_said_in_words_not_drawn_empty(sample_db, tmp_path):
+    """journey then overview in one run on a clickstream alone: the overview's funnel (complete months)
+    counts a few customers more than the journey's (complete weeks) at each step, fewer than
+    min_group_size apart, so the ledger hides its steps. The page says so and draws no empty chart."""
+    from report_helpers import cx
+
+    from cxlib.report.render import visible_text
+
+    store = tmp_path / "events.duckdb"
+    source = cxlib.connect(sample_db)
+    try:
+        cxlib.ingest(source.execute("SELECT * FROM events").df(), "events", db=store, add_customers=True)
+    finally:
+        source.close()
+    done = cx("report", "run", "journey", "overview", "--db", str(store), "--out", str(tmp_path / "reports"))
+    assert done.returncode == 0, done.stderr
+    (folder,) = [p for p in (tmp_path / "reports").iterdir() if p.is_dir() and p.name[0].isdigit()]
+    text = visible_text((folder / "overview.html").read_text())
+    buy = text[text.rindex("How many buy"):text.index("How many stay", text.rindex("How many buy"))]
+    assert "The share reaching payment is hidden to protect small groups" in buy
+    assert "Conversion from step 1" not in buy  # no chart of hidden bars

@@ -300,8 +300,8 @@ def _renamed(tree, names: dict[str, str]):
 
 
 def _recursion(tree) -> tuple:
-    """A WITH RECURSIVE query as steps `SparkConnection` runs one by one: ('view', view, text, names,
-    checkpoint) for a plain CTE; ('loop', view, columns, anchor text, names, recursive text, names)
+    """A WITH RECURSIVE query as steps `SparkConnection` runs one by one: ('view', view, columns, text,
+    names, checkpoint) for a plain CTE; ('loop', view, columns, anchor text, names, recursive text, names)
     for a CTE reading itself (its recursive term reads the view as the last round's rows); then the
     final select's text and names."""
     from sqlglot import exp
@@ -356,6 +356,8 @@ class SparkConnection:
                 result = SparkResult()
                 continue
             if step[0] == "recursive":
+                if positional is not None:  # its parts run one by one: each takes the values it names
+                    raise CxInputError("a recursive query takes named parameters ($name) on Spark, not ?")
                 frame = self._recursive(step[2], step[3], step[4], positional, named)
                 if step[1] is not None:
                     frame.createOrReplaceTempView(step[1])

@@ -191,3 +191,6 @@ def test_a_recursive_cte_that_never_ends_is_stopped(spark_con, monkeypatch):
     monkeypatch.setattr("cxlib.sql.spark.MAX_ROUNDS", 5)
     with pytest.raises(CxInputError, match="5 rounds"):
         spark_con.execute("WITH RECURSIVE a(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM a) SELECT * FROM a")
+    with pytest.raises(CxInputError, match="named parameters"):
+        spark_con.execute("WITH RECURSIVE a(n) AS (SELECT ? UNION ALL SELECT n + 1 FROM a WHERE n < 3) SELECT * FROM a",
+                          [1])
